@@ -1,0 +1,81 @@
+# Keystone build. `make` builds the programs, `make run` starts the local
+# stack, `make check` runs every test against real components.
+
+CC	 = cc
+CXX	 = g++
+PKGS	 = libpq libcurl libssh2 libsodium libcjson libctemplate
+WARN	 = -Wall -Wextra -Werror
+CPPFLAGS = -Ilib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS	 = -std=c11 $(WARN) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
+CXXFLAGS = -std=c++11 $(WARN) -O2 -g
+LDLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lstdc++
+SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_C	 = $(wildcard lib/*.c)
+LIB_CC	 = $(wildcard lib/*.cc)
+CGI_C	 = $(filter-out cgi/keystonectl.c,$(wildcard cgi/*.c))
+TESTS	 = $(patsubst tests/%.c,%,$(wildcard tests/check_*.c))
+
+B	 = build
+A	 = build/asan
+
+LIB_O	 = $(LIB_C:%.c=$(B)/%.o) $(LIB_CC:%.cc=$(B)/%.o)
+LIB_AO	 = $(LIB_C:%.c=$(A)/%.o) $(LIB_CC:%.cc=$(A)/%.o)
+CGI_O	 = $(CGI_C:%.c=$(B)/%.o)
+CGI_AO	 = $(CGI_C:%.c=$(A)/%.o)
+SPOOL_C	 = $(wildcard spooler/*.c)
+
+PROGS	 = $(B)/keystone.fcgi $(B)/keystonectl
+APROGS	 = $(A)/keystone.fcgi $(A)/keystonectl $(TESTS:%=$(A)/%) $(A)/tests/wd_browser
+
+.PHONY: all asan run check check-unit check-integration check-browser deps clean bench
+
+all: $(PROGS)
+
+asan: $(APROGS)
+
+$(B)/%.o: %.c $(wildcard lib/*.h cgi/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+$(B)/%.o: %.cc $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
+$(A)/%.o: %.c $(wildcard lib/*.h cgi/*.h tests/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+$(A)/%.o: %.cc $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -O1 $(SAN) -c -o $@ $<
+
+$(B)/keystone.fcgi: $(CGI_O) $(LIB_O)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/keystonectl: $(B)/cgi/keystonectl.o $(LIB_O)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(A)/keystone.fcgi: $(CGI_AO) $(LIB_AO)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+$(A)/keystonectl: $(A)/cgi/keystonectl.o $(LIB_AO)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+$(A)/check_%: $(A)/tests/check_%.o $(A)/tests/testutil.o $(LIB_AO)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+$(A)/tests/wd_browser: $(A)/tests/wd_browser.o $(LIB_AO)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+
+# Installs the Debian packages Keystone and its tests need (idempotent).
+deps:
+	@bash deploy/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash deploy/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all asan
+	@bash tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/pages.sh
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,59 @@
+/*
+ * Parsing of application/x-www-form-urlencoded bodies, query strings and
+ * Cookie headers into an ordered key/value list.
+ *
+ * Every key and value is NUL-terminated, owned by the list, and checked to be
+ * valid UTF-8 without NUL bytes: a request that fails this is rejected as a
+ * whole (the caller answers 400), never partly used.
+ */
+#ifndef KS_FORM_H
+#define KS_FORM_H
+
+#include <stddef.h>
+
+#define FORM_MAX_PAIRS	256	/* more pairs than this: FORM_ETOOMANY */
+
+enum form_err {
+	FORM_OK = 0,
+	FORM_EBADESC = -1,	/* '%' not followed by two hex digits */
+	FORM_EUTF8 = -2,	/* decoded key or value is not valid UTF-8, or holds NUL */
+	FORM_ENOMEM = -3,
+	FORM_ETOOMANY = -4,
+	FORM_ESYNTAX = -5	/* cookie pair without '=' or empty name */
+};
+
+struct kv {
+	char	*key;
+	char	*val;
+	size_t	 vlen;
+};
+
+struct kvlist {
+	struct kv	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+void		 kvlist_init(struct kvlist *);
+void		 kvlist_release(struct kvlist *);
+int		 kvlist_add(struct kvlist *, const char *key, const char *val);
+
+/* Appends the pairs of s (len bytes, need not be NUL-terminated) to l.
+ * '&' separates pairs, '+' decodes to a space, %XX to a byte; "k" with no
+ * '=' is a key with an empty value; empty pairs ("a=1&&b=2") are skipped.
+ * Repeated keys are kept in order. On error l is left as it was. */
+int		 form_parse(struct kvlist *l, const char *s, size_t len);
+
+/* Cookie header: "a=1; b=2". No percent-decoding (cookie values are opaque);
+ * surrounding whitespace trimmed; values may be double-quoted (quotes kept
+ * off). On error l is left as it was. */
+int		 cookie_parse(struct kvlist *l, const char *header);
+
+const char	*kv_get(const struct kvlist *, const char *key);	/* first, or NULL */
+size_t		 kv_count(const struct kvlist *, const char *key);
+
+/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, nothing
+ * above U+10FFFF) and holds no NUL byte, else 0. */
+int		 utf8_valid(const char *s, size_t len);
+
+#endif
