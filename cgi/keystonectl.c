@@ -1,0 +1,196 @@
+/*
+ * keystonectl: the admin command line.
+ *
+ *   keystonectl [-c config] keygen
+ *   keystonectl [-c config] migrate
+ *   keystonectl [-c config] user add NAME [--admin] [--generate]
+ *   keystonectl [-c config] user passwd NAME [--generate]
+ *
+ * Passwords never travel in arguments: they are read from standard input
+ * (one line), or generated with --generate and printed once on stdout.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+#include "model.h"
+#include "pw.h"
+#include "sec.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: keystonectl [-c config] keygen\n"
+	    "       keystonectl [-c config] migrate\n"
+	    "       keystonectl [-c config] user add NAME [--admin] [--generate]\n"
+	    "       keystonectl [-c config] user passwd NAME [--generate]\n");
+	exit(2);
+}
+
+/* Reads the password from stdin or generates one; secret_out gets it. */
+static int
+get_password(char *secret_out, size_t sz, int generate)
+{
+	size_t		 len;
+	const char	*msg;
+
+	if (generate) {
+		sec_random_b64(secret_out, sz, 18);	/* 144 bits, 24 chars */
+		return 0;
+	}
+	if (isatty(STDIN_FILENO))
+		fprintf(stderr, "password: ");
+	if (fgets(secret_out, (int)sz, stdin) == NULL) {
+		fprintf(stderr, "keystonectl: no password on standard input\n");
+		return -1;
+	}
+	len = strcspn(secret_out, "\r\n");
+	if (secret_out[len] == '\0' && len + 1 == sz) {
+		fprintf(stderr, "keystonectl: password too long\n");
+		return -1;
+	}
+	secret_out[len] = '\0';
+	if ((msg = pw_policy(secret_out)) != NULL) {
+		fprintf(stderr, "keystonectl: the password %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_username(const char *s)
+{
+	size_t	 len = strlen(s);
+
+	if (len == 0 || len > 64 || !((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '_' || s[i] == '.' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+cmd_user(struct db *db, int argc, char *argv[])
+{
+	char		 secret_pw[PW_MAXLEN + 2], hash[PW_HASHBYTES];
+	int		 admin = 0, generate = 0, add, rc = 1, r;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[0], "add") == 0)
+		add = 1;
+	else if (strcmp(argv[0], "passwd") == 0)
+		add = 0;
+	else
+		usage();
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--admin") == 0 && add)
+			admin = 1;
+		else if (strcmp(argv[i], "--generate") == 0)
+			generate = 1;
+		else
+			usage();
+	}
+	if (!valid_username(argv[1])) {
+		fprintf(stderr, "keystonectl: user name must be 1-64 of "
+		    "a-z 0-9 _ . - starting with a letter or _\n");
+		return 1;
+	}
+	if (get_password(secret_pw, sizeof(secret_pw), generate) == -1)
+		goto out;
+	if (pw_hash(hash, secret_pw) == -1) {
+		fprintf(stderr, "keystonectl: password hashing failed\n");
+		goto out;
+	}
+	r = add ? m_user_insert(db, argv[1], hash, admin) :
+	    m_user_set_password(db, argv[1], hash);
+	if (r == 1) {
+		fprintf(stderr, add ? "keystonectl: user %s already exists\n" :
+		    "keystonectl: no user %s\n", argv[1]);
+		goto out;
+	}
+	if (r == -1)
+		goto out;
+	if (generate)
+		printf("%s\n", secret_pw);
+	fprintf(stderr, "keystonectl: %s %s\n", add ? "created user" :
+	    "changed the password of", argv[1]);
+	rc = 0;
+out:
+	sodium_memzero(secret_pw, sizeof(secret_pw));
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	 cfg;
+	struct db	 db;
+	const char	*cfgpath = NULL;
+	char		 err[512];
+	unsigned char	 key[SEC_KEYBYTES];
+	int		 ch, rc = 1, n;
+
+	log_setprog("keystonectl");
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch == 'c')
+			cfgpath = optarg;
+		else
+			usage();
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	config_init(&cfg);
+	memset(&db, 0, sizeof(db));
+	if (config_load(&cfg, cfgpath, err, sizeof(err)) == -1) {
+		fprintf(stderr, "keystonectl: %s\n", err);
+		goto out;
+	}
+	if (strcmp(argv[0], "keygen") == 0) {
+		if (sec_key_generate(cfg.master_key_file, err, sizeof(err)) == -1) {
+			fprintf(stderr, "keystonectl: %s\n", err);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	/* Every other command needs a sound master key: refuse early. */
+	if (sec_key_load(cfg.master_key_file, key, err, sizeof(err)) == -1) {
+		fprintf(stderr, "keystonectl: %s\n", err);
+		goto out;
+	}
+	sodium_memzero(key, sizeof(key));
+	if (db_open(&db, cfg.database) == -1) {
+		fprintf(stderr, "keystonectl: cannot connect to the database\n");
+		goto out;
+	}
+	if (strcmp(argv[0], "migrate") == 0) {
+		if (cfg.sql_dir == NULL) {
+			fprintf(stderr, "keystonectl: config: sql_dir is required\n");
+			goto out;
+		}
+		if ((n = migrate_run(&db, cfg.sql_dir)) < 0)
+			goto out;
+		fprintf(stderr, "keystonectl: %d migration(s) applied\n", n);
+		rc = 0;
+	} else if (strcmp(argv[0], "user") == 0)
+		rc = cmd_user(&db, argc - 1, argv + 1);
+	else
+		usage();
+out:
+	db_close(&db);
+	config_release(&cfg);
+	return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * Sign in, sign out and the overview page.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "buf.h"
+#include "log.h"
+#include "model.h"
+#include "pw.h"
+#include "valid.h"
+
+static int login_get(struct req *);
+static int login_post(struct req *);
+static int logout_post(struct req *);
+static int overview_get(struct req *);
+
+static const struct field login_fields[] = {
+	{ "username", FT_TEXT, FF_REQ, 0, 64, NULL },
+	{ "password", FT_SECRET, FF_REQ, 0, 0, NULL },
+	{ "next", FT_TEXT, 0, 0, 1024, NULL },
+};
+
+const struct route auth_routes[] = {
+	{ "GET", "/login", login_get, NULL, 0, R_PUBLIC },
+	{ "POST", "/login", login_post, login_fields, 3, R_PUBLIC },
+	{ "POST", "/logout", logout_post, NULL, 0, 0 },
+	{ "GET", "/", overview_get, NULL, 0, 0 },
+};
+const size_t auth_nroutes = sizeof(auth_routes) / sizeof(auth_routes[0]);
+
+/* A post-login target must be one of our own paths. */
+static const char *
+safe_next(const char *next)
+{
+	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
+	    strlen(next) > 512 || strpbrk(next, "\r\n\"'<>") != NULL)
+		return "/";
+	return next;
+}
+
+static int
+login_form(struct req *r, int status, const char *msg)
+{
+	cJSON	*m = model_new("Sign in", NULL);
+	const char *next = kv_get(&r->form, "next");
+
+	if (m == NULL)
+		return 500;
+	if (next == NULL)
+		next = kv_get(&r->query, "next");
+	cJSON_AddStringToObject(m, "next", safe_next(next));
+	if (msg != NULL)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "error"), "msg", msg);
+	if (kv_get(&r->query, "out") != NULL)
+		cJSON_AddTrueToObject(m, "signed_out");
+	model_form(m, r, login_fields, 1);
+	return page(r, status, "login", m);
+}
+
+static int
+login_get(struct req *r)
+{
+	if (r->authed)
+		return redirect(r, "/");
+	return login_form(r, 200, NULL);
+}
+
+static int
+login_post(struct req *r)
+{
+	struct app	*a = r->app;
+	const char	*user = input_get(&r->in, "username");
+	const char	*secret_pw = input_get(&r->in, "password");
+	char		 id[SESS_IDLEN], hash[65], newhash[PW_HASHBYTES];
+	cJSON		*u = NULL;
+	long long	 fu = 0, fa = 0;
+	int		 rc, ok = 0;
+	static const char *const refusal = "Wrong username or password.";
+
+	if (r->invalid || user == NULL || secret_pw == NULL)
+		return login_form(r, 401, refusal);
+	if (m_login_failures(&a->db, user, r->remote_addr, &fu, &fa) == -1)
+		return 500;
+	if (fu >= a->cfg.login_max_failures || fa >= a->cfg.login_max_addr_failures) {
+		log_warnx("login: throttled user=%s addr=%s (failures user=%lld "
+		    "addr=%lld)", user, r->remote_addr, fu, fa);
+		(void)m_login_record(&a->db, user, r->remote_addr, 0);
+		return login_form(r, 429, "Too many failed attempts. Try again "
+		    "in an hour.");
+	}
+	if ((rc = m_user_by_name(&a->db, user, &u)) == -1)
+		return 500;
+	if (rc == 1) {
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItem(u, "password_hash"));
+		ok = h != NULL && pw_verify(h, secret_pw) == 0;
+		if (ok && pw_needs_rehash(h) && pw_hash(newhash, secret_pw) == 0)
+			(void)m_user_set_password(&a->db, user, newhash);
+	} else
+		(void)pw_verify_dummy(secret_pw);	/* same cost as a wrong password */
+	(void)m_login_record(&a->db, user, r->remote_addr, ok);
+	log_info("login: %s user=%s addr=%s", ok ? "success" : "failure", user,
+	    r->remote_addr);
+	if (!ok) {
+		cJSON_Delete(u);
+		return login_form(r, 401, refusal);
+	}
+	/* A fresh ID at every sign-in: a planted cookie never becomes a session. */
+	sess_new(id, hash);
+	if (m_sess_insert(&a->db, hash, (long long)cJSON_GetNumberValue(
+	    cJSON_GetObjectItem(u, "id")), r->remote_addr) != 0) {
+		cJSON_Delete(u);
+		sodium_memzero(id, sizeof(id));
+		return 500;
+	}
+	cJSON_Delete(u);
+	(void)m_sess_purge(&a->db, a->cfg.session_idle_min, a->cfg.session_max_hours);
+	{
+		struct buf	 ck, del;
+		struct hdr	 h[3];
+		int		 sent;
+
+		buf_init(&ck);
+		buf_init(&del);
+		sess_cookie(&ck, SESS_COOKIE, id, -1);
+		sess_cookie(&del, SESS_PRE_COOKIE, "", 0);
+		h[0].name = "Location";
+		h[0].value = safe_next(input_get(&r->in, "next"));
+		h[1].name = "Set-Cookie";
+		h[1].value = buf_cstr(&ck);
+		h[2].name = "Set-Cookie";
+		h[2].value = buf_cstr(&del);
+		sent = http_open(&r->resp, 303, NULL, h, 3);
+		sodium_memzero(id, sizeof(id));
+		if (ck.ptr != NULL)
+			sodium_memzero(ck.ptr, ck.len);
+		buf_release(&ck);
+		buf_release(&del);
+		return sent == 0 ? 0 : 500;
+	}
+}
+
+static int
+logout_post(struct req *r)
+{
+	struct buf	 del;
+	struct hdr	 h[2];
+	int		 rc;
+
+	if (m_sess_delete(&r->app->db, r->sess_hash) != 0)
+		return 500;
+	log_info("logout: user=%s", r->username);
+	buf_init(&del);
+	sess_cookie(&del, SESS_COOKIE, "", 0);
+	h[0].name = "Location";
+	h[0].value = "/login?out=1";
+	h[1].name = "Set-Cookie";
+	h[1].value = buf_cstr(&del);
+	rc = http_open(&r->resp, 303, NULL, h, 2);
+	buf_release(&del);
+	return rc == 0 ? 0 : 500;
+}
+
+static int
+overview_get(struct req *r)
+{
+	cJSON	*m = model_new("Overview", "overview"), *o = NULL;
+
+	if (m == NULL || m_overview(&r->app->db, &o) != 1) {
+		cJSON_Delete(m);
+		return 500;
+	}
+	cJSON_AddItemToObject(m, "counts", o);
+	return page(r, 200, "overview", m);
+}

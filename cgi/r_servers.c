@@ -1,0 +1,252 @@
+/*
+ * Servers: list, create, show, edit, delete.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "db.h"
+#include "model.h"
+
+static int list_get(struct req *);
+static int new_get(struct req *);
+static int create_post(struct req *);
+static int show_get(struct req *);
+static int edit_get(struct req *);
+static int update_post(struct req *);
+static int delete_get(struct req *);
+static int delete_post(struct req *);
+
+static const struct field server_fields[] = {
+	{ "name", FT_NAME, FF_REQ, 0, 0, NULL },
+	{ "address", FT_HOST, FF_REQ, 0, 0, NULL },
+	{ "ssh_port", FT_PORT, FF_REQ, 0, 0, NULL },
+	{ "ssh_user", FT_UNIXUSER, FF_REQ, 0, 0, NULL },
+	{ "role_build", FT_BOOL, 0, 0, 0, NULL },
+	{ "role_runtime", FT_BOOL, 0, 0, 0, NULL },
+};
+#define NFIELDS	(sizeof(server_fields) / sizeof(server_fields[0]))
+
+const struct route server_routes[] = {
+	{ "GET", "/servers", list_get, NULL, 0, 0 },
+	{ "GET", "/servers/new", new_get, NULL, 0, 0 },
+	{ "POST", "/servers", create_post, server_fields, NFIELDS, 0 },
+	{ "GET", "/servers/:uuid", show_get, NULL, 0, 0 },
+	{ "GET", "/servers/:uuid/edit", edit_get, NULL, 0, 0 },
+	{ "POST", "/servers/:uuid", update_post, server_fields, NFIELDS, 0 },
+	{ "GET", "/servers/:uuid/delete", delete_get, NULL, 0, 0 },
+	{ "POST", "/servers/:uuid/delete", delete_post, NULL, 0, 0 },
+};
+const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);
+
+static const char *const sorts[] = { "name", "-name", "address", "-address",
+	"status", "-status", "created", "-created", NULL };
+
+static int
+list_get(struct req *r)
+{
+	const char	*sort = req_sort(r, sorts, "name");
+	long		 pg = req_page(r), total = 0;
+	cJSON		*m = model_new("Servers", "servers"), *rows;
+
+	if (m == NULL)
+		return 500;
+	rows = m_server_list(&r->app->db, sort, APP_PAGE_SIZE,
+	    (pg - 1) * APP_PAGE_SIZE);
+	if (rows == NULL) {
+		cJSON_Delete(m);
+		return 500;
+	}
+	if (cJSON_GetArraySize(rows) > 0)
+		total = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(
+		    cJSON_GetArrayItem(rows, 0), "total"));
+	cJSON_AddItemToObject(m, "servers", rows);
+	cJSON_AddStringToObject(m, "sort", sort);
+	model_pager(m, "/servers", sort, pg, total);
+	return page(r, 200, "servers", m);
+}
+
+/* The form page for create (uuid NULL) or edit; values from cur (a stored
+ * server) or from the submitted form. */
+static int
+form_page(struct req *r, int status, const char *uuid, const cJSON *cur)
+{
+	cJSON	*m = model_new(uuid ? "Edit server" : "Add server", "servers");
+
+	if (m == NULL)
+		return 500;
+	cJSON_AddBoolToObject(m, "editing", uuid != NULL);
+	if (uuid != NULL)
+		cJSON_AddStringToObject(m, "uuid", uuid);
+	if (cur != NULL) {
+		cJSON_AddStringToObject(m, "v_name", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(cur, "name")));
+		cJSON_AddStringToObject(m, "v_address", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(cur, "address")));
+		cJSON_AddNumberToObject(m, "v_ssh_port", cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(cur, "ssh_port")));
+		cJSON_AddStringToObject(m, "v_ssh_user", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(cur, "ssh_user")));
+		cJSON_AddBoolToObject(m, "v_role_build", cJSON_IsTrue(
+		    cJSON_GetObjectItem(cur, "role_build")));
+		cJSON_AddBoolToObject(m, "v_role_runtime", cJSON_IsTrue(
+		    cJSON_GetObjectItem(cur, "role_runtime")));
+	} else if (strcmp(r->method, "POST") == 0) {
+		model_form(m, r, server_fields, NFIELDS);
+	} else {
+		cJSON_AddStringToObject(m, "v_ssh_port", "22");
+		cJSON_AddStringToObject(m, "v_ssh_user", "keystone");
+		cJSON_AddTrueToObject(m, "v_role_runtime");
+		cJSON_AddFalseToObject(m, "v_role_build");
+	}
+	return page(r, status, "server_form", m);
+}
+
+static void
+server_in(const struct req *r, struct server_in *s)
+{
+	s->name = input_get(&r->in, "name");
+	s->address = input_get(&r->in, "address");
+	s->ssh_port = input_get(&r->in, "ssh_port");
+	s->ssh_user = input_get(&r->in, "ssh_user");
+	s->role_build = input_get(&r->in, "role_build");
+	s->role_runtime = input_get(&r->in, "role_runtime");
+}
+
+/* Maps a uniqueness refusal to the field a user can fix. */
+static int
+refused(struct req *r, const char *uuid)
+{
+	cJSON		*m = model_new(uuid ? "Edit server" : "Add server", "servers");
+	const char	*c = db_constraint(&r->app->db);
+
+	if (m == NULL)
+		return 500;
+	cJSON_AddBoolToObject(m, "editing", uuid != NULL);
+	if (uuid != NULL)
+		cJSON_AddStringToObject(m, "uuid", uuid);
+	model_form(m, r, server_fields, NFIELDS);
+	if (strcmp(c, "servers_name_key") == 0)
+		model_field_error(m, "name", "is already used by another server");
+	else if (strcmp(c, "servers_address_ssh_port_key") == 0)
+		model_field_error(m, "address", "already has a server on this SSH port");
+	else
+		model_field_error(m, "name", "was refused by the database");
+	return page(r, 422, "server_form", m);
+}
+
+static int
+new_get(struct req *r)
+{
+	return form_page(r, 200, NULL, NULL);
+}
+
+static int
+create_post(struct req *r)
+{
+	struct server_in s;
+	char		 uuid[40], loc[80];
+	int		 rc;
+
+	if (r->invalid)
+		return form_page(r, 422, NULL, NULL);
+	server_in(r, &s);
+	if ((rc = m_server_insert(&r->app->db, &s, uuid)) == 1)
+		return refused(r, NULL);
+	if (rc == -1)
+		return 500;
+	snprintf(loc, sizeof(loc), "/servers/%s", uuid);
+	return flash_redirect(r, "ok", "Server added.", loc);
+}
+
+static int
+show_get(struct req *r)
+{
+	cJSON	*m, *s = NULL, *envs;
+	int	 rc;
+
+	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
+		return rc == 0 ? 404 : 500;
+	if ((m = model_new(cJSON_GetStringValue(cJSON_GetObjectItem(s, "name")),
+	    "servers")) == NULL || (envs = m_server_envs(&r->app->db,
+	    r->params[0])) == NULL) {
+		cJSON_Delete(m);
+		cJSON_Delete(s);
+		return 500;
+	}
+	cJSON_AddItemToObject(m, "server", s);
+	cJSON_AddItemToObject(m, "environments", envs);
+	return page(r, 200, "server_show", m);
+}
+
+static int
+edit_get(struct req *r)
+{
+	cJSON	*s = NULL;
+	int	 rc;
+
+	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
+		return rc == 0 ? 404 : 500;
+	rc = form_page(r, 200, r->params[0], s);
+	cJSON_Delete(s);
+	return rc;
+}
+
+static int
+update_post(struct req *r)
+{
+	struct server_in s;
+	char		 loc[80];
+	cJSON		*cur = NULL;
+	int		 rc;
+
+	if ((rc = m_server_get(&r->app->db, r->params[0], &cur)) != 1)
+		return rc == 0 ? 404 : 500;
+	cJSON_Delete(cur);
+	if (r->invalid)
+		return form_page(r, 422, r->params[0], NULL);
+	server_in(r, &s);
+	if ((rc = m_server_update(&r->app->db, r->params[0], &s)) == 1)
+		return refused(r, r->params[0]);
+	if (rc == -1)
+		return 500;
+	snprintf(loc, sizeof(loc), "/servers/%s", r->params[0]);
+	return flash_redirect(r, "ok", "Server saved.", loc);
+}
+
+static int
+delete_get(struct req *r)
+{
+	cJSON	*m, *s = NULL;
+	int	 rc;
+
+	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
+		return rc == 0 ? 404 : 500;
+	if ((m = model_new("Delete server", "servers")) == NULL) {
+		cJSON_Delete(s);
+		return 500;
+	}
+	cJSON_AddItemToObject(m, "server", s);
+	return page(r, 200, "server_delete", m);
+}
+
+static int
+delete_post(struct req *r)
+{
+	cJSON	*s = NULL;
+	char	 loc[80];
+	int	 rc;
+
+	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
+		return rc == 0 ? 404 : 500;
+	cJSON_Delete(s);
+	rc = m_server_delete(&r->app->db, r->params[0]);
+	if (rc == 1) {
+		snprintf(loc, sizeof(loc), "/servers/%s", r->params[0]);
+		return flash_redirect(r, "error", "This server is used by an "
+		    "environment; remove it there first.", loc);
+	}
+	if (rc == -1)
+		return 500;
+	return flash_redirect(r, "ok", "Server deleted.", "/servers");
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that Keystone, its tests and its bench need.
+# Idempotent: when everything is present it prints one line and touches
+# nothing. Targets Debian 12; also works on Ubuntu 22.04/24.04.
+set -euo pipefail
+
+# Build toolchain and the libraries the C programs link against.
+build_pkgs=(
+	build-essential g++ make pkg-config
+	libfcgi-dev libpq-dev libcurl4-openssl-dev libssh2-1-dev
+	libsodium-dev libcjson-dev check libctemplate-dev
+)
+
+# Runtime of the local stack (make run / make check) and its tools.
+runtime_pkgs=(
+	caddy apache2-utils openssl curl ca-certificates procps iproute2
+)
+
+# Browser test and bench.
+test_pkgs=(
+	chromium chromium-driver wrk
+)
+
+# ---- Packages added by later issues: append here. ----------------------
+extra_pkgs=(
+)
+# -----------------------------------------------------------------------
+
+# PostgreSQL server: a fixed major version on Debian 12, whatever the
+# `postgresql` metapackage brings elsewhere.
+pg_pkg=postgresql
+if [[ -r /etc/os-release ]]; then
+	# shellcheck source=/dev/null
+	os_id=$(. /etc/os-release && printf '%s' "${ID:-}")
+	# shellcheck source=/dev/null
+	os_ver=$(. /etc/os-release && printf '%s' "${VERSION_ID:-}")
+	if [[ "$os_id" == debian && "$os_ver" == 12 ]]; then
+		pg_pkg=postgresql-15
+	fi
+fi
+
+want=("${build_pkgs[@]}" "${runtime_pkgs[@]}" "${test_pkgs[@]}" "$pg_pkg")
+if ((${#extra_pkgs[@]} > 0)); then
+	want+=("${extra_pkgs[@]}")
+fi
+
+# One dpkg-query for the whole list; unknown names are simply absent.
+declare -A have=()
+while read -r name status; do
+	if [[ "$status" == installed ]]; then
+		have["$name"]=1
+	fi
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${want[@]}" 2>/dev/null || true)
+
+missing=()
+for p in "${want[@]}"; do
+	if [[ -z "${have[$p]:-}" ]]; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	echo "deps: all present"
+	exit 0
+fi
+
+if [[ "$(id -u)" -ne 0 ]]; then
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: run as root (e.g. sudo bash deploy/deps.sh) to install them" >&2
+	exit 1
+fi
+
+echo "deps: installing: ${missing[*]}"
+apt-get update
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "deps: installed ${#missing[@]} package(s)"

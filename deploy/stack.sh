@@ -1,0 +1,486 @@
+# shellcheck shell=bash
+# Keystone local stack: PostgreSQL (unix socket only), the FastCGI program and
+# Caddy in front of it, all kept under one directory DIR. Sourced, not run:
+#
+#   . deploy/stack.sh
+#   stack_up DIR PORT BUILD STATIC_DIR      ...      stack_down DIR
+#
+# Used by `make run` (DIR = var/, kept) and by the tests (DIR = a temp dir).
+# Everything listens on loopback or on unix sockets only. The functions
+# return non-zero with a message on stderr when something fails; they work
+# whether or not the caller has `set -e` on.
+#
+# Layout under DIR:
+#   pg/data pg/run          PostgreSQL cluster and its socket (user keystone)
+#   keystone.conf master.key   configuration (0600)
+#   run/                    keystone.sock, fcgi.pid, caddy.pid
+#   log/                    keystone.log, caddy.log, postgres.log, sanitizer logs
+#   caddy/                  Caddy storage (its local CA: caddy/pki/authorities/local)
+#   Caddyfile
+
+_STACK_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+_STACK_USER=keystone
+_STACK_PGPORT=5432
+
+_stack_err() {
+	printf 'stack: %s\n' "$*" >&2
+}
+
+# Absolute path of $1 (which need not exist yet).
+_stack_abs() {
+	realpath -m -- "$1"
+}
+
+# Paths end up in a Caddyfile, a libpq conninfo string and postgresql.conf:
+# accept only characters that need no quoting in any of them.
+_stack_check_path() {
+	if [[ -z "$1" || ! "$1" =~ ^[A-Za-z0-9._/+-]+$ ]]; then
+		_stack_err "unsupported path '$1' (use letters, digits and ._/+- only)"
+		return 1
+	fi
+}
+
+_stack_check_port() {
+	if [[ ! "$1" =~ ^[0-9]+$ ]] || (($1 < 1024 || $1 > 65534)); then
+		_stack_err "bad port '$1' (1024-65534)"
+		return 1
+	fi
+}
+
+# True if process PID exists and is not a zombie (an orphan's exit status may
+# wait a while for init; kill -0 would still succeed on it).
+_stack_proc_alive() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	[[ -n "$st" && "$st" != Z* ]]
+}
+
+# True if any live (non-zombie) process is in process group PGID.
+_stack_group_alive() {
+	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'
+}
+
+# True if the pid in PIDFILE is alive and its command line contains PATTERN.
+_stack_pid_alive() {
+	local pidfile=$1 pattern=$2 pid
+	[[ -f "$pidfile" ]] || return 1
+	pid=$(<"$pidfile")
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	_stack_proc_alive "$pid" || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$pattern"
+}
+
+# Stops the process in PIDFILE (and its process group: the stack starts each
+# daemon in its own session) with SIGTERM, then SIGKILL after SECS seconds.
+_stack_kill_pidfile() {
+	local pidfile=$1 pattern=$2 secs=$3 pid i
+	if ! _stack_pid_alive "$pidfile" "$pattern"; then
+		rm -f -- "$pidfile"
+		return 0
+	fi
+	pid=$(<"$pidfile")
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < secs * 10; i++)); do
+		_stack_proc_alive "$pid" || break
+		sleep 0.1
+	done
+	if _stack_proc_alive "$pid"; then
+		_stack_err "pid $pid ($pattern) ignored SIGTERM for ${secs}s: killing it"
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+	fi
+	# Anything left in its process group (workers whose parent died).
+	for ((i = 0; i < 20; i++)); do
+		_stack_group_alive "$pid" || break
+		if ((i == 10)); then
+			kill -KILL -- "-$pid" 2>/dev/null || true
+		fi
+		sleep 0.1
+	done
+	rm -f -- "$pidfile"
+}
+
+# Starts a command in its own session (so a terminal ^C reaches only the
+# script, which then stops everything in order), output appended to LOG.
+# Sets _STACK_BGPID.
+_stack_spawn() {
+	local log=$1
+	shift
+	setsid "$@" >>"$log" 2>&1 </dev/null &
+	_STACK_BGPID=$!
+}
+
+_stack_ensure_user() {
+	if ! id -u "$_STACK_USER" >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$_STACK_USER" || {
+			_stack_err "cannot create system user $_STACK_USER"
+			return 1
+		}
+	fi
+}
+
+# Creates DIR, DIR/run and DIR/log. DIR and DIR/log get group keystone with
+# search permission so PostgreSQL (user keystone) can reach DIR/pg and write
+# DIR/log/postgres.log; nothing else under DIR is readable by it.
+_stack_dirs() {
+	local dir=$1
+	if [[ "$(id -u)" -ne 0 ]]; then
+		_stack_err "the local stack must be started as root"
+		return 1
+	fi
+	_stack_ensure_user || return 1
+	mkdir -p -- "$dir" "$dir/run" "$dir/log" || return 1
+	chmod 0700 -- "$dir/run" || return 1
+	chgrp "$_STACK_USER" -- "$dir" "$dir/log" || return 1
+	chmod g+x,g-w,o-rwx -- "$dir" || return 1
+	chmod 0750 -- "$dir/log" || return 1
+	if ! runuser -u "$_STACK_USER" -- test -x "$dir/log"; then
+		_stack_err "user $_STACK_USER cannot reach $dir: a parent directory blocks it"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+stack_find_pgbin() {
+	local best
+	best=$(printf '%s\n' /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -n 1)
+	if [[ ! -x "$best" ]]; then
+		_stack_err "no PostgreSQL server found under /usr/lib/postgresql (run deploy/deps.sh)"
+		return 1
+	fi
+	printf '%s\n' "${best%/pg_ctl}"
+}
+
+stack_pg_conninfo() {
+	local dir
+	dir=$(_stack_abs "$1") || return 1
+	printf 'host=%s dbname=keystone user=keystone\n' "$dir/pg/run"
+}
+
+# Runs a PostgreSQL command as the keystone user, from a directory it can read.
+_stack_pg_as() {
+	(cd / && runuser -u "$_STACK_USER" -- "$@")
+}
+
+_stack_pg_running() {
+	local dir=$1 pgbin
+	[[ -f "$dir/pg/data/PG_VERSION" ]] || return 1
+	pgbin=$(stack_find_pgbin) || return 1
+	_stack_pg_as "$pgbin/pg_ctl" status -D "$dir/pg/data" >/dev/null 2>&1
+}
+
+stack_pg_start() {
+	local dir pgbin data run log fsync=on
+	[[ $# -eq 1 ]] || { _stack_err "usage: stack_pg_start DIR"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	_stack_check_path "$dir" || return 1
+	_stack_dirs "$dir" || return 1
+	pgbin=$(stack_find_pgbin) || return 1
+	data=$dir/pg/data
+	run=$dir/pg/run
+	log=$dir/log/postgres.log
+
+	if _stack_pg_running "$dir"; then
+		return 0
+	fi
+
+	mkdir -p -- "$dir/pg" "$run" || return 1
+	chown "$_STACK_USER:$_STACK_USER" -- "$dir/pg" "$run" || return 1
+	chmod 0700 -- "$dir/pg" || return 1
+	chmod 0750 -- "$run" || return 1
+	touch -- "$log" || return 1
+	chown "$_STACK_USER:$_STACK_USER" -- "$log" || return 1
+	chmod 0640 -- "$log" || return 1
+
+	if [[ ! -f "$data/PG_VERSION" ]]; then
+		rm -rf -- "$data"
+		if ! _stack_pg_as "$pgbin/initdb" -D "$data" -U "$_STACK_USER" \
+			--auth-local=trust --auth-host=reject \
+			--encoding=UTF8 --no-locale >>"$log" 2>&1; then
+			_stack_err "initdb failed; see $log"
+			tail -n 20 -- "$log" >&2
+			return 1
+		fi
+		# Unix socket only: no host lines at all.
+		printf '%s\n' '# Keystone local stack: unix socket, trust.' \
+			'local all all trust' >"$data/pg_hba.conf" || return 1
+		printf '%s\n' '' '# Keystone local stack (deploy/stack.sh)' \
+			"include_if_exists = 'keystone-stack.conf'" >>"$data/postgresql.conf" || return 1
+	fi
+
+	# Rewritten at every start: the socket path follows DIR, fsync follows KS_TEST.
+	if [[ "${KS_TEST:-}" == 1 ]]; then
+		fsync=off
+	fi
+	{
+		printf '%s\n' "# Written by deploy/stack.sh at each start; do not edit."
+		printf "listen_addresses = ''\n"
+		printf "port = %s\n" "$_STACK_PGPORT"
+		printf "unix_socket_directories = '%s'\n" "$run"
+		printf "unix_socket_permissions = 0770\n"
+		printf "fsync = %s\n" "$fsync"
+		if [[ "$fsync" == off ]]; then
+			printf "synchronous_commit = off\n"
+			printf "full_page_writes = off\n"
+		fi
+	} >"$data/keystone-stack.conf" || return 1
+	chown "$_STACK_USER:$_STACK_USER" -- "$data/pg_hba.conf" "$data/keystone-stack.conf" || return 1
+
+	if ! _stack_pg_as "$pgbin/pg_ctl" start -D "$data" -w -t 60 -l "$log" >/dev/null; then
+		_stack_err "PostgreSQL did not start; see $log"
+		tail -n 20 -- "$log" >&2
+		return 1
+	fi
+
+	local have
+	have=$("$pgbin/psql" -X -q -At -d "host=$run dbname=postgres user=$_STACK_USER" \
+		-c "SELECT 1 FROM pg_database WHERE datname = 'keystone'") || {
+		_stack_err "cannot query PostgreSQL at $run"
+		return 1
+	}
+	if [[ "$have" != 1 ]]; then
+		"$pgbin/createdb" -h "$run" -p "$_STACK_PGPORT" -U "$_STACK_USER" \
+			-O "$_STACK_USER" -E UTF8 keystone || {
+			_stack_err "createdb keystone failed"
+			return 1
+		}
+	fi
+}
+
+stack_pg_stop() {
+	local dir pgbin
+	[[ $# -eq 1 ]] || { _stack_err "usage: stack_pg_stop DIR"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	_stack_pg_running "$dir" || return 0
+	pgbin=$(stack_find_pgbin) || return 1
+	_stack_pg_as "$pgbin/pg_ctl" stop -D "$dir/pg/data" -m fast -w -t 60 >/dev/null || {
+		_stack_err "pg_ctl stop failed"
+		return 1
+	}
+}
+
+# ------------------------------------------------------------- configuration
+
+stack_write_config() {
+	local dir port build conf tmp
+	[[ $# -eq 3 ]] || { _stack_err "usage: stack_write_config DIR PORT BUILD"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	port=$2
+	build=$(_stack_abs "$3") || return 1
+	_stack_check_path "$dir" || return 1
+	_stack_check_port "$port" || return 1
+	_stack_dirs "$dir" || return 1
+	conf=$dir/keystone.conf
+	tmp=$conf.tmp.$$
+	(
+		umask 077
+		cat >"$tmp" <<EOF
+# Keystone configuration, written by deploy/stack.sh (rewritten on each start).
+database = $(stack_pg_conninfo "$dir")
+master_key_file = $dir/master.key
+fcgi_socket = $dir/run/keystone.sock
+base_url = https://localhost:$port
+templates_dir = $_STACK_REPO/templates
+sql_dir = $_STACK_REPO/sql
+workers = 2
+EOF
+	) || { rm -f -- "$tmp"; return 1; }
+	if ! mv -f -- "$tmp" "$conf"; then
+		rm -f -- "$tmp"
+		return 1
+	fi
+
+	if [[ ! -e "$dir/master.key" ]]; then
+		if [[ ! -x "$build/keystonectl" ]]; then
+			_stack_err "$build/keystonectl not found (build first)"
+			return 1
+		fi
+		"$build/keystonectl" -c "$conf" keygen || {
+			_stack_err "keystonectl keygen failed"
+			return 1
+		}
+	fi
+}
+
+# --------------------------------------------------------------------- Caddy
+
+stack_caddy_ca() {
+	local dir
+	dir=$(_stack_abs "$1") || return 1
+	printf '%s\n' "$dir/caddy/pki/authorities/local/root.crt"
+}
+
+stack_caddy_start() {
+	local dir port static ca i code
+	[[ $# -eq 3 ]] || { _stack_err "usage: stack_caddy_start DIR PORT STATIC_DIR"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	port=$2
+	static=$(_stack_abs "$3") || return 1
+	_stack_check_path "$dir" || return 1
+	_stack_check_path "$static" || return 1
+	_stack_check_port "$port" || return 1
+	_stack_dirs "$dir" || return 1
+	if [[ ! -d "$static" ]]; then
+		_stack_err "static directory $static does not exist"
+		return 1
+	fi
+	if _stack_pid_alive "$dir/run/caddy.pid" "$dir/Caddyfile"; then
+		return 0
+	fi
+	mkdir -p -- "$dir/caddy" || return 1
+	chmod 0700 -- "$dir/caddy" || return 1
+
+	# Only 127.0.0.1 (bind, default_bind); HTTP/3 (UDP) off; http_port moved
+	# off :80 though no plain-HTTP listener is created (no redirects).
+	# No `log` directive: no access log (it would record Cookie headers).
+	# Caddy's own errors go to stderr, i.e. DIR/log/caddy.log.
+	cat >"$dir/Caddyfile" <<EOF
+# Written by deploy/stack.sh; rewritten on each start.
+{
+	admin off
+	storage file_system $dir/caddy
+	skip_install_trust
+	auto_https disable_redirects
+	default_bind 127.0.0.1
+	http_port $((port + 1))
+	https_port $port
+	grace_period 5s
+	servers {
+		protocols h1 h2
+	}
+}
+
+https://localhost:$port {
+	bind 127.0.0.1
+	tls internal
+
+	handle_path /static/* {
+		header {
+			Cache-Control "public, max-age=31536000"
+			X-Content-Type-Options "nosniff"
+			Content-Security-Policy "default-src 'none'; frame-ancestors 'none'"
+			Strict-Transport-Security "max-age=31536000"
+		}
+		root * $static
+		file_server
+	}
+
+	handle {
+		reverse_proxy unix/$dir/run/keystone.sock {
+			# REQUEST_URI is the original path and query. Without split_path
+			# the whole path is PATH_INFO, SCRIPT_NAME and DOCUMENT_URI are
+			# empty (an app mounted at /). A fixed root keeps Caddy's cwd out
+			# of DOCUMENT_ROOT and SCRIPT_FILENAME.
+			transport fastcgi {
+				root /nonexistent
+			}
+		}
+	}
+}
+EOF
+
+	# XDG/HOME point into DIR so Caddy writes nothing (autosave, data) elsewhere.
+	_stack_spawn "$dir/log/caddy.log" env HOME="$dir/caddy" \
+		XDG_DATA_HOME="$dir/caddy/data" XDG_CONFIG_HOME="$dir/caddy/config" \
+		caddy run --config "$dir/Caddyfile" --adapter caddyfile
+	printf '%s\n' "$_STACK_BGPID" >"$dir/run/caddy.pid"
+
+	ca=$(stack_caddy_ca "$dir")
+	for ((i = 0; i < 300; i++)); do
+		if ! _stack_proc_alive "$_STACK_BGPID"; then
+			_stack_err "Caddy exited at start; see $dir/log/caddy.log"
+			tail -n 20 -- "$dir/log/caddy.log" >&2
+			rm -f -- "$dir/run/caddy.pid"
+			return 1
+		fi
+		if [[ -s "$ca" ]]; then
+			code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+				--cacert "$ca" --resolve "localhost:$port:127.0.0.1" \
+				"https://localhost:$port/static/" 2>/dev/null) || code=000
+			if [[ "$code" != 000 ]]; then
+				return 0
+			fi
+		fi
+		sleep 0.1
+	done
+	_stack_err "Caddy did not answer on https://localhost:$port within 30 s; see $dir/log/caddy.log"
+	stack_caddy_stop "$dir"
+	return 1
+}
+
+stack_caddy_stop() {
+	local dir
+	[[ $# -eq 1 ]] || { _stack_err "usage: stack_caddy_stop DIR"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	_stack_kill_pidfile "$dir/run/caddy.pid" "$dir/Caddyfile" 10
+}
+
+# ------------------------------------------------------------------- FastCGI
+
+stack_fcgi_start() {
+	local dir build sock i
+	[[ $# -eq 2 ]] || { _stack_err "usage: stack_fcgi_start DIR BUILD"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	build=$(_stack_abs "$2") || return 1
+	_stack_dirs "$dir" || return 1
+	sock=$dir/run/keystone.sock
+	if _stack_pid_alive "$dir/run/fcgi.pid" keystone.fcgi; then
+		return 0
+	fi
+	if [[ ! -x "$build/keystone.fcgi" ]]; then
+		_stack_err "$build/keystone.fcgi not found (build first)"
+		return 1
+	fi
+	rm -f -- "$sock"
+	_stack_spawn "$dir/log/keystone.log" "$build/keystone.fcgi" -c "$dir/keystone.conf"
+	printf '%s\n' "$_STACK_BGPID" >"$dir/run/fcgi.pid"
+	for ((i = 0; i < 100; i++)); do
+		if [[ -S "$sock" ]]; then
+			return 0
+		fi
+		if ! _stack_proc_alive "$_STACK_BGPID"; then
+			break
+		fi
+		sleep 0.1
+	done
+	_stack_err "keystone.fcgi did not create $sock; see $dir/log/keystone.log"
+	tail -n 20 -- "$dir/log/keystone.log" >&2
+	stack_fcgi_stop "$dir"
+	return 1
+}
+
+stack_fcgi_stop() {
+	local dir
+	[[ $# -eq 1 ]] || { _stack_err "usage: stack_fcgi_stop DIR"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	_stack_kill_pidfile "$dir/run/fcgi.pid" keystone.fcgi 5
+	rm -f -- "$dir/run/keystone.sock"
+}
+
+# --------------------------------------------------------------------- whole
+
+stack_up() {
+	local dir port build static
+	[[ $# -eq 4 ]] || { _stack_err "usage: stack_up DIR PORT BUILD STATIC_DIR"; return 2; }
+	dir=$1 port=$2 build=$3 static=$4
+	stack_pg_start "$dir" || return 1
+	stack_write_config "$dir" "$port" "$build" || return 1
+	"$build/keystonectl" -c "$dir/keystone.conf" migrate || {
+		_stack_err "keystonectl migrate failed"
+		return 1
+	}
+	stack_fcgi_start "$dir" "$build" || return 1
+	stack_caddy_start "$dir" "$port" "$static" || return 1
+}
+
+stack_down() {
+	local dir rc=0
+	[[ $# -eq 1 ]] || { _stack_err "usage: stack_down DIR"; return 2; }
+	dir=$1
+	[[ -d "$dir" ]] || return 0
+	stack_caddy_stop "$dir" || rc=1
+	stack_fcgi_stop "$dir" || rc=1
+	stack_pg_stop "$dir" || rc=1
+	return "$rc"
+}

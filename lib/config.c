@@ -1,0 +1,234 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "valid.h"
+
+enum ctype { C_STR, C_PATH, C_URL, C_LONG };
+
+struct ckey {
+	const char	*name;
+	enum ctype	 type;
+	size_t		 off;		/* offsetof the field in struct config */
+	long		 lo, hi;	/* C_LONG bounds */
+	int		 required;
+};
+
+#define S(f)	offsetof(struct config, f)
+static const struct ckey keys[] = {
+	{ "database",		C_STR,	S(database),	0, 0, 1 },
+	{ "master_key_file",	C_PATH,	S(master_key_file), 0, 0, 1 },
+	{ "fcgi_socket",	C_PATH,	S(fcgi_socket),	0, 0, 1 },
+	{ "base_url",		C_URL,	S(base_url),	0, 0, 1 },
+	{ "templates_dir",	C_PATH,	S(templates_dir), 0, 0, 0 },
+	{ "sql_dir",		C_PATH,	S(sql_dir),	0, 0, 0 },
+	{ "workers",		C_LONG,	S(workers),	1, 64, 0 },
+	{ "session_idle_minutes", C_LONG, S(session_idle_min), 1, 60 * 24 * 7, 0 },
+	{ "session_absolute_hours", C_LONG, S(session_max_hours), 1, 24 * 30, 0 },
+	{ "login_max_failures",	C_LONG,	S(login_max_failures), 1, 100, 0 },
+	{ "login_max_address_failures", C_LONG, S(login_max_addr_failures), 1, 100000, 0 },
+};
+#undef S
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+void
+config_init(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->workers = 2;
+	c->session_idle_min = 60;
+	c->session_max_hours = 12;
+	c->login_max_failures = 100;
+	c->login_max_addr_failures = 1000;
+}
+
+void
+config_release(struct config *c)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].type != C_LONG)
+			free(*(char **)((char *)c + keys[i].off));
+	config_init(c);
+}
+
+static const struct ckey *
+findkey(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int
+setkey(struct config *c, const struct ckey *k, const char *val,
+    const char *where, char *err, size_t errsz)
+{
+	char	**sp;
+	long	  n;
+	size_t	  len = strlen(val);
+
+	if (k->type == C_LONG) {
+		if (valid_int(val, k->lo, k->hi, &n) != NULL) {
+			snprintf(err, errsz, "%s: %s must be an integer from %ld to %ld",
+			    where, k->name, k->lo, k->hi);
+			return -1;
+		}
+		*(long *)((char *)c + k->off) = n;
+		return 0;
+	}
+	if (len == 0 || len > 4096) {
+		snprintf(err, errsz, "%s: %s must not be empty", where, k->name);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)val[i] < 0x20) {
+			snprintf(err, errsz, "%s: %s holds a control character",
+			    where, k->name);
+			return -1;
+		}
+	if (k->type == C_PATH && val[0] != '/') {
+		snprintf(err, errsz, "%s: %s must be an absolute path", where, k->name);
+		return -1;
+	}
+	if (k->type == C_URL && (strncmp(val, "https://", 8) != 0 ||
+	    val[len - 1] == '/' || strchr(val + 8, '/') != NULL)) {
+		snprintf(err, errsz, "%s: %s must look like https://host[:port] "
+		    "with no path", where, k->name);
+		return -1;
+	}
+	sp = (char **)((char *)c + k->off);
+	free(*sp);
+	if ((*sp = strdup(val)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static int
+parse_text(struct config *c, const char *text, const char *src,
+    char *err, size_t errsz)
+{
+	char		*copy, *line, *next, *eq, *key, *val;
+	char		 where[512];
+	const struct ckey *k;
+	int		 lineno = 0, rc = -1;
+
+	if ((copy = strdup(text)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	for (line = copy; line != NULL; line = next) {
+		lineno++;
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(line, '#')) != NULL)
+			*eq = '\0';
+		key = trim(line);
+		if (*key == '\0')
+			continue;
+		snprintf(where, sizeof(where), "%s:%d", src, lineno);
+		if ((eq = strchr(key, '=')) == NULL) {
+			snprintf(err, errsz, "%s: expected `key = value`", where);
+			goto out;
+		}
+		*eq = '\0';
+		val = trim(eq + 1);
+		key = trim(key);
+		if ((k = findkey(key)) == NULL) {
+			snprintf(err, errsz, "%s: unknown key `%.64s`", where, key);
+			goto out;
+		}
+		if (setkey(c, k, val, where, err, errsz) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+static int
+check_required(const struct config *c, const char *src, char *err, size_t errsz)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (!keys[i].required)
+			continue;
+		if (*(char *const *)((const char *)c + keys[i].off) == NULL) {
+			snprintf(err, errsz, "%s: required key `%s` is missing",
+			    src, keys[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_parse(struct config *c, const char *text, char *err, size_t errsz)
+{
+	if (parse_text(c, text, "config", err, errsz) == -1)
+		return -1;
+	return check_required(c, "config", err, errsz);
+}
+
+int
+config_load(struct config *c, const char *path, char *err, size_t errsz)
+{
+	FILE		*f;
+	struct buf	 b;
+	char		 chunk[4096], env[128], where[160];
+	const char	*v;
+	size_t		 n;
+	int		 rc = -1;
+
+	buf_init(&b);
+	if (path == NULL && (path = getenv("KEYSTONE_CONFIG")) == NULL)
+		path = CONFIG_DEFAULT_PATH;
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_put(&b, chunk, n) == -1 || b.len > 1024 * 1024) {
+			snprintf(err, errsz, "%s: file too large", path);
+			fclose(f);
+			goto out;
+		}
+	fclose(f);
+	if (parse_text(c, buf_cstr(&b), path, err, errsz) == -1)
+		goto out;
+	for (size_t i = 0; i < NKEYS; i++) {
+		snprintf(env, sizeof(env), "KEYSTONE_");
+		for (size_t j = 0; keys[i].name[j] != '\0' && j + 10 < sizeof(env); j++) {
+			env[9 + j] = (char)toupper((unsigned char)keys[i].name[j]);
+			env[10 + j] = '\0';
+		}
+		if ((v = getenv(env)) == NULL)
+			continue;
+		snprintf(where, sizeof(where), "environment %s", env);
+		if (setkey(c, &keys[i], v, where, err, errsz) == -1)
+			goto out;
+	}
+	rc = check_required(c, path, err, errsz);
+out:
+	buf_release(&b);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/*
+ * Keystone configuration: one file of `key = value` lines ('#' starts a
+ * comment) plus environment overrides KEYSTONE_<KEY> (upper case), e.g.
+ * KEYSTONE_DATABASE overrides `database`. Every key is validated at load;
+ * an error names the key and says what is expected.
+ */
+#ifndef KS_CONFIG_H
+#define KS_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/keystone/keystone.conf"
+
+struct config {
+	char	*database;		/* libpq conninfo */
+	char	*master_key_file;
+	char	*fcgi_socket;		/* unix socket the FastCGI program listens on */
+	char	*base_url;		/* https://host[:port], no trailing slash */
+	char	*templates_dir;
+	char	*sql_dir;
+	long	 workers;		/* FastCGI worker processes */
+	long	 session_idle_min;	/* idle session timeout, minutes */
+	long	 session_max_hours;	/* absolute session lifetime, hours */
+	long	 login_max_failures;	/* per account per hour */
+	long	 login_max_addr_failures;	/* per address per hour */
+};
+
+void	config_init(struct config *);
+void	config_release(struct config *);
+/* Loads path (NULL: $KEYSTONE_CONFIG, else CONFIG_DEFAULT_PATH), then the
+ * environment. On error returns -1 and writes a message to err (errsz). */
+int	config_load(struct config *, const char *path, char *err, size_t errsz);
+/* Parses text as a config file body (for tests); no environment. */
+int	config_parse(struct config *, const char *text, char *err, size_t errsz);
+
+#endif

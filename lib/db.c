@@ -1,0 +1,346 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "log.h"
+
+struct stmtdef {
+	const char	*name;
+	const char	*sql;
+};
+
+/*
+ * List pages sort through a whitelisted key passed as a parameter ($1); the
+ * CASE arms keep the statement fixed. count(*) OVER () gives the total for
+ * pagination in the same round trip.
+ */
+static const struct stmtdef stmts[ST__MAX] = {
+[ST_USER_BY_NAME] = { "user_by_name",
+ "SELECT id, username, password_hash, is_admin FROM users WHERE username = $1" },
+[ST_USER_INSERT] = { "user_insert",
+ "INSERT INTO users (username, password_hash, is_admin) VALUES ($1, $2, $3) "
+ "RETURNING id" },
+[ST_USER_SET_PW] = { "user_set_pw",
+ "UPDATE users SET password_hash = $2, updated_at = now() WHERE username = $1 "
+ "RETURNING id" },
+[ST_SESS_INSERT] = { "sess_insert",
+ "INSERT INTO sessions (id_hash, user_id, address) VALUES ($1, $2, $3)" },
+[ST_SESS_GET] = { "sess_get",
+ "SELECT u.id, u.username, s.flash IS NOT NULL AS has_flash, "
+ " now() - s.last_seen_at > interval '60 seconds' AS stale "
+ "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 "
+ "AND now() - s.last_seen_at <= make_interval(mins => $2::int) "
+ "AND now() - s.created_at <= make_interval(hours => $3::int)" },
+[ST_SESS_TOUCH] = { "sess_touch",
+ "UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1" },
+[ST_SESS_TAKE_FLASH] = { "sess_take_flash",
+ "UPDATE sessions s SET flash = NULL, flash_kind = NULL FROM "
+ "(SELECT id_hash, flash, flash_kind FROM sessions WHERE id_hash = $1 FOR UPDATE) o "
+ "WHERE s.id_hash = o.id_hash RETURNING o.flash_kind, o.flash" },
+[ST_SESS_SET_FLASH] = { "sess_set_flash",
+ "UPDATE sessions SET flash_kind = $2, flash = $3 WHERE id_hash = $1" },
+[ST_SESS_DELETE] = { "sess_delete",
+ "DELETE FROM sessions WHERE id_hash = $1" },
+[ST_SESS_PURGE] = { "sess_purge",
+ "DELETE FROM sessions WHERE now() - last_seen_at > make_interval(mins => $1::int) "
+ "OR now() - created_at > make_interval(hours => $2::int)" },
+[ST_LOGIN_FAILS] = { "login_fails",
+ "SELECT (SELECT count(*) FROM login_attempts WHERE username = $1 AND NOT success "
+ " AND at > now() - interval '1 hour') AS by_user, "
+ "(SELECT count(*) FROM login_attempts WHERE address = $2 AND NOT success "
+ " AND at > now() - interval '1 hour') AS by_address" },
+[ST_LOGIN_RECORD] = { "login_record",
+ "INSERT INTO login_attempts (username, address, success) VALUES ($1, $2, $3)" },
+[ST_SERVER_LIST] = { "server_list",
+ "SELECT uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
+ " host_key IS NOT NULL AS pinned, ks_age(created_at) AS age, "
+ " count(*) OVER () AS total FROM servers ORDER BY "
+ " CASE WHEN $1 = 'name' THEN name END ASC, CASE WHEN $1 = '-name' THEN name END DESC, "
+ " CASE WHEN $1 = 'address' THEN address END ASC, CASE WHEN $1 = '-address' THEN address END DESC, "
+ " CASE WHEN $1 = 'status' THEN status END ASC, CASE WHEN $1 = '-status' THEN status END DESC, "
+ " CASE WHEN $1 = 'created' THEN created_at END ASC, created_at DESC, id DESC "
+ "LIMIT $2::int OFFSET $3::int" },
+[ST_SERVER_GET] = { "server_get",
+ "SELECT id, uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
+ " host_key, host_key_sha256, ks_age(created_at) AS age, "
+ " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS created "
+ "FROM servers WHERE uuid = $1::uuid" },
+[ST_SERVER_INSERT] = { "server_insert",
+ "INSERT INTO servers (name, address, ssh_port, ssh_user, role_build, role_runtime) "
+ "VALUES ($1, $2, $3::int, $4, $5::bool, $6::bool) RETURNING uuid" },
+[ST_SERVER_UPDATE] = { "server_update",
+ "UPDATE servers SET name = $2, address = $3, ssh_port = $4::int, ssh_user = $5, "
+ " role_build = $6::bool, role_runtime = $7::bool, updated_at = now() "
+ "WHERE uuid = $1::uuid RETURNING uuid" },
+[ST_SERVER_DELETE] = { "server_delete",
+ "DELETE FROM servers WHERE uuid = $1::uuid RETURNING name" },
+[ST_SERVER_OPTIONS] = { "server_options",
+ "SELECT uuid, name, address, role_build, role_runtime FROM servers ORDER BY name" },
+[ST_SERVER_ENVS] = { "server_envs",
+ "SELECT e.uuid, e.name, a.uuid AS app_uuid, a.name AS app_name "
+ "FROM environments e JOIN applications a ON a.id = e.application_id "
+ "JOIN servers s ON s.uuid = $1::uuid "
+ "WHERE e.build_server_id = s.id OR EXISTS (SELECT 1 FROM environment_servers es "
+ " WHERE es.environment_id = e.id AND es.server_id = s.id) ORDER BY a.name, e.name" },
+[ST_APP_LIST] = { "app_list",
+ "SELECT a.uuid, a.name, a.repository_url, a.default_branch, ks_age(a.created_at) AS age, "
+ " (SELECT count(*) FROM environments e WHERE e.application_id = a.id) AS env_count, "
+ " count(*) OVER () AS total FROM applications a ORDER BY "
+ " CASE WHEN $1 = 'name' THEN a.name END ASC, CASE WHEN $1 = '-name' THEN a.name END DESC, "
+ " CASE WHEN $1 = 'created' THEN a.created_at END ASC, a.created_at DESC, a.id DESC "
+ "LIMIT $2::int OFFSET $3::int" },
+[ST_APP_GET] = { "app_get",
+ "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age "
+ "FROM applications WHERE uuid = $1::uuid" },
+[ST_APP_INSERT] = { "app_insert",
+ "INSERT INTO applications (name, repository_url, default_branch) VALUES ($1, $2, $3) "
+ "RETURNING uuid" },
+[ST_APP_UPDATE] = { "app_update",
+ "UPDATE applications SET name = $2, repository_url = $3, default_branch = $4, "
+ " updated_at = now() WHERE uuid = $1::uuid RETURNING uuid" },
+[ST_APP_DELETE] = { "app_delete",
+ "DELETE FROM applications WHERE uuid = $1::uuid RETURNING name" },
+[ST_ENV_LIST] = { "env_list",
+ "SELECT e.uuid, e.name, coalesce(e.branch, a.default_branch) AS branch, e.build_location, "
+ " e.retention_count, (SELECT count(*) FROM environment_servers es "
+ "  WHERE es.environment_id = e.id) AS server_count, "
+ " (SELECT count(*) FROM build_artifacts b WHERE b.environment_id = e.id "
+ "  AND b.status = 'available') AS artifact_count "
+ "FROM environments e JOIN applications a ON a.id = e.application_id "
+ "WHERE a.uuid = $1::uuid ORDER BY e.name" },
+[ST_ENV_GET] = { "env_get",
+ "SELECT e.id, e.uuid, e.name, e.branch, coalesce(e.branch, a.default_branch) AS effective_branch, "
+ " e.pinned_commit, e.dockerfile_source, e.dockerfile_path, e.build_location, "
+ " e.retention_count, s.uuid AS build_server_uuid, s.name AS build_server_name, "
+ " ks_age(e.created_at) AS age "
+ "FROM environments e JOIN applications a ON a.id = e.application_id "
+ "LEFT JOIN servers s ON s.id = e.build_server_id "
+ "WHERE a.uuid = $1::uuid AND e.uuid = $2::uuid" },
+[ST_ENV_INSERT] = { "env_insert",
+ "INSERT INTO environments (application_id, name, branch, pinned_commit, dockerfile_source, "
+ " dockerfile_path, build_location, build_server_id, retention_count) "
+ "SELECT a.id, $2, $3, $4, $5, $6, $7, (SELECT id FROM servers WHERE uuid = $8::uuid), $9::int "
+ "FROM applications a WHERE a.uuid = $1::uuid RETURNING id, uuid" },
+[ST_ENV_UPDATE] = { "env_update",
+ "UPDATE environments e SET name = $3, branch = $4, pinned_commit = $5, "
+ " dockerfile_source = $6, dockerfile_path = $7, build_location = $8, "
+ " build_server_id = (SELECT id FROM servers WHERE uuid = $9::uuid), "
+ " retention_count = $10::int, updated_at = now() "
+ "FROM applications a WHERE a.id = e.application_id AND a.uuid = $1::uuid "
+ " AND e.uuid = $2::uuid RETURNING e.id, e.uuid" },
+[ST_ENV_DELETE] = { "env_delete",
+ "DELETE FROM environments e USING applications a WHERE a.id = e.application_id "
+ " AND a.uuid = $1::uuid AND e.uuid = $2::uuid RETURNING e.name" },
+[ST_ENV_SERVERS] = { "env_servers",
+ "SELECT s.uuid, s.name, s.address, s.status FROM environment_servers es "
+ "JOIN servers s ON s.id = es.server_id WHERE es.environment_id = $1::bigint ORDER BY s.name" },
+[ST_ENV_SERVERS_CLEAR] = { "env_servers_clear",
+ "DELETE FROM environment_servers WHERE environment_id = $1::bigint" },
+[ST_ENV_SERVERS_ADD] = { "env_servers_add",
+ "INSERT INTO environment_servers (environment_id, server_id) "
+ "SELECT $1::bigint, id FROM servers WHERE uuid = $2::uuid RETURNING server_id" },
+[ST_ARTIFACT_LIST] = { "artifact_list",
+ "SELECT uuid, tag, manifest_digest, commit_sha, substr(commit_sha, 1, 12) AS short_sha, "
+ " status, ks_age(created_at) AS age, ks_age(pruned_at) AS pruned_age, "
+ " count(*) OVER () AS total FROM build_artifacts WHERE environment_id = $1::bigint "
+ "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int" },
+[ST_OVERVIEW] = { "overview",
+ "SELECT (SELECT count(*) FROM servers) AS servers, "
+ " (SELECT count(*) FROM servers WHERE status = 'active') AS servers_active, "
+ " (SELECT count(*) FROM applications) AS applications, "
+ " (SELECT count(*) FROM environments) AS environments, "
+ " (SELECT count(*) FROM build_artifacts WHERE status = 'available') AS artifacts" },
+};
+
+static int
+prepare_all(struct db *db)
+{
+	PGresult	*res;
+	int		 ok;
+
+	for (int i = 0; i < ST__MAX; i++) {
+		res = PQprepare(db->conn, stmts[i].name, stmts[i].sql, 0, NULL);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		if (!ok)
+			log_warnx("db: prepare %s: %s", stmts[i].name,
+			    PQresultErrorMessage(res));
+		PQclear(res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+int
+db_open(struct db *db, const char *conninfo)
+{
+	memset(db, 0, sizeof(*db));
+	snprintf(db->conninfo, sizeof(db->conninfo), "%s", conninfo);
+	db->conn = PQconnectdb(conninfo);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		log_warnx("db: connect: %s", PQerrorMessage(db->conn));
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_close(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+}
+
+int
+db_ensure(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return 0;
+	db->prepared = 0;
+	if (db->conn == NULL)
+		db->conn = PQconnectdb(db->conninfo);
+	else
+		PQreset(db->conn);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		log_warnx("db: reconnect: %s", PQerrorMessage(db->conn));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+note_error(struct db *db, const PGresult *res, const char *what)
+{
+	const char	*st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char	*cn = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", st ? st : "");
+	snprintf(db->constraint, sizeof(db->constraint), "%s", cn ? cn : "");
+	/* Integrity violations (class 23) are expected: the caller maps them
+	 * to a field error. Anything else is logged once, here. */
+	if (strncmp(db->sqlstate, "23", 2) != 0)
+		log_warnx("db: %s: %s", what, res ? PQresultErrorMessage(res) :
+		    PQerrorMessage(db->conn));
+}
+
+PGresult *
+db_exec(struct db *db, enum stmt st, int n, const char *const *params)
+{
+	PGresult	*res;
+	ExecStatusType	 s;
+
+	db->sqlstate[0] = db->constraint[0] = '\0';
+	if (db_ensure(db) == -1)
+		return NULL;
+	if (!db->prepared) {
+		if (prepare_all(db) == -1)
+			return NULL;
+		db->prepared = 1;
+	}
+	res = PQexecPrepared(db->conn, stmts[st].name, n, params, NULL, NULL, 0);
+	s = PQresultStatus(res);
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+		return res;
+	note_error(db, res, stmts[st].name);
+	PQclear(res);
+	return NULL;
+}
+
+int
+db_simple(struct db *db, const char *sql)
+{
+	PGresult	*res;
+	ExecStatusType	 s;
+
+	db->sqlstate[0] = db->constraint[0] = '\0';
+	if (db_ensure(db) == -1)
+		return -1;
+	res = PQexec(db->conn, sql);
+	s = PQresultStatus(res);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		note_error(db, res, "simple query");
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+db_unique_violation(const struct db *db)
+{
+	return strcmp(db->sqlstate, "23505") == 0;
+}
+
+int
+db_fk_violation(const struct db *db)
+{
+	return strcmp(db->sqlstate, "23503") == 0;
+}
+
+const char *
+db_constraint(const struct db *db)
+{
+	return db->constraint;
+}
+
+/* Type OIDs from pg_type.h, stable across PostgreSQL versions. */
+#define OID_BOOL	16
+#define OID_INT8	20
+#define OID_INT2	21
+#define OID_INT4	23
+
+cJSON *
+db_row_json(const PGresult *res, int r)
+{
+	cJSON	*o, *v;
+	int	 nf = PQnfields(res);
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	for (int f = 0; f < nf; f++) {
+		const char *val = PQgetvalue(res, r, f);
+		if (PQgetisnull(res, r, f))
+			v = cJSON_CreateNull();
+		else switch (PQftype(res, f)) {
+		case OID_BOOL:
+			v = cJSON_CreateBool(val[0] == 't');
+			break;
+		case OID_INT8:
+		case OID_INT2:
+		case OID_INT4:
+			v = cJSON_CreateNumber((double)strtoll(val, NULL, 10));
+			break;
+		default:
+			v = cJSON_CreateString(val);
+			break;
+		}
+		if (v == NULL || !cJSON_AddItemToObject(o, PQfname(res, f), v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+cJSON *
+db_rows_json(const PGresult *res)
+{
+	cJSON	*a, *o;
+	int	 n = PQntuples(res);
+
+	if ((a = cJSON_CreateArray()) == NULL)
+		return NULL;
+	for (int r = 0; r < n; r++) {
+		if ((o = db_row_json(res, r)) == NULL ||
+		    !cJSON_AddItemToArray(a, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	}
+	return a;
+}

@@ -1,0 +1,83 @@
+/*
+ * PostgreSQL access. Every query is a named prepared statement from the
+ * table in db.c, prepared once per connection; values travel only as
+ * parameters. One wrapper per query lives in the lib/m_*.c model files.
+ */
+#ifndef KS_DB_H
+#define KS_DB_H
+
+#include <libpq-fe.h>
+#include <cjson/cJSON.h>
+
+enum stmt {
+	ST_USER_BY_NAME,
+	ST_USER_INSERT,
+	ST_USER_SET_PW,
+	ST_SESS_INSERT,
+	ST_SESS_GET,
+	ST_SESS_TOUCH,
+	ST_SESS_TAKE_FLASH,
+	ST_SESS_SET_FLASH,
+	ST_SESS_DELETE,
+	ST_SESS_PURGE,
+	ST_LOGIN_FAILS,
+	ST_LOGIN_RECORD,
+	ST_SERVER_LIST,
+	ST_SERVER_GET,
+	ST_SERVER_INSERT,
+	ST_SERVER_UPDATE,
+	ST_SERVER_DELETE,
+	ST_SERVER_OPTIONS,
+	ST_SERVER_ENVS,
+	ST_APP_LIST,
+	ST_APP_GET,
+	ST_APP_INSERT,
+	ST_APP_UPDATE,
+	ST_APP_DELETE,
+	ST_ENV_LIST,
+	ST_ENV_GET,
+	ST_ENV_INSERT,
+	ST_ENV_UPDATE,
+	ST_ENV_DELETE,
+	ST_ENV_SERVERS,
+	ST_ENV_SERVERS_CLEAR,
+	ST_ENV_SERVERS_ADD,
+	ST_ARTIFACT_LIST,
+	ST_OVERVIEW,
+	ST__MAX
+};
+
+struct db {
+	PGconn	*conn;
+	char	 conninfo[1024];
+	char	 sqlstate[6];	/* of the last failed statement, "" if none */
+	int	 prepared;	/* statements prepared on this connection */
+	char	 constraint[64];	/* its constraint name, "" if none */
+};
+
+/* Connects; statements are prepared on first use, so migrations can run
+ * on a connection before the tables exist. */
+int		 db_open(struct db *, const char *conninfo);
+void		 db_close(struct db *);
+/* Reconnects when the connection dropped. */
+int		 db_ensure(struct db *);
+/* Runs statement st with n text parameters (NULL = SQL NULL). Returns a
+ * result the caller PQclear()s, or NULL on failure (sqlstate set; an
+ * unexpected failure is logged once here). */
+PGresult	*db_exec(struct db *, enum stmt st, int n, const char *const *params);
+/* Plain SQL without parameters, for BEGIN/COMMIT/ROLLBACK and migrations. */
+int		 db_simple(struct db *, const char *sql);
+
+/* SQLSTATE classes the handlers map to field errors. */
+int		 db_unique_violation(const struct db *);
+int		 db_fk_violation(const struct db *);
+/* Name of the constraint that failed last, or "" (for mapping to a field). */
+const char	*db_constraint(const struct db *);
+
+/* Row r of res as an object keyed by column name: booleans and integers
+ * typed, NULL as null, the rest strings. Caller owns the result. */
+cJSON		*db_row_json(const PGresult *, int r);
+/* All rows as an array. Caller owns the result. */
+cJSON		*db_rows_json(const PGresult *);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * The response opener. Every response goes through http_open(), which
+ * writes the status, the security headers, the cache policy and the content
+ * type in one place; a handler cannot forget one of them.
+ */
+#ifndef KS_HTTP_H
+#define KS_HTTP_H
+
+#include <stddef.h>
+
+struct resp {
+	int	(*write)(void *arg, const void *, size_t);	/* -1 on error */
+	void	 *arg;
+	int	  opened;	/* headers written */
+	int	  status;
+	size_t	  bytes;	/* body bytes written */
+};
+
+struct hdr {
+	const char	*name;
+	const char	*value;
+};
+
+const char	*http_reason(int status);
+/* Writes the headers. Fails (-1) when already opened or when a header value
+ * holds CR or LF (header injection), writing nothing. */
+int		 http_open(struct resp *, int status, const char *ctype,
+		    const struct hdr *extra, size_t nextra);
+int		 http_write(struct resp *, const void *, size_t);
+
+#endif

@@ -1,0 +1,410 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "model.h"
+
+#define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+/* First row of st as an object: 1 found, 0 none, -1 failure. */
+static int
+one(struct db *db, enum stmt st, int n, const char *const *p, cJSON **out)
+{
+	PGresult	*res;
+	int		 rc;
+
+	*out = NULL;
+	if ((res = db_exec(db, st, n, p)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		rc = 0;
+	else
+		rc = (*out = db_row_json(res, 0)) != NULL ? 1 : -1;
+	PQclear(res);
+	return rc;
+}
+
+static cJSON *
+many(struct db *db, enum stmt st, int n, const char *const *p)
+{
+	PGresult	*res;
+	cJSON		*a;
+
+	if ((res = db_exec(db, st, n, p)) == NULL)
+		return NULL;
+	a = db_rows_json(res);
+	PQclear(res);
+	return a;
+}
+
+/* A write: 0 done (affected rows in *rows), 1 constraint refusal, -1 failure.
+ * When uuid is given, the first row's first column is copied there. */
+static int
+write1(struct db *db, enum stmt st, int n, const char *const *p, long *rows,
+    char uuid[40])
+{
+	PGresult	*res;
+
+	if ((res = db_exec(db, st, n, p)) == NULL)
+		return strncmp(db->sqlstate, "23", 2) == 0 ? 1 : -1;
+	if (rows != NULL)
+		*rows = PQntuples(res) > 0 ? PQntuples(res) :
+		    atol(PQcmdTuples(res));
+	if (uuid != NULL) {
+		uuid[0] = '\0';
+		if (PQntuples(res) > 0 && PQnfields(res) > 0)
+			snprintf(uuid, 40, "%s", PQgetvalue(res, 0, PQnfields(res) - 1));
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+m_user_by_name(struct db *db, const char *username, cJSON **out)
+{
+	const char *p[] = { username };
+	return one(db, ST_USER_BY_NAME, NP(p), p, out);
+}
+
+int
+m_user_insert(struct db *db, const char *username, const char *pwhash, int admin)
+{
+	const char *p[] = { username, pwhash, admin ? "true" : "false" };
+	return write1(db, ST_USER_INSERT, NP(p), p, NULL, NULL);
+}
+
+int
+m_user_set_password(struct db *db, const char *username, const char *pwhash)
+{
+	const char	*p[] = { username, pwhash };
+	long		 rows = 0;
+	int		 rc;
+
+	if ((rc = write1(db, ST_USER_SET_PW, NP(p), p, &rows, NULL)) != 0)
+		return rc;
+	return rows == 1 ? 0 : 1;
+}
+
+int
+m_sess_insert(struct db *db, const char *id_hash, long long user_id,
+    const char *address)
+{
+	char		 uid[24];
+	const char	*p[] = { id_hash, uid, address };
+
+	snprintf(uid, sizeof(uid), "%lld", user_id);
+	return write1(db, ST_SESS_INSERT, NP(p), p, NULL, NULL);
+}
+
+int
+m_sess_get(struct db *db, const char *id_hash, long idle_min, long max_hours,
+    cJSON **out)
+{
+	char		 idle[24], max[24];
+	const char	*p[] = { id_hash, idle, max };
+
+	snprintf(idle, sizeof(idle), "%ld", idle_min);
+	snprintf(max, sizeof(max), "%ld", max_hours);
+	return one(db, ST_SESS_GET, NP(p), p, out);
+}
+
+int
+m_sess_touch(struct db *db, const char *id_hash)
+{
+	const char *p[] = { id_hash };
+	return write1(db, ST_SESS_TOUCH, NP(p), p, NULL, NULL);
+}
+
+int
+m_sess_take_flash(struct db *db, const char *id_hash, cJSON **out)
+{
+	const char *p[] = { id_hash };
+	return one(db, ST_SESS_TAKE_FLASH, NP(p), p, out);
+}
+
+int
+m_sess_set_flash(struct db *db, const char *id_hash, const char *kind,
+    const char *msg)
+{
+	const char *p[] = { id_hash, kind, msg };
+	return write1(db, ST_SESS_SET_FLASH, NP(p), p, NULL, NULL);
+}
+
+int
+m_sess_delete(struct db *db, const char *id_hash)
+{
+	const char *p[] = { id_hash };
+	return write1(db, ST_SESS_DELETE, NP(p), p, NULL, NULL);
+}
+
+int
+m_sess_purge(struct db *db, long idle_min, long max_hours)
+{
+	char		 idle[24], max[24];
+	const char	*p[] = { idle, max };
+
+	snprintf(idle, sizeof(idle), "%ld", idle_min);
+	snprintf(max, sizeof(max), "%ld", max_hours);
+	return write1(db, ST_SESS_PURGE, NP(p), p, NULL, NULL);
+}
+
+int
+m_login_failures(struct db *db, const char *username, const char *address,
+    long long *by_user, long long *by_address)
+{
+	const char	*p[] = { username, address };
+	cJSON		*o;
+	int		 rc;
+
+	if ((rc = one(db, ST_LOGIN_FAILS, NP(p), p, &o)) != 1)
+		return -1;
+	*by_user = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "by_user"));
+	*by_address = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o,
+	    "by_address"));
+	cJSON_Delete(o);
+	return 0;
+}
+
+int
+m_login_record(struct db *db, const char *username, const char *address,
+    int success)
+{
+	const char *p[] = { username, address, success ? "true" : "false" };
+	return write1(db, ST_LOGIN_RECORD, NP(p), p, NULL, NULL);
+}
+
+static cJSON *
+paged(struct db *db, enum stmt st, const char *key, const char *sort,
+    long limit, long offset)
+{
+	char		 l[24], o[24];
+	const char	*p[] = { key != NULL ? key : sort, l, o };
+
+	snprintf(l, sizeof(l), "%ld", limit);
+	snprintf(o, sizeof(o), "%ld", offset);
+	return many(db, st, NP(p), p);
+}
+
+cJSON *
+m_server_list(struct db *db, const char *sort, long limit, long offset)
+{
+	return paged(db, ST_SERVER_LIST, NULL, sort, limit, offset);
+}
+
+int
+m_server_get(struct db *db, const char *uuid, cJSON **out)
+{
+	const char *p[] = { uuid };
+	return one(db, ST_SERVER_GET, NP(p), p, out);
+}
+
+int
+m_server_insert(struct db *db, const struct server_in *s, char uuid[40])
+{
+	const char *p[] = { s->name, s->address, s->ssh_port, s->ssh_user,
+	    s->role_build, s->role_runtime };
+	return write1(db, ST_SERVER_INSERT, NP(p), p, NULL, uuid);
+}
+
+int
+m_server_update(struct db *db, const char *uuid, const struct server_in *s)
+{
+	const char	*p[] = { uuid, s->name, s->address, s->ssh_port,
+	    s->ssh_user, s->role_build, s->role_runtime };
+	long		 rows = 0;
+	int		 rc;
+
+	if ((rc = write1(db, ST_SERVER_UPDATE, NP(p), p, &rows, NULL)) != 0)
+		return rc;
+	return rows == 1 ? 0 : -1;
+}
+
+int
+m_server_delete(struct db *db, const char *uuid)
+{
+	const char *p[] = { uuid };
+	return write1(db, ST_SERVER_DELETE, NP(p), p, NULL, NULL);
+}
+
+cJSON *
+m_server_options(struct db *db)
+{
+	return many(db, ST_SERVER_OPTIONS, 0, NULL);
+}
+
+cJSON *
+m_server_envs(struct db *db, const char *uuid)
+{
+	const char *p[] = { uuid };
+	return many(db, ST_SERVER_ENVS, NP(p), p);
+}
+
+cJSON *
+m_app_list(struct db *db, const char *sort, long limit, long offset)
+{
+	return paged(db, ST_APP_LIST, NULL, sort, limit, offset);
+}
+
+int
+m_app_get(struct db *db, const char *uuid, cJSON **out)
+{
+	const char *p[] = { uuid };
+	return one(db, ST_APP_GET, NP(p), p, out);
+}
+
+int
+m_app_insert(struct db *db, const struct app_in *a, char uuid[40])
+{
+	const char *p[] = { a->name, a->repository_url, a->default_branch };
+	return write1(db, ST_APP_INSERT, NP(p), p, NULL, uuid);
+}
+
+int
+m_app_update(struct db *db, const char *uuid, const struct app_in *a)
+{
+	const char	*p[] = { uuid, a->name, a->repository_url, a->default_branch };
+	long		 rows = 0;
+	int		 rc;
+
+	if ((rc = write1(db, ST_APP_UPDATE, NP(p), p, &rows, NULL)) != 0)
+		return rc;
+	return rows == 1 ? 0 : -1;
+}
+
+int
+m_app_delete(struct db *db, const char *uuid)
+{
+	const char *p[] = { uuid };
+	return write1(db, ST_APP_DELETE, NP(p), p, NULL, NULL);
+}
+
+cJSON *
+m_env_list(struct db *db, const char *app_uuid)
+{
+	const char *p[] = { app_uuid };
+	return many(db, ST_ENV_LIST, NP(p), p);
+}
+
+int
+m_env_get(struct db *db, const char *app_uuid, const char *env_uuid, cJSON **out)
+{
+	const char *p[] = { app_uuid, env_uuid };
+	return one(db, ST_ENV_GET, NP(p), p, out);
+}
+
+/* Replaces the environment's runtime servers; inside the caller's
+ * transaction. An unknown server UUID is a refusal (1). */
+static int
+set_servers(struct db *db, const char *env_id, const char *const *servers,
+    size_t n)
+{
+	const char	*p[2] = { env_id, NULL };
+	long		 rows;
+	int		 rc;
+
+	if ((rc = write1(db, ST_ENV_SERVERS_CLEAR, 1, p, NULL, NULL)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		p[1] = servers[i];
+		rows = 0;
+		if ((rc = write1(db, ST_ENV_SERVERS_ADD, 2, p, &rows, NULL)) != 0)
+			return rc;
+		if (rows != 1) {
+			snprintf(db->constraint, sizeof(db->constraint),
+			    "environment_servers_server_id_fkey");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Runs the env write (insert or update) and the server set in one
+ * transaction; any refusal rolls everything back. */
+static int
+env_write(struct db *db, enum stmt st, const char *const *p, int n,
+    const char *const *servers, size_t nservers, char uuid[40])
+{
+	PGresult	*res = NULL;
+	char		 env_id[24];
+	int		 rc = -1;
+
+	if (db_simple(db, "BEGIN") == -1)
+		return -1;
+	if ((res = db_exec(db, st, n, p)) == NULL) {
+		rc = strncmp(db->sqlstate, "23", 2) == 0 ? 1 : -1;
+		goto out;
+	}
+	if (PQntuples(res) != 1) {
+		rc = -1;	/* the application or environment vanished */
+		goto out;
+	}
+	snprintf(env_id, sizeof(env_id), "%s", PQgetvalue(res, 0, 0));
+	if (uuid != NULL)
+		snprintf(uuid, 40, "%s", PQgetvalue(res, 0, 1));
+	if ((rc = set_servers(db, env_id, servers, nservers)) != 0)
+		goto out;
+	rc = db_simple(db, "COMMIT") == 0 ? 0 : -1;
+out:
+	PQclear(res);
+	if (rc != 0) {
+		/* Keep the refusal's sqlstate/constraint across the rollback. */
+		struct db saved = *db;
+		(void)db_simple(db, "ROLLBACK");
+		memcpy(db->sqlstate, saved.sqlstate, sizeof(db->sqlstate));
+		memcpy(db->constraint, saved.constraint, sizeof(db->constraint));
+	}
+	return rc;
+}
+
+int
+m_env_insert(struct db *db, const char *app_uuid, const struct env_in *e,
+    const char *const *servers, size_t nservers, char uuid[40])
+{
+	const char *p[] = { app_uuid, e->name, e->branch, e->pinned_commit,
+	    e->dockerfile_source, e->dockerfile_path, e->build_location,
+	    e->build_server, e->retention_count };
+	return env_write(db, ST_ENV_INSERT, p, NP(p), servers, nservers, uuid);
+}
+
+int
+m_env_update(struct db *db, const char *app_uuid, const char *env_uuid,
+    const struct env_in *e, const char *const *servers, size_t nservers)
+{
+	const char *p[] = { app_uuid, env_uuid, e->name, e->branch,
+	    e->pinned_commit, e->dockerfile_source, e->dockerfile_path,
+	    e->build_location, e->build_server, e->retention_count };
+	return env_write(db, ST_ENV_UPDATE, p, NP(p), servers, nservers, NULL);
+}
+
+int
+m_env_delete(struct db *db, const char *app_uuid, const char *env_uuid)
+{
+	const char *p[] = { app_uuid, env_uuid };
+	return write1(db, ST_ENV_DELETE, NP(p), p, NULL, NULL);
+}
+
+cJSON *
+m_env_servers(struct db *db, long long env_id)
+{
+	char		 id[24];
+	const char	*p[] = { id };
+
+	snprintf(id, sizeof(id), "%lld", env_id);
+	return many(db, ST_ENV_SERVERS, NP(p), p);
+}
+
+cJSON *
+m_artifact_list(struct db *db, long long env_id, long limit, long offset)
+{
+	char	 id[24];
+
+	snprintf(id, sizeof(id), "%lld", env_id);
+	return paged(db, ST_ARTIFACT_LIST, id, NULL, limit, offset);
+}
+
+int
+m_overview(struct db *db, cJSON **out)
+{
+	return one(db, ST_OVERVIEW, 0, NULL, out);
+}

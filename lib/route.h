@@ -1,0 +1,84 @@
+/*
+ * Routing and declarative input validation.
+ *
+ * A route names its method, a path pattern and, for forms, the fields it
+ * accepts. The dispatcher validates every declared field before the handler
+ * runs; the handler sees only normalised values (struct input) and the
+ * per-field messages, never the raw request.
+ *
+ * Patterns are literal segments and typed parameters: ":uuid" matches a
+ * canonical UUID, nothing else. Matching never allocates.
+ */
+#ifndef KS_ROUTE_H
+#define KS_ROUTE_H
+
+#include <stddef.h>
+
+#include "form.h"
+
+#define ROUTE_MAXPARAMS	4
+#define ROUTE_PARAMLEN	40	/* a UUID and NUL */
+
+enum ftype {
+	FT_TEXT,	/* any text without control characters (hi = max chars) */
+	FT_NAME,	/* valid_name */
+	FT_HOST,	/* valid_host */
+	FT_PORT,	/* valid_port */
+	FT_UNIXUSER,	/* valid_unix_user */
+	FT_GITURL,	/* valid_git_url */
+	FT_GITREF,	/* valid_git_ref */
+	FT_SHA,		/* valid_commit_sha */
+	FT_PATH,	/* valid_repo_path */
+	FT_UUID,	/* valid_uuid */
+	FT_INT,		/* valid_int in [lo, hi] */
+	FT_BOOL,	/* checkbox: absent = "false", "1"/"on"/"true" = "true" */
+	FT_ENUM,	/* one of choices */
+	FT_SECRET	/* kept verbatim (no trim), never echoed back into forms */
+};
+
+#define FF_REQ		0x01	/* must be present and non-empty */
+#define FF_MULTI	0x02	/* may repeat; every value validated */
+
+struct field {
+	const char		*name;
+	enum ftype		 type;
+	unsigned		 flags;
+	long			 lo, hi;
+	const char *const	*choices;	/* FT_ENUM, NULL-terminated */
+};
+
+/* Validated input: vals holds one normalised entry per present field (per
+ * value for FF_MULTI); errs holds one message per failing field. */
+struct input {
+	struct kvlist	 vals;
+	struct kvlist	 errs;
+};
+
+void		 input_init(struct input *);
+void		 input_release(struct input *);
+const char	*input_get(const struct input *, const char *);	/* NULL if absent */
+/* Returns 0 when every field passed, 1 when some failed (errs filled), -1
+ * on allocation failure. Fields not declared are ignored. */
+int		 route_validate(const struct field *, size_t n,
+		    const struct kvlist *src, struct input *);
+
+struct req;
+struct route {
+	const char		*method;
+	const char		*pattern;
+	int			(*fn)(struct req *);
+	const struct field	*fields;
+	size_t			 nfields;
+	unsigned		 flags;	/* the dispatcher's own (auth, CSRF) */
+};
+
+/* Finds the route for method and path, filling params (in pattern order).
+ * Returns the route, or NULL with *status 404 (no pattern matched) or 405
+ * (a pattern matched, not the method; allow lists the methods that would).
+ * HEAD matches GET routes. */
+const struct route *route_match(const struct route *, size_t n,
+		    const char *method, const char *path,
+		    char params[ROUTE_MAXPARAMS][ROUTE_PARAMLEN], int *status,
+		    char *allow, size_t allowsz);
+
+#endif

@@ -1,0 +1,19 @@
+{{%AUTOESCAPE context="HTML"}}
+<p class="crumbs">{{#app}}<a href="/apps/{{uuid}}">{{name}}</a>{{/app}} / {{#env}}<a href="/apps/{{app_uuid}}/envs/{{uuid}}">{{name}}</a>{{/env}}</p>
+<h1>Artifacts</h1>
+{{#NO_artifacts}}<p class="empty">No builds yet.</p>{{/NO_artifacts}}
+<table class="list">
+<thead><tr><th>Tag</th><th>Digest</th><th>Commit</th><th>Status</th><th>Age</th></tr></thead>
+<tbody>
+{{#artifacts}}
+<tr>
+  <td><code class="wrap">{{tag}}</code></td>
+  <td><code class="wrap">{{manifest_digest}}</code></td>
+  <td><code title="{{commit_sha}}">{{short_sha}}</code></td>
+  <td><span class="status status-{{status}}">{{status}}</span></td>
+  <td>{{age}}</td>
+</tr>
+{{/artifacts}}
+</tbody>
+</table>
+{{#pager}}<nav class="pager">{{#prev}}<a href="{{url}}">← Previous</a>{{/prev}} <span>Page {{page}} of {{pages}} · {{total}} in all</span> {{#next}}<a href="{{url}}">Next →</a>{{/next}}</nav>{{/pager}}

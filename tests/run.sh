@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# `make check` (after `make all asan`): runs every test program against real
+# components.
+#   1. build/asan/check_* unit tests (all but check_web);
+#   2. a throwaway stack (PostgreSQL + keystone.fcgi + Caddy, ASan builds) in a
+#      temp dir, a test user, then build/asan/check_web and the browser test
+#      build/asan/tests/wd_browser driven through chromedriver;
+#   3. after the stack is down, any sanitizer report in its logs fails the run.
+# Ends with the line "N passed, M failed" (test programs) and exits non-zero if
+# anything failed. Per-program output: tests/out/NAME.log; the stack's logs
+# are copied to tests/out/logs/ when something failed.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$REPO"
+# shellcheck source=deploy/stack.sh
+. "$REPO/deploy/stack.sh"
+
+ABUILD=$REPO/build/asan
+STATIC=$REPO/static
+OUT=$REPO/tests/out
+UNIT_TIMEOUT=300
+WEB_TIMEOUT=900
+
+mkdir -p -- "$OUT"
+rm -rf -- "$OUT/logs"
+
+if [[ "$(id -u)" -ne 0 ]]; then
+	echo "tests: must run as root (the stack starts PostgreSQL as user keystone)" >&2
+	exit 1
+fi
+
+passed=0
+failed=0
+failures=()
+
+pass() {
+	passed=$((passed + 1))
+	echo "--- PASS: $1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	failures+=("$1")
+	echo "--- FAIL: $1${2:+ ($2)}"
+}
+
+# run_prog NAME TIMEOUT CMD...: runs one test program, output also to
+# tests/out/NAME.log, and records the result.
+run_prog() {
+	local name=$1 secs=$2 rc
+	shift 2
+	echo "=== RUN: $name"
+	# --foreground: the program stays in our process group, so a ^C reaches
+	# it; bash does not act on a ^C that its child exited from normally, so
+	# status 130 (SIGINT) is taken as an interrupt here.
+	set +e
+	timeout --foreground -k 10 "$secs" "$@" 2>&1 | tee "$OUT/$name.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	if ((rc == 130)); then
+		echo "tests: interrupted" >&2
+		exit 130
+	elif ((rc == 0)); then
+		pass "$name"
+	elif ((rc == 124 || rc == 137)); then
+		fail "$name" "timed out after ${secs}s"
+	else
+		fail "$name" "exit $rc"
+	fi
+}
+
+# A TCP port with nothing listening on it nor on the next one (Caddy's
+# http_port), starting at $1.
+free_port() {
+	local p
+	for ((p = $1; p < $1 + 200; p += 2)); do
+		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]]; then
+			printf '%s\n' "$p"
+			return 0
+		fi
+	done
+	echo "tests: no free port from $1" >&2
+	return 1
+}
+
+# ------------------------------------------------------------- unit tests
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1
+export KS_TEST=1
+
+shopt -s nullglob
+for t in "$ABUILD"/check_*; do
+	name=$(basename -- "$t")
+	[[ -f "$t" && -x "$t" && "$name" != check_web ]] || continue
+	run_prog "$name" "$UNIT_TIMEOUT" "$t"
+done
+shopt -u nullglob
+
+# ------------------------------------------------------------- the stack
+
+DIR=$(mktemp -d /tmp/ks-test.XXXXXX)
+stack_is_up=0
+cd_pid=
+
+stop_chromedriver() {
+	local pid i
+	[[ -n "$cd_pid" ]] || return 0
+	pid=$cd_pid
+	cd_pid=
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 30; i++)); do
+		_stack_proc_alive "$pid" || break
+		sleep 0.1
+	done
+	# The browsers it started share its session (it was started with setsid).
+	for pid in $(ps -e -o pid=,sid= | awk -v s="$pid" '$2 == s { print $1 }'); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
+cleanup() {
+	stop_chromedriver
+	if ((stack_is_up)); then
+		stack_is_up=0
+		stack_down "$DIR" || true
+	fi
+	if [[ -n "$DIR" && -d "$DIR" ]]; then
+		rm -rf -- "$DIR"
+	fi
+	DIR=
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PORT=$(free_port 18443)
+KS_PASS=$(openssl rand -hex 16)
+
+echo "=== stack: $DIR, https://localhost:$PORT"
+stack_is_up=1
+stack_ok=0
+# Sanitizer reports of the stack's programs go to DIR/log (checked below).
+if ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:log_path=$DIR/log/asan" \
+	UBSAN_OPTIONS="print_stacktrace=1:log_path=$DIR/log/ubsan" \
+	stack_up "$DIR" "$PORT" "$ABUILD" "$STATIC"; then
+	if printf '%s\n' "$KS_PASS" |
+		"$ABUILD/keystonectl" -c "$DIR/keystone.conf" user add tester; then
+		stack_ok=1
+	else
+		echo "tests: keystonectl user add tester failed" >&2
+	fi
+fi
+
+if ((stack_ok)); then
+	export KS_URL="https://localhost:$PORT"
+	KS_CA=$(stack_caddy_ca "$DIR")
+	KS_PGCONN=$(stack_pg_conninfo "$DIR")
+	export KS_CA KS_PGCONN KS_PASS
+	export KS_USER=tester
+	export KS_DIR=$DIR
+	export KS_BUILD=$ABUILD
+
+	if [[ -x "$ABUILD/check_web" ]]; then
+		run_prog check_web "$WEB_TIMEOUT" "$ABUILD/check_web"
+	fi
+
+	if [[ -x "$ABUILD/tests/wd_browser" ]]; then
+		WD_PORT=$(free_port 19515)
+		setsid chromedriver --port="$WD_PORT" \
+			>>"$DIR/log/chromedriver.log" 2>&1 </dev/null &
+		cd_pid=$!
+		wd_ready=0
+		for ((i = 0; i < 100; i++)); do
+			if curl -sf --max-time 1 "http://127.0.0.1:$WD_PORT/status" |
+				grep -q '"ready": *true'; then
+				wd_ready=1
+				break
+			fi
+			sleep 0.1
+		done
+		if ((wd_ready)); then
+			export WD_URL="http://127.0.0.1:$WD_PORT"
+			run_prog wd_browser "$WEB_TIMEOUT" "$ABUILD/tests/wd_browser"
+		else
+			fail wd_browser "chromedriver did not start; see chromedriver.log"
+		fi
+		stop_chromedriver
+	fi
+else
+	fail stack "could not bring up the test stack"
+fi
+
+echo "=== stack: stopping"
+stack_is_up=0
+stack_down "$DIR" || echo "tests: stack_down reported an error" >&2
+
+# ------------------------------------------------------------- sanitizers
+
+mapfile -t reports < <(grep -rlE 'ERROR: AddressSanitizer|runtime error:|LeakSanitizer' \
+	-- "$DIR/log" 2>/dev/null || true)
+if ((${#reports[@]} > 0)); then
+	for f in "${reports[@]}"; do
+		echo "=== sanitizer report in ${f#"$DIR/"}:"
+		head -n 80 -- "$f"
+	done
+	fail sanitizers "${#reports[@]} file(s) with reports in the stack's logs"
+else
+	echo "--- sanitizers: no reports in the stack's logs"
+fi
+
+if ((failed > 0)); then
+	cp -r -- "$DIR/log" "$OUT/logs"
+	echo "Failed: ${failures[*]}  (logs: tests/out/)"
+fi
+cleanup
+echo "$passed passed, $failed failed"
+((failed == 0))
