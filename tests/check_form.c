@@ -363,6 +363,9 @@ START_TEST(test_utf8_rejected)
 		"a=%80",		/* stray continuation */
 		"a=x%BFy",		/* stray continuation */
 		"a=%C3%A9%A9",		/* one continuation too many */
+		"a=%E2%82%C0",		/* third byte not a continuation */
+		"a=%F0%9F%C0%80",	/* ... or the third of four */
+		"a=%F0%9F%98%C3%A9",	/* ... or the fourth */
 		"a=%00",		/* NUL */
 		"a=x%00y",
 		"%00=v",
@@ -396,6 +399,8 @@ START_TEST(test_utf8_valid)
 		"\xED\xBF\xBF", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80",
 		"\xF5\x80\x80\x80", "\xF8\x88\x80\x80\x80", "\xFC", "\xFE",
 		"\xFF", "\xF0\x90\x80", "a\xE2\x82", "\xE2\x82\xAC\xAC",
+		"\xE2\x82\xC0", "\xE2\x82\x7F", "\xF0\x9F\xFF\x80",
+		"\xF0\x9F\x98\xC0", "\xF0\x9F\x98\x41",
 	};
 	size_t	 i;
 
