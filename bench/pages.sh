@@ -318,6 +318,12 @@ while read -r pid; do
 done < <(pgrep -P "$master" -f keystone.fcgi || true)
 ((${#worker_rows[@]} > 0)) || die "no keystone.fcgi worker found under pid $master"
 
+# Stop the stack now, so that whatever it reports on the way down comes
+# before the report and the figures stay the last line.
+echo "=== stack: stopping"
+stack_is_up=0
+stack_down "$DIR" || echo "bench: stack_down reported an error" >&2
+
 # ------------------------------------------------------------------ report
 
 ratio() {

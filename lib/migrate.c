@@ -134,7 +134,9 @@ migrate_run(struct db *db, const char *dir)
 		n++;
 	}
 	qsort(names, n, sizeof(*names), cmpname);
-	if (db_simple(db, MIGRATE_LOCK) == -1)
+	/* "already exists, skipping" notices are expected on every run. */
+	if (db_simple(db, "SET client_min_messages = warning") == -1 ||
+	    db_simple(db, MIGRATE_LOCK) == -1)
 		goto out;
 	locked = 1;
 	if (db_simple(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
