@@ -74,10 +74,12 @@ kvlist_take(struct kvlist *l, char *key, char *val, size_t vlen)
 }
 
 /*
- * Returns FORM_OK, FORM_EUTF8 (key or value not valid UTF-8: the list's
- * promise that every entry is clean holds for programmatic additions too) or
- * FORM_ENOMEM. Does not apply FORM_MAX_PAIRS, which bounds untrusted input
- * only. key and val must not be NULL.
+ * Returns 0, or -1 when out of memory or when key or val is not valid UTF-8
+ * (the list's promise that every entry is clean holds for programmatic
+ * additions too); l is unchanged on failure. Plain -1 rather than a form_err
+ * code because callers treat this like any other allocation. FORM_MAX_PAIRS
+ * is not applied: it bounds untrusted input only. key and val must not be
+ * NULL.
  */
 int
 kvlist_add(struct kvlist *l, const char *key, const char *val)
@@ -86,16 +88,17 @@ kvlist_add(struct kvlist *l, const char *key, const char *val)
 	char	*k, *v;
 
 	if (!utf8_valid(key, klen) || !utf8_valid(val, vlen))
-		return FORM_EUTF8;
+		return -1;
 	if ((k = malloc(klen + 1)) == NULL)
-		return FORM_ENOMEM;
+		return -1;
 	if ((v = malloc(vlen + 1)) == NULL) {
 		free(k);
-		return FORM_ENOMEM;
+		return -1;
 	}
 	memcpy(k, key, klen + 1);
 	memcpy(v, val, vlen + 1);
-	return kvlist_take(l, k, v, vlen);
+	/* kvlist_take frees k and v itself if it fails. */
+	return kvlist_take(l, k, v, vlen) == 0 ? 0 : -1;
 }
 
 /*

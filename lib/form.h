@@ -36,8 +36,13 @@ struct kvlist {
 
 void		 kvlist_init(struct kvlist *);
 void		 kvlist_release(struct kvlist *);
+/* Appends copies of key and val. Returns 0, or -1 (out of memory, or key or
+ * val not valid UTF-8) leaving the list unchanged. Not subject to
+ * FORM_MAX_PAIRS. */
 int		 kvlist_add(struct kvlist *, const char *key, const char *val);
 
+/* The parsers below return FORM_OK or a form_err code. FORM_MAX_PAIRS bounds
+ * the whole list they append to, not just the pairs of one call. */
 /* Appends the pairs of s (len bytes, need not be NUL-terminated) to l.
  * '&' separates pairs, '+' decodes to a space, %XX to a byte; "k" with no
  * '=' is a key with an empty value; empty pairs ("a=1&&b=2") are skipped.
@@ -46,7 +51,8 @@ int		 form_parse(struct kvlist *l, const char *s, size_t len);
 
 /* Cookie header: "a=1; b=2". No percent-decoding (cookie values are opaque);
  * surrounding whitespace trimmed; values may be double-quoted (quotes kept
- * off). On error l is left as it was. */
+ * off). Empty segments ("a=1;; b=2", a trailing ';') are skipped; a NULL
+ * header parses as no cookies. On error l is left as it was. */
 int		 cookie_parse(struct kvlist *l, const char *header);
 
 const char	*kv_get(const struct kvlist *, const char *key);	/* first, or NULL */

@@ -206,7 +206,9 @@ valid_unix_user(const char *s)
 static int
 url_char(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c) || strchr("-._~:/@%+=,[]", c) != NULL;
+	/* c != 0: strchr would match the terminator. */
+	return is_alpha(c) || is_digit(c) ||
+	    (c != '\0' && strchr("-._~:/@%+=,[]", c) != NULL);
 }
 
 /* host, "[v6]" or either with ":port", as in a URL authority. */
@@ -310,7 +312,7 @@ valid_git_url(const char *s)
 		rest = s + n;
 		if ((slash = strchr(rest, '/')) == NULL)
 			slash = rest + strlen(rest);
-		if (i == 4) {
+		if (strcmp(schemes[i], "file://") == 0) {
 			/* Only local files: an empty or "localhost"
 			 * authority, and a path after it. */
 			n = (size_t)(slash - rest);
