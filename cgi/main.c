@@ -52,7 +52,7 @@ serve(struct app *a, int sock)
 	FCGX_Request	 fr;
 	struct reqenv	 env;
 
-	if (FCGX_InitRequest(&fr, sock, 0) != 0) {
+	if (FCGX_InitRequest(&fr, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_warnx("FCGX_InitRequest failed");
 		return;
 	}

@@ -318,7 +318,9 @@ show_get(struct req *r)
 		rc = 500;
 		goto fail;
 	}
-	add_choice_flags(m, cJSON_GetStringValue(cJSON_GetObjectItem(env,
+	/* On env itself: the template reads them inside {{#env}}, where a
+	 * top-level section would hide env's own values. */
+	add_choice_flags(env, cJSON_GetStringValue(cJSON_GetObjectItem(env,
 	    "build_location")), cJSON_GetStringValue(cJSON_GetObjectItem(env,
 	    "dockerfile_source")));
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);

@@ -23,7 +23,7 @@
   <fieldset><legend>Build location</legend>
     <label class="check"><input type="radio" name="build_location" value="default"{{#loc_default}} checked{{/loc_default}}> Default build node (the Keystone server)</label>
     <label class="check"><input type="radio" name="build_location" value="specific"{{#loc_specific}} checked{{/loc_specific}}> Specific build node:</label>
-    <select name="build_server"><option value="">Choose a build server</option>{{#build_servers}}<option value="{{uuid}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/build_servers}}</select>
+    <select name="build_server" aria-label="Build server"><option value="">Choose a build server</option>{{#build_servers}}<option value="{{uuid}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/build_servers}}</select>
   </fieldset>
   {{#err_build_location}}<p class="field-error">Build location {{msg}}.</p>{{/err_build_location}}
   {{#err_build_server}}<p class="field-error">Build server: {{msg}}.</p>{{/err_build_server}}

@@ -356,16 +356,22 @@ need(const char *css, char *id, size_t idsz)
 	return n > 0 ? 0 : -1;
 }
 
-/* Visible text of the first element matching css, malloc'd; NULL if none. */
+/* Visible text of the first element found, malloc'd; NULL if none. */
 static char *
-text_of(const char *css)
+text_by(const char *using, const char *what)
 {
 	char	id[128], p[256];
 
-	if (find("css selector", css, id, sizeof(id)) <= 0 ||
+	if (find(using, what, id, sizeof(id)) <= 0 ||
 	    elem_path(p, sizeof(p), id, "/text") == -1)
 		return NULL;
 	return wd_string(p);
+}
+
+static char *
+text_of(const char *css)
+{
+	return text_by("css selector", css);
 }
 
 static int
@@ -447,51 +453,71 @@ wait_h1(const char *want, int prefix, char **got)
 	}
 }
 
-/*
- * Checks the page now shown is not an error page: its h1 does not start
- * with a 4xx or 5xx status, and (where the browser reports it) the HTTP
- * status of the navigation is below 400. Reports a failed step if it is.
- */
-static int
-check_no_error(const char *step)
+/* Runs a script (no arguments) and returns its value; NULL on error. */
+static cJSON *
+run_js(const char *script)
 {
 	cJSON	*b, *v = NULL;
-	char	*h;
-	int	 status = 0, bad = 0;
 
-	if ((h = text_of("h1")) != NULL) {
-		bad = (h[0] == '4' || h[0] == '5') && h[1] >= '0' &&
-		    h[1] <= '9' && h[2] >= '0' && h[2] <= '9' &&
-		    (h[3] == '\0' || h[3] == ' ');
-	} else if (wd_failed)
-		return -1;
 	if ((b = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(b, "script", "var e = performance."
-	    "getEntriesByType('navigation')[0];"
-	    "return e && e.responseStatus ? e.responseStatus : 0;") == NULL ||
+	    cJSON_AddStringToObject(b, "script", script) == NULL ||
 	    cJSON_AddArrayToObject(b, "args") == NULL) {
 		cJSON_Delete(b);
-		free(h);
 		fprintf(stderr, "wd: out of memory\n");
+		wd_failed = 1;
+		return NULL;
+	}
+	(void)wd("POST", "/execute/sync", b, &v);
+	cJSON_Delete(b);
+	return v;
+}
+
+/*
+ * The state of the page now shown: the HTTP status of its navigation (0
+ * where the browser does not report it) and its h1 (malloc'd, "" if none).
+ * Returns 1 if it is an error page (status >= 400 or an h1 starting with a
+ * 4xx or 5xx code), 0 if not, -1 on a WebDriver error.
+ */
+static int
+page_state(int *status, char **h1)
+{
+	cJSON	*v;
+	char	*h;
+	int	 n;
+
+	*status = 0;
+	*h1 = NULL;
+	if ((n = find("css selector", "h1", NULL, 0)) == -1)
+		return -1;
+	h = n > 0 ? text_of("h1") : strdup("");
+	if (h == NULL) {
 		wd_failed = 1;
 		return -1;
 	}
-	if (wd("POST", "/execute/sync", b, &v) == 0 && cJSON_IsNumber(v))
-		status = v->valueint;
-	cJSON_Delete(v);
-	cJSON_Delete(b);
-	if (wd_failed) {
-		free(h);
+	*h1 = h;
+	if ((v = run_js("var e = performance.getEntriesByType('navigation')[0];"
+	    "return e && e.responseStatus ? e.responseStatus : 0;")) == NULL)
 		return -1;
-	}
-	if (bad || status >= 400) {
-		notok("%s: error page (HTTP %d, h1 \"%s\")", step, status,
-		    h ? h : "");
-		free(h);
-		return 0;
-	}
+	if (cJSON_IsNumber(v))
+		*status = v->valueint;
+	cJSON_Delete(v);
+	return *status >= 400 || ((h[0] == '4' || h[0] == '5') &&
+	    h[1] >= '0' && h[1] <= '9' && h[2] >= '0' && h[2] <= '9' &&
+	    (h[3] == '\0' || h[3] == ' '));
+}
+
+/* Reports a failed step if the page now shown is an error page. Returns 1
+ * if it is not, 0 if it is, -1 on a WebDriver error. */
+static int
+check_no_error(const char *step)
+{
+	char	*h;
+	int	 status, r;
+
+	if ((r = page_state(&status, &h)) == 1)
+		notok("%s: error page (HTTP %d, h1 \"%s\")", step, status, h);
 	free(h);
-	return 1;
+	return r == -1 ? -1 : !r;
 }
 
 static int
@@ -551,8 +577,8 @@ flash_text(void)
 /*
  * After a form submit: waits for the page with h1 want, checks it is not
  * an error page, carries the flash want_flash (if not NULL) and takes the
- * screenshot shot (if not NULL). Reports the step. Returns -1 on a
- * WebDriver error, else 0.
+ * screenshot shot (if not NULL). Reports the step. Returns 1 if it
+ * passed, 0 if it failed, -1 on a WebDriver error.
  */
 static int
 expect_page(const char *step, const char *want, const char *want_flash,
@@ -587,13 +613,15 @@ expect_page(const char *step, const char *want, const char *want_flash,
 	}
 	if (wd_failed)
 		return -1;
-	if (!good)
+	if (!good) {
 		notok("%s: screenshot %s not saved", step, shot);
-	else if (shot != NULL)
+		return 0;
+	}
+	if (shot != NULL)
 		ok("%s (%s/%s)", step, OUTDIR, shot);
 	else
 		ok("%s", step);
-	return 0;
+	return 1;
 }
 
 /* The path part of the current URL (after the origin), malloc'd. */
@@ -680,20 +708,17 @@ rm_entry(const char *p, const struct stat *sb, int type, struct FTW *ftw)
 
 /* ----------------------------------------------------------------- flow */
 
+struct names {
+	char	server[64], app[64], env[64], port[16];
+	char	suuid[64], auuid[64], apath[128];
+};
+
 static int
-flow(const char *user, const char *pass)
+step_login(const char *user, const char *pass)
 {
-	char	 id[128], p[256], sname[64], aname[64], ename[64];
-	char	 suuid[64], auuid[64], port[16], css[256], *s, *got = NULL;
-	char	 apath[128];
-	int	 n, pid = (int)getpid();
+	char	id[128], p[256], *s, *got = NULL;
+	int	n;
 
-	snprintf(sname, sizeof(sname), "wd-server-%d", pid);
-	snprintf(aname, sizeof(aname), "wd-app-%d", pid);
-	snprintf(ename, sizeof(ename), "wd-env-%d", pid);
-	snprintf(port, sizeof(port), "%d", 1024 + pid % 60000);
-
-	/* Sign in. */
 	if (go("/login") == -1)
 		return -1;
 	if ((n = wait_h1("Sign in", 0, &got)) != 1) {
@@ -703,16 +728,14 @@ flow(const char *user, const char *pass)
 		free(got);
 		return -1;
 	}
-	if (check_no_error("login page") <= 0)
+	if (check_no_error("login page") != 1 || screenshot("00-login.png") == -1)
 		return -1;
 	if (fill("username", user) == -1 || fill("password", pass) == -1 ||
 	    submit() == -1)
 		return -1;
 	if (expect_page("sign in lands on the overview", "Overview", NULL,
-	    "01-overview.png") == -1)
-		return -1;
-	if (nfail > 0)
-		return 0;	/* nothing else works without a session */
+	    "01-overview.png") != 1)
+		return -1;	/* nothing else works without a session */
 
 	/* The stylesheet is served and allowed by the CSP. */
 	if (need("header.top", id, sizeof(id)) == -1 ||
@@ -724,154 +747,284 @@ flow(const char *user, const char *pass)
 	else
 		notok("stylesheet not applied (header.top display: %s)", s);
 	free(s);
+	return 0;
+}
 
-	/* Add a server (runtime role, the default). */
+/* Ticks the checkbox id unless it is ticked already. */
+static int
+tick(const char *id)
+{
+	cJSON	*v;
+	char	 p[256];
+	int	 on;
+
+	if (elem_path(p, sizeof(p), id, "/selected") == -1 ||
+	    wd("GET", p, NULL, &v) == -1)
+		return -1;
+	on = cJSON_IsTrue(v);
+	cJSON_Delete(v);
+	return on ? 0 : click(id);
+}
+
+static int
+step_server(struct names *nm)
+{
+	char	id[128], *s;
+
 	if (go("/servers/new") == -1 ||
-	    expect_page("/servers/new form", "Add server", NULL, NULL) == -1)
+	    expect_page("/servers/new form", "Add server", NULL, NULL) != 1)
 		return -1;
-	if (fill("name", sname) == -1 || fill("address", "127.0.0.10") == -1 ||
-	    fill("ssh_port", port) == -1 || fill("ssh_user", "deploy") == -1)
+	if (fill("name", nm->server) == -1 ||
+	    fill("address", "127.0.0.10") == -1 ||
+	    fill("ssh_port", nm->port) == -1 || fill("ssh_user", "deploy") == -1 ||
+	    need("main form input[name=\"role_runtime\"]", id, sizeof(id)) == -1 ||
+	    tick(id) == -1 || screenshot("02-server-form.png") == -1 ||
+	    submit() == -1)
 		return -1;
-	if (need("main form input[name=\"role_runtime\"]", id, sizeof(id)) == -1 ||
-	    elem_path(p, sizeof(p), id, "/selected") == -1)
+	if (expect_page("add a server", nm->server, "Server added.",
+	    "02-server.png") != 1 || (s = current_path()) == NULL)
 		return -1;
-	{
-		cJSON	*v;
-		int	 sel;
-
-		if (wd("GET", p, NULL, &v) == -1)
-			return -1;
-		sel = cJSON_IsTrue(v);
-		cJSON_Delete(v);
-		if (!sel && click(id) == -1)
-			return -1;
-	}
-	if (submit() == -1)
-		return -1;
-	if (expect_page("add a server", sname, "Server added.",
-	    "02-server.png") == -1)
-		return -1;
-	if ((s = current_path()) == NULL)
-		return -1;
-	last_component(s, suuid, sizeof(suuid));
+	last_component(s, nm->suuid, sizeof(nm->suuid));
 	free(s);
+	return 0;
+}
 
-	/* Create an application. */
+static int
+step_app(struct names *nm)
+{
+	char	*s;
+
 	if (go("/apps/new") == -1 ||
-	    expect_page("/apps/new form", "New application", NULL, NULL) == -1)
+	    expect_page("/apps/new form", "New application", NULL, NULL) != 1)
 		return -1;
-	if (fill("name", aname) == -1 ||
+	if (fill("name", nm->app) == -1 ||
 	    fill("repository_url", "https://git.example.com/team/wd.git") == -1 ||
-	    fill("default_branch", "main") == -1 || submit() == -1)
+	    fill("default_branch", "main") == -1 ||
+	    screenshot("03-app-form.png") == -1 || submit() == -1)
 		return -1;
-	if (expect_page("create an application", aname, "Application created.",
-	    "03-app.png") == -1)
+	if (expect_page("create an application", nm->app,
+	    "Application created.", "03-app.png") != 1 ||
+	    (s = current_path()) == NULL)
 		return -1;
-	if ((s = current_path()) == NULL)
-		return -1;
-	last_component(s, auuid, sizeof(auuid));
-	snprintf(apath, sizeof(apath), "/apps/%s", auuid);
+	last_component(s, nm->auuid, sizeof(nm->auuid));
 	free(s);
+	snprintf(nm->apath, sizeof(nm->apath), "/apps/%s", nm->auuid);
+	return 0;
+}
 
-	/* A new environment on the server. */
+static int
+step_env(const struct names *nm)
+{
+	char	id[128], css[256], *s;
+	int	n;
+
 	if ((n = find("link text", "New environment", id, sizeof(id))) == -1)
 		return -1;
 	if (n == 0) {
 		notok("application page has no \"New environment\" link");
-		return 0;
+		return -1;
 	}
 	if (click(id) == -1 || expect_page("\"New environment\" form",
-	    "New environment", NULL, NULL) == -1)
+	    "New environment", NULL, NULL) != 1)
 		return -1;
-	if (fill("name", ename) == -1)
+	if (fill("name", nm->env) == -1)
 		return -1;
 	snprintf(css, sizeof(css), "main form input[name=\"runtime_servers\"]"
-	    "[value=\"%s\"]", suuid);
+	    "[value=\"%s\"]", nm->suuid);
 	if ((n = find("css selector", css, id, sizeof(id))) == -1)
 		return -1;
-	if (n == 0)
+	if (n == 0) {
 		notok("environment form: no runtime server checkbox for %s",
-		    sname);
-	else if (click(id) == -1)
+		    nm->server);
 		return -1;
-	if (submit() == -1)
+	}
+	if (tick(id) == -1)
 		return -1;
-	if (expect_page("create an environment", ename, "Environment created.",
-	    "04-env.png") == -1)
+	if (screenshot("04-env-form.png") == -1 || submit() == -1)
 		return -1;
-	if ((n = count_links("//ul[contains(@class,'plain')]", sname)) == -1)
+	if (expect_page("create an environment", nm->env,
+	    "Environment created.", "04-env.png") != 1)
+		return -1;
+	if ((n = count_links("//ul[contains(@class,'plain')]", nm->server)) == -1)
 		return -1;
 	if (n == 1)
-		ok("environment lists runtime server %s", sname);
+		ok("environment lists runtime server %s", nm->server);
 	else
-		notok("environment lists runtime server %s: found %d", sname, n);
+		notok("environment lists runtime server %s: found %d",
+		    nm->server, n);
 
-	/* The lists. */
-	if (list_has("servers list", "/servers", "Servers",
-	    "//table[contains(@class,'list')]", sname, "05-servers.png") == -1 ||
-	    list_has("applications list", "/apps", "Applications",
-	    "//table[contains(@class,'list')]", aname, "06-apps.png") == -1 ||
-	    list_has("application page", apath, aname,
-	    "//table[contains(@class,'list')]", ename, "07-app-envs.png") == -1)
-		return -1;
-
-	/* Narrow viewport: the nav wraps, nothing scrolls sideways. */
-	{
-		cJSON	*b, *v = NULL;
-		int	 wide = 0;
-
-		if ((b = cJSON_CreateObject()) == NULL ||
-		    cJSON_AddNumberToObject(b, "width", 420) == NULL ||
-		    cJSON_AddNumberToObject(b, "height", 860) == NULL) {
-			cJSON_Delete(b);
+	/* The default Dockerfile path ("Dockerfile") is shown. */
+	if ((s = text_by("xpath", "//dl[contains(@class,'facts')]/dt[normalize-"
+	    "space(.)='Dockerfile']/following-sibling::dd[1]")) == NULL) {
+		if (wd_failed)
 			return -1;
-		}
-		n = wd("POST", "/window/rect", b, NULL);
-		cJSON_Delete(b);
-		if (n == -1 || go("/servers") == -1 || expect_page("narrow "
-		    "servers list", "Servers", NULL, "08-narrow-servers.png") == -1)
-			return -1;
-		if ((b = cJSON_CreateObject()) == NULL ||
-		    cJSON_AddStringToObject(b, "script", "return document."
-		    "documentElement.scrollWidth > document.documentElement."
-		    "clientWidth;") == NULL ||
-		    cJSON_AddArrayToObject(b, "args") == NULL) {
-			cJSON_Delete(b);
-			return -1;
-		}
-		n = wd("POST", "/execute/sync", b, &v);
-		wide = cJSON_IsTrue(v);
-		cJSON_Delete(v);
-		cJSON_Delete(b);
-		if (n == -1)
-			return -1;
-		if (wide)
-			notok("narrow viewport: the page scrolls sideways");
-		else
-			ok("narrow viewport: no sideways scrolling");
-		if (go(apath) == -1 || expect_page("narrow application page",
-		    aname, NULL, "09-narrow-app.png") == -1)
-			return -1;
+		notok("environment page: no Dockerfile fact");
+		return 0;
 	}
+	if (strcmp(s, "Dockerfile from the repository") == 0)
+		ok("environment page shows the Dockerfile path");
+	else
+		notok("environment page shows the Dockerfile path: got \"%s\", "
+		    "want \"Dockerfile from the repository\"", s);
+	free(s);
+	return 0;
+}
 
-	/* Sign out. */
+static int
+step_lists(const struct names *nm)
+{
+	if (list_has("servers list", "/servers", "Servers",
+	    "//table[contains(@class,'list')]", nm->server,
+	    "05-servers.png") == -1 ||
+	    list_has("applications list", "/apps", "Applications",
+	    "//table[contains(@class,'list')]", nm->app, "06-apps.png") == -1 ||
+	    list_has("application page", nm->apath, nm->app,
+	    "//table[contains(@class,'list')]", nm->env,
+	    "07-app-envs.png") == -1)
+		return -1;
+	return 0;
+}
+
+/* Pages that should be refused or ask first. */
+static int
+step_refusals(const struct names *nm)
+{
+	char	path[128], want[128], *h = NULL, *fl;
+	int	status, r, nerr;
+
+	/* A blank name and a bad address: 422 with the fields marked. */
+	if (go("/servers/new") == -1 ||
+	    expect_page("/servers/new form again", "Add server", NULL,
+	    NULL) != 1)
+		return -1;
+	if (fill("name", "   ") == -1 || fill("address", "not a host!") == -1 ||
+	    submit() == -1 || wait_h1("Add server", 0, &h) == -1)
+		return -1;
+	free(h);
+	if ((r = page_state(&status, &h)) == -1 ||
+	    (nerr = find("css selector", "main .field-error", NULL, 0)) == -1 ||
+	    (fl = flash_text()) == NULL) {
+		free(h);
+		return -1;
+	}
+	if (screenshot("08-server-invalid.png") == -1) {
+		free(h);
+		free(fl);
+		return -1;
+	}
+	if (status == 422 && strcmp(h, "Add server") == 0 && nerr == 2 &&
+	    strcmp(fl, "Please correct the fields marked below.") == 0)
+		ok("invalid server refused: 422, 2 field errors (%s/%s)",
+		    OUTDIR, "08-server-invalid.png");
+	else
+		notok("invalid server: HTTP %d, h1 \"%s\", %d field errors, "
+		    "flash \"%s\"", status, h, nerr, fl);
+	free(h);
+	free(fl);
+
+	/* An unknown server: a 404 page. */
+	if (go("/servers/00000000-0000-4000-8000-000000000000") == -1)
+		return -1;
+	(void)wait_h1("404", 1, &h);
+	free(h);
+	if ((r = page_state(&status, &h)) == -1 ||
+	    screenshot("09-not-found.png") == -1) {
+		free(h);
+		return -1;
+	}
+	if (r == 1 && status == 404 && strncmp(h, "404", 3) == 0)
+		ok("unknown server: 404 page (%s/09-not-found.png)", OUTDIR);
+	else
+		notok("unknown server: HTTP %d, h1 \"%s\"", status, h);
+	free(h);
+
+	/* Deleting asks first. */
+	snprintf(path, sizeof(path), "/servers/%s/delete", nm->suuid);
+	snprintf(want, sizeof(want), "Delete %s?", nm->server);
+	if (go(path) == -1 || expect_page("server delete asks first", want,
+	    NULL, "10-server-delete.png") == -1)
+		return -1;
+	return 0;
+}
+
+/* Narrow viewport: the nav wraps, nothing scrolls sideways. */
+static int
+step_narrow(const struct names *nm)
+{
+	cJSON	*b, *v;
+	char	 path[160];
+	int	 n, wide;
+
+	if ((b = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(b, "width", 420) == NULL ||
+	    cJSON_AddNumberToObject(b, "height", 860) == NULL) {
+		cJSON_Delete(b);
+		wd_failed = 1;
+		return -1;
+	}
+	n = wd("POST", "/window/rect", b, NULL);
+	cJSON_Delete(b);
+	if (n == -1 || go("/servers") == -1 || expect_page("narrow servers "
+	    "list", "Servers", NULL, "11-narrow-servers.png") == -1)
+		return -1;
+	if ((v = run_js("return document.documentElement.scrollWidth > "
+	    "document.documentElement.clientWidth;")) == NULL)
+		return -1;
+	wide = cJSON_IsTrue(v);
+	cJSON_Delete(v);
+	if (wide)
+		notok("narrow viewport: the page scrolls sideways");
+	else
+		ok("narrow viewport: no sideways scrolling");
+	snprintf(path, sizeof(path), "%s/envs/new", nm->apath);
+	if (go(nm->apath) == -1 || expect_page("narrow application page",
+	    nm->app, NULL, "12-narrow-app.png") == -1 ||
+	    go(path) == -1 || expect_page("narrow environment form",
+	    "New environment", NULL, "13-narrow-env-form.png") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+step_logout(void)
+{
+	char	id[128], *s = NULL, *got = NULL;
+	int	n;
+
 	if (need("header.top form.logout button", id, sizeof(id)) == -1 ||
 	    click(id) == -1)
 		return -1;
-	if ((n = wait_h1("Sign in", 0, &got)) == -1) {
-		free(got);
-		return -1;
-	}
+	n = wait_h1("Sign in", 0, &got);
 	free(got);
-	s = NULL;
-	if (n == 1 && (s = flash_text()) == NULL)
+	if (n == -1 || (n == 1 && (s = flash_text()) == NULL))
 		return -1;
 	if (n == 1 && strcmp(s, "You have been signed out.") == 0)
 		ok("sign out");
 	else
 		notok("sign out: not back on the sign-in page with its notice");
 	free(s);
-	return wd_failed ? -1 : 0;
+	return 0;
+}
+
+static void
+flow(const char *user, const char *pass)
+{
+	struct names	 nm;
+	int		 pid = (int)getpid();
+
+	memset(&nm, 0, sizeof(nm));
+	snprintf(nm.server, sizeof(nm.server), "wd-server-%d", pid);
+	snprintf(nm.app, sizeof(nm.app), "wd-app-%d", pid);
+	snprintf(nm.env, sizeof(nm.env), "wd-env-%d", pid);
+	/* Address and SSH port are unique together: vary the port. */
+	snprintf(nm.port, sizeof(nm.port), "%d", 1024 + pid % 60000);
+
+	if (step_login(user, pass) == -1 || step_server(&nm) == -1 ||
+	    step_app(&nm) == -1 || step_env(&nm) == -1 ||
+	    step_lists(&nm) == -1 || step_refusals(&nm) == -1 ||
+	    step_narrow(&nm) == -1)
+		return;
+	(void)step_logout();
 }
 
 int
@@ -910,7 +1063,7 @@ main(void)
 	} else {
 		have_profile = 1;
 		if (wd_open_session(profile) == 0)
-			(void)flow(user, pass);
+			flow(user, pass);
 	}
 	wd_close_session();
 	if (wd_failed)
