@@ -429,13 +429,19 @@ dispatch(struct req *r, const struct reqenv *env)
 	/* A malformed Cookie header is treated as no cookies at all. */
 	if (env->cookie != NULL && cookie_parse(&r->cookies, env->cookie) != FORM_OK)
 		kvlist_release(&r->cookies);
+	allow[0] = '\0';
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char	 a[sizeof(allow)];
+
 		rt = route_match(tables[i].routes, *tables[i].n, r->method,
-		    r->path, r->params, &rc, allow, sizeof(allow));
+		    r->path, r->params, &rc, a, sizeof(a));
 		if (rt != NULL)
 			break;
-		if (rc == 405)
+		/* A path lives in one resource's table: keep its methods. */
+		if (rc == 405 && status != 405) {
 			status = 405;
+			memcpy(allow, a, sizeof(allow));
+		}
 	}
 	if (rt == NULL) {
 		if (status == 405) {

@@ -396,8 +396,12 @@ delete_post(struct req *r)
 	char	 loc[80];
 	int	 rc;
 
-	rc = m_env_delete(&r->app->db, r->params[0], r->params[1]);
-	if (rc == -1)
+	cJSON	*env = NULL;
+
+	if ((rc = m_env_get(&r->app->db, r->params[0], r->params[1], &env)) != 1)
+		return rc == 0 ? 404 : 500;
+	cJSON_Delete(env);
+	if (m_env_delete(&r->app->db, r->params[0], r->params[1]) != 0)
 		return 500;
 	snprintf(loc, sizeof(loc), "/apps/%s", r->params[0]);
 	return flash_redirect(r, "ok", "Environment deleted.", loc);

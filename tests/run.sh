@@ -93,7 +93,8 @@ export KS_TEST=1
 shopt -s nullglob
 for t in "$ABUILD"/check_*; do
 	name=$(basename -- "$t")
-	[[ -f "$t" && -x "$t" && "$name" != check_web ]] || continue
+	# These need the stack (below).
+	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -162,6 +163,9 @@ if ((stack_ok)); then
 	export KS_DIR=$DIR
 	export KS_BUILD=$ABUILD
 
+	if [[ -x "$ABUILD/check_migrate" ]]; then
+		run_prog check_migrate "$UNIT_TIMEOUT" "$ABUILD/check_migrate"
+	fi
 	if [[ -x "$ABUILD/check_web" ]]; then
 		run_prog check_web "$WEB_TIMEOUT" "$ABUILD/check_web"
 	fi
