@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "pw.h"
 #include "sec.h"
 #include "testutil.h"
 
@@ -2176,6 +2177,162 @@ START_TEST(env_nothing_half_written)
 }
 END_TEST
 
+/* ---- throttling, timeouts, rehash, audit ---------------------------- */
+
+/* A user of its own for a test, created with hash (or a fresh one of pw). */
+static void
+make_user(const char *name, const char *pw, const char *hash)
+{
+	char	 h[PW_HASHBYTES];
+
+	if (hash == NULL) {
+		ck_assert_int_eq(pw_hash(h, pw), 0);
+		hash = h;
+	}
+	sql_exec("INSERT INTO users (username, password_hash) VALUES ($1, $2)",
+	    2, name, hash);
+}
+
+START_TEST(login_throttled_per_account)
+{
+	struct client	*cl = cl_new();
+	char		 user[64];
+	const char	*pw = "throttle test password";
+
+	uniq(user, sizeof(user), "thr");
+	make_user(user, pw, NULL);
+	/* 99 failures in the last hour: the right password still works. */
+	sql_exec("INSERT INTO login_attempts (username, address, success) "
+	    "SELECT $1, '198.51.100.' || g, false FROM generate_series(1, 99) g",
+	    1, user);
+	ck_status(try_login(cl, user, pw), cl, 303);
+	/* The hundredth failure: refused even with the right password. */
+	sql_exec("INSERT INTO login_attempts (username, address, success) "
+	    "VALUES ($1, '198.51.100.200', false)", 1, user);
+	cl = cl_new();
+	ck_status(try_login(cl, user, pw), cl, 429);
+	ck_has(cl, "Too many failed attempts");
+	ck_assert_ptr_null(set_cookie(cl, COOKIE, (char[512]){0}, 512));
+	/* Older than an hour no longer counts. */
+	sql_exec("UPDATE login_attempts SET at = now() - interval '61 minutes' "
+	    "WHERE username = $1", 1, user);
+	cl = cl_new();
+	ck_status(try_login(cl, user, pw), cl, 303);
+}
+END_TEST
+
+START_TEST(login_throttled_per_address)
+{
+	struct client	*cl = cl_new();
+	char		 user[64], lim[32];
+	const char	*pw = "address throttle password";
+	long		 max;
+
+	uniq(user, sizeof(user), "thra");
+	make_user(user, pw, NULL);
+	/* The stack runs Caddy on loopback: every request comes from
+	 * 127.0.0.1. Fill that address's budget with other names. */
+	max = 1000;
+	snprintf(lim, sizeof(lim), "%ld", max);
+	sql_exec("INSERT INTO login_attempts (username, address, success) "
+	    "SELECT 'nobody' || g, '127.0.0.1', false FROM generate_series(1, $1::int) g",
+	    1, lim);
+	ck_status(try_login(cl, user, pw), cl, 429);
+	sql_exec("DELETE FROM login_attempts WHERE username LIKE 'nobody%' "
+	    "AND address = '127.0.0.1'", 0);
+	cl = cl_new();
+	ck_status(try_login(cl, user, pw), cl, 303);
+}
+END_TEST
+
+START_TEST(session_timeouts)
+{
+	struct client	*cl;
+	char		 user[64];
+	const char	*pw = "session timeout password";
+
+	uniq(user, sizeof(user), "sto");
+	make_user(user, pw, NULL);
+	/* Idle past the limit (60 minutes by default). */
+	cl = cl_new();
+	ck_status(try_login(cl, user, pw), cl, 303);
+	ck_status(get(cl, "/servers"), cl, 200);
+	sql_exec("UPDATE sessions SET last_seen_at = now() - interval '61 minutes' "
+	    "WHERE user_id = (SELECT id FROM users WHERE username = $1)", 1, user);
+	ck_status(get(cl, "/servers"), cl, 303);
+	ck_location(cl, "/login?next=/servers");
+	/* Active, but past the absolute limit (12 hours by default). */
+	cl = cl_new();
+	ck_status(try_login(cl, user, pw), cl, 303);
+	sql_exec("UPDATE sessions SET created_at = now() - interval '12 hours 1 minute' "
+	    "WHERE user_id = (SELECT id FROM users WHERE username = $1) "
+	    "AND now() - last_seen_at < interval '1 minute'", 1, user);
+	ck_status(get(cl, "/servers"), cl, 303);
+	/* Within both limits: fine, and activity keeps it alive. */
+	cl = cl_new();
+	ck_status(try_login(cl, user, pw), cl, 303);
+	sql_exec("UPDATE sessions SET last_seen_at = now() - interval '59 minutes' "
+	    "WHERE user_id = (SELECT id FROM users WHERE username = $1) "
+	    "AND now() - created_at < interval '1 minute'", 1, user);
+	ck_status(get(cl, "/servers"), cl, 200);
+	ck_assert_int_eq(sql_long("SELECT count(*) FROM sessions WHERE user_id = "
+	    "(SELECT id FROM users WHERE username = $1) AND now() - last_seen_at "
+	    "< interval '1 minute'", 1, user), 1);
+}
+END_TEST
+
+START_TEST(weak_hash_rehashed_at_login)
+{
+	struct client	*cl = cl_new();
+	char		 user[64], weak[crypto_pwhash_STRBYTES], now[512];
+	const char	*pw = "rehash me please";
+
+	uniq(user, sizeof(user), "reh");
+	ck_assert_int_eq(crypto_pwhash_str(weak, pw, strlen(pw), 1, 8192), 0);
+	make_user(user, pw, weak);
+	ck_status(try_login(cl, user, pw), cl, 303);
+	sql_str(now, sizeof(now), "SELECT password_hash FROM users WHERE username = $1",
+	    1, user);
+	ck_assert_str_ne(now, weak);
+	ck_assert_int_eq(pw_needs_rehash(now), 0);
+	ck_assert_int_eq(pw_verify(now, pw), 0);
+}
+END_TEST
+
+START_TEST(login_attempts_logged_without_password)
+{
+	struct client	*cl = cl_new();
+	const char	*dir = getenv("KS_DIR");
+	char		 user[64], path[512], line[256];
+	const char	*pw = "canary-pw-Zq81xL";
+	char		*log;
+
+	ck_assert_msg(dir != NULL, "KS_DIR is not set");
+	uniq(user, sizeof(user), "audit");
+	make_user(user, "the real password", NULL);
+	ck_status(try_login(cl, user, pw), cl, 401);
+	cl = cl_new();
+	ck_status(try_login(cl, user, "the real password"), cl, 303);
+	ck_assert_int_eq(sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "username = $1", 1, user), 2);
+	ck_assert_int_eq(sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "username = $1 AND success", 1, user), 1);
+	snprintf(path, sizeof(path), "%s/log/keystone.log", dir);
+	ck_assert_ptr_nonnull(log = tu_slurp(path, NULL));
+	snprintf(line, sizeof(line), "login: failure user=%s", user);
+	ck_assert_msg(strstr(log, line) != NULL, "no failure line for %s", user);
+	snprintf(line, sizeof(line), "login: success user=%s", user);
+	ck_assert_msg(strstr(log, line) != NULL, "no success line for %s", user);
+	ck_assert_msg(strstr(log, pw) == NULL, "the password reached the log");
+	ck_assert_msg(strstr(log, "the real password") == NULL,
+	    "the password reached the log");
+	free(log);
+	/* Nor any table, in plaintext. */
+	ck_assert_int_eq(sql_long("SELECT count(*) FROM users WHERE "
+	    "password_hash LIKE '%' || $1 || '%'", 1, pw), 0);
+}
+END_TEST
+
 static Suite *
 web_suite(void)
 {
@@ -2208,6 +2365,11 @@ web_suite(void)
 	tcase_add_test(tc, pagination);
 	tcase_add_test(tc, artifacts_page);
 	tcase_add_test(tc, env_nothing_half_written);
+	tcase_add_test(tc, login_throttled_per_account);
+	tcase_add_test(tc, login_throttled_per_address);
+	tcase_add_test(tc, session_timeouts);
+	tcase_add_test(tc, weak_hash_rehashed_at_login);
+	tcase_add_test(tc, login_attempts_logged_without_password);
 	suite_add_tcase(s, tc);
 	return s;
 }
