@@ -94,7 +94,8 @@ shopt -s nullglob
 for t in "$ABUILD"/check_*; do
 	name=$(basename -- "$t")
 	# These need the stack (below).
-	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate ]] || continue
+	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate &&
+		"$name" != check_cli ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -163,9 +164,11 @@ if ((stack_ok)); then
 	export KS_DIR=$DIR
 	export KS_BUILD=$ABUILD
 
-	if [[ -x "$ABUILD/check_migrate" ]]; then
-		run_prog check_migrate "$UNIT_TIMEOUT" "$ABUILD/check_migrate"
-	fi
+	for t in check_migrate check_cli; do
+		if [[ -x "$ABUILD/$t" ]]; then
+			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
+		fi
+	done
 	if [[ -x "$ABUILD/check_web" ]]; then
 		run_prog check_web "$WEB_TIMEOUT" "$ABUILD/check_web"
 	fi
