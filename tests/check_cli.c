@@ -34,7 +34,9 @@ run(const char *cmdline, const char *input, char **out)
 	if (input != NULL)
 		fputs(input, f);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "%s <'%s' >'%s' 2>&1", cmdline, inpath, outpath);
+	/* A command line that sends stderr elsewhere keeps it there. */
+	snprintf(cmd, sizeof(cmd), "%s <'%s' >'%s'%s", cmdline, inpath, outpath,
+	    strstr(cmdline, "2>") ? "" : " 2>&1");
 	st = system(cmd);
 	*out = tu_slurp(outpath, NULL);
 	ck_assert_ptr_nonnull(*out);
