@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,10 @@ spawn(struct app *a, int sock)
 	}
 	if (pid == 0) {
 		log_setprog("keystone.fcgi worker");
+		/* Keep freed heap between requests instead of returning it to
+		 * the kernel and faulting it back in on the next one. */
+		(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+		(void)mallopt(M_TOP_PAD, 1024 * 1024);
 		if (db_open(&a->db, a->cfg.database) == -1)
 			log_warnx("database not reachable yet; will retry per request");
 		serve(a, sock);

@@ -48,13 +48,10 @@ list_get(struct req *r)
 	if (m == NULL)
 		return 500;
 	if ((rows = m_app_list(&r->app->db, sort, APP_PAGE_SIZE,
-	    (pg - 1) * APP_PAGE_SIZE)) == NULL) {
+	    (pg - 1) * APP_PAGE_SIZE, &total)) == NULL) {
 		cJSON_Delete(m);
 		return 500;
 	}
-	if (cJSON_GetArraySize(rows) > 0)
-		total = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(
-		    cJSON_GetArrayItem(rows, 0), "total"));
 	cJSON_AddItemToObject(m, "apps", rows);
 	cJSON_AddStringToObject(m, "sort", sort);
 	model_pager(m, "/apps", sort, pg, total);

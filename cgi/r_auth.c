@@ -94,13 +94,16 @@ login_post(struct req *r)
 	}
 	if ((rc = m_user_by_name(&a->db, user, &u)) == -1)
 		return 500;
-	if (rc == 1) {
-		const char *h = cJSON_GetStringValue(cJSON_GetObjectItem(u, "password_hash"));
-		ok = h != NULL && pw_verify(h, secret_pw) == 0;
-		if (ok && pw_needs_rehash(h) && pw_hash(newhash, secret_pw) == 0)
-			(void)m_user_set_password(&a->db, user, newhash);
-	} else
-		(void)pw_verify_dummy(secret_pw);	/* same cost as a wrong password */
+	/* An unknown user costs the same as a wrong password (dummy hash). */
+	ok = pw_check(rc == 1 ? cJSON_GetStringValue(cJSON_GetObjectItem(u,
+	    "password_hash")) : NULL, secret_pw, newhash);
+	if (ok == -1) {
+		cJSON_Delete(u);
+		log_warnx("login: password check failed to run");
+		return 500;
+	}
+	if (ok == 1 && newhash[0] != '\0')
+		(void)m_user_set_password(&a->db, user, newhash);
 	(void)m_login_record(&a->db, user, r->remote_addr, ok);
 	log_info("login: %s user=%s addr=%s", ok ? "success" : "failure", user,
 	    r->remote_addr);

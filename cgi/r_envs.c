@@ -422,11 +422,8 @@ artifacts_get(struct req *r)
 		goto fail;
 	if ((rows = m_artifact_list(&r->app->db, (long long)cJSON_GetNumberValue(
 	    cJSON_GetObjectItem(env, "id")), APP_PAGE_SIZE,
-	    (pg - 1) * APP_PAGE_SIZE)) == NULL)
+	    (pg - 1) * APP_PAGE_SIZE, &total)) == NULL)
 		goto fail;
-	if (cJSON_GetArraySize(rows) > 0)
-		total = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(
-		    cJSON_GetArrayItem(rows, 0), "total"));
 	cJSON_AddItemToObject(m, "artifacts", rows);
 	snprintf(base, sizeof(base), "/apps/%s/envs/%s/artifacts", r->params[0],
 	    r->params[1]);

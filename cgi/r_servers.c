@@ -52,14 +52,11 @@ list_get(struct req *r)
 	if (m == NULL)
 		return 500;
 	rows = m_server_list(&r->app->db, sort, APP_PAGE_SIZE,
-	    (pg - 1) * APP_PAGE_SIZE);
+	    (pg - 1) * APP_PAGE_SIZE, &total);
 	if (rows == NULL) {
 		cJSON_Delete(m);
 		return 500;
 	}
-	if (cJSON_GetArraySize(rows) > 0)
-		total = (long)cJSON_GetNumberValue(cJSON_GetObjectItem(
-		    cJSON_GetArrayItem(rows, 0), "total"));
 	cJSON_AddItemToObject(m, "servers", rows);
 	cJSON_AddStringToObject(m, "sort", sort);
 	model_pager(m, "/servers", sort, pg, total);

@@ -12,8 +12,9 @@ struct stmtdef {
 
 /*
  * List pages sort through a whitelisted key passed as a parameter ($1); the
- * CASE arms keep the statement fixed. count(*) OVER () gives the total for
- * pagination in the same round trip.
+ * CASE arms keep the statement fixed. Totals come from their own count
+ * statement: a window count would make PostgreSQL materialise every row of
+ * the list for each page. Ages are seconds (age_s), formatted in C.
  */
 static const struct stmtdef stmts[ST__MAX] = {
 [ST_USER_BY_NAME] = { "user_by_name",
@@ -54,13 +55,14 @@ static const struct stmtdef stmts[ST__MAX] = {
  "INSERT INTO login_attempts (username, address, success) VALUES ($1, $2, $3)" },
 [ST_SERVER_LIST] = { "server_list",
  "SELECT uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
- " host_key IS NOT NULL AS pinned, ks_age(created_at) AS age, "
- " count(*) OVER () AS total FROM servers ORDER BY "
+ " host_key IS NOT NULL AS pinned, "
+ " extract(epoch FROM now() - created_at)::bigint AS age_s FROM servers ORDER BY "
  " CASE WHEN $1 = 'name' THEN name END ASC, CASE WHEN $1 = '-name' THEN name END DESC, "
  " CASE WHEN $1 = 'address' THEN address END ASC, CASE WHEN $1 = '-address' THEN address END DESC, "
  " CASE WHEN $1 = 'status' THEN status END ASC, CASE WHEN $1 = '-status' THEN status END DESC, "
  " CASE WHEN $1 = 'created' THEN created_at END ASC, created_at DESC, id DESC "
  "LIMIT $2::int OFFSET $3::int" },
+[ST_SERVER_COUNT] = { "server_count", "SELECT count(*) FROM servers" },
 [ST_SERVER_GET] = { "server_get",
  "SELECT id, uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
  " host_key, host_key_sha256, ks_age(created_at) AS age, "
@@ -84,12 +86,14 @@ static const struct stmtdef stmts[ST__MAX] = {
  "WHERE e.build_server_id = s.id OR EXISTS (SELECT 1 FROM environment_servers es "
  " WHERE es.environment_id = e.id AND es.server_id = s.id) ORDER BY a.name, e.name" },
 [ST_APP_LIST] = { "app_list",
- "SELECT a.uuid, a.name, a.repository_url, a.default_branch, ks_age(a.created_at) AS age, "
- " (SELECT count(*) FROM environments e WHERE e.application_id = a.id) AS env_count, "
- " count(*) OVER () AS total FROM applications a ORDER BY "
+ "SELECT a.uuid, a.name, a.repository_url, a.default_branch, "
+ " extract(epoch FROM now() - a.created_at)::bigint AS age_s, "
+ " (SELECT count(*) FROM environments e WHERE e.application_id = a.id) AS env_count "
+ "FROM applications a ORDER BY "
  " CASE WHEN $1 = 'name' THEN a.name END ASC, CASE WHEN $1 = '-name' THEN a.name END DESC, "
  " CASE WHEN $1 = 'created' THEN a.created_at END ASC, a.created_at DESC, a.id DESC "
  "LIMIT $2::int OFFSET $3::int" },
+[ST_APP_COUNT] = { "app_count", "SELECT count(*) FROM applications" },
 [ST_APP_GET] = { "app_get",
  "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age "
  "FROM applications WHERE uuid = $1::uuid" },
@@ -142,9 +146,12 @@ static const struct stmtdef stmts[ST__MAX] = {
  "SELECT $1::bigint, id FROM servers WHERE uuid = $2::uuid RETURNING server_id" },
 [ST_ARTIFACT_LIST] = { "artifact_list",
  "SELECT uuid, tag, manifest_digest, commit_sha, substr(commit_sha, 1, 12) AS short_sha, "
- " status, ks_age(created_at) AS age, ks_age(pruned_at) AS pruned_age, "
- " count(*) OVER () AS total FROM build_artifacts WHERE environment_id = $1::bigint "
+ " status, extract(epoch FROM now() - created_at)::bigint AS age_s, "
+ " extract(epoch FROM now() - pruned_at)::bigint AS pruned_age_s "
+ "FROM build_artifacts WHERE environment_id = $1::bigint "
  "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int" },
+[ST_ARTIFACT_COUNT] = { "artifact_count",
+ "SELECT count(*) FROM build_artifacts WHERE environment_id = $1::bigint" },
 [ST_OVERVIEW] = { "overview",
  "SELECT (SELECT count(*) FROM servers) AS servers, "
  " (SELECT count(*) FROM servers WHERE status = 'active') AS servers_active, "

@@ -174,22 +174,79 @@ m_login_record(struct db *db, const char *username, const char *address,
 	return write1(db, ST_LOGIN_RECORD, NP(p), p, NULL, NULL);
 }
 
+/* "42s", "5m", "3h", "12d": compact ages for list pages. */
+static void
+fmt_age(char *out, size_t sz, double secs)
+{
+	long long	 s = secs < 0 ? 0 : (long long)secs;
+
+	if (s < 60)
+		snprintf(out, sz, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, sz, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, sz, "%lldh", s / 3600);
+	else
+		snprintf(out, sz, "%lldd", s / 86400);
+}
+
+/* Replaces each row's KEY_s (seconds, or null) with KEY (formatted). */
+static void
+ages(cJSON *rows, const char *key)
+{
+	char	 skey[48], text[32];
+	cJSON	*row, *v;
+
+	snprintf(skey, sizeof(skey), "%s_s", key);
+	cJSON_ArrayForEach(row, rows) {
+		if ((v = cJSON_DetachItemFromObject(row, skey)) == NULL)
+			continue;
+		if (cJSON_IsNumber(v)) {
+			fmt_age(text, sizeof(text), v->valuedouble);
+			cJSON_AddStringToObject(row, key, text);
+		} else
+			cJSON_AddNullToObject(row, key);
+		cJSON_Delete(v);
+	}
+}
+
+static int
+count(struct db *db, enum stmt st, int n, const char *const *p, long *total)
+{
+	PGresult	*res;
+
+	if ((res = db_exec(db, st, n, p)) == NULL)
+		return -1;
+	*total = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return 0;
+}
+
+/* One page of a list: rows of st (parameters key-or-sort, limit, offset)
+ * and the total from cst (parameter key, if any). */
 static cJSON *
-paged(struct db *db, enum stmt st, const char *key, const char *sort,
-    long limit, long offset)
+paged(struct db *db, enum stmt st, enum stmt cst, const char *key,
+    const char *sort, long limit, long offset, long *total)
 {
 	char		 l[24], o[24];
 	const char	*p[] = { key != NULL ? key : sort, l, o };
+	cJSON		*rows;
 
+	if (count(db, cst, key != NULL ? 1 : 0, p, total) == -1)
+		return NULL;
 	snprintf(l, sizeof(l), "%ld", limit);
 	snprintf(o, sizeof(o), "%ld", offset);
-	return many(db, st, NP(p), p);
+	if ((rows = many(db, st, NP(p), p)) != NULL)
+		ages(rows, "age");
+	return rows;
 }
 
 cJSON *
-m_server_list(struct db *db, const char *sort, long limit, long offset)
+m_server_list(struct db *db, const char *sort, long limit, long offset,
+    long *total)
 {
-	return paged(db, ST_SERVER_LIST, NULL, sort, limit, offset);
+	return paged(db, ST_SERVER_LIST, ST_SERVER_COUNT, NULL, sort, limit,
+	    offset, total);
 }
 
 int
@@ -241,9 +298,11 @@ m_server_envs(struct db *db, const char *uuid)
 }
 
 cJSON *
-m_app_list(struct db *db, const char *sort, long limit, long offset)
+m_app_list(struct db *db, const char *sort, long limit, long offset,
+    long *total)
 {
-	return paged(db, ST_APP_LIST, NULL, sort, limit, offset);
+	return paged(db, ST_APP_LIST, ST_APP_COUNT, NULL, sort, limit, offset,
+	    total);
 }
 
 int
@@ -395,12 +454,18 @@ m_env_servers(struct db *db, long long env_id)
 }
 
 cJSON *
-m_artifact_list(struct db *db, long long env_id, long limit, long offset)
+m_artifact_list(struct db *db, long long env_id, long limit, long offset,
+    long *total)
 {
 	char	 id[24];
+	cJSON	*rows;
 
 	snprintf(id, sizeof(id), "%lld", env_id);
-	return paged(db, ST_ARTIFACT_LIST, id, NULL, limit, offset);
+	rows = paged(db, ST_ARTIFACT_LIST, ST_ARTIFACT_COUNT, id, NULL, limit,
+	    offset, total);
+	if (rows != NULL)
+		ages(rows, "pruned_age");
+	return rows;
 }
 
 int

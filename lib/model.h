@@ -53,7 +53,9 @@ int	 m_login_failures(struct db *, const char *username, const char *address,
 int	 m_login_record(struct db *, const char *username, const char *address,
 	    int success);
 
-cJSON	*m_server_list(struct db *, const char *sort, long limit, long offset);
+/* A page of rows, *total set to the number of rows in all. */
+cJSON	*m_server_list(struct db *, const char *sort, long limit, long offset,
+	    long *total);
 int	 m_server_get(struct db *, const char *uuid, cJSON **out);
 int	 m_server_insert(struct db *, const struct server_in *, char uuid[40]);
 int	 m_server_update(struct db *, const char *uuid, const struct server_in *);
@@ -61,7 +63,8 @@ int	 m_server_delete(struct db *, const char *uuid);
 cJSON	*m_server_options(struct db *);
 cJSON	*m_server_envs(struct db *, const char *uuid);
 
-cJSON	*m_app_list(struct db *, const char *sort, long limit, long offset);
+cJSON	*m_app_list(struct db *, const char *sort, long limit, long offset,
+	    long *total);
 int	 m_app_get(struct db *, const char *uuid, cJSON **out);
 int	 m_app_insert(struct db *, const struct app_in *, char uuid[40]);
 int	 m_app_update(struct db *, const char *uuid, const struct app_in *);
@@ -79,7 +82,8 @@ int	 m_env_update(struct db *, const char *app_uuid, const char *env_uuid,
 int	 m_env_delete(struct db *, const char *app_uuid, const char *env_uuid);
 cJSON	*m_env_servers(struct db *, long long env_id);
 
-cJSON	*m_artifact_list(struct db *, long long env_id, long limit, long offset);
+cJSON	*m_artifact_list(struct db *, long long env_id, long limit, long offset,
+	    long *total);
 int	 m_overview(struct db *, cJSON **out);
 
 #endif

@@ -19,6 +19,13 @@ int	pw_verify(const char *hash, const char *secret_pw);
 int	pw_verify_dummy(const char *secret_pw);
 /* 1 when hash was made with weaker limits than the current ones. */
 int	pw_needs_rehash(const char *hash);
+/* pw_verify (with pw_verify_dummy when hash is NULL, and a rehash when the
+ * stored hash is weaker than the current limits) run in a short-lived child
+ * process: argon2's 64 MiB of working memory never becomes part of a
+ * long-lived worker's footprint. Returns 1 on a match (newhash holds a new
+ * hash to store, or ""), 0 on no match, -1 on failure. */
+int	pw_check(const char *hash, const char *secret_pw,
+	    char newhash[PW_HASHBYTES]);
 /* NULL when acceptable as a new password, else a message. */
 const char *pw_policy(const char *secret_pw);
 

@@ -40,6 +40,27 @@ START_TEST(pw_rehash_weak)
 }
 END_TEST
 
+START_TEST(pw_check_in_child)
+{
+	char	 h[PW_HASHBYTES], weak[crypto_pwhash_STRBYTES], nh[PW_HASHBYTES];
+
+	ck_assert_int_eq(pw_hash(h, "correct horse battery"), 0);
+	ck_assert_int_eq(pw_check(h, "correct horse battery", nh), 1);
+	ck_assert_str_eq(nh, "");			/* current limits: no rehash */
+	ck_assert_int_eq(pw_check(h, "wrong horse battery", nh), 0);
+	ck_assert_int_eq(pw_check(NULL, "anything at all", nh), 0);	/* dummy */
+	ck_assert_int_eq(pw_check("garbage", "anything at all", nh), 0);
+	/* A weak hash that matches comes back with its replacement. */
+	ck_assert_int_eq(crypto_pwhash_str(weak, "pw", 2, 1, 8192), 0);
+	ck_assert_int_eq(pw_check(weak, "pw", nh), 1);
+	ck_assert_ptr_nonnull(strstr(nh, "$argon2id$"));
+	ck_assert_int_eq(pw_needs_rehash(nh), 0);
+	ck_assert_int_eq(pw_verify(nh, "pw"), 0);
+	ck_assert_int_eq(pw_check(weak, "px", nh), 0);
+	ck_assert_str_eq(nh, "");
+}
+END_TEST
+
 START_TEST(pw_policy_rules)
 {
 	char	 big[PW_MAXLEN + 2];
@@ -138,6 +159,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, pw_hash_verify);
 	tcase_add_test(tc, pw_rehash_weak);
+	tcase_add_test(tc, pw_check_in_child);
 	tcase_add_test(tc, pw_policy_rules);
 	tcase_add_test(tc, csrf_tokens);
 	tcase_add_test(tc, session_ids);
