@@ -100,13 +100,25 @@ _stack_kill_pidfile() {
 }
 
 # Starts a command in its own session (so a terminal ^C reaches only the
-# script, which then stops everything in order), output appended to LOG.
-# Sets _STACK_BGPID.
+# script, which then stops everything in order), output appended to LOG, pid
+# written to PIDFILE by the process itself (setsid forks when the caller has
+# job control, so $! would not be it). Sets _STACK_BGPID.
 _stack_spawn() {
-	local log=$1
-	shift
-	setsid "$@" >>"$log" 2>&1 </dev/null &
-	_STACK_BGPID=$!
+	local log=$1 pidfile=$2 i
+	shift 2
+	rm -f -- "$pidfile"
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	setsid bash -c 'echo "$$" >"$0.tmp" && mv -f -- "$0.tmp" "$0" && exec "$@"' \
+		"$pidfile" "$@" >>"$log" 2>&1 </dev/null &
+	for ((i = 0; i < 100; i++)); do
+		if [[ -s "$pidfile" ]]; then
+			_STACK_BGPID=$(<"$pidfile")
+			return 0
+		fi
+		sleep 0.05
+	done
+	_stack_err "could not start $1"
+	return 1
 }
 
 _stack_ensure_user() {
@@ -381,10 +393,9 @@ https://localhost:$port {
 EOF
 
 	# XDG/HOME point into DIR so Caddy writes nothing (autosave, data) elsewhere.
-	_stack_spawn "$dir/log/caddy.log" env HOME="$dir/caddy" \
+	_stack_spawn "$dir/log/caddy.log" "$dir/run/caddy.pid" env HOME="$dir/caddy" \
 		XDG_DATA_HOME="$dir/caddy/data" XDG_CONFIG_HOME="$dir/caddy/config" \
-		caddy run --config "$dir/Caddyfile" --adapter caddyfile
-	printf '%s\n' "$_STACK_BGPID" >"$dir/run/caddy.pid"
+		caddy run --config "$dir/Caddyfile" --adapter caddyfile || return 1
 
 	ca=$(stack_caddy_ca "$dir")
 	for ((i = 0; i < 300; i++)); do
@@ -433,8 +444,8 @@ stack_fcgi_start() {
 		return 1
 	fi
 	rm -f -- "$sock"
-	_stack_spawn "$dir/log/keystone.log" "$build/keystone.fcgi" -c "$dir/keystone.conf"
-	printf '%s\n' "$_STACK_BGPID" >"$dir/run/fcgi.pid"
+	_stack_spawn "$dir/log/keystone.log" "$dir/run/fcgi.pid" \
+		"$build/keystone.fcgi" -c "$dir/keystone.conf" || return 1
 	for ((i = 0; i < 100; i++)); do
 		if [[ -S "$sock" ]]; then
 			return 0

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make check` (after `make all asan`): runs every test program against real
 # components.
-#   1. build/asan/check_* unit tests (all but check_web);
+#   1. build/asan/check_* unit tests (all but those that need the stack);
 #   2. a throwaway stack (PostgreSQL + keystone.fcgi + Caddy, ASan builds) in a
-#      temp dir, a test user, then build/asan/check_web and the browser test
-#      build/asan/tests/wd_browser driven through chromedriver;
+#      temp dir, a test user, then check_migrate, check_cli, check_web and the
+#      browser test build/asan/tests/wd_browser driven through chromedriver;
 #   3. after the stack is down, any sanitizer report in its logs fails the run.
 # Ends with the line "N passed, M failed" (test programs) and exits non-zero if
 # anything failed. Per-program output: tests/out/NAME.log; the stack's logs
@@ -175,11 +175,14 @@ if ((stack_ok)); then
 
 	if [[ -x "$ABUILD/tests/wd_browser" ]]; then
 		WD_PORT=$(free_port 19515)
-		setsid chromedriver --port="$WD_PORT" \
-			>>"$DIR/log/chromedriver.log" 2>&1 </dev/null &
-		cd_pid=$!
+		# Without --allowed-ips chromedriver binds 127.0.0.1 and ::1 only
+		# (with it, it listens on every address).
 		wd_ready=0
-		for ((i = 0; i < 100; i++)); do
+		if _stack_spawn "$DIR/log/chromedriver.log" "$DIR/run/chromedriver.pid" \
+			chromedriver --port="$WD_PORT"; then
+			cd_pid=$_STACK_BGPID
+		fi
+		for ((i = 0; i < 100 && ${#cd_pid} > 0; i++)); do
 			if curl -sf --max-time 1 "http://127.0.0.1:$WD_PORT/status" |
 				grep -q '"ready": *true'; then
 				wd_ready=1
