@@ -11,8 +11,9 @@ struct stmtdef {
 };
 
 /*
- * List pages sort through a whitelisted key passed as a parameter ($1); the
- * CASE arms keep the statement fixed. Totals come from their own count
+ * List pages have one statement per sort order, so each can walk an index
+ * (a sort key passed as a parameter would force a full sort once PostgreSQL
+ * switches to a generic plan). Totals come from their own count
  * statement: a window count would make PostgreSQL materialise every row of
  * the list for each page. Ages are seconds (age_s), formatted in C.
  */
@@ -53,15 +54,21 @@ static const struct stmtdef stmts[ST__MAX] = {
  " AND at > now() - interval '1 hour') AS by_address" },
 [ST_LOGIN_RECORD] = { "login_record",
  "INSERT INTO login_attempts (username, address, success) VALUES ($1, $2, $3)" },
-[ST_SERVER_LIST] = { "server_list",
- "SELECT uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
- " host_key IS NOT NULL AS pinned, "
+#define SERVER_LIST \
+ "SELECT uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, " \
+ " host_key IS NOT NULL AS pinned, " \
  " extract(epoch FROM now() - created_at)::bigint AS age_s FROM servers ORDER BY "
- " CASE WHEN $1 = 'name' THEN name END ASC, CASE WHEN $1 = '-name' THEN name END DESC, "
- " CASE WHEN $1 = 'address' THEN address END ASC, CASE WHEN $1 = '-address' THEN address END DESC, "
- " CASE WHEN $1 = 'status' THEN status END ASC, CASE WHEN $1 = '-status' THEN status END DESC, "
- " CASE WHEN $1 = 'created' THEN created_at END ASC, created_at DESC, id DESC "
- "LIMIT $2::int OFFSET $3::int" },
+#define PAGE	" LIMIT $1::int OFFSET $2::int"
+[ST_SERVER_LIST_NAME] = { "server_list_name", SERVER_LIST "name, id" PAGE },
+[ST_SERVER_LIST_NAME_D] = { "server_list_name_d", SERVER_LIST "name DESC, id DESC" PAGE },
+[ST_SERVER_LIST_ADDR] = { "server_list_addr", SERVER_LIST "address, ssh_port, id" PAGE },
+[ST_SERVER_LIST_ADDR_D] = { "server_list_addr_d",
+ SERVER_LIST "address DESC, ssh_port DESC, id DESC" PAGE },
+[ST_SERVER_LIST_STATUS] = { "server_list_status", SERVER_LIST "status, name, id" PAGE },
+[ST_SERVER_LIST_STATUS_D] = { "server_list_status_d",
+ SERVER_LIST "status DESC, name DESC, id DESC" PAGE },
+[ST_SERVER_LIST_NEW] = { "server_list_new", SERVER_LIST "created_at, id" PAGE },
+[ST_SERVER_LIST_NEW_D] = { "server_list_new_d", SERVER_LIST "created_at DESC, id DESC" PAGE },
 [ST_SERVER_COUNT] = { "server_count", "SELECT count(*) FROM servers" },
 [ST_SERVER_GET] = { "server_get",
  "SELECT id, uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
@@ -85,14 +92,15 @@ static const struct stmtdef stmts[ST__MAX] = {
  "JOIN servers s ON s.uuid = $1::uuid "
  "WHERE e.build_server_id = s.id OR EXISTS (SELECT 1 FROM environment_servers es "
  " WHERE es.environment_id = e.id AND es.server_id = s.id) ORDER BY a.name, e.name" },
-[ST_APP_LIST] = { "app_list",
- "SELECT a.uuid, a.name, a.repository_url, a.default_branch, "
- " extract(epoch FROM now() - a.created_at)::bigint AS age_s, "
- " (SELECT count(*) FROM environments e WHERE e.application_id = a.id) AS env_count "
+#define APP_LIST \
+ "SELECT a.uuid, a.name, a.repository_url, a.default_branch, " \
+ " extract(epoch FROM now() - a.created_at)::bigint AS age_s, " \
+ " (SELECT count(*) FROM environments e WHERE e.application_id = a.id) AS env_count " \
  "FROM applications a ORDER BY "
- " CASE WHEN $1 = 'name' THEN a.name END ASC, CASE WHEN $1 = '-name' THEN a.name END DESC, "
- " CASE WHEN $1 = 'created' THEN a.created_at END ASC, a.created_at DESC, a.id DESC "
- "LIMIT $2::int OFFSET $3::int" },
+[ST_APP_LIST_NAME] = { "app_list_name", APP_LIST "a.name, a.id" PAGE },
+[ST_APP_LIST_NAME_D] = { "app_list_name_d", APP_LIST "a.name DESC, a.id DESC" PAGE },
+[ST_APP_LIST_NEW] = { "app_list_new", APP_LIST "a.created_at, a.id" PAGE },
+[ST_APP_LIST_NEW_D] = { "app_list_new_d", APP_LIST "a.created_at DESC, a.id DESC" PAGE },
 [ST_APP_COUNT] = { "app_count", "SELECT count(*) FROM applications" },
 [ST_APP_GET] = { "app_get",
  "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age "
@@ -151,7 +159,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  "FROM build_artifacts WHERE environment_id = $1::bigint "
  "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int" },
 [ST_ARTIFACT_COUNT] = { "artifact_count",
- "SELECT count(*) FROM build_artifacts WHERE environment_id = $1::bigint" },
+ "SELECT artifact_rows FROM environments WHERE id = $1::bigint" },
 [ST_OVERVIEW] = { "overview",
  "SELECT (SELECT count(*) FROM servers) AS servers, "
  " (SELECT count(*) FROM servers WHERE status = 'active') AS servers_active, "

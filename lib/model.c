@@ -222,31 +222,60 @@ count(struct db *db, enum stmt st, int n, const char *const *p, long *total)
 	return 0;
 }
 
-/* One page of a list: rows of st (parameters key-or-sort, limit, offset)
- * and the total from cst (parameter key, if any). */
+/* One page of a list: rows of st (parameters [key,] limit, offset) and the
+ * total from cst (parameter key, if any). */
 static cJSON *
 paged(struct db *db, enum stmt st, enum stmt cst, const char *key,
-    const char *sort, long limit, long offset, long *total)
+    long limit, long offset, long *total)
 {
 	char		 l[24], o[24];
-	const char	*p[] = { key != NULL ? key : sort, l, o };
+	const char	*p[] = { key, l, o };
+	const char *const *pp = key != NULL ? p : p + 1;
 	cJSON		*rows;
 
 	if (count(db, cst, key != NULL ? 1 : 0, p, total) == -1)
 		return NULL;
 	snprintf(l, sizeof(l), "%ld", limit);
 	snprintf(o, sizeof(o), "%ld", offset);
-	if ((rows = many(db, st, NP(p), p)) != NULL)
+	if ((rows = many(db, st, key != NULL ? 3 : 2, pp)) != NULL)
 		ages(rows, "age");
 	return rows;
 }
+
+struct sortstmt {
+	const char	*sort;
+	enum stmt	 st;
+};
+
+/* The statement for sort, or the table's first (its default). */
+static enum stmt
+sorted(const struct sortstmt *t, size_t n, const char *sort)
+{
+	for (size_t i = 0; sort != NULL && i < n; i++)
+		if (strcmp(t[i].sort, sort) == 0)
+			return t[i].st;
+	return t[0].st;
+}
+
+static const struct sortstmt server_sorts[] = {
+	{ "name", ST_SERVER_LIST_NAME }, { "-name", ST_SERVER_LIST_NAME_D },
+	{ "address", ST_SERVER_LIST_ADDR }, { "-address", ST_SERVER_LIST_ADDR_D },
+	{ "status", ST_SERVER_LIST_STATUS }, { "-status", ST_SERVER_LIST_STATUS_D },
+	{ "created", ST_SERVER_LIST_NEW }, { "-created", ST_SERVER_LIST_NEW_D },
+};
+
+static const struct sortstmt app_sorts[] = {
+	{ "name", ST_APP_LIST_NAME }, { "-name", ST_APP_LIST_NAME_D },
+	{ "created", ST_APP_LIST_NEW }, { "-created", ST_APP_LIST_NEW_D },
+};
 
 cJSON *
 m_server_list(struct db *db, const char *sort, long limit, long offset,
     long *total)
 {
-	return paged(db, ST_SERVER_LIST, ST_SERVER_COUNT, NULL, sort, limit,
-	    offset, total);
+	return paged(db, sorted(server_sorts, sizeof(server_sorts) /
+	    sizeof(server_sorts[0]), sort), ST_SERVER_COUNT, NULL, limit, offset,
+	    total);
 }
 
 int
@@ -301,8 +330,8 @@ cJSON *
 m_app_list(struct db *db, const char *sort, long limit, long offset,
     long *total)
 {
-	return paged(db, ST_APP_LIST, ST_APP_COUNT, NULL, sort, limit, offset,
-	    total);
+	return paged(db, sorted(app_sorts, sizeof(app_sorts) / sizeof(app_sorts[0]),
+	    sort), ST_APP_COUNT, NULL, limit, offset, total);
 }
 
 int
@@ -461,8 +490,8 @@ m_artifact_list(struct db *db, long long env_id, long limit, long offset,
 	cJSON	*rows;
 
 	snprintf(id, sizeof(id), "%lld", env_id);
-	rows = paged(db, ST_ARTIFACT_LIST, ST_ARTIFACT_COUNT, id, NULL, limit,
-	    offset, total);
+	rows = paged(db, ST_ARTIFACT_LIST, ST_ARTIFACT_COUNT, id, limit, offset,
+	    total);
 	if (rows != NULL)
 		ages(rows, "pruned_age");
 	return rows;
