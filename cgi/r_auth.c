@@ -17,6 +17,7 @@ static int login_get(struct req *);
 static int login_post(struct req *);
 static int logout_post(struct req *);
 static int overview_get(struct req *);
+static int healthz_get(struct req *);
 
 static const struct field login_fields[] = {
 	{ "username", FT_TEXT, FF_REQ, 0, 64, NULL },
@@ -29,6 +30,7 @@ const struct route auth_routes[] = {
 	{ "POST", "/login", login_post, login_fields, 3, R_PUBLIC },
 	{ "POST", "/logout", logout_post, NULL, 0, 0 },
 	{ "GET", "/", overview_get, NULL, 0, 0 },
+	{ "GET", "/healthz", healthz_get, NULL, 0, R_PUBLIC },
 };
 const size_t auth_nroutes = sizeof(auth_routes) / sizeof(auth_routes[0]);
 
@@ -178,4 +180,22 @@ overview_get(struct req *r)
 	}
 	cJSON_AddItemToObject(m, "counts", o);
 	return page(r, 200, "overview", m);
+}
+
+/*
+ * Liveness for monitors and load balancers: the worker answers and its
+ * database connection is up. No query, no session, no template: it is also
+ * the floor of what one request through Caddy and FastCGI costs.
+ */
+static int
+healthz_get(struct req *r)
+{
+	int	 up = db_ensure(&r->app->db) == 0;
+
+	if (http_open(&r->resp, up ? 200 : 503, "text/plain; charset=utf-8",
+	    NULL, 0) == -1)
+		return 500;
+	(void)http_write(&r->resp, up ? "ok\n" : "database unavailable\n",
+	    up ? 3 : 21);
+	return 0;
 }
