@@ -229,6 +229,21 @@ error_page(struct req *r, int status, const char *message)
 	return page(r, status, "error", m);
 }
 
+int
+fetch(struct req *r, getter get, const char *uuid, cJSON **out)
+{
+	cJSON	*row = NULL;
+	int	 rc = get(&r->app->db, uuid, &row);
+
+	if (rc != 1)
+		return rc == 0 ? 404 : 500;
+	if (out != NULL)
+		*out = row;
+	else
+		cJSON_Delete(row);
+	return 0;
+}
+
 void
 model_field_error(cJSON *m, const char *field, const char *msg)
 {

@@ -77,6 +77,12 @@ int	 flash_redirect(struct req *, const char *kind, const char *msg,
 	    const char *location);
 int	 error_page(struct req *, int status, const char *message);
 
+/* Looks up the row named by a path UUID with one of the m_*_get wrappers:
+ * 0 when found (*out owned by the caller; out may be NULL to only check),
+ * else the status to answer (404 or 500). */
+typedef int	(*getter)(struct db *, const char *, cJSON **);
+int	 fetch(struct req *, getter, const char *uuid, cJSON **out);
+
 /* View-model helpers. */
 cJSON	*model_new(const char *title, const char *nav);
 /* Adds v_<field> with the submitted value (never for FT_SECRET) and

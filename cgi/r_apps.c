@@ -140,8 +140,8 @@ show_get(struct req *r)
 	cJSON	*m, *a = NULL, *envs;
 	int	 rc;
 
-	if ((rc = m_app_get(&r->app->db, r->params[0], &a)) != 1)
-		return rc == 0 ? 404 : 500;
+	if ((rc = fetch(r, m_app_get, r->params[0], &a)) != 0)
+		return rc;
 	if ((m = model_new(cJSON_GetStringValue(cJSON_GetObjectItem(a, "name")),
 	    "apps")) == NULL || (envs = m_env_list(&r->app->db,
 	    r->params[0])) == NULL) {
@@ -161,8 +161,8 @@ edit_get(struct req *r)
 	cJSON	*a = NULL;
 	int	 rc;
 
-	if ((rc = m_app_get(&r->app->db, r->params[0], &a)) != 1)
-		return rc == 0 ? 404 : 500;
+	if ((rc = fetch(r, m_app_get, r->params[0], &a)) != 0)
+		return rc;
 	rc = form_page(r, 200, r->params[0], a);
 	cJSON_Delete(a);
 	return rc;
@@ -173,12 +173,10 @@ update_post(struct req *r)
 {
 	struct app_in	 a;
 	char		 loc[80];
-	cJSON		*cur = NULL;
 	int		 rc;
 
-	if ((rc = m_app_get(&r->app->db, r->params[0], &cur)) != 1)
-		return rc == 0 ? 404 : 500;
-	cJSON_Delete(cur);
+	if ((rc = fetch(r, m_app_get, r->params[0], NULL)) != 0)
+		return rc;
 	if (r->invalid)
 		return form_page(r, 422, r->params[0], NULL);
 	app_in(r, &a);
@@ -196,8 +194,8 @@ delete_get(struct req *r)
 	cJSON	*m, *a = NULL;
 	int	 rc;
 
-	if ((rc = m_app_get(&r->app->db, r->params[0], &a)) != 1)
-		return rc == 0 ? 404 : 500;
+	if ((rc = fetch(r, m_app_get, r->params[0], &a)) != 0)
+		return rc;
 	if ((m = model_new("Delete application", "apps")) == NULL) {
 		cJSON_Delete(a);
 		return 500;
@@ -209,12 +207,10 @@ delete_get(struct req *r)
 static int
 delete_post(struct req *r)
 {
-	cJSON	*a = NULL;
 	int	 rc;
 
-	if ((rc = m_app_get(&r->app->db, r->params[0], &a)) != 1)
-		return rc == 0 ? 404 : 500;
-	cJSON_Delete(a);
+	if ((rc = fetch(r, m_app_get, r->params[0], NULL)) != 0)
+		return rc;
 	if (m_app_delete(&r->app->db, r->params[0]) != 0)
 		return 500;
 	return flash_redirect(r, "ok", "Application deleted.", "/apps");

@@ -229,11 +229,7 @@ refusal_field(struct req *r, const char **msg)
 static int
 load_app(struct req *r, cJSON **app)
 {
-	int	 rc;
-
-	if ((rc = m_app_get(&r->app->db, r->params[0], app)) != 1)
-		return rc == 0 ? 404 : 500;
-	return 0;
+	return fetch(r, m_app_get, r->params[0], app);
 }
 
 static int

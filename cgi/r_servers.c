@@ -162,8 +162,8 @@ show_get(struct req *r)
 	cJSON	*m, *s = NULL, *envs;
 	int	 rc;
 
-	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
-		return rc == 0 ? 404 : 500;
+	if ((rc = fetch(r, m_server_get, r->params[0], &s)) != 0)
+		return rc;
 	if ((m = model_new(cJSON_GetStringValue(cJSON_GetObjectItem(s, "name")),
 	    "servers")) == NULL || (envs = m_server_envs(&r->app->db,
 	    r->params[0])) == NULL) {
@@ -182,8 +182,8 @@ edit_get(struct req *r)
 	cJSON	*s = NULL;
 	int	 rc;
 
-	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
-		return rc == 0 ? 404 : 500;
+	if ((rc = fetch(r, m_server_get, r->params[0], &s)) != 0)
+		return rc;
 	rc = form_page(r, 200, r->params[0], s);
 	cJSON_Delete(s);
 	return rc;
@@ -194,12 +194,10 @@ update_post(struct req *r)
 {
 	struct server_in s;
 	char		 loc[80];
-	cJSON		*cur = NULL;
 	int		 rc;
 
-	if ((rc = m_server_get(&r->app->db, r->params[0], &cur)) != 1)
-		return rc == 0 ? 404 : 500;
-	cJSON_Delete(cur);
+	if ((rc = fetch(r, m_server_get, r->params[0], NULL)) != 0)
+		return rc;
 	if (r->invalid)
 		return form_page(r, 422, r->params[0], NULL);
 	server_in(r, &s);
@@ -217,8 +215,8 @@ delete_get(struct req *r)
 	cJSON	*m, *s = NULL;
 	int	 rc;
 
-	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
-		return rc == 0 ? 404 : 500;
+	if ((rc = fetch(r, m_server_get, r->params[0], &s)) != 0)
+		return rc;
 	if ((m = model_new("Delete server", "servers")) == NULL) {
 		cJSON_Delete(s);
 		return 500;
@@ -230,13 +228,11 @@ delete_get(struct req *r)
 static int
 delete_post(struct req *r)
 {
-	cJSON	*s = NULL;
 	char	 loc[80];
 	int	 rc;
 
-	if ((rc = m_server_get(&r->app->db, r->params[0], &s)) != 1)
-		return rc == 0 ? 404 : 500;
-	cJSON_Delete(s);
+	if ((rc = fetch(r, m_server_get, r->params[0], NULL)) != 0)
+		return rc;
 	rc = m_server_delete(&r->app->db, r->params[0]);
 	if (rc == 1) {
 		snprintf(loc, sizeof(loc), "/servers/%s", r->params[0]);
