@@ -26,8 +26,8 @@ CGI_O	 = $(CGI_C:%.c=$(B)/%.o)
 CGI_AO	 = $(CGI_C:%.c=$(A)/%.o)
 SPOOL_C	 = $(wildcard spooler/*.c)
 
-PROGS	 = $(B)/keystone.fcgi $(B)/keystonectl
-APROGS	 = $(A)/keystone.fcgi $(A)/keystonectl $(TESTS:%=$(A)/%) $(A)/tests/wd_browser
+PROGS	 = $(B)/keystone.fcgi $(B)/keystonectl $(B)/keystone-spooler
+APROGS	 = $(A)/keystone.fcgi $(A)/keystonectl $(A)/keystone-spooler $(TESTS:%=$(A)/%) $(A)/tests/wd_browser
 
 .PHONY: all asan run check check-unit check-integration check-browser deps clean bench
 
@@ -52,6 +52,10 @@ $(B)/keystone.fcgi: $(CGI_O) $(LIB_O)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/keystonectl: $(B)/cgi/keystonectl.o $(LIB_O)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/keystone-spooler: $(SPOOL_C:%.c=$(B)/%.o) $(LIB_O)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(A)/keystone-spooler: $(SPOOL_C:%.c=$(A)/%.o) $(LIB_AO)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 $(A)/keystone.fcgi: $(CGI_AO) $(LIB_AO)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 $(A)/keystonectl: $(A)/cgi/keystonectl.o $(LIB_AO)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench` (after `make all`): load test of two list pages against static
-# files of the same byte size served by the same Caddy.
+# files of the same byte size served by the same Caddy, and of /healthz (the
+# floor: one request through Caddy and FastCGI with no work behind it).
 #
 #   1. a throwaway stack (PostgreSQL + RELEASE keystone.fcgi + Caddy) in a
 #      temp dir, with a temp static dir (a copy of static/ plus bench files);
@@ -8,20 +9,23 @@
 #   3. seed data: 1,000 servers, 1 application, 1 environment with 10,000
 #      build artifacts; VACUUM (ANALYZE);
 #   4. wrk (HTTP/1.1 over TLS, loopback only) against /servers, the
-#      environment's artifacts page and one static file per page, each of
-#      exactly the page's byte size; a short warm-up before every run;
+#      environment's artifacts page, /healthz (no session cookie) and one
+#      static file per page, each of exactly the page's byte size; a short
+#      warm-up before every run;
 #   5. peak RSS (VmHWM) of the FastCGI master and of each worker.
 #
 # Prints a table, then as its LAST line one line of key=value figures:
 #   servers_rps servers_p99_ms artifacts_rps artifacts_p99_ms
 #   static_servers_rps static_servers_p99_ms static_artifacts_rps
 #   static_artifacts_p99_ms static_rps ratio_servers ratio_artifacts
-#   rss_kb rss_cur_kb master_rss_kb
+#   rss_kb rss_cur_kb master_rss_kb healthz_rps healthz_p99_ms ratio_floor
 # ratio_X = X_rps / static_X_rps (static file of the same size as page X);
-# static_rps is the mean of the two static runs; rss_kb is the largest
+# static_rps is the mean of the two static runs; ratio_floor = healthz_rps /
+# static_rps, the best ratio any dynamic route can reach through this
+# Caddy + FastCGI path on this machine (bench/README.md); rss_kb is the largest
 # worker VmHWM (peak RSS) after the load, rss_cur_kb the largest worker
-# VmRSS then (the worker that checked the login password peaks at argon2id's
-# 64 MiB, which it frees again). Targets (not enforced here): ratio >= 0.5,
+# VmRSS then (argon2id's 64 MiB is spent in a short-lived child of the
+# worker, so it is not in these figures). Targets (not enforced here): ratio >= 0.5,
 # >= 3000 req/s, RSS < 10 MB.
 #
 # Knobs (environment): BENCH_PORT (first port tried, default 18743),
@@ -219,8 +223,7 @@ status_kb() {
 workers() {
 	pgrep -P "$MASTER" -f keystone.fcgi || true
 }
-# The workers' peak RSS before the load: the one that verified the login
-# password already holds argon2id's working memory in its high-water mark.
+# The workers' peak RSS before the load (after the login), for comparison.
 declare -A HWM0
 while read -r pid; do
 	[[ -n "$pid" ]] || continue
@@ -262,6 +265,19 @@ for f in bench-servers bench-artifacts; do
 	[[ "$code" == "200 $want" ]] || die "/static/$f.html answered '$code' (want '200 $want')"
 done
 echo "=== page sizes: servers $servers_size B, artifacts $artifacts_size B"
+
+# /healthz is public: it must answer "ok" without the session cookie.
+HEALTHZ_PATH=/healthz
+check_healthz() {
+	local res
+	res=$(kcurl -o "$DIR/healthz.txt" -w '%{http_code} %{size_download}' \
+		"$BASE$HEALTHZ_PATH") || die "GET $HEALTHZ_PATH failed"
+	[[ "$res" == "200 3" && "$(<"$DIR/healthz.txt")" == ok ]] ||
+		die "GET $HEALTHZ_PATH answered '$res' (want '200 3', body \"ok\")"
+	rm -f -- "$DIR/healthz.txt"
+}
+check_healthz
+healthz_size=3
 
 # --------------------------------------------------------------------- wrk
 
@@ -312,6 +328,7 @@ run_wrk() {
 echo "=== wrk: -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per target"
 run_wrk servers "$SERVERS_PATH" "$COOKIE"
 run_wrk artifacts "$ARTIFACTS_PATH" "$COOKIE"
+run_wrk healthz "$HEALTHZ_PATH"
 run_wrk static_servers /static/bench-servers.html
 run_wrk static_artifacts /static/bench-artifacts.html
 
@@ -320,6 +337,7 @@ run_wrk static_artifacts /static/bench-artifacts.html
 for p in "$SERVERS_PATH" "$ARTIFACTS_PATH"; do
 	fetch "$p" /dev/null >/dev/null
 done
+check_healthz
 
 # --------------------------------------------------------------------- RSS
 
@@ -356,11 +374,13 @@ ratio() {
 ratio_servers=$(ratio "${RPS[servers]}" "${RPS[static_servers]}")
 ratio_artifacts=$(ratio "${RPS[artifacts]}" "${RPS[static_artifacts]}")
 static_rps=$(( (RPS[static_servers] + RPS[static_artifacts]) / 2 ))
+ratio_floor=$(ratio "${RPS[healthz]}" "$static_rps")
 
 echo
 printf '%-18s %-44s %9s %10s %10s %10s %8s\n' target path bytes req/s p50_ms p99_ms errors
 for row in "servers $SERVERS_PATH $servers_size" \
 	"artifacts /apps/APP/envs/ENV/artifacts $artifacts_size" \
+	"healthz $HEALTHZ_PATH $healthz_size" \
 	"static_servers /static/bench-servers.html $servers_size" \
 	"static_artifacts /static/bench-artifacts.html $artifacts_size"; do
 	read -r n p s <<<"$row"
@@ -368,17 +388,22 @@ for row in "servers $SERVERS_PATH $servers_size" \
 		"${P50[$n]}" "${P99[$n]}" "${ERRS[$n]}"
 done
 echo
-printf 'wire bytes/response (headers + body, from wrk): servers %s, artifacts %s, static %s / %s\n' \
-	"${BPR[servers]}" "${BPR[artifacts]}" "${BPR[static_servers]}" "${BPR[static_artifacts]}"
+printf 'wire bytes/response (headers + body, from wrk): servers %s, artifacts %s, healthz %s, static %s / %s\n' \
+	"${BPR[servers]}" "${BPR[artifacts]}" "${BPR[healthz]}" "${BPR[static_servers]}" \
+	"${BPR[static_artifacts]}"
 printf 'ratio dynamic/static (same size): servers %s, artifacts %s\n' \
 	"$ratio_servers" "$ratio_artifacts"
+printf 'floor: healthz/static %s (the best a dynamic route can do through Caddy + FastCGI here);\n' \
+	"$ratio_floor"
+printf '       servers/healthz %s, artifacts/healthz %s (what the pages cost on top of it)\n' \
+	"$(ratio "${RPS[servers]}" "${RPS[healthz]}")" "$(ratio "${RPS[artifacts]}" "${RPS[healthz]}")"
 printf 'keystone.fcgi master: VmHWM %s kB\n' "$master_kb"
 for w in "${worker_rows[@]}"; do
 	read -r pid kb cur kb0 <<<"$w"
 	printf 'keystone.fcgi worker %s: VmHWM %s kB after the load (%s kB before it), VmRSS now %s kB\n' \
 		"$pid" "$kb" "$kb0" "$cur"
 done
-for n in servers artifacts static_servers static_artifacts; do
+for n in servers artifacts healthz static_servers static_artifacts; do
 	if ((ERRS[$n] > 0)); then
 		echo "bench: warning: $n had ${ERRS[$n]} errors or non-2xx answers (see wrk output)" >&2
 	fi
@@ -388,4 +413,5 @@ echo "servers_rps=${RPS[servers]} servers_p99_ms=${P99[servers]}" \
 	"static_servers_rps=${RPS[static_servers]} static_servers_p99_ms=${P99[static_servers]}" \
 	"static_artifacts_rps=${RPS[static_artifacts]} static_artifacts_p99_ms=${P99[static_artifacts]}" \
 	"static_rps=$static_rps ratio_servers=$ratio_servers ratio_artifacts=$ratio_artifacts" \
-	"rss_kb=$rss_kb rss_cur_kb=$rss_cur_kb master_rss_kb=$master_kb"
+	"rss_kb=$rss_kb rss_cur_kb=$rss_cur_kb master_rss_kb=$master_kb" \
+	"healthz_rps=${RPS[healthz]} healthz_p99_ms=${P99[healthz]} ratio_floor=$ratio_floor"

@@ -471,6 +471,36 @@ stack_fcgi_stop() {
 
 # --------------------------------------------------------------------- whole
 
+# The spooler: runs queued operations (its own workers, its own log).
+stack_spooler_start() {
+	local dir build
+	[[ $# -eq 2 ]] || { _stack_err "usage: stack_spooler_start DIR BUILD"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	build=$(_stack_abs "$2") || return 1
+	_stack_dirs "$dir" || return 1
+	if _stack_pid_alive "$dir/run/spooler.pid" keystone-spooler; then
+		return 0
+	fi
+	if [[ ! -x "$build/keystone-spooler" ]]; then
+		_stack_err "$build/keystone-spooler not found (build first)"
+		return 1
+	fi
+	_stack_spawn "$dir/log/spooler.log" "$dir/run/spooler.pid" \
+		"$build/keystone-spooler" -c "$dir/keystone.conf" || return 1
+	sleep 0.2
+	if ! _stack_proc_alive "$_STACK_BGPID"; then
+		_stack_err "keystone-spooler exited; see $dir/log/spooler.log"
+		tail -n 20 -- "$dir/log/spooler.log" >&2
+		return 1
+	fi
+}
+stack_spooler_stop() {
+	local dir
+	[[ $# -eq 1 ]] || { _stack_err "usage: stack_spooler_stop DIR"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	# The grace period lets a running step finish before it is cancelled.
+	_stack_kill_pidfile "$dir/run/spooler.pid" keystone-spooler 40
+}
 stack_up() {
 	local dir port build static
 	[[ $# -eq 4 ]] || { _stack_err "usage: stack_up DIR PORT BUILD STATIC_DIR"; return 2; }
@@ -482,6 +512,7 @@ stack_up() {
 		return 1
 	}
 	stack_fcgi_start "$dir" "$build" || return 1
+	stack_spooler_start "$dir" "$build" || return 1
 	stack_caddy_start "$dir" "$port" "$static" || return 1
 }
 
@@ -492,6 +523,7 @@ stack_down() {
 	[[ -d "$dir" ]] || return 0
 	stack_caddy_stop "$dir" || rc=1
 	stack_fcgi_stop "$dir" || rc=1
+	stack_spooler_stop "$dir" || rc=1
 	stack_pg_stop "$dir" || rc=1
 	return "$rc"
 }

@@ -31,6 +31,12 @@ static const struct ckey keys[] = {
 	{ "session_absolute_hours", C_LONG, S(session_max_hours), 1, 24 * 30, 0 },
 	{ "login_max_failures",	C_LONG,	S(login_max_failures), 1, 100, 0 },
 	{ "login_max_address_failures", C_LONG, S(login_max_addr_failures), 1, 100000, 0 },
+	{ "spooler_workers",	C_LONG,	S(spooler_workers), 1, 64, 0 },
+	{ "build_concurrency",	C_LONG,	S(build_concurrency), 1, 64, 0 },
+	{ "lease_seconds",	C_LONG,	S(lease_seconds), 3, 3600, 0 },
+	{ "poll_seconds",	C_LONG,	S(poll_seconds), 1, 600, 0 },
+	{ "step_output_max_kb",	C_LONG,	S(step_output_max_kb), 16, 1024 * 1024, 0 },
+	{ "spooler_grace_seconds", C_LONG, S(spooler_grace_seconds), 0, 3600, 0 },
 };
 #undef S
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -44,6 +50,12 @@ config_init(struct config *c)
 	c->session_max_hours = 12;
 	c->login_max_failures = 100;
 	c->login_max_addr_failures = 1000;
+	c->spooler_workers = 2;
+	c->build_concurrency = 1;
+	c->lease_seconds = 30;
+	c->poll_seconds = 5;
+	c->step_output_max_kb = 1024;
+	c->spooler_grace_seconds = 30;
 }
 
 void

@@ -23,6 +23,13 @@ struct config {
 	long	 session_max_hours;	/* absolute session lifetime, hours */
 	long	 login_max_failures;	/* per account per hour */
 	long	 login_max_addr_failures;	/* per address per hour */
+	/* keystone-spooler */
+	long	 spooler_workers;	/* operations run at once, in all */
+	long	 build_concurrency;	/* operations per build node at once */
+	long	 lease_seconds;		/* a claim lasts this long unrenewed */
+	long	 poll_seconds;		/* queue check when no notification */
+	long	 step_output_max_kb;	/* stored output per step */
+	long	 spooler_grace_seconds;	/* after SIGTERM, before cancelling */
 };
 
 void	config_init(struct config *);

@@ -166,6 +166,100 @@ static const struct stmtdef stmts[ST__MAX] = {
  " (SELECT count(*) FROM applications) AS applications, "
  " (SELECT count(*) FROM environments) AS environments, "
  " (SELECT count(*) FROM build_artifacts WHERE status = 'available') AS artifacts" },
+
+/* Operations (lib/op.c). Every write a worker makes carries the fence it
+ * claimed with and applies only while the operation is still running. */
+#define FENCED	" AND o.fence = $2::bigint AND o.status = 'running'"
+[ST_OP_INSERT] = { "op_insert",
+ "INSERT INTO operations (kind, subject_type, subject_id, environment_id, "
+ " build_server_id, uses_build_node, depends_on, created_by, has_secrets) "
+ "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6::bool, $7::bigint, "
+ " $8::bigint, $9::bool) RETURNING id, uuid" },
+[ST_OP_STEP_INSERT] = { "op_step_insert",
+ "INSERT INTO operation_steps (operation_id, ordinal, name, target, server_id, "
+ " script, idempotent, timeout_s) VALUES ($1::bigint, $2::int, $3, $4, $5::bigint, "
+ " $6, $7::bool, $8::int)" },
+[ST_OP_SECRET_INSERT] = { "op_secret_insert",
+ "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
+[ST_OP_CLAIM] = { "op_claim",
+ "SELECT op_id, op_fence, op_attempt, o.kind FROM ks_claim_operation($1, $2::int, $3::int) c "
+ "JOIN operations o ON o.id = c.op_id" },
+[ST_OP_RECOVER] = { "op_recover", "SELECT ks_recover_operations()" },
+[ST_OP_RENEW] = { "op_renew",
+ "UPDATE operations o SET lease_until = now() + make_interval(secs => $3::int) "
+ "WHERE o.id = $1::bigint" FENCED " RETURNING o.cancel_requested" },
+[ST_OP_RUN_STEPS] = { "op_run_steps",
+ "SELECT s.id, s.ordinal, s.name, s.target, s.server_id, s.script, s.idempotent, "
+ " s.timeout_s, s.status FROM operation_steps s WHERE s.operation_id = $1::bigint "
+ "ORDER BY s.ordinal" },
+[ST_OP_SECRETS] = { "op_secrets",
+ "SELECT name, sealed FROM operation_secrets WHERE operation_id = $1::bigint ORDER BY name" },
+[ST_OP_STEP_START] = { "op_step_start",
+ "UPDATE operation_steps s SET status = 'running', started_at = now() "
+ "FROM operations o WHERE s.id = $1::bigint AND o.id = s.operation_id" FENCED
+ " RETURNING (SELECT coalesce(max(seq) + 1, 0) FROM operation_output "
+ "  WHERE step_id = s.id) AS next_seq" },
+[ST_OP_STEP_OUTPUT] = { "op_step_output",
+ "INSERT INTO operation_output (step_id, seq, chunk) SELECT s.id, $3::int, $4 "
+ "FROM operation_steps s JOIN operations o ON o.id = s.operation_id "
+ "WHERE s.id = $1::bigint" FENCED " RETURNING seq" },
+[ST_OP_STEP_FINISH] = { "op_step_finish",
+ "UPDATE operation_steps s SET status = $3, exit_code = $4::int, exit_signal = $5, "
+ " error = $6, finished_at = now(), output_bytes = $7::bigint, truncated = $8::bool "
+ "FROM operations o WHERE s.id = $1::bigint AND o.id = s.operation_id" FENCED
+ " RETURNING s.id" },
+[ST_OP_SKIP_REST] = { "op_skip_rest",
+ "UPDATE operation_steps s SET status = 'skipped' FROM operations o "
+ "WHERE s.operation_id = $1::bigint AND o.id = s.operation_id" FENCED
+ " AND s.status = 'pending'" },
+[ST_OP_FINISH] = { "op_finish",
+ "UPDATE operations o SET status = $3, error = $4, finished_at = now(), "
+ " claimed_by = NULL, lease_until = NULL WHERE o.id = $1::bigint" FENCED
+ " RETURNING o.id" },
+[ST_OP_SECRETS_DELETE] = { "op_secrets_delete",
+ "DELETE FROM operation_secrets WHERE operation_id = $1::bigint" },
+[ST_OP_LIST] = { "op_list",
+ "SELECT o.uuid, o.kind, o.status, o.subject_type, o.error, o.attempt, "
+ " extract(epoch FROM now() - o.created_at)::bigint AS age_s, "
+ " extract(epoch FROM coalesce(o.finished_at, now()) - o.started_at)::bigint AS took_s, "
+ " coalesce(e.name, s.name, '') AS subject_name "
+ "FROM operations o LEFT JOIN environments e ON o.subject_type = 'environment' "
+ " AND e.id = o.subject_id LEFT JOIN servers s ON o.subject_type = 'server' "
+ " AND s.id = o.subject_id "
+ "ORDER BY o.created_at DESC, o.id DESC LIMIT $1::int OFFSET $2::int" },
+[ST_OP_COUNT] = { "op_count", "SELECT count(*) FROM operations" },
+[ST_OP_GET] = { "op_get",
+ "SELECT o.id, o.uuid, o.kind, o.status, o.subject_type, o.error, o.attempt, "
+ " o.cancel_requested, o.has_secrets, o.claimed_by, "
+ " o.status IN ('queued', 'running') AS active, "
+ " o.status IN ('failed', 'cancelled') AND NOT o.has_secrets AS retryable, "
+ " extract(epoch FROM now() - o.created_at)::bigint AS age_s, "
+ " d.uuid AS depends_on_uuid, u.username AS created_by "
+ "FROM operations o LEFT JOIN operations d ON d.id = o.depends_on "
+ "LEFT JOIN users u ON u.id = o.created_by WHERE o.uuid = $1::uuid" },
+[ST_OP_STEPS] = { "op_steps",
+ "SELECT s.id, s.ordinal, s.name, s.target, s.status, s.exit_code, s.exit_signal, "
+ " s.error, s.output_bytes, s.truncated, sv.name AS server_name, "
+ " extract(epoch FROM coalesce(s.finished_at, now()) - s.started_at)::bigint AS took_s "
+ "FROM operation_steps s LEFT JOIN servers sv ON sv.id = s.server_id "
+ "WHERE s.operation_id = $1::bigint ORDER BY s.ordinal" },
+[ST_OP_OUTPUT] = { "op_output",
+ "SELECT string_agg(chunk, '' ORDER BY seq) FROM operation_output WHERE step_id = $1::bigint" },
+[ST_OP_CANCEL] = { "op_cancel",
+ "UPDATE operations SET "
+ " cancel_requested = true, "
+ " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
+ " finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END "
+ "WHERE uuid = $1::uuid AND status IN ('queued', 'running') RETURNING id, status" },
+[ST_OP_RETRY] = { "op_retry",
+ "UPDATE operations SET status = 'queued', error = NULL, finished_at = NULL, "
+ " cancel_requested = false, attempt = 0 "
+ "WHERE uuid = $1::uuid AND status IN ('failed', 'cancelled') AND NOT has_secrets "
+ "RETURNING id" },
+[ST_OP_RETRY_STEPS] = { "op_retry_steps",
+ "UPDATE operation_steps SET status = 'pending', exit_code = NULL, exit_signal = NULL, "
+ " error = NULL, started_at = NULL, finished_at = NULL, output_bytes = 0, "
+ " truncated = false WHERE operation_id = $1::bigint AND status <> 'succeeded'" },
 };
 
 static int

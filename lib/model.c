@@ -394,6 +394,13 @@ set_servers(struct db *db, const char *env_id, const char *const *servers,
 	if ((rc = write1(db, ST_ENV_SERVERS_CLEAR, 1, p, NULL, NULL)) != 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
+		size_t	 j;
+
+		/* A set: a server named twice is added once. */
+		for (j = 0; j < i && strcmp(servers[j], servers[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;
 		p[1] = servers[i];
 		rows = 0;
 		if ((rc = write1(db, ST_ENV_SERVERS_ADD, 2, p, &rows, NULL)) != 0)

@@ -31,6 +31,9 @@ CREATE TABLE operations (
 	max_attempts	integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 10),
 	fence		bigint NOT NULL DEFAULT 0,
 	cancel_requested boolean NOT NULL DEFAULT false,
+	-- Secrets are deleted when an operation ends, so such an operation
+	-- cannot simply be queued again.
+	has_secrets	boolean NOT NULL DEFAULT false,
 	error		text,
 	CHECK (status <> 'running' OR (claimed_by IS NOT NULL AND lease_until IS NOT NULL))
 );
@@ -87,7 +90,7 @@ CREATE TABLE operation_output (
 CREATE TABLE operation_secrets (
 	operation_id	bigint NOT NULL REFERENCES operations(id) ON DELETE CASCADE,
 	name		text NOT NULL CHECK (name ~ '^[A-Z][A-Z0-9_]{0,63}$'),
-	sealed		bytea NOT NULL,
+	sealed		text NOT NULL,		-- base64 of sec_seal()'s output
 	PRIMARY KEY (operation_id, name)
 );
 
@@ -102,3 +105,98 @@ END
 $$;
 CREATE TRIGGER operations_notify AFTER INSERT OR UPDATE OF status ON operations
 	FOR EACH ROW WHEN (NEW.status = 'queued') EXECUTE FUNCTION ks_operations_notify();
+
+-- Claims the next runnable operation for a worker. One transaction-level
+-- advisory lock serialises claims across spoolers (a claim is a few index
+-- lookups), so the per-environment and per-build-node limits below cannot
+-- be raced past; SKIP LOCKED keeps claimers off rows another transaction
+-- is changing. Returns no row when nothing is runnable.
+CREATE FUNCTION ks_claim_operation(worker text, lease_s integer, build_limit integer)
+RETURNS TABLE (op_id bigint, op_fence bigint, op_attempt integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+	cand bigint;
+BEGIN
+	PERFORM pg_advisory_xact_lock(727275);
+	SELECT o.id INTO cand FROM operations o
+	WHERE o.status = 'queued'
+	  AND (o.depends_on IS NULL OR EXISTS (SELECT 1 FROM operations d
+	       WHERE d.id = o.depends_on AND d.status = 'succeeded'))
+	  AND (o.environment_id IS NULL OR NOT EXISTS (SELECT 1 FROM operations r
+	       WHERE r.environment_id = o.environment_id AND r.status = 'running'))
+	  AND (NOT o.uses_build_node OR (SELECT count(*) FROM operations r
+	       WHERE r.status = 'running' AND r.uses_build_node
+	         AND r.build_server_id IS NOT DISTINCT FROM o.build_server_id) < build_limit)
+	ORDER BY o.id
+	FOR UPDATE SKIP LOCKED
+	LIMIT 1;
+	IF cand IS NULL THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	UPDATE operations SET status = 'running', claimed_by = worker,
+	    lease_until = now() + make_interval(secs => lease_s),
+	    attempt = attempt + 1, fence = fence + 1,
+	    started_at = coalesce(started_at, now())
+	WHERE id = cand
+	RETURNING id, fence, attempt;
+END
+$$;
+
+-- Ends what nobody is running any more: operations whose lease expired
+-- (the spooler died or hung) and operations whose dependency failed.
+-- The step that was running is failed, or, when it is idempotent and
+-- attempts remain, the operation goes back to the queue from that step.
+CREATE FUNCTION ks_recover_operations() RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	o record;
+	s record;
+	n integer := 0;
+BEGIN
+	FOR o IN SELECT * FROM operations
+	    WHERE status = 'running' AND lease_until < now()
+	    FOR UPDATE SKIP LOCKED
+	LOOP
+		SELECT * INTO s FROM operation_steps
+		    WHERE operation_id = o.id AND status = 'running'
+		    ORDER BY ordinal LIMIT 1;
+		IF s.id IS NOT NULL AND s.idempotent AND o.attempt < o.max_attempts
+		    AND NOT o.cancel_requested THEN
+			UPDATE operation_steps SET status = 'pending', started_at = NULL,
+			    error = NULL WHERE id = s.id;
+			UPDATE operations SET status = 'queued', claimed_by = NULL,
+			    lease_until = NULL WHERE id = o.id;
+		ELSE
+			IF s.id IS NOT NULL THEN
+				UPDATE operation_steps SET status = 'failed', finished_at = now(),
+				    error = 'spooler stopped during step ' || s.ordinal
+				    WHERE id = s.id;
+			END IF;
+			UPDATE operation_steps SET status = 'skipped'
+			    WHERE operation_id = o.id AND status = 'pending';
+			UPDATE operations SET status = 'failed', finished_at = now(),
+			    claimed_by = NULL, lease_until = NULL,
+			    error = CASE WHEN s.id IS NOT NULL
+				THEN 'spooler stopped during step ' || s.ordinal
+				ELSE 'spooler stopped' END
+			    WHERE id = o.id;
+			DELETE FROM operation_secrets WHERE operation_id = o.id;
+		END IF;
+		n := n + 1;
+	END LOOP;
+	FOR o IN SELECT q.id FROM operations q JOIN operations d ON d.id = q.depends_on
+	    WHERE q.status = 'queued' AND d.status IN ('failed', 'cancelled')
+	    FOR UPDATE OF q SKIP LOCKED
+	LOOP
+		UPDATE operation_steps SET status = 'skipped'
+		    WHERE operation_id = o.id AND status = 'pending';
+		UPDATE operations SET status = 'failed', finished_at = now(),
+		    error = 'the operation it waited for did not succeed'
+		    WHERE id = o.id;
+		DELETE FROM operation_secrets WHERE operation_id = o.id;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;

@@ -1,0 +1,77 @@
+/*
+ * Operations: creation (by the web app and later the planners), and the
+ * spooler's side: claim, lease, fenced step writes, recovery.
+ *
+ * Fencing: op_claim() returns the operation's new fence; every later
+ * write for that run passes it, and the database applies it only while the
+ * operation is still running under that fence. A worker that lost its lease
+ * (and so its fence) cannot overwrite a newer run's result.
+ */
+#ifndef KS_OP_H
+#define KS_OP_H
+
+#include <stddef.h>
+
+#include "sec.h"
+#include "step.h"
+
+struct db;
+
+struct op_step_in {
+	const char	*name;
+	const char	*target;	/* control_node, build_node, ... */
+	long long	 server_id;	/* 0: none */
+	const char	*script;	/* never holds a secret value */
+	int		 idempotent;
+	long		 timeout_s;
+};
+
+struct op_in {
+	const char	*kind;
+	const char	*subject_type;
+	long long	 subject_id;	/* 0: none */
+	long long	 environment_id;
+	long long	 build_server_id;
+	int		 uses_build_node;
+	long long	 depends_on;
+	long long	 created_by;
+};
+
+/* Creates the operation, its steps and its sealed secrets in one
+ * transaction. id/uuid (40 bytes) of the new operation on success. */
+int	op_create(struct db *, const struct op_in *, const struct op_step_in *,
+	    size_t nsteps, const struct secret *, size_t nsecrets,
+	    const unsigned char sealkey[SEC_KEYBYTES], long long *id, char uuid[40]);
+
+struct op_claim {
+	long long	 id;
+	long long	 fence;
+	int		 attempt;
+	char		 kind[32];
+};
+
+/* 1 claimed (*c filled), 0 nothing runnable, -1 failure. */
+int	op_claim(struct db *, const char *worker, long lease_s, long build_limit,
+	    struct op_claim *);
+/* Operations whose lease expired or whose dependency failed: ended or
+ * requeued. Returns how many, -1 on failure. */
+int	op_recover(struct db *);
+/* 1 lease renewed, 2 renewed but a cancel was requested, 0 lease lost,
+ * -1 failure. */
+int	op_renew(struct db *, const struct op_claim *, long lease_s);
+
+/* Opens the operation's secrets into out (values owned by store, which the
+ * caller wipes and frees with op_secrets_free). */
+struct op_secrets {
+	struct secret	 v[STEP_MAX_SECRETS];
+	size_t		 n;
+	char		*store[STEP_MAX_SECRETS * 2];
+};
+int	op_secrets_load(struct db *, long long id,
+	    const unsigned char sealkey[SEC_KEYBYTES], struct op_secrets *);
+void	op_secrets_free(struct op_secrets *);
+
+/* Binding of a sealed operation secret to its row ("associated data"). */
+void	op_secret_ad(char *out, size_t sz, long long op_id, const char *name);
+
+#endif

@@ -1,0 +1,288 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "db.h"
+#include "exec.h"
+#include "log.h"
+#include "spool.h"
+
+#define FLUSH_BYTES	(32 * 1024)
+
+/* State of the step being run, shared with the executor's callbacks. */
+struct run {
+	struct spool		*sp;
+	const struct op_claim	*c;
+	long long		 step_id;
+	int			 seq;
+	struct buf		 out;		/* redacted, not yet stored */
+	time_t			 renewed;
+	time_t			 stop_seen;	/* when SIGTERM was first seen */
+	int			 lost;		/* lease lost or database gone */
+	int			 cancel;	/* a cancel was requested */
+};
+
+static int
+flush_output(struct run *r)
+{
+	char		 id[24], f[24], seq[24];
+	const char	*p[] = { id, f, seq, NULL };
+	PGresult	*res;
+	int		 ok;
+
+	if (r->out.len == 0 || r->lost)
+		return r->lost ? -1 : 0;
+	snprintf(id, sizeof(id), "%lld", r->step_id);
+	snprintf(f, sizeof(f), "%lld", r->c->fence);
+	snprintf(seq, sizeof(seq), "%d", r->seq);
+	/* The filter passes bytes as they came; PostgreSQL text holds no NUL
+	 * and must be valid UTF-8: make the stored copy so. */
+	for (size_t i = 0; i < r->out.len; i++)
+		if (r->out.ptr[i] == '\0')
+			r->out.ptr[i] = '?';
+	p[3] = r->out.ptr;
+	res = db_exec(r->sp->db, ST_OP_STEP_OUTPUT, 4, p);
+	ok = res != NULL && PQntuples(res) == 1;
+	if (res == NULL && r->sp->db->sqlstate[0] == '2' && r->sp->db->sqlstate[1] == '2') {
+		/* 22021: not UTF-8. Store it with the bad bytes replaced. */
+		for (size_t i = 0; i < r->out.len; i++)
+			if ((unsigned char)r->out.ptr[i] >= 0x80)
+				r->out.ptr[i] = '?';
+		res = db_exec(r->sp->db, ST_OP_STEP_OUTPUT, 4, p);
+		ok = res != NULL && PQntuples(res) == 1;
+	}
+	PQclear(res);
+	if (!ok) {
+		r->lost = 1;
+		return -1;
+	}
+	r->seq++;
+	buf_reset(&r->out);
+	return 0;
+}
+
+static int
+on_output(void *arg, const char *p, size_t n)
+{
+	struct run	*r = arg;
+
+	if (buf_put(&r->out, p, n) == -1)
+		return -1;
+	/* A failed store marks the run lost; the next tick cancels it. */
+	if (r->out.len >= FLUSH_BYTES)
+		(void)flush_output(r);
+	return 0;
+}
+
+/* About once a second while a step runs: store output, renew the lease,
+ * notice cancels and shutdown. Nonzero cancels the step. */
+static int
+on_tick(void *arg)
+{
+	struct run	*r = arg;
+	time_t		 now = time(NULL);
+	int		 rc;
+
+	(void)flush_output(r);
+	if (!r->lost && now - r->renewed >= r->sp->lease_s / 3) {
+		rc = op_renew(r->sp->db, r->c, r->sp->lease_s);
+		if (rc <= 0)
+			r->lost = 1;
+		else if (rc == 2)
+			r->cancel = 1;
+		r->renewed = now;
+	}
+	if (*r->sp->stopping && r->stop_seen == 0)
+		r->stop_seen = now;
+	if (r->stop_seen != 0 && now - r->stop_seen >= r->sp->grace_s)
+		r->cancel = 1;
+	return r->lost || r->cancel;
+}
+
+static int
+finish_step(struct run *r, const char *status, const struct exec_res *res,
+    const char *error)
+{
+	char		 id[24], f[24], code[16], sig[16], bytes[24];
+	const char	*p[8];
+	PGresult	*pr;
+	int		 ok;
+
+	snprintf(id, sizeof(id), "%lld", r->step_id);
+	snprintf(f, sizeof(f), "%lld", r->c->fence);
+	snprintf(code, sizeof(code), "%d", res ? res->status : 0);
+	snprintf(sig, sizeof(sig), "%d", res ? res->signal : 0);
+	snprintf(bytes, sizeof(bytes), "%llu", res ? res->output_bytes : 0ULL);
+	p[0] = id;
+	p[1] = f;
+	p[2] = status;
+	p[3] = res != NULL && res->exited ? code : NULL;
+	p[4] = res != NULL && res->signal ? sig : NULL;
+	p[5] = error;
+	p[6] = bytes;
+	p[7] = res != NULL && res->truncated ? "true" : "false";
+	pr = db_exec(r->sp->db, ST_OP_STEP_FINISH, 8, p);
+	ok = pr != NULL && PQntuples(pr) == 1;
+	PQclear(pr);
+	return ok ? 0 : -1;
+}
+
+static int
+finish_op(struct spool *sp, const struct op_claim *c, const char *status,
+    const char *error)
+{
+	char		 id[24], f[24];
+	const char	*p[] = { id, f, status, error };
+	PGresult	*res;
+	int		 ok;
+
+	snprintf(id, sizeof(id), "%lld", c->id);
+	snprintf(f, sizeof(f), "%lld", c->fence);
+	if (strcmp(status, "succeeded") != 0) {
+		res = db_exec(sp->db, ST_OP_SKIP_REST, 2, p);
+		PQclear(res);
+	}
+	res = db_exec(sp->db, ST_OP_FINISH, 4, p);
+	ok = res != NULL && PQntuples(res) == 1;
+	PQclear(res);
+	res = db_exec(sp->db, ST_OP_SECRETS_DELETE, 1, p);
+	PQclear(res);
+	log_info("operation %lld (%s): %s%s%s", c->id, c->kind, status,
+	    error ? ": " : "", error ? error : "");
+	return ok ? 0 : -1;
+}
+
+/* Runs one step through the executor for its target. */
+static int
+run_step(struct run *r, const char *target, const char *server_id,
+    const char *script, long timeout_s, const struct op_secrets *sec,
+    struct exec_res *res)
+{
+	struct exec_req	 rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.script = script;
+	rq.secrets = sec->v;
+	rq.nsecrets = sec->n;
+	rq.timeout_s = timeout_s;
+	rq.output_cap = r->sp->output_cap;
+	rq.output = on_output;
+	rq.tick = on_tick;
+	rq.arg = r;
+	if (strcmp(target, "control_node") == 0 ||
+	    (strcmp(target, "build_node") == 0 && server_id == NULL))
+		return exec_local(&rq, res);
+	memset(res, 0, sizeof(*res));
+	snprintf(res->error, sizeof(res->error), "no executor for target %s "
+	    "on a server yet", target);
+	return -1;
+}
+
+int
+spool_run(struct spool *sp, const struct op_claim *c)
+{
+	struct op_secrets sec;
+	struct run	 r;
+	struct exec_res	 res;
+	PGresult	*steps = NULL, *pr;
+	char		 ids[24], f[24], err[512];
+	const char	*p[2] = { ids, f };
+	const char	*final = "succeeded";
+	int		 rc = -1, n;
+
+	memset(&r, 0, sizeof(r));
+	memset(&sec, 0, sizeof(sec));
+	buf_init(&r.out);
+	r.sp = sp;
+	r.c = c;
+	r.renewed = time(NULL);
+	err[0] = '\0';
+	snprintf(ids, sizeof(ids), "%lld", c->id);
+	snprintf(f, sizeof(f), "%lld", c->fence);
+	log_info("operation %lld (%s): claimed, attempt %d", c->id, c->kind, c->attempt);
+	if (op_secrets_load(sp->db, c->id, sp->sealkey, &sec) == -1) {
+		rc = finish_op(sp, c, "failed", "its secrets could not be opened");
+		goto out;
+	}
+	if ((steps = db_exec(sp->db, ST_OP_RUN_STEPS, 1, p)) == NULL)
+		goto out;
+	n = PQntuples(steps);
+	for (int i = 0; i < n; i++) {
+		const char *status = PQgetvalue(steps, i, 8);
+		const char *name = PQgetvalue(steps, i, 2);
+		const char *server = PQgetisnull(steps, i, 4) ? NULL :
+		    PQgetvalue(steps, i, 4);
+		int ordinal = atoi(PQgetvalue(steps, i, 1));
+		const char *sp2[2];
+		const char *st;
+
+		if (strcmp(status, "succeeded") == 0)
+			continue;	/* a requeued operation resumes */
+		r.step_id = strtoll(PQgetvalue(steps, i, 0), NULL, 10);
+		sp2[0] = PQgetvalue(steps, i, 0);
+		sp2[1] = f;
+		if ((pr = db_exec(sp->db, ST_OP_STEP_START, 2, sp2)) == NULL ||
+		    PQntuples(pr) != 1) {
+			PQclear(pr);
+			goto out;	/* fence lost */
+		}
+		r.seq = atoi(PQgetvalue(pr, 0, 0));
+		PQclear(pr);
+		if (run_step(&r, PQgetvalue(steps, i, 3), server,
+		    PQgetvalue(steps, i, 5), atol(PQgetvalue(steps, i, 7)), &sec,
+		    &res) == -1) {
+			snprintf(err, sizeof(err), "step %d (%s): %s", ordinal, name,
+			    res.error);
+			(void)flush_output(&r);
+			if (!r.lost && finish_step(&r, "failed", NULL, res.error) == -1)
+				goto out;
+			final = "failed";
+			break;
+		}
+		(void)flush_output(&r);
+		if (r.lost)
+			goto out;
+		if (res.cancelled || (r.cancel && !res.timed_out)) {
+			st = "cancelled";
+			snprintf(err, sizeof(err), "step %d (%s): cancelled%s", ordinal,
+			    name, *sp->stopping ? " (spooler shutting down)" : "");
+		} else if (res.timed_out) {
+			st = "failed";
+			snprintf(err, sizeof(err), "step %d (%s): timed out after %s s",
+			    ordinal, name, PQgetvalue(steps, i, 7));
+		} else if (res.error[0] != '\0') {
+			st = "failed";
+			snprintf(err, sizeof(err), "step %d (%s): %s", ordinal, name,
+			    res.error);
+		} else if (res.exited && res.status == 0) {
+			st = "succeeded";
+		} else if (res.exited) {
+			st = "failed";
+			snprintf(err, sizeof(err), "step %d (%s): exit status %d",
+			    ordinal, name, res.status);
+		} else {
+			st = "failed";
+			snprintf(err, sizeof(err), "step %d (%s): killed by signal %d",
+			    ordinal, name, res.signal);
+		}
+		if (finish_step(&r, st, &res, err[0] ? err : NULL) == -1)
+			goto out;
+		if (strcmp(st, "succeeded") != 0) {
+			final = st;
+			break;
+		}
+	}
+	rc = finish_op(sp, c, final, err[0] ? err : NULL);
+out:
+	if (rc == -1)
+		log_warnx("operation %lld: lost its lease or the database; "
+		    "recovery will end it", c->id);
+	PQclear(steps);
+	op_secrets_free(&sec);
+	if (r.out.ptr != NULL)
+		memset(r.out.ptr, 0, r.out.cap);
+	buf_release(&r.out);
+	return rc;
+}

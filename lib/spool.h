@@ -1,0 +1,33 @@
+/*
+ * The spooler's work loop for one claimed operation: its steps in order,
+ * each through the executor for its target, output streamed into the
+ * database, the lease renewed while it runs, every write fenced.
+ */
+#ifndef KS_SPOOL_H
+#define KS_SPOOL_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "op.h"
+#include "sec.h"
+
+struct db;
+
+struct spool {
+	struct db		*db;
+	char			 worker[128];	/* host:pid, shown as claimed_by */
+	long			 lease_s;
+	long			 build_limit;	/* operations per build node */
+	size_t			 output_cap;	/* stored output per step */
+	long			 grace_s;	/* after SIGTERM, before cancelling */
+	unsigned char		 sealkey[SEC_KEYBYTES];
+	volatile sig_atomic_t	*stopping;	/* set by SIGTERM */
+};
+
+/* Runs c to its end. 0 when the operation reached a final state (of any
+ * kind), -1 when the lease was lost or the database failed (recovery will
+ * end it). */
+int	spool_run(struct spool *, const struct op_claim *c);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * keystone-spooler: runs queued operations. A master process keeps the
+ * configured number of workers alive; each worker has its own database
+ * connection, LISTENs for new work (polling as a fallback), recovers
+ * operations whose lease expired, and claims and runs one operation at a
+ * time. SIGTERM: workers stop claiming, let the running step finish for up
+ * to the grace period, then cancel it.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "op.h"
+#include "sec.h"
+#include "spool.h"
+
+#define MAX_WORKERS	64
+
+static volatile sig_atomic_t	 quit;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+/* Waits for a notification on the channel or the poll interval. */
+static void
+wait_for_work(struct db *db, long poll_s)
+{
+	struct pollfd	 pfd;
+	PGnotify	*n;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		sleep(1);
+		return;
+	}
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, (int)poll_s * 1000) > 0)
+		(void)PQconsumeInput(db->conn);
+	while ((n = PQnotifies(db->conn)) != NULL)
+		PQfreemem(n);
+}
+
+static int
+listen_channel(struct db *db)
+{
+	return db_simple(db, "LISTEN keystone_operations");
+}
+
+static void
+worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
+{
+	struct db	 db;
+	struct spool	 sp;
+	struct op_claim	 c;
+	char		 host[64];
+	int		 listening = 0, rc;
+
+	log_setprog("keystone-spooler worker");
+	memset(&sp, 0, sizeof(sp));
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(sp.worker, sizeof(sp.worker), "%s:%d", host, (int)getpid());
+	sp.db = &db;
+	sp.lease_s = cfg->lease_seconds;
+	sp.build_limit = cfg->build_concurrency;
+	sp.output_cap = (size_t)cfg->step_output_max_kb * 1024;
+	sp.grace_s = cfg->spooler_grace_seconds;
+	sp.stopping = &quit;
+	memcpy(sp.sealkey, sealkey, SEC_KEYBYTES);
+	if (db_open(&db, cfg->database) == -1)
+		log_warnx("database not reachable yet; retrying");
+	while (!quit) {
+		if (db_ensure(&db) == -1) {
+			listening = 0;
+			sleep(1);
+			continue;
+		}
+		if (!listening)
+			listening = listen_channel(&db) == 0;
+		if (op_recover(&db) > 0)
+			continue;
+		if ((rc = op_claim(&db, sp.worker, sp.lease_s, sp.build_limit, &c)) == 1) {
+			(void)spool_run(&sp, &c);
+			continue;
+		}
+		if (rc == -1) {
+			sleep(1);
+			continue;
+		}
+		/* Expired leases must be noticed soon after they expire even
+		 * when nothing is notified: wake at least twice a lease. */
+		wait_for_work(&db, cfg->poll_seconds < cfg->lease_seconds / 2 ?
+		    cfg->poll_seconds : (cfg->lease_seconds / 2 > 0 ?
+		    cfg->lease_seconds / 2 : 1));
+	}
+	db_close(&db);
+	sodium_memzero(&sp.sealkey, sizeof(sp.sealkey));
+}
+
+static pid_t
+spawn(const struct config *cfg, const unsigned char key[SEC_KEYBYTES])
+{
+	pid_t	 pid;
+
+	if ((pid = fork()) == -1) {
+		log_err("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		worker(cfg, key);
+		exit(0);	/* not _exit: lets LeakSanitizer check the worker */
+	}
+	return pid;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config		 cfg;
+	struct sigaction	 sa;
+	unsigned char		 master[SEC_KEYBYTES], seal[SEC_KEYBYTES];
+	const char		*cfgpath = NULL;
+	char			 err[512];
+	pid_t			 pids[MAX_WORKERS], pid;
+	long			 n;
+	int			 ch, status;
+
+	log_setprog("keystone-spooler");
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch == 'c')
+			cfgpath = optarg;
+		else {
+			fprintf(stderr, "usage: keystone-spooler [-c config]\n");
+			return 2;
+		}
+	}
+	config_init(&cfg);
+	if (config_load(&cfg, cfgpath, err, sizeof(err)) == -1) {
+		log_warnx("config: %s", err);
+		return 1;
+	}
+	if (sec_key_load(cfg.master_key_file, master, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	sec_subkey(seal, master, SEC_SUB_SEAL);
+	sodium_memzero(master, sizeof(master));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	n = cfg.spooler_workers;
+	for (long i = 0; i < n; i++)
+		pids[i] = spawn(&cfg, seal);
+	log_info("started %ld workers", n);
+	while (!quit) {
+		if ((pid = wait(&status)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (long i = 0; i < n; i++) {
+			if (pids[i] != pid || quit)
+				continue;
+			log_warnx("worker %d exited (status %d); restarting",
+			    (int)pid, status);
+			sleep(1);
+			pids[i] = spawn(&cfg, seal);
+		}
+	}
+	for (long i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	while (wait(&status) > 0 || errno == EINTR)
+		;
+	sodium_memzero(seal, sizeof(seal));
+	config_release(&cfg);
+	log_info("stopped");
+	return 0;
+}
