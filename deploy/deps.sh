@@ -23,6 +23,11 @@ test_pkgs=(
 
 # ---- Packages added by later issues: append here. ----------------------
 extra_pkgs=(
+	# Test hosts (tests/hosts/hostctl): the machine's docker engine, the
+	# registry program for registry:2, debootstrap for the hosts' image,
+	# the ssh client (no server here: it would listen on 0.0.0.0:22).
+	docker.io containerd runc docker-registry debootstrap openssh-client
+	busybox-static
 )
 # -----------------------------------------------------------------------
 

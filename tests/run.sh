@@ -5,7 +5,10 @@
 #   2. a throwaway stack (PostgreSQL + keystone.fcgi + Caddy, ASan builds) in a
 #      temp dir, a test user, then check_migrate, check_cli, check_web and the
 #      browser test build/asan/tests/wd_browser driven through chromedriver;
-#   3. after the stack is down, any sanitizer report in its logs fails the run.
+#   3. after the stack is down, any sanitizer report in its logs fails the run;
+#   4. the test hosts (tests/hosts/test_hosts.sh: simulated servers in
+#      containers, the machine's docker engine), independent of the stack;
+#      KS_TEST_HOSTS=0 skips them.
 # Ends with the line "N passed, M failed" (test programs) and exits non-zero if
 # anything failed. Per-program output: tests/out/NAME.log; the stack's logs
 # are copied to tests/out/logs/ when something failed.
@@ -21,6 +24,8 @@ STATIC=$REPO/static
 OUT=$REPO/tests/out
 UNIT_TIMEOUT=300
 WEB_TIMEOUT=900
+# A cold machine builds the hosts' images first (debootstrap, apt).
+HOSTS_TIMEOUT=1800
 
 mkdir -p -- "$OUT"
 rm -rf -- "$OUT/logs"
@@ -95,7 +100,8 @@ for t in "$ABUILD"/check_*; do
 	name=$(basename -- "$t")
 	# These need the stack (below).
 	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate &&
-		"$name" != check_cli ]] || continue
+		"$name" != check_cli && "$name" != check_model &&
+		"$name" != check_spool ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -122,7 +128,20 @@ stop_chromedriver() {
 	done
 }
 
+# The test hosts' state dir while their phase runs (the test tears its
+# hosts down itself; this covers a timeout or an interrupt).
+HOSTS_STATE=
+hosts_cleanup() {
+	[[ -n "$HOSTS_STATE" ]] || return 0
+	KS_HOSTS_STATE=$HOSTS_STATE bash "$REPO/tests/hosts/hostctl" down >/dev/null 2>&1 ||
+		echo "tests: hostctl down reported an error" >&2
+	KS_HOSTS_STATE=$HOSTS_STATE bash "$REPO/tests/hosts/hostctl" engine-down >/dev/null 2>&1 || true
+	rm -rf -- "$HOSTS_STATE"
+	HOSTS_STATE=
+}
+
 cleanup() {
+	hosts_cleanup
 	stop_chromedriver
 	if ((stack_is_up)); then
 		stack_is_up=0
@@ -164,7 +183,10 @@ if ((stack_ok)); then
 	export KS_DIR=$DIR
 	export KS_BUILD=$ABUILD
 
-	for t in check_migrate check_cli; do
+	# check_spool starts and kills its own spoolers: the stack's must not
+	# take its operations.
+	stack_spooler_stop "$DIR" || true
+	for t in check_migrate check_cli check_model check_spool; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi
@@ -218,6 +240,16 @@ if ((${#reports[@]} > 0)); then
 	fail sanitizers "${#reports[@]} file(s) with reports in the stack's logs"
 else
 	echo "--- sanitizers: no reports in the stack's logs"
+fi
+
+# ------------------------------------------------------------- test hosts
+
+if [[ "${KS_TEST_HOSTS:-1}" != 0 ]]; then
+	HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-check.XXXXXX)
+	export KS_HOSTS_STATE=$HOSTS_STATE
+	run_prog test_hosts "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/test_hosts.sh"
+	unset KS_HOSTS_STATE
+	hosts_cleanup
 fi
 
 if ((failed > 0)); then
