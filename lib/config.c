@@ -37,6 +37,9 @@ static const struct ckey keys[] = {
 	{ "poll_seconds",	C_LONG,	S(poll_seconds), 1, 600, 0 },
 	{ "step_output_max_kb",	C_LONG,	S(step_output_max_kb), 16, 1024 * 1024, 0 },
 	{ "spooler_grace_seconds", C_LONG, S(spooler_grace_seconds), 0, 3600, 0 },
+	{ "ssh_key_file",	C_PATH,	S(ssh_key_file), 0, 0, 0 },
+	{ "ssh_connect_timeout", C_LONG, S(ssh_connect_timeout), 1, 600, 0 },
+	{ "ssh_idle_timeout",	C_LONG,	S(ssh_idle_timeout), 1, 3600, 0 },
 };
 #undef S
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -56,6 +59,8 @@ config_init(struct config *c)
 	c->poll_seconds = 5;
 	c->step_output_max_kb = 1024;
 	c->spooler_grace_seconds = 30;
+	c->ssh_connect_timeout = 10;
+	c->ssh_idle_timeout = 60;
 }
 
 void

@@ -260,6 +260,36 @@ static const struct stmtdef stmts[ST__MAX] = {
  "UPDATE operation_steps SET status = 'pending', exit_code = NULL, exit_signal = NULL, "
  " error = NULL, started_at = NULL, finished_at = NULL, output_bytes = 0, "
  " truncated = false WHERE operation_id = $1::bigint AND status <> 'succeeded'" },
+[ST_SERVER_SSH] = { "server_ssh",
+ "SELECT address, ssh_port, ssh_user, host_key FROM servers WHERE id = $1::bigint" },
+/* The operation page (cgi/r_ops.c): what ST_OP_GET leaves out. */
+[ST_OP_INFO] = { "op_info",
+ "SELECT coalesce(e.name, s.name) AS subject_name, e.uuid AS env_uuid, "
+ " a.uuid AS app_uuid, a.name AS app_name, s.uuid AS server_uuid, o.max_attempts, "
+ " to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') AS created, "
+ " extract(epoch FROM coalesce(o.finished_at, now()) - o.started_at)::bigint AS took_s "
+ "FROM operations o LEFT JOIN environments e ON o.subject_type = 'environment' "
+ " AND e.id = o.subject_id LEFT JOIN applications a ON a.id = e.application_id "
+ " LEFT JOIN servers s ON o.subject_type = 'server' AND s.id = o.subject_id "
+ "WHERE o.id = $1::bigint" },
+/* The live log: chunks from a position (step ordinal, seq) on, in log
+ * order. Steps run one after another and output is only ever appended (a
+ * retried step continues its seq), so this is the order chunks were
+ * written in, and one position is a complete cursor. */
+[ST_OP_LOG] = { "op_log",
+ "SELECT s.id AS step, o.seq, o.chunk AS text FROM operation_output o "
+ "JOIN operation_steps s ON s.id = o.step_id WHERE s.operation_id = $1::bigint "
+ " AND (s.ordinal, o.seq) >= ($2::int, $3::int) "
+ "ORDER BY s.ordinal, o.seq LIMIT $4::int" },
+/* Where the log ends now: the position a client continues from. */
+[ST_OP_LOG_END] = { "op_log_end",
+ "SELECT s.id AS step, o.seq + 1 AS next FROM operation_output o "
+ "JOIN operation_steps s ON s.id = o.step_id WHERE s.operation_id = $1::bigint "
+ "ORDER BY s.ordinal DESC, o.seq DESC LIMIT 1" },
+/* A queued operation cancelled before it ran: its steps never will. */
+[ST_OP_SKIP_PENDING] = { "op_skip_pending",
+ "UPDATE operation_steps SET status = 'skipped' WHERE operation_id = $1::bigint "
+ " AND status = 'pending'" },
 };
 
 static int

@@ -509,3 +509,164 @@ m_overview(struct db *db, cJSON **out)
 {
 	return one(db, ST_OVERVIEW, 0, NULL, out);
 }
+
+/* ---- operations ----------------------------------------------------- */
+
+static const char *
+op_idstr(char *b, size_t sz, long long v)
+{
+	snprintf(b, sz, "%lld", v);
+	return b;
+}
+
+/* ages() for a single row. */
+static void
+age1(cJSON *row, const char *key)
+{
+	cJSON	*a = cJSON_CreateArray();
+
+	if (a == NULL || !cJSON_AddItemToArray(a, row)) {
+		cJSON_Delete(a);
+		return;
+	}
+	ages(a, key);
+	(void)cJSON_DetachItemFromArray(a, 0);
+	cJSON_Delete(a);
+}
+
+cJSON *
+m_op_list(struct db *db, long limit, long offset, long *total)
+{
+	return paged(db, ST_OP_LIST, ST_OP_COUNT, NULL, limit, offset, total);
+}
+
+int
+m_op_get(struct db *db, const char *uuid, cJSON **out)
+{
+	const char	*p[] = { uuid };
+	int		 rc;
+
+	if ((rc = one(db, ST_OP_GET, NP(p), p, out)) == 1)
+		age1(*out, "age");
+	return rc;
+}
+
+int
+m_op_info(struct db *db, long long op_id, cJSON **out)
+{
+	char		 id[24];
+	const char	*p[] = { op_idstr(id, sizeof(id), op_id) };
+
+	return one(db, ST_OP_INFO, NP(p), p, out);
+}
+
+cJSON *
+m_op_steps(struct db *db, long long op_id)
+{
+	char		 id[24];
+	const char	*p[] = { op_idstr(id, sizeof(id), op_id) };
+
+	return many(db, ST_OP_STEPS, NP(p), p);
+}
+
+cJSON *
+m_op_output(struct db *db, long long step_id)
+{
+	char		 id[24];
+	const char	*p[] = { op_idstr(id, sizeof(id), step_id) };
+	PGresult	*res;
+	cJSON		*s;
+
+	if ((res = db_exec(db, ST_OP_OUTPUT, NP(p), p)) == NULL)
+		return NULL;
+	/* string_agg over no rows is NULL: no output yet. */
+	s = cJSON_CreateString(PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
+	    PQgetvalue(res, 0, 0) : "");
+	PQclear(res);
+	return s;
+}
+
+cJSON *
+m_op_log(struct db *db, long long op_id, long ordinal, long seq, long limit)
+{
+	char		 id[24], o[24], s[24], l[24];
+	const char	*p[] = { op_idstr(id, sizeof(id), op_id), o, s, l };
+
+	snprintf(o, sizeof(o), "%ld", ordinal);
+	snprintf(s, sizeof(s), "%ld", seq);
+	snprintf(l, sizeof(l), "%ld", limit);
+	return many(db, ST_OP_LOG, NP(p), p);
+}
+
+int
+m_op_log_end(struct db *db, long long op_id, cJSON **out)
+{
+	char		 id[24];
+	const char	*p[] = { op_idstr(id, sizeof(id), op_id) };
+
+	return one(db, ST_OP_LOG_END, NP(p), p, out);
+}
+
+int
+m_op_cancel(struct db *db, const char *uuid, cJSON **out)
+{
+	const char	*p[] = { uuid };
+	const char	*st;
+	char		 id[24];
+	const char	*ip[] = { id };
+	int		 rc;
+
+	*out = NULL;
+	if (db_simple(db, "BEGIN") == -1)
+		return -1;
+	if ((rc = one(db, ST_OP_CANCEL, NP(p), p, out)) != 1)
+		goto out;
+	st = cJSON_GetStringValue(cJSON_GetObjectItem(*out, "status"));
+	if (st != NULL && strcmp(st, "cancelled") == 0) {
+		/* No spooler will end it: do what ending it does (lib/spool.c
+		 * finish_op) here, secrets first. */
+		op_idstr(id, sizeof(id), (long long)cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(*out, "id")));
+		if (write1(db, ST_OP_SECRETS_DELETE, NP(ip), ip, NULL, NULL) != 0 ||
+		    write1(db, ST_OP_SKIP_PENDING, NP(ip), ip, NULL, NULL) != 0) {
+			rc = -1;
+			goto out;
+		}
+	}
+	rc = db_simple(db, "COMMIT") == 0 ? 1 : -1;
+out:
+	if (rc != 1) {
+		(void)db_simple(db, "ROLLBACK");
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int
+m_op_retry(struct db *db, const char *uuid)
+{
+	const char	*p[] = { uuid };
+	char		 id[40];
+	const char	*ip[] = { id };
+	long		 rows = 0;
+	int		 rc;
+
+	if (db_simple(db, "BEGIN") == -1)
+		return -1;
+	if ((rc = write1(db, ST_OP_RETRY, NP(p), p, &rows, id)) != 0)
+		goto out;
+	if (rows != 1) {
+		rc = 1;
+		goto out;
+	}
+	/* Both in one transaction: the spooler is woken by the commit and
+	 * must find the steps already pending. */
+	if ((rc = write1(db, ST_OP_RETRY_STEPS, NP(ip), ip, NULL, NULL)) != 0)
+		goto out;
+	rc = db_simple(db, "COMMIT") == 0 ? 0 : -1;
+out:
+	if (rc != 0)
+		(void)db_simple(db, "ROLLBACK");
+	return rc;
+}

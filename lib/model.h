@@ -86,4 +86,30 @@ cJSON	*m_artifact_list(struct db *, long long env_id, long limit, long offset,
 	    long *total);
 int	 m_overview(struct db *, cJSON **out);
 
+/* Operations, as the web pages show them (the spooler's side is lib/op.h).
+ * Durations come back as seconds (took_s, null before the start). */
+cJSON	*m_op_list(struct db *, long limit, long offset, long *total);
+int	 m_op_get(struct db *, const char *uuid, cJSON **out);
+/* Subject name and links, creation time, duration, max_attempts. */
+int	 m_op_info(struct db *, long long op_id, cJSON **out);
+cJSON	*m_op_steps(struct db *, long long op_id);
+/* A step's stored output, chunks concatenated, as a cJSON string ("" when
+ * there is none), or NULL on failure. */
+cJSON	*m_op_output(struct db *, long long step_id);
+/* Chunks {step, seq, text} from position (ordinal, seq) on, in log order,
+ * at most limit of them. */
+cJSON	*m_op_log(struct db *, long long op_id, long ordinal, long seq,
+	    long limit);
+/* Where the log ends: {step, next}; 0 when there is no output yet. */
+int	 m_op_log_end(struct db *, long long op_id, cJSON **out);
+/* Cancels an active operation: a queued one at once (its pending steps
+ * skipped, its secrets deleted, in one transaction), a running one by
+ * request to its spooler. 1 with *out {id, status} (the status after the
+ * cancel), 0 when it is not active (or unknown), -1 failure. */
+int	 m_op_cancel(struct db *, const char *uuid, cJSON **out);
+/* Queues a failed or cancelled operation without secrets again, with its
+ * unfinished steps pending, in one transaction: 0 done, 1 refused (not
+ * retryable any more), -1 failure. */
+int	 m_op_retry(struct db *, const char *uuid);
+
 #endif

@@ -8,8 +8,17 @@
 #include "exec.h"
 #include "log.h"
 #include "spool.h"
+#include "ssh.h"
 
 #define FLUSH_BYTES	(32 * 1024)
+#define MAX_CONNS	16
+
+/* One SSH connection serves an operation's consecutive steps on a host. */
+struct conns {
+	long long	 server_id[MAX_CONNS];
+	struct ssh_conn	*conn[MAX_CONNS];
+	size_t		 n;
+};
 
 /* State of the step being run, shared with the executor's callbacks. */
 struct run {
@@ -22,7 +31,57 @@ struct run {
 	time_t			 stop_seen;	/* when SIGTERM was first seen */
 	int			 lost;		/* lease lost or database gone */
 	int			 cancel;	/* a cancel was requested */
+	struct conns		 conns;
 };
+
+/* The connection to server_id, made on first use. NULL with err. */
+static struct ssh_conn *
+conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
+{
+	struct ssh_target t;
+	struct conns	*cs = &r->conns;
+	const char	*p[] = { server_id };
+	struct ssh_conn	*c = NULL;
+	PGresult	*res;
+	long long	 id = strtoll(server_id, NULL, 10);
+
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->server_id[i] == id)
+			return cs->conn[i];
+	if (r->sp->ssh_key_file == NULL) {
+		snprintf(err, errsz, "no SSH key configured (ssh_key_file)");
+		return NULL;
+	}
+	if ((res = db_exec(r->sp->db, ST_SERVER_SSH, 1, p)) == NULL ||
+	    PQntuples(res) != 1) {
+		snprintf(err, errsz, "the step's server no longer exists");
+		PQclear(res);
+		return NULL;
+	}
+	memset(&t, 0, sizeof(t));
+	t.host = PQgetvalue(res, 0, 0);
+	t.port = atoi(PQgetvalue(res, 0, 1));
+	t.user = PQgetvalue(res, 0, 2);
+	t.hostkey = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+	t.key_file = r->sp->ssh_key_file;
+	t.connect_timeout_s = r->sp->ssh_connect_timeout;
+	t.idle_timeout_s = r->sp->ssh_idle_timeout;
+	c = ssh_connect(&t, err, errsz);
+	PQclear(res);
+	if (c != NULL && cs->n < MAX_CONNS) {
+		cs->server_id[cs->n] = id;
+		cs->conn[cs->n++] = c;
+	}
+	return c;
+}
+
+static void
+conns_close(struct conns *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		ssh_close(cs->conn[i]);
+	cs->n = 0;
+}
 
 static int
 flush_output(struct run *r)
@@ -171,13 +230,20 @@ run_step(struct run *r, const char *target, const char *server_id,
 	rq.output = on_output;
 	rq.tick = on_tick;
 	rq.arg = r;
+	struct ssh_conn	*c;
+
 	if (strcmp(target, "control_node") == 0 ||
 	    (strcmp(target, "build_node") == 0 && server_id == NULL))
 		return exec_local(&rq, res);
 	memset(res, 0, sizeof(*res));
-	snprintf(res->error, sizeof(res->error), "no executor for target %s "
-	    "on a server yet", target);
-	return -1;
+	if (server_id == NULL) {
+		snprintf(res->error, sizeof(res->error), "target %s names no server",
+		    target);
+		return -1;
+	}
+	if ((c = conn_for(r, server_id, res->error, sizeof(res->error))) == NULL)
+		return -1;
+	return ssh_exec(c, &rq, res);
 }
 
 int
@@ -280,6 +346,7 @@ out:
 		log_warnx("operation %lld: lost its lease or the database; "
 		    "recovery will end it", c->id);
 	PQclear(steps);
+	conns_close(&r.conns);
 	op_secrets_free(&sec);
 	if (r.out.ptr != NULL)
 		memset(r.out.ptr, 0, r.out.cap);

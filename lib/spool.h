@@ -22,6 +22,9 @@ struct spool {
 	size_t			 output_cap;	/* stored output per step */
 	long			 grace_s;	/* after SIGTERM, before cancelling */
 	unsigned char		 sealkey[SEC_KEYBYTES];
+	const char		*ssh_key_file;	/* NULL: no SSH steps possible */
+	long			 ssh_connect_timeout;
+	long			 ssh_idle_timeout;
 	volatile sig_atomic_t	*stopping;	/* set by SIGTERM */
 };
 

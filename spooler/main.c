@@ -82,6 +82,9 @@ worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 	sp.output_cap = (size_t)cfg->step_output_max_kb * 1024;
 	sp.grace_s = cfg->spooler_grace_seconds;
 	sp.stopping = &quit;
+	sp.ssh_key_file = cfg->ssh_key_file;
+	sp.ssh_connect_timeout = cfg->ssh_connect_timeout;
+	sp.ssh_idle_timeout = cfg->ssh_idle_timeout;
 	memcpy(sp.sealkey, sealkey, SEC_KEYBYTES);
 	if (db_open(&db, cfg->database) == -1)
 		log_warnx("database not reachable yet; retrying");
