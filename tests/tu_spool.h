@@ -1,0 +1,42 @@
+/*
+ * Harness for the operations-engine tests (check_spool, check_remote): the
+ * test stack's database, keystone-spooler processes started and killed by
+ * the test, operations created through lib/op.c, and what they stored.
+ */
+#ifndef KS_TU_SPOOL_H
+#define KS_TU_SPOOL_H
+
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "op.h"
+#include "sec.h"
+
+extern const char	*ts_dir, *ts_build, *ts_pgconn;
+extern unsigned char	 ts_sealkey[SEC_KEYBYTES];
+extern struct db	 ts_db;
+extern char		 ts_tmp[];	/* a fresh directory per test */
+
+/* Checked fixture: stack variables, master key, database, temp dir. */
+void		 ts_setup(void);
+void		 ts_teardown(void);
+/* Kills every spooler a test started (also after a failed check). */
+void		 ts_reap_all(void);
+/* Starts keystone-spooler (lease 6 s, poll 30 s, grace 2 s); extra_env is
+ * one NAME=value or NULL. Output goes to $KS_DIR/log/spooler-test.log. */
+pid_t		 ts_spooler_start(const char *extra_env);
+void		 ts_spooler_kill(pid_t, int sig);
+PGresult	*ts_q(const char *sql, int n, const char *const *p);
+long long	 ts_create(const struct op_step_in *, size_t n,
+		    const struct secret *, size_t nsec);
+void		 ts_op_field(long long id, const char *col, char *out, size_t sz);
+void		 ts_wait_done(long long id, int secs, char *status, size_t sz);
+char		*ts_step_output(long long id, int ordinal);
+void		 ts_step_field(long long id, int ordinal, const char *col,
+		    char *out, size_t sz);
+/* Nonzero when some process's argv or environment holds s. */
+int		 ts_proc_has(const char *s);
+
+#endif
