@@ -101,7 +101,7 @@ for t in "$ABUILD"/check_*; do
 	# These need the stack (below).
 	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate &&
 		"$name" != check_cli && "$name" != check_model &&
-		"$name" != check_spool ]] || continue
+		"$name" != check_spool && "$name" != check_remote ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob

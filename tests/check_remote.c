@@ -1,0 +1,488 @@
+/*
+ * The operations engine over SSH, on real test hosts (tests/hosts): steps
+ * on two ready hosts and the control node, host key refusals, timeouts,
+ * big output, crash recovery, exactly-once under two spoolers, secrets,
+ * cancel. Needs the stack ($KS_PGCONN, $KS_DIR, $KS_BUILD) and at least
+ * two ready hosts ($KS_HOSTS_STATE, from `hostctl up`).
+ */
+#define _GNU_SOURCE
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "tu_spool.h"
+
+struct host {
+	char	 name[32];
+	char	 addr[32];
+	char	 key[1024];	/* ssh-ed25519 BASE64 */
+};
+
+static struct host	 hosts[2];
+static const char	*hstate;
+static long long	 srv[2];	/* servers.id of hosts[0], hosts[1] */
+static int		 seq;
+
+/* Runs sh -c CMD inside host h (docker exec); output into out if given. */
+static int
+host_sh(const struct host *h, const char *cmd, char **out)
+{
+	char	 line[4096], path[300];
+	int	 st;
+
+	snprintf(path, sizeof(path), "%s/host-out", ts_tmp);
+	snprintf(line, sizeof(line), "KS_HOSTS_STATE='%s' bash tests/hosts/hostctl "
+	    "exec %s sh -c \"%s\" > '%s' 2>&1", hstate, h->name, cmd, path);
+	st = system(line);
+	if (out != NULL)
+		*out = tu_slurp(path, NULL);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void
+load_hosts(void)
+{
+	char	 path[512], *list, *kh, *line, *save = NULL;
+	int	 n = 0;
+
+	hstate = getenv("KS_HOSTS_STATE");
+	ck_assert_msg(hstate != NULL, "KS_HOSTS_STATE is not set (hostctl up)");
+	snprintf(path, sizeof(path), "%s/hosts", hstate);
+	ck_assert_ptr_nonnull(list = tu_slurp(path, NULL));
+	snprintf(path, sizeof(path), "%s/ssh/known_hosts", hstate);
+	ck_assert_ptr_nonnull(kh = tu_slurp(path, NULL));
+	for (line = strtok_r(list, "\n", &save); line && n < 2;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char name[32], addr[32], port[8], user[32], kind[16], pat[64], *k;
+		if (sscanf(line, "%31s %31s %7s %31s %15s", name, addr, port, user,
+		    kind) != 5 || strcmp(kind, "ready") != 0)
+			continue;
+		snprintf(hosts[n].name, sizeof(hosts[n].name), "%s", name);
+		snprintf(hosts[n].addr, sizeof(hosts[n].addr), "%s", addr);
+		snprintf(pat, sizeof(pat), ",%s ssh-ed25519 ", addr);
+		ck_assert_ptr_nonnull(k = strstr(kh, pat));
+		k += strlen(pat) - strlen("ssh-ed25519 ");
+		snprintf(hosts[n].key, sizeof(hosts[n].key), "%.*s",
+		    (int)strcspn(k, "\n"), k);
+		n++;
+	}
+	free(list);
+	free(kh);
+	ck_assert_msg(n == 2, "need two ready hosts, found %d", n);
+}
+
+/* The server row for address:port (made, or re-pinned) with key. */
+static long long
+add_server(const char *addr, int port, const char *key)
+{
+	char		 name[64], ports[16];
+	const char	*p[] = { name, addr, ports, key };
+	PGresult	*res;
+	long long	 id;
+
+	snprintf(name, sizeof(name), "remote-%d-%d", (int)getpid(), seq++);
+	snprintf(ports, sizeof(ports), "%d", port);
+	res = ts_q("INSERT INTO servers (name, address, ssh_port, ssh_user, host_key) "
+	    "VALUES ($1, $2, $3::int, 'keystone', $4) ON CONFLICT (address, ssh_port) "
+	    "DO UPDATE SET host_key = EXCLUDED.host_key RETURNING id", 4, p);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+static void
+setup(void)
+{
+	char	 key[512];
+
+	ts_setup();
+	load_hosts();
+	snprintf(key, sizeof(key), "%s/keys/mgmt_ed25519", hstate);
+	setenv("KEYSTONE_SSH_KEY_FILE", key, 1);
+	setenv("KEYSTONE_SSH_CONNECT_TIMEOUT", "3", 1);
+	srv[0] = add_server(hosts[0].addr, 22, hosts[0].key);
+	srv[1] = add_server(hosts[1].addr, 22, hosts[1].key);
+}
+
+static void
+teardown(void)
+{
+	ts_teardown();
+}
+
+START_TEST(across_two_hosts)
+{
+	struct op_step_in s[] = {
+		{ "control", "control_node", 0, "echo on-control", 0, 60 },
+		{ "a", "specific_server", srv[0], "hostname; id -un; docker info "
+		  "--format '{{.ServerVersion}}' >/dev/null && echo engine-ok", 0, 60 },
+		{ "b", "runtime_server", srv[1], "hostname; echo to-stderr >&2", 0, 60 },
+		{ "a-again", "specific_server", srv[0], "echo same-connection", 0, 60 },
+	};
+	char	 st[32], want[128], *out;
+	long long id;
+
+	ts_spooler_start(NULL);
+	id = ts_create(s, 4, NULL, 0);
+	ts_wait_done(id, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	out = ts_step_output(id, 1);
+	ck_assert_str_eq(out, "on-control\n");
+	free(out);
+	out = ts_step_output(id, 2);
+	snprintf(want, sizeof(want), "%s\nkeystone\nengine-ok\n", hosts[0].name);
+	ck_assert_str_eq(out, want);
+	free(out);
+	out = ts_step_output(id, 3);
+	snprintf(want, sizeof(want), "%s\nto-stderr\n", hosts[1].name);
+	ck_assert_str_eq(out, want);
+	free(out);
+	for (int i = 1; i <= 4; i++) {
+		ts_step_field(id, i, "exit_code", st, sizeof(st));
+		ck_assert_str_eq(st, "0");
+	}
+	/* A remote failure: recorded with its code, later steps skipped. */
+	{
+		struct op_step_in f[] = {
+			{ "fails", "specific_server", srv[1], "exit 42", 0, 60 },
+			{ "never", "specific_server", srv[0], "echo never", 0, 60 },
+		};
+		id = ts_create(f, 2, NULL, 0);
+		ts_wait_done(id, 60, st, sizeof(st));
+		ck_assert_str_eq(st, "failed");
+		ts_step_field(id, 1, "exit_code", st, sizeof(st));
+		ck_assert_str_eq(st, "42");
+		ts_step_field(id, 2, "status", st, sizeof(st));
+		ck_assert_str_eq(st, "skipped");
+	}
+}
+END_TEST
+
+static void
+pin(long long id, const char *key)
+{
+	char		 ids[24];
+	const char	*p[] = { ids, key };
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	PQclear(ts_q("UPDATE servers SET host_key = $2 WHERE id = $1::bigint", 2, p));
+}
+
+START_TEST(host_keys_refused_before_sending)
+{
+	char	 st[32], err[512], script[256], cmd[256];
+	struct op_step_in s[] = { { "canary", "specific_server", 0, script, 0, 60 } };
+	long long id;
+
+	snprintf(script, sizeof(script), "touch /tmp/ks-hostkey-canary-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "test ! -e /tmp/ks-hostkey-canary-%d", (int)getpid());
+	s[0].server_id = srv[0];
+	ts_spooler_start(NULL);
+	/* Not pinned: nothing is trusted on first use. */
+	pin(srv[0], NULL);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_ptr_nonnull(strstr(err, "is not pinned yet"));
+	/* Pinned to another key: as if the host's key had changed. */
+	pin(srv[0], hosts[1].key);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_msg(strstr(err, "host key mismatch") != NULL, "%s", err);
+	/* The script never reached the host. */
+	ck_assert_int_eq(host_sh(&hosts[0], cmd, NULL), 0);
+	/* With the right key it runs: the refusals were about the key. */
+	pin(srv[0], hosts[0].key);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_int_ne(host_sh(&hosts[0], cmd, NULL), 0);
+}
+END_TEST
+
+START_TEST(unreachable_and_silent)
+{
+	struct sockaddr_in sa;
+	char	 st[32], err[512];
+	struct op_step_in s[] = { { "x", "specific_server", 0, "true", 0, 60 } };
+	long long id, closed, silent;
+	socklen_t len = sizeof(sa);
+	time_t	 t0;
+	int	 fd;
+
+	/* Nothing listens: refused at once. */
+	closed = add_server("127.0.0.251", 22, hosts[0].key);
+	/* Listens, never speaks: the handshake must give up (timeout 3 s). */
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 8), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	silent = add_server("127.0.0.1", ntohs(sa.sin_port), hosts[0].key);
+	ts_spooler_start(NULL);
+	s[0].server_id = closed;
+	t0 = time(NULL);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_msg(strstr(err, "cannot connect") != NULL, "%s", err);
+	ck_assert_int_lt(time(NULL) - t0, 5);
+	s[0].server_id = silent;
+	t0 = time(NULL);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ck_assert_int_lt(time(NULL) - t0, 3 + 6);
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_msg(strstr(err, "handshake") != NULL, "%s", err);
+	close(fd);
+}
+END_TEST
+
+START_TEST(hang_times_out_and_remote_stops)
+{
+	char	 st[32], err[256], script[128], cmd[128];
+	struct op_step_in s[] = { { "hangs", "specific_server", 0, script, 0, 3 } };
+	long long id;
+	time_t	 t0;
+
+	snprintf(script, sizeof(script), "sleep 611%d", (int)getpid() % 1000);
+	snprintf(cmd, sizeof(cmd), "! pgrep -f 'sleep 611%d'", (int)getpid() % 1000);
+	s[0].server_id = srv[0];
+	ts_spooler_start(NULL);
+	t0 = time(NULL);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ck_assert_int_lt(time(NULL) - t0, 3 + 10);
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 1 (hangs): timed out after 3 s");
+	sleep(1);
+	ck_assert_msg(host_sh(&hosts[0], cmd, NULL) == 0,
+	    "the remote process still runs");
+}
+END_TEST
+
+static long
+worker_hwm_kb(void)
+{
+	FILE	*p = popen("for s in /proc/[0-9]*/status; do "
+	    "grep -q '^Name:.*keystone-spoole' $s 2>/dev/null && "
+	    "awk '/VmHWM/ {print $2}' $s; done | sort -n | tail -1", "r");
+	long	 kb = -1;
+
+	if (p != NULL) {
+		if (fscanf(p, "%ld", &kb) != 1)
+			kb = -1;
+		pclose(p);
+	}
+	return kb;
+}
+
+START_TEST(fifty_megabytes)
+{
+	char	 st[32], *out;
+	struct op_step_in s[] = { { "noisy", "specific_server", 0,
+	    "for i in $(seq 1 50); do head -c 524288 /dev/zero | tr '\\0' o; "
+	    "head -c 524288 /dev/zero | tr '\\0' e >&2; done", 0, 300 } };
+	long long id;
+	long	 kb;
+
+	s[0].server_id = srv[1];
+	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=1");
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 240, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ts_step_field(id, 1, "output_bytes", st, sizeof(st));
+	ck_assert_str_eq(st, "52428800");
+	ts_step_field(id, 1, "truncated", st, sizeof(st));
+	ck_assert_str_eq(st, "true");
+	out = ts_step_output(id, 1);
+	ck_assert_uint_lt(strlen(out), 1024 * 1024 + 200);
+	ck_assert_ptr_nonnull(strstr(out, "[output truncated: 52428800 bytes produced"));
+	free(out);
+	/* Bounded: far below the 50 MB that went through (ASan included). */
+	kb = worker_hwm_kb();
+	ck_assert_msg(kb > 0 && kb < 45 * 1024, "spooler worker peak RSS %ld kB", kb);
+}
+END_TEST
+
+START_TEST(kill9_mid_remote_step)
+{
+	char	 st[32], err[256], script[256];
+	struct op_step_in s[] = { { "slow", "specific_server", 0, script, 0, 600 } };
+	long long id;
+	pid_t	 sp;
+	time_t	 t0;
+
+	snprintf(script, sizeof(script), "echo started; sleep 612%d", (int)getpid() % 1000);
+	s[0].server_id = srv[0];
+	sp = ts_spooler_start(NULL);
+	id = ts_create(s, 1, NULL, 0);
+	for (int i = 0; i < 100; i++) {
+		char *o = ts_step_output(id, 1);
+		int go = strstr(o, "started") != NULL;
+		free(o);
+		if (go)
+			break;
+		usleep(100000);
+	}
+	ts_spooler_kill(sp, SIGKILL);
+	t0 = time(NULL);
+	ts_spooler_start(NULL);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ck_assert_int_le(time(NULL) - t0, 6 + 8);
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "spooler stopped during step 1");
+}
+END_TEST
+
+START_TEST(two_spoolers_200_remote)
+{
+	char	 st[32], script[256], cmd[256], *a = NULL, *b = NULL;
+	struct op_step_in s[] = { { "count", "specific_server", 0, script, 0, 60 } };
+	long long ids[200];
+	int	 seen[200] = { 0 }, lines = 0;
+
+	snprintf(cmd, sizeof(cmd), "rm -f /tmp/ks-count-%d", (int)getpid());
+	host_sh(&hosts[0], cmd, NULL);
+	host_sh(&hosts[1], cmd, NULL);
+	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
+	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
+	for (int i = 0; i < 200; i++) {
+		snprintf(script, sizeof(script), "echo %d >> /tmp/ks-count-%d", i,
+		    (int)getpid());
+		s[0].server_id = srv[i % 2];
+		ids[i] = ts_create(s, 1, NULL, 0);
+	}
+	for (int i = 0; i < 200; i++) {
+		ts_wait_done(ids[i], 120, st, sizeof(st));
+		ck_assert_str_eq(st, "succeeded");
+	}
+	/* Counted on the hosts themselves. */
+	snprintf(cmd, sizeof(cmd), "cat /tmp/ks-count-%d", (int)getpid());
+	ck_assert_int_eq(host_sh(&hosts[0], cmd, &a), 0);
+	ck_assert_int_eq(host_sh(&hosts[1], cmd, &b), 0);
+	for (int h = 0; h < 2; h++) {
+		char *save = NULL;
+		for (char *l = strtok_r(h ? b : a, "\n", &save); l != NULL;
+		    l = strtok_r(NULL, "\n", &save)) {
+			int k = atoi(l);
+			ck_assert(k >= 0 && k < 200 && k % 2 == h);
+			seen[k]++;
+			lines++;
+		}
+	}
+	free(a);
+	free(b);
+	ck_assert_int_eq(lines, 200);
+	for (int i = 0; i < 200; i++)
+		ck_assert_msg(seen[i] == 1, "operation %d ran %d times", i, seen[i]);
+}
+END_TEST
+
+START_TEST(secret_canary_both_sides)
+{
+	const char	*canary = "canary-remote-7Hq2Zw9";
+	struct secret	 sec[] = { { "RUNTIME_PASSWORD", "canary-remote-7Hq2Zw9" } };
+	struct op_step_in s[] = { { "uses it", "specific_server", 0,
+	    "printf 'pw=%s\\n' \"$RUNTIME_PASSWORD\"; "
+	    "printf '%s' \"$RUNTIME_PASSWORD\" > /dev/null; sleep 3; echo done", 0, 60 } };
+	char	 st[32], cmd[256], *out;
+	long long id;
+	int	 local = 0, remote = 0;
+
+	s[0].server_id = srv[0];
+	snprintf(cmd, sizeof(cmd), "cat /proc/[0-9]*/cmdline /proc/[0-9]*/environ "
+	    "2>/dev/null | grep -a -q %s", canary);
+	ts_spooler_start(NULL);
+	id = ts_create(s, 1, sec, 1);
+	for (int i = 0; i < 25; i++) {
+		local |= ts_proc_has(canary);
+		remote |= host_sh(&hosts[0], cmd, NULL) == 0;
+		ts_op_field(id, "status", st, sizeof(st));
+		if (strcmp(st, "running") && strcmp(st, "queued"))
+			break;
+		usleep(100000);
+	}
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_msg(!local, "the secret was in a process's argv or environment here");
+	ck_assert_msg(!remote, "the secret was in a process's argv or environment "
+	    "on the host");
+	out = ts_step_output(id, 1);
+	ck_assert_ptr_nonnull(strstr(out, "pw=[redacted]"));
+	ck_assert_ptr_null(strstr(out, canary));
+	free(out);
+	/* No file on the host holds it. */
+	snprintf(cmd, sizeof(cmd), "! grep -r -a -l %s /tmp /home /root /var/log "
+	    "2>/dev/null", canary);
+	ck_assert_int_eq(host_sh(&hosts[0], cmd, NULL), 0);
+}
+END_TEST
+
+START_TEST(cancel_stops_remote_process)
+{
+	char	 st[32], script[256], cmd[256], ids[24];
+	struct op_step_in s[] = { { "long", "specific_server", 0, script, 0, 600 } };
+	const char *p[] = { ids };
+	long long id;
+	time_t	 t0;
+
+	snprintf(script, sizeof(script), "echo started; sleep 613%d", (int)getpid() % 1000);
+	snprintf(cmd, sizeof(cmd), "pgrep -f 'sleep 613%d'", (int)getpid() % 1000);
+	s[0].server_id = srv[1];
+	ts_spooler_start(NULL);
+	id = ts_create(s, 1, NULL, 0);
+	for (int i = 0; i < 100 && host_sh(&hosts[1], cmd, NULL) != 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(host_sh(&hosts[1], cmd, NULL), 0);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	t0 = time(NULL);
+	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
+	    1, p));
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "cancelled");
+	ck_assert_int_lt(time(NULL) - t0, 15);
+	sleep(1);
+	ck_assert_msg(host_sh(&hosts[1], cmd, NULL) != 0, "the remote process still runs");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("remote");
+	TCase	*tc = tcase_create("remote");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, ts_reap_all, ts_reap_all);
+	tcase_add_test(tc, across_two_hosts);
+	tcase_add_test(tc, host_keys_refused_before_sending);
+	tcase_add_test(tc, unreachable_and_silent);
+	tcase_add_test(tc, hang_times_out_and_remote_stops);
+	tcase_add_test(tc, secret_canary_both_sides);
+	tcase_add_test(tc, cancel_stops_remote_process);
+	tcase_add_test(tc, kill9_mid_remote_step);
+	tcase_add_test(tc, fifty_megabytes);
+	tcase_add_test(tc, two_spoolers_200_remote);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
