@@ -5,6 +5,7 @@
  *   keystonectl [-c config] migrate
  *   keystonectl [-c config] user add NAME [--admin] [--generate]
  *   keystonectl [-c config] user passwd NAME [--generate]
+ *   keystonectl [-c config] server pin NAME [FINGERPRINT]
  *
  * Passwords never travel in arguments: they are read from standard input
  * (one line), or generated with --generate and printed once on stdout.
@@ -23,6 +24,7 @@
 #include "model.h"
 #include "pw.h"
 #include "sec.h"
+#include "ssh.h"
 
 static void
 usage(void)
@@ -31,7 +33,8 @@ usage(void)
 	    "usage: keystonectl [-c config] keygen\n"
 	    "       keystonectl [-c config] migrate\n"
 	    "       keystonectl [-c config] user add NAME [--admin] [--generate]\n"
-	    "       keystonectl [-c config] user passwd NAME [--generate]\n");
+	    "       keystonectl [-c config] user passwd NAME [--generate]\n"
+	    "       keystonectl [-c config] server pin NAME [SHA256:FINGERPRINT]\n");
 	exit(2);
 }
 
@@ -131,6 +134,53 @@ out:
 	return rc;
 }
 
+/*
+ * Pins a server's host key by an explicit act: without a fingerprint it
+ * shows the one the server offers and pins nothing; with one, it pins the
+ * offered key only if it is that fingerprint (checked against the server
+ * again, so what is pinned is what the operator saw).
+ */
+static int
+cmd_server_pin(struct db *db, const struct config *cfg, int argc, char *argv[])
+{
+	char	 key[2048], fp[80], err[512];
+	cJSON	*s = NULL;
+	int	 rc = 1;
+
+	if (argc < 2 || argc > 3 || strcmp(argv[0], "pin") != 0)
+		usage();
+	if (m_server_by_name(db, argv[1], &s) != 1) {
+		fprintf(stderr, "keystonectl: no server named %s\n", argv[1]);
+		return 1;
+	}
+	if (ssh_offered_hostkey(cJSON_GetStringValue(cJSON_GetObjectItem(s,
+	    "address")), (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
+	    "ssh_port")), cfg->ssh_connect_timeout, key, sizeof(key), fp,
+	    sizeof(fp), err, sizeof(err)) == -1) {
+		fprintf(stderr, "keystonectl: %s\n", err);
+		goto out;
+	}
+	if (argc == 2) {
+		printf("%s offers %s\n", argv[1], fp);
+		fprintf(stderr, "keystonectl: nothing pinned; if this is the "
+		    "server's key, run: keystonectl server pin %s %s\n", argv[1], fp);
+		goto out;
+	}
+	if (strcmp(argv[2], fp) != 0) {
+		fprintf(stderr, "keystonectl: %s offers %s, not %s: nothing "
+		    "pinned\n", argv[1], fp, argv[2]);
+		goto out;
+	}
+	if (m_server_pin(db, cJSON_GetStringValue(cJSON_GetObjectItem(s, "uuid")),
+	    key, fp) == -1)
+		goto out;
+	printf("pinned %s for %s\n", fp, argv[1]);
+	rc = 0;
+out:
+	cJSON_Delete(s);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -187,6 +237,8 @@ main(int argc, char *argv[])
 		rc = 0;
 	} else if (strcmp(argv[0], "user") == 0)
 		rc = cmd_user(&db, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "server") == 0)
+		rc = cmd_server_pin(&db, &cfg, argc - 1, argv + 1);
 	else
 		usage();
 out:

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "db.h"
 #include "model.h"
+#include "ssh.h"
 
 static int list_get(struct req *);
 static int new_get(struct req *);
@@ -16,6 +17,12 @@ static int edit_get(struct req *);
 static int update_post(struct req *);
 static int delete_get(struct req *);
 static int delete_post(struct req *);
+static int hostkey_get(struct req *);
+static int hostkey_post(struct req *);
+
+static const struct field hostkey_fields[] = {
+	{ "fingerprint", FT_TEXT, FF_REQ, 0, 100, NULL },
+};
 
 static const struct field server_fields[] = {
 	{ "name", FT_NAME, FF_REQ, 0, 0, NULL },
@@ -36,6 +43,8 @@ const struct route server_routes[] = {
 	{ "POST", "/servers/:uuid", update_post, server_fields, NFIELDS, 0 },
 	{ "GET", "/servers/:uuid/delete", delete_get, NULL, 0, 0 },
 	{ "POST", "/servers/:uuid/delete", delete_post, NULL, 0, 0 },
+	{ "GET", "/servers/:uuid/hostkey", hostkey_get, NULL, 0, 0 },
+	{ "POST", "/servers/:uuid/hostkey", hostkey_post, hostkey_fields, 1, 0 },
 };
 const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);
 
@@ -242,4 +251,77 @@ delete_post(struct req *r)
 	if (rc == -1)
 		return 500;
 	return flash_redirect(r, "ok", "Server deleted.", "/servers");
+}
+
+/* The key the server offers now ("TYPE BASE64") and its fingerprint. */
+static int
+offered(struct req *r, const cJSON *srv, char *key, size_t keysz, char *fp,
+    size_t fpsz, char *err, size_t errsz)
+{
+	return ssh_offered_hostkey(cJSON_GetStringValue(cJSON_GetObjectItem(srv,
+	    "address")), (int)cJSON_GetNumberValue(cJSON_GetObjectItem(srv,
+	    "ssh_port")), r->app->cfg.ssh_connect_timeout, key, keysz, fp, fpsz,
+	    err, errsz);
+}
+
+/*
+ * A server added by hand gets its host key pinned by an explicit act: this
+ * page shows the fingerprint the server offers; the user compares it with
+ * the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and
+ * confirms. Nothing is trusted on first use.
+ */
+static int
+hostkey_get(struct req *r)
+{
+	cJSON	*m, *srv = NULL;
+	char	 key[2048], fp[80], err[512];
+	const char *pinned;
+	int	 rc;
+
+	if ((rc = fetch(r, m_server_get, r->params[0], &srv)) != 0)
+		return rc;
+	if ((m = model_new("Host key", "servers")) == NULL) {
+		cJSON_Delete(srv);
+		return 500;
+	}
+	pinned = cJSON_GetStringValue(cJSON_GetObjectItem(srv, "host_key_sha256"));
+	if (offered(r, srv, key, sizeof(key), fp, sizeof(fp), err, sizeof(err)) == -1)
+		cJSON_AddStringToObject(m, "error", err);
+	else {
+		cJSON_AddStringToObject(m, "offered", fp);
+		cJSON_AddBoolToObject(m, "matches", pinned != NULL &&
+		    strcmp(pinned, fp) == 0);
+		cJSON_AddBoolToObject(m, "differs", pinned != NULL &&
+		    strcmp(pinned, fp) != 0);
+	}
+	cJSON_AddItemToObject(m, "server", srv);
+	return page(r, 200, "server_hostkey", m);
+}
+
+static int
+hostkey_post(struct req *r)
+{
+	cJSON		*srv = NULL;
+	char		 key[2048], fp[80], err[512], msg[700], loc[80];
+	const char	*want = input_get(&r->in, "fingerprint");
+	int		 rc;
+
+	if ((rc = fetch(r, m_server_get, r->params[0], &srv)) != 0)
+		return rc;
+	snprintf(loc, sizeof(loc), "/servers/%s", r->params[0]);
+	rc = offered(r, srv, key, sizeof(key), fp, sizeof(fp), err, sizeof(err));
+	cJSON_Delete(srv);
+	if (rc == -1) {
+		snprintf(msg, sizeof(msg), "Nothing pinned: %s", err);
+		return flash_redirect(r, "error", msg, loc);
+	}
+	/* Pin only what the user saw: the key must still be that one. */
+	if (r->invalid || want == NULL || strcmp(want, fp) != 0) {
+		snprintf(msg, sizeof(msg), "Nothing pinned: the server now offers "
+		    "%s, not the key you confirmed.", fp);
+		return flash_redirect(r, "error", msg, loc);
+	}
+	if (m_server_pin(&r->app->db, r->params[0], key, fp) == -1)
+		return 500;
+	return flash_redirect(r, "ok", "Host key pinned.", loc);
 }

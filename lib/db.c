@@ -260,6 +260,11 @@ static const struct stmtdef stmts[ST__MAX] = {
  "UPDATE operation_steps SET status = 'pending', exit_code = NULL, exit_signal = NULL, "
  " error = NULL, started_at = NULL, finished_at = NULL, output_bytes = 0, "
  " truncated = false WHERE operation_id = $1::bigint AND status <> 'succeeded'" },
+[ST_SERVER_PIN] = { "server_pin",
+ "UPDATE servers SET host_key = $2, host_key_sha256 = $3, host_key_pinned_at = now(), "
+ " updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
+[ST_SERVER_BY_NAME] = { "server_by_name",
+ "SELECT uuid, address, ssh_port FROM servers WHERE name = $1" },
 [ST_SERVER_SSH] = { "server_ssh",
  "SELECT address, ssh_port, ssh_user, host_key FROM servers WHERE id = $1::bigint" },
 /* The operation page (cgi/r_ops.c): what ST_OP_GET leaves out. */

@@ -313,6 +313,24 @@ m_server_delete(struct db *db, const char *uuid)
 	return write1(db, ST_SERVER_DELETE, NP(p), p, NULL, NULL);
 }
 
+int
+m_server_pin(struct db *db, const char *uuid, const char *key, const char *fp)
+{
+	const char	*p[] = { uuid, key, fp };
+	long		 rows = 0;
+
+	if (write1(db, ST_SERVER_PIN, NP(p), p, &rows, NULL) != 0)
+		return -1;
+	return rows == 1 ? 0 : -1;
+}
+
+int
+m_server_by_name(struct db *db, const char *name, cJSON **out)
+{
+	const char *p[] = { name };
+	return one(db, ST_SERVER_BY_NAME, NP(p), p, out);
+}
+
 cJSON *
 m_server_options(struct db *db)
 {

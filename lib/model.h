@@ -61,6 +61,11 @@ int	 m_server_insert(struct db *, const struct server_in *, char uuid[40]);
 int	 m_server_update(struct db *, const char *uuid, const struct server_in *);
 int	 m_server_delete(struct db *, const char *uuid);
 cJSON	*m_server_options(struct db *);
+/* Pins key ("TYPE BASE64") with its fingerprint. 0 done, -1 failure or
+ * no such server. */
+int	 m_server_pin(struct db *, const char *uuid, const char *key,
+	    const char *fp);
+int	 m_server_by_name(struct db *, const char *name, cJSON **out);
 cJSON	*m_server_envs(struct db *, const char *uuid);
 
 cJSON	*m_app_list(struct db *, const char *sort, long limit, long offset,
