@@ -20,8 +20,10 @@ if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
 LABEL=keystone.test-host
 WEB_PORT=18080
 
+own_state=0
 if [[ -z "${KS_HOSTS_STATE:-}" ]]; then
 	KS_HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-test.XXXXXX)
+	own_state=1
 fi
 export KS_HOSTS_STATE
 TMP=$(mktemp -d /tmp/ks-hosts-test-tmp.XXXXXX)
@@ -67,6 +69,9 @@ cleanup() {
 		hc engine-down >/dev/null 2>&1 || true
 	fi
 	rm -rf -- "$TMP"
+	if ((own_state)); then
+		rmdir -- "$KS_HOSTS_STATE" 2>/dev/null || true
+	fi
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -103,6 +108,13 @@ if [[ "${KS_HOSTS_TEST_COLD:-0}" != 0 ]]; then
 fi
 
 links_before=$(ip -o link | awk -F': ' '{ print $2 }' | sort)
+# The hosts share the machine's network namespace: none of them may change
+# its net.* settings (counters and caches left out).
+net_sysctls() {
+	sysctl -a 2>/dev/null | grep '^net\.' |
+		grep -vE 'random|stat|hash|gc_|rt_cache|conntrack_count|nf_conntrack_buckets' | sort
+}
+sysctls_before=$(net_sysctls)
 
 # ------------------------------------------------------------------ helpers
 
@@ -320,6 +332,8 @@ else
 	warm_secs=failed
 	hc down || true
 fi
+
+check "the machine's net.* sysctls are unchanged" test "$(net_sysctls)" == "$sysctls_before"
 
 diag "timing: first up 3 (2 ready + 1 fresh): ${first_secs}s; image builds: $first_built"
 diag "timing: warm up 3 (2 ready + 1 fresh): ${warm_secs}s"
