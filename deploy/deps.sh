@@ -76,6 +76,32 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 
 echo "deps: installing: ${missing[*]}"
+# No package may start its service with its defaults: docker.io would bring
+# up a dockerd with Docker's bridge (172.17.0.0/16, a private range this
+# project never touches), postgresql and caddy would take their default
+# ports. Keystone starts each of them itself, with its own configuration.
+# policy-rc.d exiting 101 is Debian's switch for that; ours is removed again
+# (a policy-rc.d that was already there is left alone).
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e "$policy" ]]; then
+	printf '#!/bin/sh\n# deploy/deps.sh: no service starts during installs\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	own_policy=1
+fi
+remove_policy() {
+	if ((own_policy)); then
+		rm -f -- "$policy"
+	fi
+}
+trap remove_policy EXIT
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+# Under systemd, also keep the services from starting at the next boot.
+if [[ -d /run/systemd/system ]]; then
+	for unit in docker.service docker.socket containerd.service caddy.service \
+		postgresql.service; do
+		systemctl disable --now "$unit" >/dev/null 2>&1 || true
+	done
+fi
 echo "deps: installed ${#missing[@]} package(s)"
