@@ -97,11 +97,20 @@ remove_policy() {
 trap remove_policy EXIT
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-# Under systemd, also keep the services from starting at the next boot.
+# Under systemd, also keep the services just installed from starting at the
+# next boot (services of packages that were already there are left alone).
 if [[ -d /run/systemd/system ]]; then
-	for unit in docker.service docker.socket containerd.service caddy.service \
-		postgresql.service; do
-		systemctl disable --now "$unit" >/dev/null 2>&1 || true
+	for p in "${missing[@]}"; do
+		case $p in
+		docker.io) units=(docker.service docker.socket) ;;
+		containerd) units=(containerd.service) ;;
+		caddy) units=(caddy.service) ;;
+		postgresql*) units=(postgresql.service) ;;
+		*) units=() ;;
+		esac
+		for unit in "${units[@]}"; do
+			systemctl disable --now "$unit" >/dev/null 2>&1 || true
+		done
 	done
 fi
 echo "deps: installed ${#missing[@]} package(s)"
