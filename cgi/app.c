@@ -21,6 +21,7 @@ static const struct table tables[] = {
 	{ server_routes, &server_nroutes },
 	{ app_routes, &app_nroutes },
 	{ env_routes, &env_nroutes },
+	{ op_routes, &op_nroutes },
 };
 
 int

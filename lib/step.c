@@ -50,6 +50,9 @@ step_wrapper(struct buf *out, const char *script, const struct secret *s,
 	    "{ IFS= read -r KS_WRAP_X; kill -TERM -- \"-$KS_WRAP_PID\" 2>/dev/null;"
 	    " sleep 5; kill -KILL -- \"-$KS_WRAP_PID\" 2>/dev/null; } &\n"
 	    "KS_WRAP_W=$!\n"
+	    /* Off again: the jobs keep their groups, and no "Terminated"
+	     * notice lands in the step's output. */
+	    "set +m\n"
 	    "wait \"$KS_WRAP_PID\"; KS_WRAP_RC=$?\n"
 	    "kill -- \"-$KS_WRAP_W\" 2>/dev/null\n"
 	    "printf '\\n" STEP_STATUS_MARK "%d\\n' \"$KS_WRAP_RC\" >&2\n"

@@ -5,7 +5,7 @@
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{title}} · Keystone</title>
-<link rel="stylesheet" href="/static/keystone.css">
+<link rel="stylesheet" href="/static/keystone.css">{{#refresh}}<noscript><meta http-equiv="refresh" content="{{refresh}}"></noscript>{{/refresh}}
 </head>
 <body>
 <header class="top">
@@ -15,6 +15,7 @@
     <a href="/"{{#nav_overview}} aria-current="page"{{/nav_overview}}>Overview</a>
     <a href="/servers"{{#nav_servers}} aria-current="page"{{/nav_servers}}>Servers</a>
     <a href="/apps"{{#nav_apps}} aria-current="page"{{/nav_apps}}>Applications</a>
+    <a href="/ops"{{#nav_ops}} aria-current="page"{{/nav_ops}}>Operations</a>
   </nav>
   <form class="logout" method="post" action="/logout">
     <input type="hidden" name="csrf" value="{{csrf}}">

@@ -264,12 +264,18 @@ START_TEST(cancel_running)
 	ck_assert_str_eq(st, "cancelled");
 	ck_assert_int_lt(time(NULL) - t0, 15);
 	{
-		char path[64], *stat;
+		char path[64], *stat = NULL;
+		int gone = 0;
+		/* A SIGKILLed process takes a moment to go: allow 3 s. */
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)child);
-		stat = tu_slurp(path, NULL);
-		ck_assert_msg(stat == NULL || strstr(stat, ") Z ") != NULL,
-		    "the step's process %d still runs", (int)child);
-		free(stat);
+		for (int i = 0; i < 30 && !gone; i++) {
+			stat = tu_slurp(path, NULL);
+			gone = stat == NULL || strstr(stat, ") Z ") != NULL;
+			free(stat);
+			if (!gone)
+				usleep(100000);
+		}
+		ck_assert_msg(gone, "the step's process %d still runs", (int)child);
 	}
 }
 END_TEST

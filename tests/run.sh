@@ -101,7 +101,8 @@ for t in "$ABUILD"/check_*; do
 	# These need the stack (below).
 	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate &&
 		"$name" != check_cli && "$name" != check_model &&
-		"$name" != check_spool && "$name" != check_remote ]] || continue
+		"$name" != check_spool && "$name" != check_remote &&
+		"$name" != check_ops_web ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -186,11 +187,25 @@ if ((stack_ok)); then
 	# check_spool starts and kills its own spoolers: the stack's must not
 	# take its operations.
 	stack_spooler_stop "$DIR" || true
-	for t in check_migrate check_cli check_model check_spool; do
+	for t in check_migrate check_cli check_model check_spool check_ops_web; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi
 	done
+	# Operations over SSH, on two ready test hosts (tests/hosts).
+	if [[ -x "$ABUILD/check_remote" && "${KS_TEST_HOSTS:-1}" != 0 ]]; then
+		HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-remote.XXXXXX)
+		export KS_HOSTS_STATE=$HOSTS_STATE
+		if bash "$REPO/tests/hosts/hostctl" engine-up >/dev/null &&
+			timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
+				up 2 --kind ready >/dev/null; then
+			run_prog check_remote "$WEB_TIMEOUT" "$ABUILD/check_remote"
+		else
+			fail check_remote "the test hosts did not come up"
+		fi
+		unset KS_HOSTS_STATE
+		hosts_cleanup
+	fi
 	if [[ -x "$ABUILD/check_web" ]]; then
 		run_prog check_web "$WEB_TIMEOUT" "$ABUILD/check_web"
 	fi
