@@ -315,6 +315,145 @@ START_TEST(fencing)
 }
 END_TEST
 
+/* Seconds since the epoch of a timestamp column, as a double. */
+static double
+ts_epoch(long long id, const char *col)
+{
+	char	 expr[128], v[64];
+
+	snprintf(expr, sizeof(expr), "extract(epoch FROM %s)", col);
+	ts_op_field(id, expr, v, sizeof(v));
+	return atof(v);
+}
+
+START_TEST(limits_and_order)
+{
+	struct op_step_in s[] = { { "busy", "control_node", 0, "sleep 2", 0, 60 } };
+	struct op_in	 build = { "build", "none", 0, 0, 0, 1, 0, 0 };
+	struct op_in	 env = { "deploy", "environment", 0, 0, 0, 0, 0, 0 };
+	char		 st[32], ids[24];
+	const char	*p[] = { ids };
+	long long	 b1, b2, e1, e2, app, envid;
+	PGresult	*res;
+
+	/* An environment to serialise on. */
+	res = ts_q("INSERT INTO applications (name, repository_url) VALUES "
+	    "('spool-limits-' || pg_backend_pid() || '-' || clock_timestamp(), "
+	    "'https://example.invalid/x.git') RETURNING id", 0, NULL);
+	app = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	snprintf(ids, sizeof(ids), "%lld", app);
+	res = ts_q("INSERT INTO environments (application_id, name) VALUES "
+	    "($1::bigint, 'e') RETURNING id", 1, p);
+	envid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	env.environment_id = envid;
+	env.subject_id = envid;
+
+	/* Four workers, yet: one build at a time on the build node (limit 1),
+	 * one operation at a time per environment. */
+	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=4");
+	b1 = ts_create_in(&build, s, 1);
+	b2 = ts_create_in(&build, s, 1);
+	e1 = ts_create_in(&env, s, 1);
+	e2 = ts_create_in(&env, s, 1);
+	ts_wait_done(b2, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ts_wait_done(e2, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_msg(ts_epoch(b2, "started_at") >= ts_epoch(b1, "finished_at"),
+	    "two builds overlapped on one build node");
+	ck_assert_msg(ts_epoch(e2, "started_at") >= ts_epoch(e1, "finished_at"),
+	    "two operations overlapped on one environment");
+	/* ...while unrelated work ran alongside. */
+	ck_assert_msg(ts_epoch(e1, "started_at") < ts_epoch(b1, "finished_at"),
+	    "unrelated operations did not run in parallel");
+	snprintf(ids, sizeof(ids), "%lld", app);
+	PQclear(ts_q("DELETE FROM applications WHERE id = $1::bigint", 1, p));
+}
+END_TEST
+
+START_TEST(dependencies)
+{
+	struct op_step_in ok[] = { { "build", "control_node", 0, "sleep 1", 0, 60 } };
+	struct op_step_in bad[] = { { "build", "control_node", 0, "exit 1", 0, 60 } };
+	struct op_step_in dep[] = { { "deploy", "control_node", 0, "true", 0, 60 } };
+	struct op_in	 in = { "deploy", "none", 0, 0, 0, 0, 0, 0 };
+	char		 st[32], err[256];
+	long long	 a, b;
+
+	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
+	a = ts_create(ok, 1, NULL, 0);
+	in.depends_on = a;
+	b = ts_create_in(&in, dep, 1);
+	ts_wait_done(b, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_msg(ts_epoch(b, "started_at") >= ts_epoch(a, "finished_at"),
+	    "the deploy ran before its build ended");
+	/* A failed dependency fails the operation waiting for it. */
+	a = ts_create(bad, 1, NULL, 0);
+	in.depends_on = a;
+	b = ts_create_in(&in, dep, 1);
+	ts_wait_done(b, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ts_op_field(b, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "the operation it waited for did not succeed");
+	ts_step_field(b, 1, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "skipped");
+}
+END_TEST
+
+START_TEST(sigterm_grace)
+{
+	struct op_step_in quick[] = { { "finishes", "control_node", 0,
+	    "sleep 1; echo finished", 0, 60 } };
+	struct op_step_in slow[] = { { "too long", "control_node", 0,
+	    "sleep 600", 0, 600 } };
+	char	 st[32], err[256], *out;
+	long long id;
+	pid_t	 sp;
+	int	 wst;
+
+	/* Within the grace period (2 s here) a running step finishes. */
+	sp = ts_spooler_start(NULL);
+	id = ts_create(quick, 1, NULL, 0);
+	for (int i = 0; i < 50; i++) {
+		ts_op_field(id, "status", st, sizeof(st));
+		if (strcmp(st, "running") == 0)
+			break;
+		usleep(100000);
+	}
+	kill(sp, SIGTERM);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	out = ts_step_output(id, 1);
+	ck_assert_str_eq(out, "finished\n");
+	free(out);
+	ck_assert_int_eq(waitpid(sp, &wst, 0), sp);
+	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	/* Past it, the step is cancelled, and the spooler still exits. */
+	sp = ts_spooler_start(NULL);
+	id = ts_create(slow, 1, NULL, 0);
+	for (int i = 0; i < 50; i++) {
+		ts_op_field(id, "status", st, sizeof(st));
+		if (strcmp(st, "running") == 0)
+			break;
+		usleep(100000);
+	}
+	kill(sp, SIGTERM);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "cancelled");
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 1 (too long): cancelled (spooler shutting down)");
+	ck_assert_int_eq(waitpid(sp, &wst, 0), sp);
+	/* A stopping spooler claims nothing new. */
+	id = ts_create(quick, 1, NULL, 0);
+	sleep(2);
+	ts_op_field(id, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "queued");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -332,6 +471,9 @@ main(void)
 	tcase_add_test(tc, cancel_running);
 	tcase_add_test(tc, kill9_recovered);
 	tcase_add_test(tc, two_spoolers_exactly_once);
+	tcase_add_test(tc, limits_and_order);
+	tcase_add_test(tc, dependencies);
+	tcase_add_test(tc, sigterm_grace);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

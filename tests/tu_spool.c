@@ -20,13 +20,24 @@ char			 ts_tmp[] = "/tmp/ks-spool-XXXXXX";
 static pid_t		 spoolers[8];
 static int		 nspoolers;
 
-#define PIDLIST	"/tmp/ks-spool-pids"
+/* The spoolers this run started, in its own stack directory: two test
+ * runs on one machine must not kill each other's. */
+static const char *
+pidlist(void)
+{
+	static char	 path[512];
+	const char	*dir = getenv("KS_DIR");
+
+	snprintf(path, sizeof(path), "%s/run/test-spoolers.pids",
+	    dir != NULL ? dir : "/nonexistent");
+	return path;
+}
 
 /* Runs in the parent after every test: no spooler outlives its test. */
 void
 ts_reap_all(void)
 {
-	FILE	*f = fopen(PIDLIST, "r");
+	FILE	*f = fopen(pidlist(), "r");
 	int	 pid;
 
 	if (f == NULL)
@@ -35,7 +46,7 @@ ts_reap_all(void)
 		if (pid > 1)
 			(void)kill(-pid, SIGKILL);
 	fclose(f);
-	unlink(PIDLIST);
+	unlink(pidlist());
 }
 
 pid_t
@@ -67,7 +78,7 @@ ts_spooler_start(const char *extra_env)
 	/* A failing check ends the test before its ts_teardown: the suite's
 	 * own ts_teardown (in the parent) kills what is listed here. */
 	{
-		FILE *f = fopen(PIDLIST, "a");
+		FILE *f = fopen(pidlist(), "a");
 		if (f != NULL) {
 			fprintf(f, "%d\n", (int)pid);
 			fclose(f);
@@ -137,6 +148,17 @@ ts_create(const struct op_step_in *steps, size_t n, const struct secret *sec,
 	char		 uuid[40];
 
 	ck_assert_int_eq(op_create(&ts_db, &in, steps, n, sec, nsec, ts_sealkey, &id,
+	    uuid), 0);
+	return id;
+}
+
+long long
+ts_create_in(const struct op_in *in, const struct op_step_in *steps, size_t n)
+{
+	long long	 id;
+	char		 uuid[40];
+
+	ck_assert_int_eq(op_create(&ts_db, in, steps, n, NULL, 0, ts_sealkey, &id,
 	    uuid), 0);
 	return id;
 }

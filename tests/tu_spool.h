@@ -31,6 +31,9 @@ void		 ts_spooler_kill(pid_t, int sig);
 PGresult	*ts_q(const char *sql, int n, const char *const *p);
 long long	 ts_create(const struct op_step_in *, size_t n,
 		    const struct secret *, size_t nsec);
+/* The same with the operation's own fields (kind, environment, ...). */
+long long	 ts_create_in(const struct op_in *, const struct op_step_in *,
+		    size_t n);
 void		 ts_op_field(long long id, const char *col, char *out, size_t sz);
 void		 ts_wait_done(long long id, int secs, char *status, size_t sz);
 char		*ts_step_output(long long id, int ordinal);
