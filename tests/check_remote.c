@@ -255,6 +255,64 @@ START_TEST(pin_with_keystonectl)
 }
 END_TEST
 
+/* The web flow: the host key page shows what the server offers; the
+ * confirm button pins exactly that key. Driven with curl over HTTPS. */
+START_TEST(pin_on_the_web)
+{
+	const char	*url = getenv("KS_URL"), *ca = getenv("KS_CA");
+	const char	*user = getenv("KS_USER"), *pw = getenv("KS_PASS");
+	char		 script[4096], path[512], uuid[64], ids[24], cmd[700];
+	const char	*pp[] = { ids };
+	PGresult	*res;
+	FILE		*f;
+	char		*out;
+
+	ck_assert_msg(url && ca && user && pw, "KS_URL, KS_CA, KS_USER, KS_PASS");
+	snprintf(ids, sizeof(ids), "%lld", srv[1]);
+	res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1, pp);
+	snprintf(uuid, sizeof(uuid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	pin(srv[1], NULL);
+	snprintf(path, sizeof(path), "%s/pw", ts_tmp);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(pw, f);
+	fclose(f);
+	snprintf(script, sizeof(script),
+	    "set -e; cd '%s'; c() { curl -sS --cacert '%s' -c jar -b jar \"$@\"; }\n"
+	    "tok() { grep -o 'name=\"csrf\" value=\"[^\"]*\"' \"$1\" | head -1 | "
+	    "sed 's/.*value=\"//; s/\"$//'; }\n"
+	    "c '%s/login' -o login.html\n"
+	    "c '%s/login' --data-urlencode \"csrf=$(tok login.html)\" "
+	    "--data-urlencode 'username=%s' --data-urlencode password@pw -o /dev/null\n"
+	    "c '%s/servers/%s/hostkey' -o hk.html\n"
+	    "fp=$(grep -o 'name=\"fingerprint\" value=\"[^\"]*\"' hk.html | "
+	    "sed 's/.*value=\"//; s/\"$//')\n"
+	    "echo \"$fp\" > offered\n"
+	    "c '%s/servers/%s/hostkey' --data-urlencode \"csrf=$(tok hk.html)\" "
+	    "--data-urlencode \"fingerprint=$fp\" -o /dev/null -w '%%{http_code}' > code\n",
+	    ts_tmp, ca, url, url, user, url, uuid, url, uuid);
+	snprintf(path, sizeof(path), "%s/pin.sh", ts_tmp);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(script, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "bash '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/code", ts_tmp);
+	ck_assert_ptr_nonnull(out = tu_slurp(path, NULL));
+	ck_assert_str_eq(out, "303");
+	free(out);
+	snprintf(path, sizeof(path), "%s/offered", ts_tmp);
+	ck_assert_ptr_nonnull(out = tu_slurp(path, NULL));
+	ck_assert_ptr_nonnull(strstr(out, "SHA256:"));
+	res = ts_q("SELECT host_key, host_key_sha256 || E'\\n' FROM servers "
+	    "WHERE id = $1::bigint", 1, pp);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), hosts[1].key);
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), out);
+	PQclear(res);
+	free(out);
+}
+END_TEST
+
 START_TEST(unreachable_and_silent)
 {
 	struct sockaddr_in sa;
@@ -536,6 +594,7 @@ main(void)
 	tcase_add_test(tc, across_two_hosts);
 	tcase_add_test(tc, host_keys_refused_before_sending);
 	tcase_add_test(tc, pin_with_keystonectl);
+	tcase_add_test(tc, pin_on_the_web);
 	tcase_add_test(tc, unreachable_and_silent);
 	tcase_add_test(tc, hang_times_out_and_remote_stops);
 	tcase_add_test(tc, secret_canary_both_sides);
