@@ -233,6 +233,16 @@ START_TEST(secret_canary)
 	/* Nor any log. */
 	snprintf(cmd, sizeof(cmd), "grep -r -q -- '%s' '%s/log'", canary, ts_dir);
 	ck_assert_int_ne(system(cmd), 0);
+	/* Nor the operation's page. */
+	{
+		char uuid[64], page[128], *html;
+		ts_op_field(id, "uuid", uuid, sizeof(uuid));
+		snprintf(page, sizeof(page), "/ops/%s", uuid);
+		ck_assert_ptr_nonnull(html = ts_web_get(page, "op.html"));
+		ck_assert_ptr_nonnull(strstr(html, "token=[redacted]"));
+		ck_assert_ptr_null(strstr(html, canary));
+		free(html);
+	}
 }
 END_TEST
 

@@ -263,3 +263,38 @@ ts_proc_has(const char *s)
 	return found;
 }
 
+
+char *
+ts_web_get(const char *path, const char *name)
+{
+	const char	*url = getenv("KS_URL"), *ca = getenv("KS_CA");
+	const char	*user = getenv("KS_USER"), *pw = getenv("KS_PASS");
+	char		 script[3072], file[512], cmd[600];
+	FILE		*f;
+
+	if (!url || !ca || !user || !pw)
+		return NULL;
+	snprintf(file, sizeof(file), "%s/pw", ts_tmp);
+	if ((f = fopen(file, "w")) == NULL)
+		return NULL;
+	fputs(pw, f);
+	fclose(f);
+	snprintf(script, sizeof(script),
+	    "set -e; cd '%s'; c() { curl -sS --cacert '%s' -c jar -b jar \"$@\"; }\n"
+	    "c '%s/login' -o login.html\n"
+	    "t=$(grep -o 'name=\"csrf\" value=\"[^\"]*\"' login.html | head -1 | "
+	    "sed 's/.*value=\"//; s/\"$//')\n"
+	    "c '%s/login' --data-urlencode \"csrf=$t\" --data-urlencode 'username=%s' "
+	    "--data-urlencode password@pw -o /dev/null\n"
+	    "c '%s%s' -o '%s'\n", ts_tmp, ca, url, url, user, url, path, name);
+	snprintf(file, sizeof(file), "%s/get.sh", ts_tmp);
+	if ((f = fopen(file, "w")) == NULL)
+		return NULL;
+	fputs(script, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "bash '%s'", file);
+	if (system(cmd) != 0)
+		return NULL;
+	snprintf(file, sizeof(file), "%s/%s", ts_tmp, name);
+	return tu_slurp(file, NULL);
+}

@@ -39,6 +39,10 @@ void		 ts_wait_done(long long id, int secs, char *status, size_t sz);
 char		*ts_step_output(long long id, int ordinal);
 void		 ts_step_field(long long id, int ordinal, const char *col,
 		    char *out, size_t sz);
+/* Signs in to the stack's web app ($KS_URL, $KS_CA, $KS_USER, $KS_PASS)
+ * with curl and saves the page at path into ts_tmp/name. Returns the
+ * page (malloc'd) or NULL. */
+char		*ts_web_get(const char *path, const char *name);
 /* Nonzero when some process's argv or environment holds s. */
 int		 ts_proc_has(const char *s);
 
