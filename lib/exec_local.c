@@ -25,15 +25,6 @@
 
 #define GRACE_S	5	/* from cancel (stdin closed) to SIGKILL */
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* SIGKILLs every process of session sid (the step's, and any job it put
  * in a process group of its own). */
 static void
@@ -95,7 +86,7 @@ exec_local(const struct exec_req *rq, struct exec_res *res)
 	char		 chunk[65536];
 	size_t		 sent = 0;
 	ssize_t		 n;
-	long long	 start = now_ms(), last_tick = start, cancel_at = 0;
+	long long	 start = step_now_ms(), last_tick = start, cancel_at = 0;
 	pid_t		 pid, w;
 	int		 inp[2] = { -1, -1 }, outp[2] = { -1, -1 };
 	int		 status = 0, reaped = 0, out_open = 1, rc = -1;
@@ -125,7 +116,7 @@ exec_local(const struct exec_req *rq, struct exec_res *res)
 	(void)fcntl(inp[1], F_SETFL, O_NONBLOCK);
 
 	while (out_open || !reaped) {
-		long long t = now_ms();
+		long long t = step_now_ms();
 		int nfds = 0, timeout = 200;
 
 		if (out_open) {
@@ -171,7 +162,7 @@ exec_local(const struct exec_req *rq, struct exec_res *res)
 		/* The wrapper is done; whatever it left holding the pipe goes. */
 		if (reaped && out_open && cancel_at == 0)
 			cancel_at = t;
-		t = now_ms();
+		t = step_now_ms();
 		if (cancel_at == 0 && t - last_tick >= 1000) {
 			last_tick = t;
 			if (rq->tick != NULL && rq->tick(rq->arg) != 0) {

@@ -26,15 +26,6 @@ struct ssh_conn {
 	long		 idle_ms;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 lib_init(void)
 {
@@ -345,7 +336,7 @@ ssh_exec(struct ssh_conn *c, const struct exec_req *rq, struct exec_res *res)
 	char		 chunk[32768], *sig = NULL;
 	size_t		 sent = 0;
 	ssize_t		 n;
-	long long	 start = now_ms(), last_tick = start, cancel_at = 0,
+	long long	 start = step_now_ms(), last_tick = start, cancel_at = 0,
 			 last_io = start;
 	int		 eof_sent = 0, rc = -1, progress, st;
 
@@ -390,7 +381,7 @@ ssh_exec(struct ssh_conn *c, const struct exec_req *rq, struct exec_res *res)
 				    cancel_at == 0) {
 					snprintf(res->error, sizeof(res->error),
 					    "storing output failed");
-					cancel_at = now_ms();
+					cancel_at = step_now_ms();
 				}
 			}
 			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
@@ -403,7 +394,7 @@ ssh_exec(struct ssh_conn *c, const struct exec_req *rq, struct exec_res *res)
 		}
 		if (libssh2_channel_eof(ch))
 			break;
-		t = now_ms();
+		t = step_now_ms();
 		if (progress)
 			last_io = t;
 		if (cancel_at == 0 && t - last_tick >= 1000) {

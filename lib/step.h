@@ -39,6 +39,9 @@ struct secret {
 	const char	*value;	/* one line: no newline, no NUL */
 };
 
+/* Monotonic milliseconds, for the executors' timeouts and ticks. */
+long long	 step_now_ms(void);
+
 /* Appends the wrapper for script to out. -1 on a bad secret name or
  * allocation failure. */
 int	step_wrapper(struct buf *out, const char *script,
