@@ -27,317 +27,24 @@
 
 #include "buf.h"
 #include "testutil.h"
+#include "tu_web.h"
 
 #define TEST_TIMEOUT	60
 #define MAX_CLIENTS	4
 #define MAX_PARAMS	10
 #define MAX_OPS		8
 
-struct client {
-	CURL		*c;
-	long		 status;
-	struct buf	 body;
-	struct buf	 hdr;
-	char		 csrf[128];
-};
-
-static const char	*base_url, *ca_file, *pg_conninfo, *ks_user, *ks_pass;
-static struct client	*clients[MAX_CLIENTS];
-static size_t		 nclients;
-static PGconn		*pgc;
-static unsigned		 seq;
 /* Operations and servers a test created, deleted by teardown. */
 static long		 made_ops[MAX_OPS];
 static size_t		 nmade_ops;
 static long		 made_server;
 
-/* ---- strings ---------------------------------------------------------- */
-
-static void
-uniq(char *out, size_t sz, const char *prefix)
-{
-	snprintf(out, sz, "%s-%ld-%ld-%u", prefix, (long)getpid(),
-	    (long)(time(NULL) % 1000000), ++seq);
-}
-
-/* The text ctemplate's HTML escaping produces for s. */
-static void
-html_escape(struct buf *b, const char *s)
-{
-	buf_reset(b);
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&#39;");
-			break;
-		default:
-			buf_putc(b, *s);
-			break;
-		}
-	}
-}
-
-static void
-fadd(struct buf *f, const char *key, const char *val)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	const char		*s[2] = { key, val };
-
-	if (f->len > 0)
-		buf_putc(f, '&');
-	for (int i = 0; i < 2; i++) {
-		for (const unsigned char *p = (const unsigned char *)s[i]; *p; p++) {
-			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-			    *p == '.' || *p == '~')
-				buf_putc(f, *p);
-			else {
-				buf_putc(f, '%');
-				buf_putc(f, hex[*p >> 4]);
-				buf_putc(f, hex[*p & 15]);
-			}
-		}
-		if (i == 0)
-			buf_putc(f, '=');
-	}
-}
-
 /* ---- HTTP ------------------------------------------------------------- */
-
-static size_t
-on_body(char *p, size_t sz, size_t n, void *arg)
-{
-	struct client	*cl = arg;
-
-	if (buf_put(&cl->body, p, sz * n) == -1)
-		return 0;
-	return sz * n;
-}
-
-static size_t
-on_header(char *p, size_t sz, size_t n, void *arg)
-{
-	struct client	*cl = arg;
-	size_t		 len = sz * n;
-
-	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
-		buf_reset(&cl->hdr);
-	if (buf_put(&cl->hdr, p, len) == -1)
-		return 0;
-	return len;
-}
-
-static struct client *
-cl_new(void)
-{
-	struct client	*cl;
-
-	ck_assert_uint_lt(nclients, MAX_CLIENTS);
-	cl = calloc(1, sizeof(*cl));
-	ck_assert_ptr_nonnull(cl);
-	buf_init(&cl->body);
-	buf_init(&cl->hdr);
-	cl->c = curl_easy_init();
-	ck_assert_ptr_nonnull(cl->c);
-	curl_easy_setopt(cl->c, CURLOPT_CAINFO, ca_file);
-	curl_easy_setopt(cl->c, CURLOPT_COOKIEFILE, "");
-	curl_easy_setopt(cl->c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(cl->c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(cl->c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cl->c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(cl->c, CURLOPT_WRITEDATA, cl);
-	curl_easy_setopt(cl->c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(cl->c, CURLOPT_HEADERDATA, cl);
-	clients[nclients++] = cl;
-	return cl;
-}
-
-static void
-cl_free_all(void)
-{
-	for (size_t i = 0; i < nclients; i++) {
-		curl_easy_cleanup(clients[i]->c);
-		buf_release(&clients[i]->body);
-		buf_release(&clients[i]->hdr);
-		free(clients[i]);
-		clients[i] = NULL;
-	}
-	nclients = 0;
-}
-
-static long
-request(struct client *cl, const char *method, const char *path,
-    const char *body, size_t bodylen)
-{
-	struct curl_slist	*h = NULL;
-	struct buf		 url;
-	CURLcode		 rc;
-
-	buf_init(&url);
-	buf_printf(&url, "%s%s", base_url, path);
-	buf_reset(&cl->body);
-	buf_reset(&cl->hdr);
-	cl->status = 0;
-	curl_easy_setopt(cl->c, CURLOPT_URL, buf_cstr(&url));
-	curl_easy_setopt(cl->c, CURLOPT_CUSTOMREQUEST, NULL);
-	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(cl->c, CURLOPT_POST, 1L);
-		curl_easy_setopt(cl->c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)bodylen);
-		curl_easy_setopt(cl->c, CURLOPT_POSTFIELDS, body ? body : "");
-		h = curl_slist_append(h,
-		    "Content-Type: application/x-www-form-urlencoded");
-		h = curl_slist_append(h, "Expect:");
-	} else {
-		curl_easy_setopt(cl->c, CURLOPT_HTTPGET, 1L);
-		if (strcmp(method, "GET") != 0)
-			curl_easy_setopt(cl->c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, h);
-	rc = curl_easy_perform(cl->c);
-	curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
-	curl_easy_getinfo(cl->c, CURLINFO_RESPONSE_CODE, &cl->status);
-	if (rc != CURLE_OK && cl->status == 0)
-		ck_abort_msg("%s %s: %s", method, buf_cstr(&url),
-		    curl_easy_strerror(rc));
-	buf_release(&url);
-	return cl->status;
-}
-
-static long
-get(struct client *cl, const char *path)
-{
-	return request(cl, "GET", path, NULL, 0);
-}
-
-static long
-post(struct client *cl, const char *path, const struct buf *form)
-{
-	return request(cl, "POST", path, buf_cstr(form), form->len);
-}
-
-static const char *
-body(const struct client *cl)
-{
-	return buf_cstr(&cl->body);
-}
-
-static int
-has(const struct client *cl, const char *s)
-{
-	return strstr(body(cl), s) != NULL;
-}
-
-#define ck_has(cl, s) do {						\
-	if (!has((cl), (s)))						\
-		ck_abort_msg("response %ld lacks \"%.400s\"; body:\n%.2500s", \
-		    (cl)->status, (s), body(cl));			\
-} while (0)
-#define ck_hasnt(cl, s) do {						\
-	if (has((cl), (s)))						\
-		ck_abort_msg("response %ld has \"%.400s\"; body:\n%.2500s",	\
-		    (cl)->status, (s), body(cl));			\
-} while (0)
-#define ck_status(expr, cl, want) do {					\
-	long st_ = (expr);						\
-	if (st_ != (want))						\
-		ck_abort_msg("%s: status %ld, want %d; body:\n%.3000s",	\
-		    #expr, st_, (want), body(cl));			\
-} while (0)
-
-static const char *
-header(const struct client *cl, const char *name, char *out, size_t outsz)
-{
-	const char	*p = buf_cstr(&cl->hdr), *e, *v;
-	size_t		 nlen = strlen(name), vlen;
-
-	for (; *p != '\0'; p = *e ? e + 1 : e) {
-		if ((e = strchr(p, '\n')) == NULL)
-			e = p + strlen(p);
-		if ((size_t)(e - p) <= nlen || p[nlen] != ':' ||
-		    strncasecmp(p, name, nlen) != 0)
-			continue;
-		v = p + nlen + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		vlen = (size_t)(e - v);
-		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
-			vlen--;
-		if (vlen >= outsz)
-			vlen = outsz - 1;
-		memcpy(out, v, vlen);
-		out[vlen] = '\0';
-		return out;
-	}
-	return NULL;
-}
-
-static void
-ck_location(const struct client *cl, const char *want)
-{
-	char	 loc[1024];
-
-	if (header(cl, "Location", loc, sizeof(loc)) == NULL)
-		ck_abort_msg("no Location header (status %ld)", cl->status);
-	ck_assert_str_eq(loc, want);
-}
-
-static void
-take_csrf(struct client *cl)
-{
-	static const char	 mark[] = "name=\"csrf\" value=\"";
-	const char		*p = strstr(body(cl), mark), *e;
-
-	if (p == NULL)
-		ck_abort_msg("no CSRF field in the page (status %ld):\n%.2000s",
-		    cl->status, body(cl));
-	p += sizeof(mark) - 1;
-	e = strchr(p, '"');
-	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_gt((size_t)(e - p), 16);
-	ck_assert_uint_lt((size_t)(e - p), sizeof(cl->csrf));
-	memcpy(cl->csrf, p, (size_t)(e - p));
-	cl->csrf[e - p] = '\0';
-}
-
-static struct client *
-login(void)
-{
-	struct client	*cl = cl_new();
-	struct buf	 f;
-
-	ck_status(get(cl, "/login"), cl, 200);
-	take_csrf(cl);
-	buf_init(&f);
-	fadd(&f, "csrf", cl->csrf);
-	fadd(&f, "next", "/");
-	fadd(&f, "username", ks_user);
-	fadd(&f, "password", ks_pass);
-	ck_status(post(cl, "/login", &f), cl, 303);
-	buf_release(&f);
-	ck_location(cl, "/");
-	ck_status(get(cl, "/"), cl, 200);
-	take_csrf(cl);
-	return cl;
-}
 
 /* POSTs the page's form (only its CSRF field) to path; 303 back to the
  * operation, whose page (with the flash) is then loaded. */
 static void
-post_action(struct client *cl, const char *uuid, const char *action)
+post_action(struct tw_client *cl, const char *uuid, const char *action)
 {
 	struct buf	 f;
 	char		 path[128], loc[128];
@@ -345,95 +52,11 @@ post_action(struct client *cl, const char *uuid, const char *action)
 	snprintf(path, sizeof(path), "/ops/%s/%s", uuid, action);
 	snprintf(loc, sizeof(loc), "/ops/%s", uuid);
 	buf_init(&f);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, path, &f), cl, 303);
-	ck_location(cl, loc);
-	ck_status(get(cl, loc), cl, 200);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_ck_location(cl, loc);
+	ck_status(tw_get(cl, loc), cl, 200);
 	buf_release(&f);
-}
-
-/* ---- database --------------------------------------------------------- */
-
-static PGconn *
-pg(void)
-{
-	if (pgc == NULL) {
-		pgc = PQconnectdb(pg_conninfo);
-		if (PQstatus(pgc) != CONNECTION_OK)
-			ck_abort_msg("database %s: %s", pg_conninfo,
-			    PQerrorMessage(pgc));
-	}
-	return pgc;
-}
-
-static PGresult *
-vsql(const char *q, int n, va_list ap)
-{
-	const char	*p[MAX_PARAMS];
-	PGresult	*res;
-	ExecStatusType	 st;
-
-	ck_assert_int_le(n, MAX_PARAMS);
-	for (int i = 0; i < n; i++)
-		p[i] = va_arg(ap, const char *);
-	res = PQexecParams(pg(), q, n, NULL, p, NULL, NULL, 0);
-	st = PQresultStatus(res);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-		ck_abort_msg("SQL failed: %s\n%s", q, PQresultErrorMessage(res));
-	return res;
-}
-
-static PGresult *
-sql(const char *q, int n, ...)
-{
-	PGresult	*res;
-	va_list		 ap;
-
-	va_start(ap, n);
-	res = vsql(q, n, ap);
-	va_end(ap);
-	return res;
-}
-
-static void
-sql_exec(const char *q, int n, ...)
-{
-	va_list		 ap;
-
-	va_start(ap, n);
-	PQclear(vsql(q, n, ap));
-	va_end(ap);
-}
-
-static long
-sql_long(const char *q, int n, ...)
-{
-	PGresult	*res;
-	va_list		 ap;
-	long		 v;
-
-	va_start(ap, n);
-	res = vsql(q, n, ap);
-	va_end(ap);
-	ck_assert_int_eq(PQntuples(res), 1);
-	v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return v;
-}
-
-/* The first column of the single row as text ("" for NULL). */
-static void
-sql_str(char *out, size_t outsz, const char *q, int n, ...)
-{
-	PGresult	*res;
-	va_list		 ap;
-
-	va_start(ap, n);
-	res = vsql(q, n, ap);
-	va_end(ap);
-	ck_assert_int_eq(PQntuples(res), 1);
-	snprintf(out, outsz, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
 }
 
 /* ---- fixtures --------------------------------------------------------- */
@@ -457,7 +80,7 @@ mk_op(struct op *o, const char *kind, const char *status, const char *subject,
 	PGresult	*res;
 
 	ck_assert_uint_lt(nmade_ops, MAX_OPS);
-	res = sql("INSERT INTO operations (kind, subject_type, subject_id, status, "
+	res = tw_sql("INSERT INTO operations (kind, subject_type, subject_id, status, "
 	    " claimed_by, lease_until, started_at, finished_at, attempt, "
 	    " has_secrets, error, created_by) "
 	    "VALUES ($1, CASE WHEN $3::bigint IS NULL THEN 'none' ELSE 'server' END, "
@@ -487,7 +110,7 @@ mk_step(const struct op *o, int ordinal, const char *name, const char *status,
 
 	snprintf(ord, sizeof(ord), "%d", ordinal);
 	snprintf(b, sizeof(b), "%ld", bytes);
-	return sql_long("INSERT INTO operation_steps (operation_id, ordinal, name, "
+	return tw_sql_long("INSERT INTO operation_steps (operation_id, ordinal, name, "
 	    " target, script, status, exit_code, exit_signal, output_bytes, "
 	    " truncated, started_at, finished_at) "
 	    "VALUES ($1::bigint, $2::int, $3, 'control_node', 'true', $4, $5::int, "
@@ -506,7 +129,7 @@ mk_output(long step, int seqno, const char *text)
 
 	snprintf(s, sizeof(s), "%ld", step);
 	snprintf(q, sizeof(q), "%d", seqno);
-	sql_exec("INSERT INTO operation_output (step_id, seq, chunk) "
+	tw_sql_exec("INSERT INTO operation_output (step_id, seq, chunk) "
 	    "VALUES ($1::bigint, $2::int, $3)", 3, s, q, text);
 }
 
@@ -516,10 +139,10 @@ mk_server(char *name, size_t namesz, char sid[24])
 {
 	char	 u[80], addr[96];
 
-	uniq(u, sizeof(u), "ops");
+	tw_uniq(u, sizeof(u), "ops");
 	snprintf(name, namesz, "<script>alert('%s')</script>", u);
 	snprintf(addr, sizeof(addr), "%s.example.com", u);
-	made_server = sql_long("INSERT INTO servers (name, address) VALUES ($1, $2) "
+	made_server = tw_sql_long("INSERT INTO servers (name, address) VALUES ($1, $2) "
 	    "RETURNING id", 2, name, addr);
 	snprintf(sid, 24, "%ld", made_server);
 }
@@ -528,7 +151,7 @@ mk_server(char *name, size_t namesz, char sid[24])
 static void
 op_state(const struct op *o, char *out, size_t sz)
 {
-	sql_str(out, sz, "SELECT status || '|' || cancel_requested || '|' || "
+	tw_sql_str(out, sz, "SELECT status || '|' || cancel_requested || '|' || "
 	    "(finished_at IS NOT NULL) || '|' || coalesce(error, '') || '|' || "
 	    "attempt FROM operations WHERE id = $1::bigint", 1, o->sid);
 }
@@ -536,8 +159,7 @@ op_state(const struct op *o, char *out, size_t sz)
 static void
 setup(void)
 {
-	nclients = 0;
-	pgc = NULL;
+	tw_setup(MAX_CLIENTS, MAX_PARAMS);
 	nmade_ops = 0;
 	made_server = 0;
 }
@@ -545,10 +167,11 @@ setup(void)
 static void
 teardown(void)
 {
+	PGconn	*pgc;
 	char	 id[24];
 
-	cl_free_all();
-	if (pgc != NULL) {
+	tw_free_clients();
+	if ((pgc = tw_pgconn()) != NULL) {
 		/* Steps, output and secrets go with their operation. */
 		for (size_t i = 0; i < nmade_ops; i++) {
 			const char *p[] = { id };
@@ -562,27 +185,26 @@ teardown(void)
 			PQclear(PQexecParams(pgc, "DELETE FROM servers WHERE "
 			    "id = $1::bigint", 1, NULL, p, NULL, NULL, 0));
 		}
-		PQfinish(pgc);
 	}
-	pgc = NULL;
+	tw_teardown();
 }
 
 /* ---- JSON ------------------------------------------------------------- */
 
 /* GETs the log endpoint and parses the answer (owned by the caller). */
 static cJSON *
-get_log(struct client *cl, const char *uuid, const char *query)
+get_log(struct tw_client *cl, const char *uuid, const char *query)
 {
 	char	 path[256], ctype[128];
 	cJSON	*j;
 
 	snprintf(path, sizeof(path), "/ops/%s/log%s", uuid, query);
-	ck_status(get(cl, path), cl, 200);
-	if (header(cl, "Content-Type", ctype, sizeof(ctype)) == NULL)
+	ck_status(tw_get(cl, path), cl, 200);
+	if (tw_header(cl, "Content-Type", ctype, sizeof(ctype)) == NULL)
 		ck_abort_msg("log without a Content-Type");
 	ck_assert_str_eq(ctype, "application/json");
-	if ((j = cJSON_Parse(body(cl))) == NULL)
-		ck_abort_msg("log is not JSON:\n%.2000s", body(cl));
+	if ((j = cJSON_Parse(tw_body(cl))) == NULL)
+		ck_abort_msg("log is not JSON:\n%.2000s", tw_body(cl));
 	return j;
 }
 
@@ -609,34 +231,34 @@ ck_chunk(const cJSON *c, long step, int seqno, const char *text)
 
 START_TEST(list_page)
 {
-	struct client	*cl = login(), *anon = cl_new();
+	struct tw_client	*cl = tw_login(), *anon = tw_cl_new();
 	struct op	 a, b;
 	struct buf	 esc, want;
 	char		 name[200], sid[24];
 	const char	*pa, *pb;
 
-	ck_status(get(anon, "/ops"), anon, 303);
-	ck_location(anon, "/login?next=/ops");
+	ck_status(tw_get(anon, "/ops"), anon, 303);
+	tw_ck_location(anon, "/login?next=/ops");
 
 	mk_server(name, sizeof(name), sid);
 	mk_op(&a, "provision", "failed", sid, 0, "step 1 (x): exit status 2",
-	    ks_user);
+	    tw_user);
 	mk_op(&b, "verify", "running", sid, 0, NULL, NULL);
 	buf_init(&esc);
 	buf_init(&want);
-	ck_status(get(cl, "/ops"), cl, 200);
+	ck_status(tw_get(cl, "/ops"), cl, 200);
 	ck_has(cl, "<a href=\"/ops\" aria-current=\"page\">Operations</a>");
 	buf_printf(&want, "<a href=\"/ops/%s\">Provision</a>", a.uuid);
 	ck_has(cl, buf_cstr(&want));
-	pa = strstr(body(cl), buf_cstr(&want));
+	pa = strstr(tw_body(cl), buf_cstr(&want));
 	buf_reset(&want);
 	buf_printf(&want, "<a href=\"/ops/%s\">Verify</a>", b.uuid);
 	ck_has(cl, buf_cstr(&want));
-	pb = strstr(body(cl), buf_cstr(&want));
+	pb = strstr(tw_body(cl), buf_cstr(&want));
 	/* Newest first. */
 	ck_assert_msg(pb < pa, "the newer operation is not listed first");
 	/* The subject's name is escaped, never markup. */
-	html_escape(&esc, name);
+	tw_html_escape(&esc, name);
 	ck_has(cl, buf_cstr(&esc));
 	ck_hasnt(cl, "<script>alert(");
 	ck_has(cl, "<span class=\"status status-failed\">failed</span>");
@@ -651,7 +273,7 @@ END_TEST
 
 START_TEST(op_page)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 dep, o;
 	struct buf	 esc, want;
 	char		 name[200], sid[24], path[128], s2id[24], suuid[40];
@@ -660,27 +282,27 @@ START_TEST(op_page)
 	mk_server(name, sizeof(name), sid);
 	mk_op(&dep, "build", "succeeded", NULL, 0, NULL, NULL);
 	mk_op(&o, "deploy", "failed", sid, 0, "step 2 (<restart>): exit status 3",
-	    ks_user);
-	sql_exec("UPDATE operations SET depends_on = $1::bigint WHERE id = $2::bigint",
+	    tw_user);
+	tw_sql_exec("UPDATE operations SET depends_on = $1::bigint WHERE id = $2::bigint",
 	    2, dep.sid, o.sid);
 	s1 = mk_step(&o, 1, "Pull <image>", "succeeded", "0", NULL, 2048, 0);
 	s2 = mk_step(&o, 2, "Restart", "failed", "3", NULL, 5000000, 1);
 	s3 = mk_step(&o, 3, "Killed", "cancelled", NULL, "9", 0, 0);
 	s4 = mk_step(&o, 4, "Never", "skipped", NULL, NULL, 0, 0);
 	snprintf(s2id, sizeof(s2id), "%ld", s2);
-	sql_exec("UPDATE operation_steps SET target = 'specific_server', "
+	tw_sql_exec("UPDATE operation_steps SET target = 'specific_server', "
 	    "server_id = $1::bigint WHERE id = $2::bigint", 2, sid, s2id);
-	sql_str(suuid, sizeof(suuid), "SELECT uuid FROM servers WHERE id = "
+	tw_sql_str(suuid, sizeof(suuid), "SELECT uuid FROM servers WHERE id = "
 	    "$1::bigint", 1, sid);
 	mk_output(s1, 0, "first line\n\tindented & <script>alert(1)</script>\n");
 	mk_output(s1, 1, "second \"chunk\" 'quoted'\n");
 	mk_output(s2, 0, "restarting\n");
 
 	snprintf(path, sizeof(path), "/ops/%s", o.uuid);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	buf_init(&esc);
 	buf_init(&want);
-	html_escape(&esc, name);
+	tw_html_escape(&esc, name);
 	buf_printf(&want, "<h1>Deploy · %s</h1>", buf_cstr(&esc));
 	ck_has(cl, buf_cstr(&want));
 	ck_hasnt(cl, "<script>alert(");
@@ -721,7 +343,7 @@ START_TEST(op_page)
 	/* The facts. */
 	ck_has(cl, "step 2 (&lt;restart&gt;): exit status 3");
 	buf_reset(&want);
-	buf_printf(&want, "<dt>Started by</dt><dd>%s</dd>", ks_user);
+	buf_printf(&want, "<dt>Started by</dt><dd>%s</dd>", tw_user);
 	ck_has(cl, buf_cstr(&want));
 	buf_reset(&want);
 	buf_printf(&want, "<a href=\"/ops/%s\"><code>%s</code></a>", dep.uuid,
@@ -743,7 +365,7 @@ START_TEST(op_page)
 
 	/* No creator, no subject: said so. */
 	snprintf(path, sizeof(path), "/ops/%s", dep.uuid);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "<h1>Build</h1>");
 	ck_has(cl, "<dt>Started by</dt><dd><span class=\"muted\">Keystone</span></dd>");
 	ck_has(cl, "This operation has no steps.");
@@ -757,7 +379,7 @@ END_TEST
 
 START_TEST(log_json)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 o, other;
 	struct buf	 q;
 	cJSON		*j;
@@ -806,9 +428,9 @@ START_TEST(log_json)
 	ck_chunk(cJSON_GetArrayItem(chunks, 3), s2, 0, "s2 chunk 0\n");
 	/* Escaped for JSON, and read back byte for byte. */
 	ck_chunk(cJSON_GetArrayItem(chunks, 4), s2, 1, hostile);
-	ck_assert_ptr_null(strstr(body(cl), "another operation"));
-	ck_assert_ptr_null(strchr(body(cl), '\n'));
-	ck_assert_ptr_null(strchr(body(cl), '\x01'));
+	ck_assert_ptr_null(strstr(tw_body(cl), "another operation"));
+	ck_assert_ptr_null(strchr(tw_body(cl), '\n'));
+	ck_assert_ptr_null(strchr(tw_body(cl), '\x01'));
 	cJSON_Delete(j);
 
 	/* From the middle of step 1: the rest of it and all of step 2. */
@@ -860,7 +482,7 @@ START_TEST(log_json)
 	cJSON_Delete(j);
 
 	/* The final state reaches the client with the last output. */
-	sql_exec("UPDATE operations SET status = 'failed', finished_at = now(), "
+	tw_sql_exec("UPDATE operations SET status = 'failed', finished_at = now(), "
 	    "claimed_by = NULL, lease_until = NULL WHERE id = $1::bigint", 1, o.sid);
 	j = get_log(cl, o.uuid, buf_cstr(&q));
 	ck_assert_str_eq(cJSON_GetStringValue(jget(j, "status")), "failed");
@@ -870,23 +492,23 @@ START_TEST(log_json)
 	/* Another operation's step, and malformed positions. */
 	buf_reset(&q);
 	buf_printf(&q, "/ops/%s/log?step=%ld&from=0", o.uuid, x);
-	ck_status(get(cl, buf_cstr(&q)), cl, 400);
+	ck_status(tw_get(cl, buf_cstr(&q)), cl, 400);
 	buf_reset(&q);
 	buf_printf(&q, "/ops/%s/log?step=abc", o.uuid);
-	ck_status(get(cl, buf_cstr(&q)), cl, 400);
+	ck_status(tw_get(cl, buf_cstr(&q)), cl, 400);
 	buf_reset(&q);
 	buf_printf(&q, "/ops/%s/log?step=%ld&from=-1", o.uuid, s1);
-	ck_status(get(cl, buf_cstr(&q)), cl, 400);
+	ck_status(tw_get(cl, buf_cstr(&q)), cl, 400);
 	buf_reset(&q);
 	buf_printf(&q, "/ops/%s/log?step=%ld&from=99999999999", o.uuid, s1);
-	ck_status(get(cl, buf_cstr(&q)), cl, 400);
+	ck_status(tw_get(cl, buf_cstr(&q)), cl, 400);
 	buf_release(&q);
 }
 END_TEST
 
 START_TEST(cancel_queued)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 o;
 	char		 st[256];
 	long		 s1, s2;
@@ -894,7 +516,7 @@ START_TEST(cancel_queued)
 	mk_op(&o, "registry", "queued", NULL, 1, NULL, NULL);
 	s1 = mk_step(&o, 1, "gc", "pending", NULL, NULL, 0, 0);
 	s2 = mk_step(&o, 2, "gc again", "pending", NULL, NULL, 0, 0);
-	sql_exec("INSERT INTO operation_secrets (operation_id, name, sealed) "
+	tw_sql_exec("INSERT INTO operation_secrets (operation_id, name, sealed) "
 	    "VALUES ($1::bigint, 'REGISTRY_PASSWORD', 'c2VhbGVk')", 1, o.sid);
 
 	post_action(cl, o.uuid, "cancel");
@@ -906,9 +528,9 @@ START_TEST(cancel_queued)
 	ck_assert_str_eq(st, "cancelled|true|true||0");
 	/* Nothing will run it: its steps are skipped and its secrets gone,
 	 * as when a spooler ends an operation. */
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM operation_steps WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps WHERE "
 	    "operation_id = $1::bigint AND status = 'skipped'", 1, o.sid), 2);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM operation_secrets WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_secrets WHERE "
 	    "operation_id = $1::bigint", 1, o.sid), 0);
 	(void)s1;
 	(void)s2;
@@ -919,14 +541,14 @@ END_TEST
 
 START_TEST(cancel_running)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 o;
 	char		 st[256], path[128];
 
 	mk_op(&o, "deploy", "running", NULL, 0, NULL, NULL);
 	(void)mk_step(&o, 1, "deploy", "running", NULL, NULL, 0, 0);
 	snprintf(path, sizeof(path), "/ops/%s", o.uuid);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Cancel operation</button>");
 
 	post_action(cl, o.uuid, "cancel");
@@ -937,14 +559,14 @@ START_TEST(cancel_running)
 	ck_has(cl, "<span class=\"tag\">cancel requested</span>");
 	ck_hasnt(cl, "Cancel operation</button>");
 	ck_has(cl, "http-equiv=\"refresh\"");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM operation_steps WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps WHERE "
 	    "operation_id = $1::bigint AND status = 'running'", 1, o.sid), 1);
 }
 END_TEST
 
 START_TEST(cancel_finished)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 o;
 	char		 before[256], after[256];
 	const char	*states[] = { "succeeded", "failed", "cancelled" };
@@ -958,7 +580,7 @@ START_TEST(cancel_finished)
 		    "operation has already finished; there is nothing to cancel.</p>");
 		op_state(&o, after, sizeof(after));
 		ck_assert_str_eq(after, before);
-		ck_assert_int_eq(sql_long("SELECT count(*) FROM operation_steps "
+		ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps "
 		    "WHERE operation_id = $1::bigint AND status = $2", 2, o.sid,
 		    states[i]), 1);
 	}
@@ -967,7 +589,7 @@ END_TEST
 
 START_TEST(retry_failed)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 o, c;
 	char		 st[256];
 	PGresult	*res;
@@ -984,7 +606,7 @@ START_TEST(retry_failed)
 	    "again.</p>");
 	op_state(&o, st, sizeof(st));
 	ck_assert_str_eq(st, "queued|false|false||0");
-	res = sql("SELECT ordinal, status, exit_code IS NULL, output_bytes, truncated "
+	res = tw_sql("SELECT ordinal, status, exit_code IS NULL, output_bytes, truncated "
 	    "FROM operation_steps WHERE operation_id = $1::bigint ORDER BY ordinal",
 	    1, o.sid);
 	ck_assert_int_eq(PQntuples(res), 3);
@@ -1014,7 +636,7 @@ END_TEST
 
 START_TEST(retry_refused)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct op	 sec, run, ok;
 	char		 before[256], after[256];
 
@@ -1029,7 +651,7 @@ START_TEST(retry_refused)
 	ck_hasnt(cl, "/retry\"");
 	op_state(&sec, after, sizeof(after));
 	ck_assert_str_eq(after, before);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM operation_steps WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps WHERE "
 	    "operation_id = $1::bigint AND status = 'failed'", 1, sec.sid), 1);
 
 	/* Neither running nor succeeded operations. */
@@ -1052,7 +674,7 @@ END_TEST
 
 START_TEST(csrf_required)
 {
-	struct client	*cl = login(), *other = login();
+	struct tw_client	*cl = tw_login(), *other = tw_login();
 	struct op	 q, f;
 	struct buf	 form;
 	char		 path[128], before[256], after[256];
@@ -1066,19 +688,19 @@ START_TEST(csrf_required)
 	/* Missing, then another session's token. */
 	op_state(&q, before, sizeof(before));
 	snprintf(path, sizeof(path), "/ops/%s/cancel", q.uuid);
-	ck_status(post(cl, path, &form), cl, 403);
+	ck_status(tw_post(cl, path, &form), cl, 403);
 	ck_has(cl, "The form expired or did not come from this site.");
-	fadd(&form, "csrf", other->csrf);
-	ck_status(post(cl, path, &form), cl, 403);
+	tw_fadd(&form, "csrf", other->csrf);
+	ck_status(tw_post(cl, path, &form), cl, 403);
 	op_state(&q, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 
 	buf_reset(&form);
 	op_state(&f, before, sizeof(before));
 	snprintf(path, sizeof(path), "/ops/%s/retry", f.uuid);
-	ck_status(post(cl, path, &form), cl, 403);
-	fadd(&form, "csrf", other->csrf);
-	ck_status(post(cl, path, &form), cl, 403);
+	ck_status(tw_post(cl, path, &form), cl, 403);
+	tw_fadd(&form, "csrf", other->csrf);
+	ck_status(tw_post(cl, path, &form), cl, 403);
 	op_state(&f, after, sizeof(after));
 	ck_assert_str_eq(after, before);
 	buf_release(&form);
@@ -1087,32 +709,32 @@ END_TEST
 
 START_TEST(not_found)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 u[40], path[128], allow[64];
 	struct op	 o;
 
-	sql_str(u, sizeof(u), "SELECT gen_random_uuid()", 0);
+	tw_sql_str(u, sizeof(u), "SELECT gen_random_uuid()", 0);
 	snprintf(path, sizeof(path), "/ops/%s", u);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	ck_has(cl, "There is no such page.");
 	snprintf(path, sizeof(path), "/ops/%s/log?step=1&from=0", u);
-	ck_status(get(cl, path), cl, 404);
-	ck_status(get(cl, "/ops/not-a-uuid"), cl, 404);
-	ck_status(get(cl, "/ops/"), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
+	ck_status(tw_get(cl, "/ops/not-a-uuid"), cl, 404);
+	ck_status(tw_get(cl, "/ops/"), cl, 404);
 	buf_init(&f);
-	fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "csrf", cl->csrf);
 	snprintf(path, sizeof(path), "/ops/%s/cancel", u);
-	ck_status(post(cl, path, &f), cl, 404);
+	ck_status(tw_post(cl, path, &f), cl, 404);
 	snprintf(path, sizeof(path), "/ops/%s/retry", u);
-	ck_status(post(cl, path, &f), cl, 404);
+	ck_status(tw_post(cl, path, &f), cl, 404);
 	buf_release(&f);
 
 	/* Actions are POST only. */
 	mk_op(&o, "check", "failed", NULL, 0, NULL, NULL);
 	snprintf(path, sizeof(path), "/ops/%s/cancel", o.uuid);
-	ck_status(get(cl, path), cl, 405);
-	ck_assert_ptr_nonnull(header(cl, "Allow", allow, sizeof(allow)));
+	ck_status(tw_get(cl, path), cl, 405);
+	ck_assert_ptr_nonnull(tw_header(cl, "Allow", allow, sizeof(allow)));
 	ck_assert_msg(strstr(allow, "POST") != NULL && strstr(allow, "GET") ==
 	    NULL, "Allow: %s", allow);
 }
@@ -1120,7 +742,7 @@ END_TEST
 
 START_TEST(refresh_only_while_active)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	static const char meta[] = "<noscript><meta http-equiv=\"refresh\" "
 	    "content=\"2\"></noscript>";
 	static const char script[] = "<script src=\"/static/ops.js\" defer>"
@@ -1137,7 +759,7 @@ START_TEST(refresh_only_while_active)
 		(void)mk_step(&o, 1, "one", active ? "pending" : "skipped", NULL,
 		    NULL, 0, 0);
 		snprintf(path, sizeof(path), "/ops/%s", o.uuid);
-		ck_status(get(cl, path), cl, 200);
+		ck_status(tw_get(cl, path), cl, 200);
 		snprintf(want, sizeof(want), "<div id=\"op-live\" data-op=\"%s\" "
 		    "data-step=\"0\" data-from=\"0\" hidden></div>", o.uuid);
 		if (active) {
@@ -1159,14 +781,14 @@ START_TEST(refresh_only_while_active)
 		mk_output(s2, 0, "b");
 		mk_output(s2, 1, "c");
 		snprintf(path, sizeof(path), "/ops/%s", o.uuid);
-		ck_status(get(cl, path), cl, 200);
+		ck_status(tw_get(cl, path), cl, 200);
 		snprintf(want, sizeof(want), "data-step=\"%ld\" data-from=\"2\"", s2);
 		ck_has(cl, want);
 	}
 	/* Only the operation page refreshes; the script is served. */
-	ck_status(get(cl, "/ops"), cl, 200);
+	ck_status(tw_get(cl, "/ops"), cl, 200);
 	ck_hasnt(cl, "http-equiv");
-	ck_status(get(cl, "/static/ops.js"), cl, 200);
+	ck_status(tw_get(cl, "/static/ops.js"), cl, 200);
 	ck_has(cl, "textContent");
 	ck_hasnt(cl, "innerHTML");
 }
@@ -1195,31 +817,12 @@ ops_suite(void)
 	return s;
 }
 
-static const char *
-need_env(const char *name)
-{
-	const char	*v = getenv(name);
-
-	if (v == NULL || *v == '\0') {
-		fprintf(stderr, "check_ops_web: FAIL: %s is not set; this program "
-		    "tests a running stack (see tests/run.sh)\n", name);
-		return NULL;
-	}
-	return v;
-}
-
 int
 main(void)
 {
 	int	 rc;
 
-	base_url = need_env("KS_URL");
-	ca_file = need_env("KS_CA");
-	pg_conninfo = need_env("KS_PGCONN");
-	ks_user = need_env("KS_USER");
-	ks_pass = need_env("KS_PASS");
-	if (base_url == NULL || ca_file == NULL || pg_conninfo == NULL ||
-	    ks_user == NULL || ks_pass == NULL)
+	if (tw_env("check_ops_web") == -1)
 		return EXIT_FAILURE;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "check_ops_web: FAIL: library initialisation\n");

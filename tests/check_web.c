@@ -29,6 +29,7 @@
 #include "pw.h"
 #include "sec.h"
 #include "testutil.h"
+#include "tu_web.h"
 
 /* Spelled out, not taken from session.h: the name is part of the contract. */
 #define COOKIE		"__Host-keystone"
@@ -37,84 +38,7 @@
 #define MAX_CLIENTS	8
 #define MAX_PARAMS	8
 
-struct client {
-	CURL		*c;
-	long		 status;
-	struct buf	 body;
-	struct buf	 hdr;		/* header lines of the last response */
-	char		 csrf[128];
-};
-
-static const char	*base_url, *ca_file, *pg_conninfo, *ks_user, *ks_pass;
-static struct client	*clients[MAX_CLIENTS];
-static size_t		 nclients;
-static PGconn		*pgc;
-static unsigned		 seq;
-
 /* ---- small string helpers ------------------------------------------- */
-
-/* A name no other test (or earlier run) uses. */
-static void
-uniq(char *out, size_t sz, const char *prefix)
-{
-	snprintf(out, sz, "%s-%ld-%ld-%u", prefix, (long)getpid(),
-	    (long)(time(NULL) % 1000000), ++seq);
-}
-
-/* The HTML text ctemplate's HTML escaping produces for s. */
-static void
-html_escape(struct buf *b, const char *s)
-{
-	buf_reset(b);
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_puts(b, "&amp;");
-			break;
-		case '<':
-			buf_puts(b, "&lt;");
-			break;
-		case '>':
-			buf_puts(b, "&gt;");
-			break;
-		case '"':
-			buf_puts(b, "&quot;");
-			break;
-		case '\'':
-			buf_puts(b, "&#39;");
-			break;
-		default:
-			buf_putc(b, *s);
-			break;
-		}
-	}
-}
-
-/* Appends key=value, percent-encoded, to a form body. */
-static void
-fadd(struct buf *f, const char *key, const char *val)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	const char		*s[2] = { key, val };
-
-	if (f->len > 0)
-		buf_putc(f, '&');
-	for (int i = 0; i < 2; i++) {
-		for (const unsigned char *p = (const unsigned char *)s[i]; *p; p++) {
-			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' ||
-			    *p == '.' || *p == '~')
-				buf_putc(f, *p);
-			else {
-				buf_putc(f, '%');
-				buf_putc(f, hex[*p >> 4]);
-				buf_putc(f, hex[*p & 15]);
-			}
-		}
-		if (i == 0)
-			buf_putc(f, '=');
-	}
-}
 
 /* Appends an already encoded pair (for deliberately broken encodings). */
 static void
@@ -143,205 +67,13 @@ replace_all(struct buf *out, const char *in, const char *from, const char *to)
 
 /* ---- HTTP ----------------------------------------------------------- */
 
-static size_t
-on_body(char *p, size_t sz, size_t n, void *arg)
-{
-	struct client	*cl = arg;
-
-	if (buf_put(&cl->body, p, sz * n) == -1)
-		return 0;
-	return sz * n;
-}
-
-static size_t
-on_header(char *p, size_t sz, size_t n, void *arg)
-{
-	struct client	*cl = arg;
-	size_t		 len = sz * n;
-
-	/* A new status line (after a 100 Continue) starts the headers over. */
-	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
-		buf_reset(&cl->hdr);
-	if (buf_put(&cl->hdr, p, len) == -1)
-		return 0;
-	return len;
-}
-
-/* A client with its own, initially empty, in-memory cookie jar. */
-static struct client *
-cl_new(void)
-{
-	struct client	*cl;
-
-	ck_assert_uint_lt(nclients, MAX_CLIENTS);
-	cl = calloc(1, sizeof(*cl));
-	ck_assert_ptr_nonnull(cl);
-	buf_init(&cl->body);
-	buf_init(&cl->hdr);
-	cl->c = curl_easy_init();
-	ck_assert_ptr_nonnull(cl->c);
-	curl_easy_setopt(cl->c, CURLOPT_CAINFO, ca_file);
-	curl_easy_setopt(cl->c, CURLOPT_COOKIEFILE, "");
-	curl_easy_setopt(cl->c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(cl->c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(cl->c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cl->c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(cl->c, CURLOPT_WRITEDATA, cl);
-	curl_easy_setopt(cl->c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(cl->c, CURLOPT_HEADERDATA, cl);
-	clients[nclients++] = cl;
-	return cl;
-}
-
-static void
-cl_free_all(void)
-{
-	for (size_t i = 0; i < nclients; i++) {
-		curl_easy_cleanup(clients[i]->c);
-		buf_release(&clients[i]->body);
-		buf_release(&clients[i]->hdr);
-		free(clients[i]);
-		clients[i] = NULL;
-	}
-	nclients = 0;
-}
-
-static long
-request(struct client *cl, const char *method, const char *path,
-    const char *body, size_t bodylen)
-{
-	struct curl_slist	*h = NULL;
-	struct buf		 url;
-	CURLcode		 rc;
-
-	buf_init(&url);
-	buf_printf(&url, "%s%s", base_url, path);
-	buf_reset(&cl->body);
-	buf_reset(&cl->hdr);
-	cl->status = 0;
-	curl_easy_setopt(cl->c, CURLOPT_URL, buf_cstr(&url));
-	curl_easy_setopt(cl->c, CURLOPT_CUSTOMREQUEST, NULL);
-	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(cl->c, CURLOPT_POST, 1L);
-		curl_easy_setopt(cl->c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)bodylen);
-		curl_easy_setopt(cl->c, CURLOPT_POSTFIELDS, body ? body : "");
-		h = curl_slist_append(h,
-		    "Content-Type: application/x-www-form-urlencoded");
-		h = curl_slist_append(h, "Expect:");
-	} else {
-		curl_easy_setopt(cl->c, CURLOPT_HTTPGET, 1L);
-		if (strcmp(method, "GET") != 0)
-			curl_easy_setopt(cl->c, CURLOPT_CUSTOMREQUEST, method);
-	}
-	curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, h);
-	rc = curl_easy_perform(cl->c);
-	curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(h);
-	curl_easy_getinfo(cl->c, CURLINFO_RESPONSE_CODE, &cl->status);
-	/* A server may answer (413) before it has read all of a body; curl
-	 * then reports a send error though the answer arrived. */
-	if (rc != CURLE_OK && cl->status == 0)
-		ck_abort_msg("%s %s: %s", method, buf_cstr(&url),
-		    curl_easy_strerror(rc));
-	buf_release(&url);
-	return cl->status;
-}
-
-static long
-get(struct client *cl, const char *path)
-{
-	return request(cl, "GET", path, NULL, 0);
-}
-
-static long
-post(struct client *cl, const char *path, const struct buf *form)
-{
-	return request(cl, "POST", path, buf_cstr(form), form->len);
-}
-
-static const char *
-body(const struct client *cl)
-{
-	return buf_cstr(&cl->body);
-}
-
-static int
-has(const struct client *cl, const char *s)
-{
-	return strstr(body(cl), s) != NULL;
-}
-
-#define ck_has(cl, s) do {						\
-	if (!has((cl), (s)))						\
-		ck_abort_msg("response %ld lacks \"%s\"; body:\n%.3000s",	\
-		    (cl)->status, (s), body(cl));			\
-} while (0)
-#define ck_hasnt(cl, s) do {						\
-	if (has((cl), (s)))						\
-		ck_abort_msg("response %ld has \"%s\"", (cl)->status, (s));	\
-} while (0)
-#define ck_status(expr, cl, want) do {					\
-	long st_ = (expr);						\
-	if (st_ != (want))						\
-		ck_abort_msg("%s: status %ld, want %d; body:\n%.3000s",	\
-		    #expr, st_, (want), body(cl));			\
-} while (0)
-
-/* The nth (0-based) value of header name in the last response, or NULL. */
-static const char *
-header_n(const struct client *cl, const char *name, int nth, char *out,
-    size_t outsz)
-{
-	const char	*p = buf_cstr(&cl->hdr), *e, *v;
-	size_t		 nlen = strlen(name), vlen;
-
-	for (; *p != '\0'; p = *e ? e + 1 : e) {
-		if ((e = strchr(p, '\n')) == NULL)
-			e = p + strlen(p);
-		if ((size_t)(e - p) <= nlen || p[nlen] != ':' ||
-		    strncasecmp(p, name, nlen) != 0)
-			continue;
-		if (nth-- > 0)
-			continue;
-		v = p + nlen + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		vlen = (size_t)(e - v);
-		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == ' '))
-			vlen--;
-		if (vlen >= outsz)
-			vlen = outsz - 1;
-		memcpy(out, v, vlen);
-		out[vlen] = '\0';
-		return out;
-	}
-	return NULL;
-}
-
-static const char *
-header(const struct client *cl, const char *name, char *out, size_t outsz)
-{
-	return header_n(cl, name, 0, out, outsz);
-}
-
-static void
-ck_location(const struct client *cl, const char *want)
-{
-	char	 loc[1024];
-
-	if (header(cl, "Location", loc, sizeof(loc)) == NULL)
-		ck_abort_msg("no Location header (status %ld)", cl->status);
-	ck_assert_str_eq(loc, want);
-}
-
 /* The Set-Cookie header of the last response that sets cookie name. */
 static const char *
-set_cookie(const struct client *cl, const char *name, char *out, size_t outsz)
+set_cookie(const struct tw_client *cl, const char *name, char *out, size_t outsz)
 {
 	size_t	 nlen = strlen(name);
 
-	for (int i = 0; header_n(cl, "Set-Cookie", i, out, outsz) != NULL; i++)
+	for (int i = 0; tw_header_n(cl, "Set-Cookie", i, out, outsz) != NULL; i++)
 		if (strncmp(out, name, nlen) == 0 && out[nlen] == '=')
 			return out;
 	return NULL;
@@ -391,67 +123,11 @@ cookie_attr(const char *sc, const char *attr)
 	return 0;
 }
 
-/* Copies the first CSRF token of the last page into cl->csrf. */
-static void
-take_csrf(struct client *cl)
-{
-	static const char	 mark[] = "name=\"csrf\" value=\"";
-	const char		*p = strstr(body(cl), mark), *e;
-
-	if (p == NULL)
-		ck_abort_msg("no CSRF field in the page (status %ld):\n%.2000s",
-		    cl->status, body(cl));
-	p += sizeof(mark) - 1;
-	e = strchr(p, '"');
-	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_gt((size_t)(e - p), 16);
-	ck_assert_uint_lt((size_t)(e - p), sizeof(cl->csrf));
-	memcpy(cl->csrf, p, (size_t)(e - p));
-	cl->csrf[e - p] = '\0';
-}
-
-/* GETs a page that holds a form and takes its CSRF token. */
-static void
-form_csrf(struct client *cl, const char *path)
-{
-	ck_status(get(cl, path), cl, 200);
-	take_csrf(cl);
-}
-
-static long
-try_login(struct client *cl, const char *user, const char *pw)
-{
-	struct buf	 f;
-	long		 st;
-
-	form_csrf(cl, "/login");
-	buf_init(&f);
-	fadd(&f, "csrf", cl->csrf);
-	fadd(&f, "next", "/");
-	fadd(&f, "username", user);
-	fadd(&f, "password", pw);
-	st = post(cl, "/login", &f);
-	buf_release(&f);
-	return st;
-}
-
-/* A signed-in client, its CSRF token taken from the overview page. */
-static struct client *
-login(void)
-{
-	struct client	*cl = cl_new();
-
-	ck_status(try_login(cl, ks_user, ks_pass), cl, 303);
-	ck_location(cl, "/");
-	form_csrf(cl, "/");
-	return cl;
-}
-
 /* The text of the href of the link whose text starts with text. */
 static int
-link_href(const struct client *cl, const char *text, char *out, size_t outsz)
+link_href(const struct tw_client *cl, const char *text, char *out, size_t outsz)
 {
-	const char	*b = body(cl), *t, *a, *h, *e;
+	const char	*b = tw_body(cl), *t, *a, *h, *e;
 	struct buf	 pat;
 
 	buf_init(&pat);
@@ -476,112 +152,28 @@ link_href(const struct client *cl, const char *text, char *out, size_t outsz)
 
 /* ---- database ------------------------------------------------------- */
 
-static PGconn *
-pg(void)
-{
-	if (pgc == NULL) {
-		pgc = PQconnectdb(pg_conninfo);
-		if (PQstatus(pgc) != CONNECTION_OK)
-			ck_abort_msg("database %s: %s", pg_conninfo,
-			    PQerrorMessage(pgc));
-	}
-	return pgc;
-}
-
-/* Runs q with n text parameters; aborts the test on any error. */
-static PGresult *
-vsql(const char *q, int n, va_list ap)
-{
-	const char	*p[MAX_PARAMS];
-	PGresult	*res;
-	ExecStatusType	 st;
-
-	ck_assert_int_le(n, MAX_PARAMS);
-	for (int i = 0; i < n; i++)
-		p[i] = va_arg(ap, const char *);
-	res = PQexecParams(pg(), q, n, NULL, p, NULL, NULL, 0);
-	st = PQresultStatus(res);
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
-		ck_abort_msg("SQL failed: %s\n%s", q, PQresultErrorMessage(res));
-	return res;
-}
-
-static PGresult *
-sql(const char *q, int n, ...)
-{
-	PGresult	*res;
-	va_list		 ap;
-
-	va_start(ap, n);
-	res = vsql(q, n, ap);
-	va_end(ap);
-	return res;
-}
-
-static void
-sql_exec(const char *q, int n, ...)
-{
-	va_list		 ap;
-
-	va_start(ap, n);
-	PQclear(vsql(q, n, ap));
-	va_end(ap);
-}
-
-/* The first column of the single row as a number. */
-static long
-sql_long(const char *q, int n, ...)
-{
-	PGresult	*res;
-	va_list		 ap;
-	long		 v;
-
-	va_start(ap, n);
-	res = vsql(q, n, ap);
-	va_end(ap);
-	ck_assert_int_eq(PQntuples(res), 1);
-	v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return v;
-}
-
-/* The first column of the single row as text ("" for NULL). */
-static void
-sql_str(char *out, size_t outsz, const char *q, int n, ...)
-{
-	PGresult	*res;
-	va_list		 ap;
-
-	va_start(ap, n);
-	res = vsql(q, n, ap);
-	va_end(ap);
-	ck_assert_int_eq(PQntuples(res), 1);
-	snprintf(out, outsz, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-}
-
 static void
 new_uuid(char out[40])
 {
-	sql_str(out, 40, "SELECT gen_random_uuid()", 0);
+	tw_sql_str(out, 40, "SELECT gen_random_uuid()", 0);
 }
 
 static long
 count_servers(void)
 {
-	return sql_long("SELECT count(*) FROM servers", 0);
+	return tw_sql_long("SELECT count(*) FROM servers", 0);
 }
 
 static long
 count_apps(void)
 {
-	return sql_long("SELECT count(*) FROM applications", 0);
+	return tw_sql_long("SELECT count(*) FROM applications", 0);
 }
 
 static long
 count_envs(void)
 {
-	return sql_long("SELECT count(*) FROM environments", 0);
+	return tw_sql_long("SELECT count(*) FROM environments", 0);
 }
 
 /* ---- fixtures shared by several tests -------------------------------- */
@@ -593,27 +185,27 @@ server_form(struct buf *f, const char *csrf, const char *name,
 {
 	buf_reset(f);
 	if (csrf != NULL)
-		fadd(f, "csrf", csrf);
-	fadd(f, "name", name);
-	fadd(f, "address", addr);
-	fadd(f, "ssh_port", port);
-	fadd(f, "ssh_user", user);
+		tw_fadd(f, "csrf", csrf);
+	tw_fadd(f, "name", name);
+	tw_fadd(f, "address", addr);
+	tw_fadd(f, "ssh_port", port);
+	tw_fadd(f, "ssh_user", user);
 	if (build)
-		fadd(f, "role_build", "1");
+		tw_fadd(f, "role_build", "1");
 	if (runtime)
-		fadd(f, "role_runtime", "1");
+		tw_fadd(f, "role_runtime", "1");
 }
 
 /* Copies the UUID at the end of the last answer's Location (prefix + UUID). */
 static void
-uuid_from_location(const struct client *cl, const char *prefix, char out[40])
+uuid_from_location(const struct tw_client *cl, const char *prefix, char out[40])
 {
 	char	 loc[1024];
 	size_t	 plen = strlen(prefix);
 
-	if (header(cl, "Location", loc, sizeof(loc)) == NULL)
+	if (tw_header(cl, "Location", loc, sizeof(loc)) == NULL)
 		ck_abort_msg("no Location (status %ld):\n%.2000s", cl->status,
-		    body(cl));
+		    tw_body(cl));
 	if (strncmp(loc, prefix, plen) != 0 || strlen(loc + plen) != 36)
 		ck_abort_msg("Location %s is not %s<uuid>", loc, prefix);
 	snprintf(out, 40, "%s", loc + plen);
@@ -621,16 +213,16 @@ uuid_from_location(const struct client *cl, const char *prefix, char out[40])
 
 /* Adds a server through the web form; its UUID in uuid. */
 static void
-web_server(struct client *cl, const char *name, int build, int runtime,
+web_server(struct tw_client *cl, const char *name, int build, int runtime,
     char uuid[40])
 {
 	struct buf	 f;
 	char		 addr[128];
 
-	uniq(addr, sizeof(addr), "h");
+	tw_uniq(addr, sizeof(addr), "h");
 	buf_init(&f);
 	server_form(&f, cl->csrf, name, addr, "22", "keystone", build, runtime);
-	ck_status(post(cl, "/servers", &f), cl, 303);
+	ck_status(tw_post(cl, "/servers", &f), cl, 303);
 	buf_release(&f);
 	uuid_from_location(cl, "/servers/", uuid);
 }
@@ -641,21 +233,21 @@ app_form(struct buf *f, const char *csrf, const char *name, const char *url,
 {
 	buf_reset(f);
 	if (csrf != NULL)
-		fadd(f, "csrf", csrf);
-	fadd(f, "name", name);
-	fadd(f, "repository_url", url);
-	fadd(f, "default_branch", branch);
+		tw_fadd(f, "csrf", csrf);
+	tw_fadd(f, "name", name);
+	tw_fadd(f, "repository_url", url);
+	tw_fadd(f, "default_branch", branch);
 }
 
 static void
-web_app(struct client *cl, const char *name, char uuid[40])
+web_app(struct tw_client *cl, const char *name, char uuid[40])
 {
 	struct buf	 f;
 
 	buf_init(&f);
 	app_form(&f, cl->csrf, name, "https://git.example.com/team/app.git",
 	    "main");
-	ck_status(post(cl, "/apps", &f), cl, 303);
+	ck_status(tw_post(cl, "/apps", &f), cl, 303);
 	buf_release(&f);
 	uuid_from_location(cl, "/apps/", uuid);
 }
@@ -665,11 +257,11 @@ static void
 sql_app_env(const char *app, const char *env, char app_uuid[40],
     char env_uuid[40])
 {
-	sql_str(app_uuid, 40, "INSERT INTO applications (name, repository_url) "
+	tw_sql_str(app_uuid, 40, "INSERT INTO applications (name, repository_url) "
 	    "VALUES ($1, 'https://git.example.com/t/a.git') RETURNING uuid", 1,
 	    app);
 	if (env != NULL)
-		sql_str(env_uuid, 40, "INSERT INTO environments (application_id, "
+		tw_sql_str(env_uuid, 40, "INSERT INTO environments (application_id, "
 		    "name) SELECT id, $2 FROM applications WHERE uuid = $1 "
 		    "RETURNING uuid", 2, app_uuid, env);
 }
@@ -677,60 +269,56 @@ sql_app_env(const char *app, const char *env, char app_uuid[40],
 static void
 drop_app(const char *uuid)
 {
-	sql_exec("DELETE FROM applications WHERE uuid = $1", 1, uuid);
+	tw_sql_exec("DELETE FROM applications WHERE uuid = $1", 1, uuid);
 }
 
 static void
 drop_server(const char *uuid)
 {
-	sql_exec("DELETE FROM servers WHERE uuid = $1", 1, uuid);
+	tw_sql_exec("DELETE FROM servers WHERE uuid = $1", 1, uuid);
 }
 
 static void
 setup(void)
 {
-	nclients = 0;
-	pgc = NULL;
+	tw_setup(MAX_CLIENTS, MAX_PARAMS);
 }
 
 static void
 teardown(void)
 {
-	cl_free_all();
-	if (pgc != NULL)
-		PQfinish(pgc);
-	pgc = NULL;
+	tw_teardown();
 }
 
 /* ---- sign-in and sessions ------------------------------------------- */
 
 START_TEST(unauthenticated_redirects)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 
-	ck_status(get(cl, "/servers"), cl, 303);
-	ck_location(cl, "/login?next=/servers");
-	ck_status(get(cl, "/apps"), cl, 303);
-	ck_location(cl, "/login?next=/apps");
-	ck_status(get(cl, "/"), cl, 303);
-	ck_location(cl, "/login");
+	ck_status(tw_get(cl, "/servers"), cl, 303);
+	tw_ck_location(cl, "/login?next=/servers");
+	ck_status(tw_get(cl, "/apps"), cl, 303);
+	tw_ck_location(cl, "/login?next=/apps");
+	ck_status(tw_get(cl, "/"), cl, 303);
+	tw_ck_location(cl, "/login");
 	/* A POST is refused too, with no path carried over. */
-	ck_status(request(cl, "POST", "/servers", "name=x", 6), cl, 303);
-	ck_location(cl, "/login");
+	ck_status(tw_request(cl, "POST", "/servers", "name=x", 6), cl, 303);
+	tw_ck_location(cl, "/login");
 	/* The login page itself is public and carries the next target. */
-	ck_status(get(cl, "/login?next=/servers"), cl, 200);
+	ck_status(tw_get(cl, "/login?next=/servers"), cl, 200);
 	ck_has(cl, "name=\"next\" value=\"/servers\"");
-	take_csrf(cl);
+	tw_take_csrf(cl);
 }
 END_TEST
 
 START_TEST(login_good)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 	char		 sc[1024], val[128], who[256];
 
-	ck_status(try_login(cl, ks_user, ks_pass), cl, 303);
-	ck_location(cl, "/");
+	ck_status(tw_try_login(cl, tw_user, tw_pass), cl, 303);
+	tw_ck_location(cl, "/");
 	if (set_cookie(cl, COOKIE, sc, sizeof(sc)) == NULL)
 		ck_abort_msg("no Set-Cookie for " COOKIE "; headers:\n%s",
 		    buf_cstr(&cl->hdr));
@@ -745,25 +333,25 @@ START_TEST(login_good)
 	ck_assert_msg(!cookie_attr(sc, "Max-Age=") && !cookie_attr(sc,
 	    "Expires="), "persistent session cookie: %s", sc);
 
-	ck_status(get(cl, "/"), cl, 200);
-	snprintf(who, sizeof(who), "<span class=\"who\">%s</span>", ks_user);
+	ck_status(tw_get(cl, "/"), cl, 200);
+	snprintf(who, sizeof(who), "<span class=\"who\">%s</span>", tw_user);
 	ck_has(cl, who);
 	ck_has(cl, "<h1>Overview</h1>");
 	/* Signed in, the login page sends the user home. */
-	ck_status(get(cl, "/login"), cl, 303);
-	ck_location(cl, "/");
+	ck_status(tw_get(cl, "/login"), cl, 303);
+	tw_ck_location(cl, "/");
 }
 END_TEST
 
 /* The alert message of a login page. */
 static void
-login_alert(const struct client *cl, char *out, size_t outsz)
+login_alert(const struct tw_client *cl, char *out, size_t outsz)
 {
 	static const char	 mark[] = "role=\"alert\">";
-	const char		*p = strstr(body(cl), mark), *e;
+	const char		*p = strstr(tw_body(cl), mark), *e;
 
 	if (p == NULL)
-		ck_abort_msg("no alert on the page:\n%.2000s", body(cl));
+		ck_abort_msg("no alert on the page:\n%.2000s", tw_body(cl));
 	p += sizeof(mark) - 1;
 	ck_assert_ptr_nonnull(e = strstr(p, "</p>"));
 	ck_assert_uint_lt((size_t)(e - p), outsz);
@@ -773,7 +361,7 @@ login_alert(const struct client *cl, char *out, size_t outsz)
 
 START_TEST(login_bad)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 	struct buf	 b1, b2, v;
 	char		 nobody[80], m1[256], m2[256], sc[512];
 
@@ -782,29 +370,29 @@ START_TEST(login_bad)
 	buf_init(&v);
 	/* A wrong password for the real account (one failure of the 100 an
 	 * hour allowed). */
-	ck_status(try_login(cl, ks_user, "not the password"), cl, 401);
+	ck_status(tw_try_login(cl, tw_user, "not the password"), cl, 401);
 	login_alert(cl, m1, sizeof(m1));
 	ck_assert_str_eq(m1, "Wrong username or password.");
 	ck_assert_ptr_null(set_cookie(cl, COOKIE, sc, sizeof(sc)));
-	buf_printf(&v, "value=\"%s\"", ks_user);
-	replace_all(&b1, body(cl), buf_cstr(&v), "value=\"U\"");
+	buf_printf(&v, "value=\"%s\"", tw_user);
+	replace_all(&b1, tw_body(cl), buf_cstr(&v), "value=\"U\"");
 
 	/* An unknown user: the very same answer. */
-	uniq(nobody, sizeof(nobody), "nobody");
-	ck_status(try_login(cl, nobody, "not the password"), cl, 401);
+	tw_uniq(nobody, sizeof(nobody), "nobody");
+	ck_status(tw_try_login(cl, nobody, "not the password"), cl, 401);
 	login_alert(cl, m2, sizeof(m2));
 	ck_assert_str_eq(m2, m1);
 	ck_assert_ptr_null(set_cookie(cl, COOKIE, sc, sizeof(sc)));
 	buf_reset(&v);
 	buf_printf(&v, "value=\"%s\"", nobody);
-	replace_all(&b2, body(cl), buf_cstr(&v), "value=\"U\"");
+	replace_all(&b2, tw_body(cl), buf_cstr(&v), "value=\"U\"");
 	ck_assert_str_eq(buf_cstr(&b1), buf_cstr(&b2));
 
 	/* Still not signed in. */
-	ck_status(get(cl, "/"), cl, 303);
-	ck_location(cl, "/login");
+	ck_status(tw_get(cl, "/"), cl, 303);
+	tw_ck_location(cl, "/login");
 	/* The attempts were recorded, the password never. */
-	ck_assert_int_ge(sql_long("SELECT count(*) FROM login_attempts WHERE "
+	ck_assert_int_ge(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
 	    "username = $1 AND NOT success", 1, nobody), 1);
 	buf_release(&b1);
 	buf_release(&b2);
@@ -814,7 +402,7 @@ END_TEST
 
 START_TEST(session_fixation)
 {
-	struct client	*cl = cl_new(), *other;
+	struct tw_client	*cl = tw_cl_new(), *other;
 	struct buf	 line;
 	char		 planted[64], sc[1024], val[128], h[65], who[256];
 
@@ -828,37 +416,37 @@ START_TEST(session_fixation)
 	buf_release(&line);
 
 	/* The planted ID is no session. */
-	ck_status(get(cl, "/"), cl, 303);
-	ck_status(try_login(cl, ks_user, ks_pass), cl, 303);
+	ck_status(tw_get(cl, "/"), cl, 303);
+	ck_status(tw_try_login(cl, tw_user, tw_pass), cl, 303);
 	ck_assert_ptr_nonnull(set_cookie(cl, COOKIE, sc, sizeof(sc)));
 	cookie_value(sc, val, sizeof(val));
 	ck_assert_str_ne(val, planted);
-	ck_status(get(cl, "/"), cl, 200);
-	snprintf(who, sizeof(who), "<span class=\"who\">%s</span>", ks_user);
+	ck_status(tw_get(cl, "/"), cl, 200);
+	snprintf(who, sizeof(who), "<span class=\"who\">%s</span>", tw_user);
 	ck_has(cl, who);
 
 	/* Server side: a row for the new ID, none for the planted one. */
 	sec_hash_hex(h, val);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM sessions s JOIN users u "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM sessions s JOIN users u "
 	    "ON u.id = s.user_id WHERE s.id_hash = $1 AND u.username = $2", 2, h,
-	    ks_user), 1);
+	    tw_user), 1);
 	sec_hash_hex(h, planted);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM sessions WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM sessions WHERE "
 	    "id_hash = $1", 1, h), 0);
 	/* And the planted ID still opens nothing. */
-	other = cl_new();
+	other = tw_cl_new();
 	buf_init(&line);
 	buf_printf(&line, COOKIE "=%s", planted);
 	curl_easy_setopt(other->c, CURLOPT_COOKIE, buf_cstr(&line));
-	ck_status(get(other, "/"), other, 303);
-	ck_location(other, "/login");
+	ck_status(tw_get(other, "/"), other, 303);
+	tw_ck_location(other, "/login");
 	buf_release(&line);
 }
 END_TEST
 
 START_TEST(logout_deletes_session)
 {
-	struct client	*cl = cl_new(), *replay;
+	struct tw_client	*cl = tw_cl_new(), *replay;
 	struct buf	 f, ck;
 	char		 sc[1024], val[128], h[65];
 	long		 before, after;
@@ -866,89 +454,89 @@ START_TEST(logout_deletes_session)
 	    "ON u.id = s.user_id WHERE u.username = $1";
 	static const char q_id[] = "SELECT count(*) FROM sessions WHERE id_hash = $1";
 
-	ck_status(try_login(cl, ks_user, ks_pass), cl, 303);
+	ck_status(tw_try_login(cl, tw_user, tw_pass), cl, 303);
 	ck_assert_ptr_nonnull(set_cookie(cl, COOKIE, sc, sizeof(sc)));
 	cookie_value(sc, val, sizeof(val));
 	sec_hash_hex(h, val);
 	/* Only the hash is stored, never the ID. */
-	ck_assert_int_eq(sql_long(q_id, 1, h), 1);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM sessions WHERE "
+	ck_assert_int_eq(tw_sql_long(q_id, 1, h), 1);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM sessions WHERE "
 	    "id_hash = $1", 1, val), 0);
-	before = sql_long(q_user, 1, ks_user);
-	form_csrf(cl, "/");
+	before = tw_sql_long(q_user, 1, tw_user);
+	tw_form_csrf(cl, "/");
 
 	/* Without the token, logout is refused and the session lives on. */
 	buf_init(&f);
-	ck_status(request(cl, "POST", "/logout", "", 0), cl, 403);
-	ck_assert_int_eq(sql_long(q_id, 1, h), 1);
+	ck_status(tw_request(cl, "POST", "/logout", "", 0), cl, 403);
+	ck_assert_int_eq(tw_sql_long(q_id, 1, h), 1);
 
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, "/logout", &f), cl, 303);
-	ck_location(cl, "/login?out=1");
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, "/logout", &f), cl, 303);
+	tw_ck_location(cl, "/login?out=1");
 	ck_assert_ptr_nonnull(set_cookie(cl, COOKIE, sc, sizeof(sc)));
 	ck_assert_msg(cookie_attr(sc, "Max-Age=0"), "cookie not deleted: %s", sc);
-	ck_assert_int_eq(sql_long(q_id, 1, h), 0);
-	after = sql_long(q_user, 1, ks_user);
+	ck_assert_int_eq(tw_sql_long(q_id, 1, h), 0);
+	after = tw_sql_long(q_user, 1, tw_user);
 	ck_assert_int_eq(after, before - 1);
-	ck_status(get(cl, "/login?out=1"), cl, 200);
+	ck_status(tw_get(cl, "/login?out=1"), cl, 200);
 	ck_has(cl, "You have been signed out.");
-	ck_status(get(cl, "/"), cl, 303);
+	ck_status(tw_get(cl, "/"), cl, 303);
 
 	/* The old cookie, replayed, opens nothing. */
-	replay = cl_new();
+	replay = tw_cl_new();
 	buf_init(&ck);
 	buf_printf(&ck, COOKIE "=%s", val);
 	curl_easy_setopt(replay->c, CURLOPT_COOKIE, buf_cstr(&ck));
-	ck_status(get(replay, "/servers"), replay, 303);
-	ck_location(replay, "/login?next=/servers");
-	ck_status(get(replay, "/"), replay, 303);
-	ck_location(replay, "/login");
+	ck_status(tw_get(replay, "/servers"), replay, 303);
+	tw_ck_location(replay, "/login?next=/servers");
+	ck_status(tw_get(replay, "/"), replay, 303);
+	tw_ck_location(replay, "/login");
 	buf_release(&ck);
 	buf_release(&f);
 }
 END_TEST
 
 static void
-check_security_headers(const struct client *cl, int signed_in)
+check_security_headers(const struct tw_client *cl, int signed_in)
 {
 	char	 v[1024];
 	long	 age;
 
-	if (header(cl, "Content-Security-Policy", v, sizeof(v)) == NULL)
+	if (tw_header(cl, "Content-Security-Policy", v, sizeof(v)) == NULL)
 		ck_abort_msg("no Content-Security-Policy; headers:\n%s",
 		    buf_cstr(&cl->hdr));
 	ck_assert_msg(strstr(v, "frame-ancestors 'none'") != NULL, "CSP: %s", v);
 	ck_assert_msg(strstr(v, "default-src 'none'") != NULL ||
 	    strstr(v, "default-src 'self'") != NULL, "CSP: %s", v);
 	ck_assert_msg(strstr(v, "unsafe-inline") == NULL, "CSP: %s", v);
-	ck_assert_ptr_nonnull(header(cl, "X-Content-Type-Options", v, sizeof(v)));
+	ck_assert_ptr_nonnull(tw_header(cl, "X-Content-Type-Options", v, sizeof(v)));
 	ck_assert_str_eq(v, "nosniff");
-	ck_assert_ptr_nonnull(header(cl, "Referrer-Policy", v, sizeof(v)));
+	ck_assert_ptr_nonnull(tw_header(cl, "Referrer-Policy", v, sizeof(v)));
 	ck_assert_msg(strcmp(v, "same-origin") == 0 || strcmp(v,
 	    "no-referrer") == 0 || strcmp(v, "strict-origin") == 0 ||
 	    strcmp(v, "strict-origin-when-cross-origin") == 0,
 	    "Referrer-Policy: %s", v);
-	ck_assert_ptr_nonnull(header(cl, "Strict-Transport-Security", v, sizeof(v)));
+	ck_assert_ptr_nonnull(tw_header(cl, "Strict-Transport-Security", v, sizeof(v)));
 	ck_assert_msg(strncmp(v, "max-age=", 8) == 0, "HSTS: %s", v);
 	age = strtol(v + 8, NULL, 10);
 	ck_assert_int_ge(age, 31536000);
 	if (signed_in) {
-		ck_assert_ptr_nonnull(header(cl, "Cache-Control", v, sizeof(v)));
+		ck_assert_ptr_nonnull(tw_header(cl, "Cache-Control", v, sizeof(v)));
 		ck_assert_msg(strstr(v, "no-store") != NULL, "Cache-Control: %s", v);
 	}
 }
 
 START_TEST(security_headers)
 {
-	struct client	*anon = cl_new(), *cl = login();
+	struct tw_client	*anon = tw_cl_new(), *cl = tw_login();
 
-	ck_status(get(anon, "/login"), anon, 200);
+	ck_status(tw_get(anon, "/login"), anon, 200);
 	check_security_headers(anon, 0);
-	ck_status(get(anon, "/servers"), anon, 303);
+	ck_status(tw_get(anon, "/servers"), anon, 303);
 	check_security_headers(anon, 0);
-	ck_status(get(cl, "/servers"), cl, 200);
+	ck_status(tw_get(cl, "/servers"), cl, 200);
 	check_security_headers(cl, 1);
-	ck_status(get(cl, "/no/such/page"), cl, 404);
+	ck_status(tw_get(cl, "/no/such/page"), cl, 404);
 	check_security_headers(cl, 1);
 }
 END_TEST
@@ -957,24 +545,24 @@ END_TEST
 
 START_TEST(server_crud)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 name[100], name2[100], addr[128], addr2[128], uuid[40];
 	char		 path[128], want[512];
 	PGresult	*res;
 
-	uniq(name, sizeof(name), "srv");
-	uniq(name2, sizeof(name2), "srv-renamed");
-	uniq(addr, sizeof(addr), "host");
-	uniq(addr2, sizeof(addr2), "host2");
-	form_csrf(cl, "/servers/new");
+	tw_uniq(name, sizeof(name), "srv");
+	tw_uniq(name2, sizeof(name2), "srv-renamed");
+	tw_uniq(addr, sizeof(addr), "host");
+	tw_uniq(addr2, sizeof(addr2), "host2");
+	tw_form_csrf(cl, "/servers/new");
 	ck_has(cl, "name=\"ssh_port\" value=\"22\"");
 
 	buf_init(&f);
 	server_form(&f, cl->csrf, name, addr, "2222", "deploy", 1, 1);
-	ck_status(post(cl, "/servers", &f), cl, 303);
+	ck_status(tw_post(cl, "/servers", &f), cl, 303);
 	uuid_from_location(cl, "/servers/", uuid);
-	res = sql("SELECT name, address, ssh_port, ssh_user, role_build, "
+	res = tw_sql("SELECT name, address, ssh_port, ssh_user, role_build, "
 	    "role_runtime, status FROM servers WHERE uuid = $1", 1, uuid);
 	ck_assert_int_eq(PQntuples(res), 1);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), name);
@@ -987,7 +575,7 @@ START_TEST(server_crud)
 	PQclear(res);
 
 	snprintf(path, sizeof(path), "/servers/%s", uuid);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Server added.");
 	snprintf(want, sizeof(want), "<h1>%s</h1>", name);
 	ck_has(cl, want);
@@ -995,25 +583,25 @@ START_TEST(server_crud)
 	ck_has(cl, want);
 	ck_has(cl, "<span class=\"tag\">build</span>");
 	/* The flash shows once. */
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_hasnt(cl, "Server added.");
 	/* Listed. */
-	ck_status(get(cl, "/servers?sort=-created"), cl, 200);
+	ck_status(tw_get(cl, "/servers?sort=-created"), cl, 200);
 	snprintf(want, sizeof(want), "<a href=\"/servers/%s\">%s</a>", uuid, name);
 	ck_has(cl, want);
 
 	/* Edit: the form shows the stored values. */
 	snprintf(path, sizeof(path), "/servers/%s/edit", uuid);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(want, sizeof(want), "name=\"name\" value=\"%s\"", name);
 	ck_has(cl, want);
 	ck_has(cl, "name=\"ssh_port\" value=\"2222\"");
 	ck_has(cl, "name=\"role_build\" value=\"1\" checked");
 	server_form(&f, cl->csrf, name2, addr2, "22", "keystone", 0, 1);
 	snprintf(path, sizeof(path), "/servers/%s", uuid);
-	ck_status(post(cl, path, &f), cl, 303);
-	ck_location(cl, path);
-	res = sql("SELECT name, address, ssh_port, ssh_user, role_build, "
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_ck_location(cl, path);
+	res = tw_sql("SELECT name, address, ssh_port, ssh_user, role_build, "
 	    "role_runtime FROM servers WHERE uuid = $1", 1, uuid);
 	ck_assert_int_eq(PQntuples(res), 1);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), name2);
@@ -1023,7 +611,7 @@ START_TEST(server_crud)
 	ck_assert_str_eq(PQgetvalue(res, 0, 4), "f");
 	ck_assert_str_eq(PQgetvalue(res, 0, 5), "t");
 	PQclear(res);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Server saved.");
 	snprintf(want, sizeof(want), "<h1>%s</h1>", name2);
 	ck_has(cl, want);
@@ -1031,40 +619,40 @@ START_TEST(server_crud)
 
 	/* Delete, after the confirmation page. */
 	snprintf(path, sizeof(path), "/servers/%s/delete", uuid);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(want, sizeof(want), "Delete %s?", name2);
 	ck_has(cl, want);
 	buf_reset(&f);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, path, &f), cl, 303);
-	ck_location(cl, "/servers");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE uuid = $1",
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_ck_location(cl, "/servers");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE uuid = $1",
 	    1, uuid), 0);
-	ck_status(get(cl, "/servers"), cl, 200);
+	ck_status(tw_get(cl, "/servers"), cl, 200);
 	ck_has(cl, "Server deleted.");
 	snprintf(path, sizeof(path), "/servers/%s", uuid);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	buf_release(&f);
 }
 END_TEST
 
 START_TEST(app_crud)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 name[100], name2[100], uuid[40], path[128], want[512];
 	PGresult	*res;
 
-	uniq(name, sizeof(name), "app");
-	uniq(name2, sizeof(name2), "app-renamed");
-	form_csrf(cl, "/apps/new");
+	tw_uniq(name, sizeof(name), "app");
+	tw_uniq(name2, sizeof(name2), "app-renamed");
+	tw_form_csrf(cl, "/apps/new");
 	ck_has(cl, "name=\"default_branch\" value=\"main\"");
 	buf_init(&f);
 	app_form(&f, cl->csrf, name, "https://git.example.com/team/app.git",
 	    "main");
-	ck_status(post(cl, "/apps", &f), cl, 303);
+	ck_status(tw_post(cl, "/apps", &f), cl, 303);
 	uuid_from_location(cl, "/apps/", uuid);
-	res = sql("SELECT name, repository_url, default_branch FROM applications "
+	res = tw_sql("SELECT name, repository_url, default_branch FROM applications "
 	    "WHERE uuid = $1", 1, uuid);
 	ck_assert_int_eq(PQntuples(res), 1);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), name);
@@ -1074,48 +662,48 @@ START_TEST(app_crud)
 	PQclear(res);
 
 	snprintf(path, sizeof(path), "/apps/%s", uuid);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Application created.");
 	snprintf(want, sizeof(want), "<h1>%s</h1>", name);
 	ck_has(cl, want);
 	ck_has(cl, "<code>https://git.example.com/team/app.git</code>");
 	ck_has(cl, "No environments yet.");
-	ck_status(get(cl, "/apps?sort=-created"), cl, 200);
+	ck_status(tw_get(cl, "/apps?sort=-created"), cl, 200);
 	snprintf(want, sizeof(want), "<a href=\"/apps/%s\">%s</a>", uuid, name);
 	ck_has(cl, want);
 
 	snprintf(path, sizeof(path), "/apps/%s/edit", uuid);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(want, sizeof(want), "name=\"name\" value=\"%s\"", name);
 	ck_has(cl, want);
 	app_form(&f, cl->csrf, name2, "git@git.example.com:team/app2.git",
 	    "release/1.0");
 	snprintf(path, sizeof(path), "/apps/%s", uuid);
-	ck_status(post(cl, path, &f), cl, 303);
-	ck_location(cl, path);
-	res = sql("SELECT name, repository_url, default_branch FROM applications "
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_ck_location(cl, path);
+	res = tw_sql("SELECT name, repository_url, default_branch FROM applications "
 	    "WHERE uuid = $1", 1, uuid);
 	ck_assert_int_eq(PQntuples(res), 1);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), name2);
 	ck_assert_str_eq(PQgetvalue(res, 0, 1), "git@git.example.com:team/app2.git");
 	ck_assert_str_eq(PQgetvalue(res, 0, 2), "release/1.0");
 	PQclear(res);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Application saved.");
 	ck_has(cl, "<code>release/1.0</code>");
 
 	snprintf(path, sizeof(path), "/apps/%s/delete", uuid);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(want, sizeof(want), "Delete %s?", name2);
 	ck_has(cl, want);
 	buf_reset(&f);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, path, &f), cl, 303);
-	ck_location(cl, "/apps");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM applications WHERE "
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_ck_location(cl, "/apps");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
 	    "uuid = $1", 1, uuid), 0);
 	snprintf(path, sizeof(path), "/apps/%s", uuid);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	buf_release(&f);
 }
 END_TEST
@@ -1124,7 +712,7 @@ END_TEST
 static void
 env_servers(const char *env_uuid, char *out, size_t outsz)
 {
-	sql_str(out, outsz, "SELECT coalesce(string_agg(s.uuid::text, ',' "
+	tw_sql_str(out, outsz, "SELECT coalesce(string_agg(s.uuid::text, ',' "
 	    "ORDER BY s.uuid::text), '') FROM environment_servers es "
 	    "JOIN servers s ON s.id = es.server_id JOIN environments e "
 	    "ON e.id = es.environment_id WHERE e.uuid = $1", 1, env_uuid);
@@ -1136,22 +724,22 @@ env_form(struct buf *f, const char *csrf, const char *name,
     const char *const *runtime, const char *retention)
 {
 	buf_reset(f);
-	fadd(f, "csrf", csrf);
-	fadd(f, "name", name);
-	fadd(f, "branch", branch);
-	fadd(f, "pinned_commit", "");
-	fadd(f, "dockerfile_source", "repository");
-	fadd(f, "dockerfile_path", "docker/Dockerfile");
-	fadd(f, "build_location", loc);
-	fadd(f, "build_server", build);
+	tw_fadd(f, "csrf", csrf);
+	tw_fadd(f, "name", name);
+	tw_fadd(f, "branch", branch);
+	tw_fadd(f, "pinned_commit", "");
+	tw_fadd(f, "dockerfile_source", "repository");
+	tw_fadd(f, "dockerfile_path", "docker/Dockerfile");
+	tw_fadd(f, "build_location", loc);
+	tw_fadd(f, "build_server", build);
 	for (; runtime != NULL && *runtime != NULL; runtime++)
-		fadd(f, "runtime_servers", *runtime);
-	fadd(f, "retention_count", retention);
+		tw_fadd(f, "runtime_servers", *runtime);
+	tw_fadd(f, "retention_count", retention);
 }
 
 START_TEST(env_crud)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 bs[40], r1[40], r2[40], app[40], env[40];
 	char		 bsname[100], r1name[100], r2name[100], appname[100];
@@ -1159,12 +747,12 @@ START_TEST(env_crud)
 	const char	*both[3], *one[2];
 	PGresult	*res;
 
-	uniq(bsname, sizeof(bsname), "build");
-	uniq(r1name, sizeof(r1name), "run-a");
-	uniq(r2name, sizeof(r2name), "run-b");
-	uniq(appname, sizeof(appname), "envapp");
-	uniq(ename, sizeof(ename), "prod");
-	uniq(ename2, sizeof(ename2), "staging");
+	tw_uniq(bsname, sizeof(bsname), "build");
+	tw_uniq(r1name, sizeof(r1name), "run-a");
+	tw_uniq(r2name, sizeof(r2name), "run-b");
+	tw_uniq(appname, sizeof(appname), "envapp");
+	tw_uniq(ename, sizeof(ename), "prod");
+	tw_uniq(ename2, sizeof(ename2), "staging");
 	web_server(cl, bsname, 1, 0, bs);
 	web_server(cl, r1name, 0, 1, r1);
 	web_server(cl, r2name, 0, 1, r2);
@@ -1173,7 +761,7 @@ START_TEST(env_crud)
 	/* The form offers the build server in the select and the runtime
 	 * servers as checkboxes. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/new", app);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(want, sizeof(want), "<option value=\"%s\">%s</option>", bs,
 	    bsname);
 	ck_has(cl, want);
@@ -1190,11 +778,11 @@ START_TEST(env_crud)
 	buf_init(&f);
 	env_form(&f, cl->csrf, ename, "develop", "specific", bs, both, "5");
 	snprintf(path, sizeof(path), "/apps/%s/envs", app);
-	ck_status(post(cl, path, &f), cl, 303);
+	ck_status(tw_post(cl, path, &f), cl, 303);
 	snprintf(path, sizeof(path), "/apps/%s/envs/", app);
 	uuid_from_location(cl, path, env);
 
-	res = sql("SELECT e.name, e.branch, e.build_location, s.uuid, "
+	res = tw_sql("SELECT e.name, e.branch, e.build_location, s.uuid, "
 	    "e.retention_count, e.dockerfile_path, e.dockerfile_source, "
 	    "e.pinned_commit IS NULL, a.uuid FROM environments e "
 	    "JOIN applications a ON a.id = e.application_id "
@@ -1218,7 +806,7 @@ START_TEST(env_crud)
 
 	/* The page shows it all. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Environment created.");
 	snprintf(want, sizeof(want), "<h1>%s</h1>", ename);
 	ck_has(cl, want);
@@ -1230,32 +818,32 @@ START_TEST(env_crud)
 	ck_has(cl, want);
 	/* Listed under the application with its server count. */
 	snprintf(path, sizeof(path), "/apps/%s", app);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	snprintf(want, sizeof(want), "<a href=\"/apps/%s/envs/%s\">%s</a>", app,
 	    env, ename);
 	ck_has(cl, want);
 	ck_has(cl, "<td>2</td>");
 	/* And under each server it uses. */
 	snprintf(path, sizeof(path), "/servers/%s", bs);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	snprintf(want, sizeof(want), "%s / %s", appname, ename);
 	ck_has(cl, want);
 
 	/* A server in use cannot be deleted. */
 	snprintf(path, sizeof(path), "/servers/%s/delete", r1);
 	buf_reset(&f);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, path, &f), cl, 303);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
 	snprintf(path, sizeof(path), "/servers/%s", r1);
-	ck_location(cl, path);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE uuid = $1",
+	tw_ck_location(cl, path);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE uuid = $1",
 	    1, r1), 1);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "This server is used by an environment");
 
 	/* Edit: the form shows the stored choices. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/edit", app, env);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(want, sizeof(want), "<option value=\"%s\" selected>", bs);
 	ck_has(cl, want);
 	snprintf(want, sizeof(want), "value=\"%s\" checked>", r1);
@@ -1268,9 +856,9 @@ START_TEST(env_crud)
 	one[1] = NULL;
 	env_form(&f, cl->csrf, ename2, "", "default", bs, one, "7");
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
-	ck_status(post(cl, path, &f), cl, 303);
-	ck_location(cl, path);
-	res = sql("SELECT e.name, e.branch IS NULL, e.build_location, "
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_ck_location(cl, path);
+	res = tw_sql("SELECT e.name, e.branch IS NULL, e.build_location, "
 	    "e.build_server_id IS NULL, e.retention_count FROM environments e "
 	    "WHERE e.uuid = $1", 1, env);
 	ck_assert_int_eq(PQntuples(res), 1);
@@ -1282,7 +870,7 @@ START_TEST(env_crud)
 	PQclear(res);
 	env_servers(env, got, sizeof(got));
 	ck_assert_str_eq(got, r2);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "Environment saved.");
 	ck_has(cl, "Default build node");
 	ck_has(cl, "<code>main</code>");	/* the application's branch */
@@ -1292,17 +880,17 @@ START_TEST(env_crud)
 	/* Delete. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, env);
 	buf_reset(&f);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, path, &f), cl, 303);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
 	snprintf(path, sizeof(path), "/apps/%s", app);
-	ck_location(cl, path);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environments WHERE "
+	tw_ck_location(cl, path);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments WHERE "
 	    "uuid = $1", 1, env), 0);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environment_servers es "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environment_servers es "
 	    "JOIN servers s ON s.id = es.server_id WHERE s.uuid IN ($1, $2, $3)",
 	    3, bs, r1, r2), 0);
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 
 	drop_app(app);
 	drop_server(bs);
@@ -1316,29 +904,29 @@ END_TEST
  * the build server, each rendered inside a section of the page. */
 START_TEST(env_show_details)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 bs[40], app[40], env[40], bsname[100], appname[100];
 	char		 ename[100], path[256], want[512];
 
-	uniq(bsname, sizeof(bsname), "shown-build");
-	uniq(appname, sizeof(appname), "shown");
-	uniq(ename, sizeof(ename), "shown-env");
+	tw_uniq(bsname, sizeof(bsname), "shown-build");
+	tw_uniq(appname, sizeof(appname), "shown");
+	tw_uniq(ename, sizeof(ename), "shown-env");
 	web_server(cl, bsname, 1, 0, bs);
 	web_app(cl, appname, app);
 	buf_init(&f);
 	env_form(&f, cl->csrf, ename, "", "specific", bs, NULL, "3");
 	snprintf(path, sizeof(path), "/apps/%s/envs", app);
-	ck_status(post(cl, path, &f), cl, 303);
+	ck_status(tw_post(cl, path, &f), cl, 303);
 	snprintf(path, sizeof(path), "/apps/%s/envs/", app);
 	uuid_from_location(cl, path, env);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environments e JOIN "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments e JOIN "
 	    "servers s ON s.id = e.build_server_id WHERE e.uuid = $1 AND "
 	    "s.uuid = $2 AND e.dockerfile_path = 'docker/Dockerfile'", 2, env,
 	    bs), 1);
 
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "<code>docker/Dockerfile</code> from the repository");
 	snprintf(want, sizeof(want), "<dt>Build on</dt><dd>%s</dd>", bsname);
 	ck_has(cl, want);
@@ -1352,7 +940,7 @@ END_TEST
 /* ---- validation ----------------------------------------------------- */
 
 static void
-ck_field_error(const struct client *cl, const char *msg)
+ck_field_error(const struct tw_client *cl, const char *msg)
 {
 	struct buf	 want;
 
@@ -1365,19 +953,19 @@ ck_field_error(const struct client *cl, const char *msg)
 
 START_TEST(server_field_errors)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 name[100], addr[128], want[512];
 	long		 n0 = count_servers();
 
-	uniq(name, sizeof(name), "bad");
-	uniq(addr, sizeof(addr), "badhost");
-	form_csrf(cl, "/servers/new");
+	tw_uniq(name, sizeof(name), "bad");
+	tw_uniq(addr, sizeof(addr), "badhost");
+	tw_form_csrf(cl, "/servers/new");
 	buf_init(&f);
 
 	/* Empty name: the other values come back in the form. */
 	server_form(&f, cl->csrf, "", addr, "2200", "deploy", 1, 0);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_field_error(cl, "Name is required.");
 	snprintf(want, sizeof(want), "name=\"address\" value=\"%s\"", addr);
 	ck_has(cl, want);
@@ -1387,11 +975,11 @@ START_TEST(server_field_errors)
 	ck_has(cl, "name=\"role_runtime\" value=\"1\">");
 	/* Whitespace only is empty. */
 	server_form(&f, cl->csrf, "   ", addr, "22", "deploy", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_field_error(cl, "Name is required.");
 
 	server_form(&f, cl->csrf, name, addr, "70000", "deploy", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_field_error(cl, "SSH port must be a port number between 1 and 65535.");
 	snprintf(want, sizeof(want), "name=\"name\" value=\"%s\"", name);
 	ck_has(cl, want);
@@ -1399,24 +987,24 @@ START_TEST(server_field_errors)
 	ck_hasnt(cl, "Name is required.");
 
 	server_form(&f, cl->csrf, name, "bad host;rm -rf /", "22", "deploy", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_field_error(cl, "Address must be a host name, an IPv4 or an IPv6 "
 	    "address.");
 	ck_has(cl, "name=\"address\" value=\"bad host;rm -rf /\"");
 
 	server_form(&f, cl->csrf, name, addr, "22", "Root!", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">SSH user must");
 
 	/* Several at once: each field gets its own message. */
 	server_form(&f, cl->csrf, "", "-x", "0", "", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_field_error(cl, "Name is required.");
 	ck_has(cl, "<p class=\"field-error\">Address must");
 	ck_has(cl, "<p class=\"field-error\">SSH port must");
 	ck_field_error(cl, "SSH user is required.");
 
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE name = $1 "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = $1 "
 	    "OR address = $2", 2, name, addr), 0);
 	ck_assert_int_eq(count_servers(), n0);
 	buf_release(&f);
@@ -1425,37 +1013,37 @@ END_TEST
 
 START_TEST(app_field_errors)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 name[100];
 	long		 n0 = count_apps();
 
-	uniq(name, sizeof(name), "badapp");
-	form_csrf(cl, "/apps/new");
+	tw_uniq(name, sizeof(name), "badapp");
+	tw_form_csrf(cl, "/apps/new");
 	buf_init(&f);
 
 	app_form(&f, cl->csrf, "", "https://git.example.com/t/kept.git", "trunk");
-	ck_status(post(cl, "/apps", &f), cl, 422);
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
 	ck_field_error(cl, "Name is required.");
 	ck_has(cl, "value=\"https://git.example.com/t/kept.git\"");
 	ck_has(cl, "name=\"default_branch\" value=\"trunk\"");
 
 	app_form(&f, cl->csrf, name, "$(touch /tmp/x)", "main");
-	ck_status(post(cl, "/apps", &f), cl, 422);
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Repository URL ");
 	ck_has(cl, "name=\"repository_url\" value=\"$(touch /tmp/x)\"");
 	ck_hasnt(cl, "<p class=\"field-error\">Name");
 
 	app_form(&f, cl->csrf, name, "https://git.example.com/t/a.git", "a..b");
-	ck_status(post(cl, "/apps", &f), cl, 422);
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
 	ck_field_error(cl, "Default branch must not contain &#39;..&#39;.");
 
 	app_form(&f, cl->csrf, name, "https://git.example.com/t/a.git",
 	    "x;reboot");
-	ck_status(post(cl, "/apps", &f), cl, 422);
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Default branch may contain only");
 
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM applications WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
 	    "name = $1", 1, name), 0);
 	ck_assert_int_eq(count_apps(), n0);
 	buf_release(&f);
@@ -1464,26 +1052,26 @@ END_TEST
 
 START_TEST(env_field_errors)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 app[40], env[40], appname[100], ename[100], srv[40];
 	char		 sname[100], path[256];
 	const char	*rs[2];
 
-	uniq(appname, sizeof(appname), "envval");
-	uniq(ename, sizeof(ename), "env");
-	uniq(sname, sizeof(sname), "envval-srv");
+	tw_uniq(appname, sizeof(appname), "envval");
+	tw_uniq(ename, sizeof(ename), "env");
+	tw_uniq(sname, sizeof(sname), "envval-srv");
 	sql_app_env(appname, NULL, app, env);
 	web_server(cl, sname, 1, 1, srv);
 	rs[0] = srv;
 	rs[1] = NULL;
 	snprintf(path, sizeof(path), "/apps/%s/envs/new", app);
-	form_csrf(cl, path);
+	tw_form_csrf(cl, path);
 	snprintf(path, sizeof(path), "/apps/%s/envs", app);
 	buf_init(&f);
 
 	env_form(&f, cl->csrf, ename, "", "default", "", rs, "0");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_field_error(cl, "Artifacts to keep must be a whole number from 1 to "
 	    "100.");
 	ck_has(cl, "name=\"retention_count\" value=\"0\"");
@@ -1494,32 +1082,32 @@ START_TEST(env_field_errors)
 		ck_has(cl, want);
 	}
 	env_form(&f, cl->csrf, ename, "", "default", "", rs, "101");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_field_error(cl, "Artifacts to keep must be a whole number from 1 to "
 	    "100.");
 
 	env_form(&f, cl->csrf, ename, "a..b", "default", "", rs, "3");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Branch must not contain");
 
 	env_form(&f, cl->csrf, "", "", "default", "", rs, "3");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_field_error(cl, "Name is required.");
 
 	env_form(&f, cl->csrf, ename, "", "specific", "", rs, "3");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_field_error(cl, "Build server: choose the build server.");
 
 	env_form(&f, cl->csrf, ename, "", "external", "", rs, "3");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Build location is not one of");
 
 	rs[0] = "not-a-uuid";
 	env_form(&f, cl->csrf, ename, "", "default", "", rs, "3");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Runtime servers: must be a UUID.</p>");
 
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environments e JOIN "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments e JOIN "
 	    "applications a ON a.id = e.application_id WHERE a.uuid = $1", 1,
 	    app), 0);
 	drop_app(app);
@@ -1530,55 +1118,55 @@ END_TEST
 
 START_TEST(csrf_required)
 {
-	struct client	*cl = login(), *other = login(), *anon = cl_new();
+	struct tw_client	*cl = tw_login(), *other = tw_login(), *anon = tw_cl_new();
 	struct buf	 f;
 	char		 name[100], addr[128], victim[100], vuuid[40], path[128];
 	long		 n0;
 
-	uniq(name, sizeof(name), "csrf");
-	uniq(addr, sizeof(addr), "csrfhost");
-	uniq(victim, sizeof(victim), "victim");
+	tw_uniq(name, sizeof(name), "csrf");
+	tw_uniq(addr, sizeof(addr), "csrfhost");
+	tw_uniq(victim, sizeof(victim), "victim");
 	web_server(cl, victim, 0, 1, vuuid);
 	n0 = count_servers();
 	buf_init(&f);
 
 	/* Missing. */
 	server_form(&f, NULL, name, addr, "22", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 403);
+	ck_status(tw_post(cl, "/servers", &f), cl, 403);
 	ck_has(cl, "The form expired or did not come from this site.");
 	/* Wrong. */
 	server_form(&f, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", name, addr,
 	    "22", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 403);
+	ck_status(tw_post(cl, "/servers", &f), cl, 403);
 	/* Empty. */
 	server_form(&f, "", name, addr, "22", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 403);
+	ck_status(tw_post(cl, "/servers", &f), cl, 403);
 	/* Valid, but another session's. */
 	ck_assert_str_ne(cl->csrf, other->csrf);
 	server_form(&f, other->csrf, name, addr, "22", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 403);
+	ck_status(tw_post(cl, "/servers", &f), cl, 403);
 	/* Given twice. */
 	server_form(&f, cl->csrf, name, addr, "22", "keystone", 0, 1);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, "/servers", &f), cl, 403);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE name = $1",
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, "/servers", &f), cl, 403);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = $1",
 	    1, name), 0);
 	ck_assert_int_eq(count_servers(), n0);
 
 	/* A delete with a wrong token deletes nothing. */
 	snprintf(path, sizeof(path), "/servers/%s/delete", vuuid);
 	buf_reset(&f);
-	fadd(&f, "csrf", other->csrf);
-	ck_status(post(cl, path, &f), cl, 403);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE uuid = $1",
+	tw_fadd(&f, "csrf", other->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 403);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE uuid = $1",
 	    1, vuuid), 1);
 
 	/* The login form is protected as well. */
-	ck_status(get(anon, "/login"), anon, 200);
+	ck_status(tw_get(anon, "/login"), anon, 200);
 	buf_reset(&f);
-	fadd(&f, "username", ks_user);
-	fadd(&f, "password", ks_pass);
-	ck_status(post(anon, "/login", &f), anon, 403);
+	tw_fadd(&f, "username", tw_user);
+	tw_fadd(&f, "password", tw_pass);
+	ck_status(tw_post(anon, "/login", &f), anon, 403);
 	{
 		char sc[512];
 		ck_assert_ptr_null(set_cookie(anon, COOKIE, sc, sizeof(sc)));
@@ -1590,48 +1178,48 @@ END_TEST
 
 START_TEST(duplicate_names)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 name[100], other[100], addr[128], uuid[40], uuid2[40];
 	char		 aname[100], app[40], path[128];
 	long		 n0;
 
-	uniq(name, sizeof(name), "dup");
-	uniq(other, sizeof(other), "dup-other");
-	uniq(addr, sizeof(addr), "duphost");
+	tw_uniq(name, sizeof(name), "dup");
+	tw_uniq(other, sizeof(other), "dup-other");
+	tw_uniq(addr, sizeof(addr), "duphost");
 	web_server(cl, name, 0, 1, uuid);
 	web_server(cl, other, 0, 1, uuid2);
 	n0 = count_servers();
 	buf_init(&f);
 
 	server_form(&f, cl->csrf, name, addr, "22", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_field_error(cl, "Name is already used by another server.");
 	{
 		char want[256];
 		snprintf(want, sizeof(want), "name=\"address\" value=\"%s\"", addr);
 		ck_has(cl, want);
 	}
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE name = $1",
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = $1",
 	    1, name), 1);
 	ck_assert_int_eq(count_servers(), n0);
 
 	/* Renaming another server onto the name is refused too. */
 	snprintf(path, sizeof(path), "/servers/%s", uuid2);
 	server_form(&f, cl->csrf, name, addr, "22", "keystone", 0, 1);
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "is already used by another server");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE uuid = $1 "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE uuid = $1 "
 	    "AND name = $2", 2, uuid2, other), 1);
 
-	uniq(aname, sizeof(aname), "dupapp");
+	tw_uniq(aname, sizeof(aname), "dupapp");
 	web_app(cl, aname, app);
 	n0 = count_apps();
 	app_form(&f, cl->csrf, aname, "https://git.example.com/t/b.git", "main");
-	ck_status(post(cl, "/apps", &f), cl, 422);
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
 	ck_field_error(cl, "Name is already used by another application.");
 	ck_has(cl, "value=\"https://git.example.com/t/b.git\"");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM applications WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
 	    "name = $1", 1, aname), 1);
 	ck_assert_int_eq(count_apps(), n0);
 
@@ -1646,12 +1234,12 @@ END_TEST
 
 START_TEST(hostile_names)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 esc, f;
 	char		 sqln[160], xss[160], sfx[64], su[40], xu[40], app[40];
 	char		 stored[200], path[256];
 
-	uniq(sfx, sizeof(sfx), "h");
+	tw_uniq(sfx, sizeof(sfx), "h");
 	snprintf(sqln, sizeof(sqln), "x'); DROP TABLE servers; -- %s", sfx);
 	snprintf(xss, sizeof(xss), "<script>alert(1)</script> %s", sfx);
 	buf_init(&esc);
@@ -1659,25 +1247,25 @@ START_TEST(hostile_names)
 
 	web_server(cl, sqln, 0, 1, su);
 	web_server(cl, xss, 0, 1, xu);
-	sql_str(stored, sizeof(stored), "SELECT name FROM servers WHERE uuid = $1",
+	tw_sql_str(stored, sizeof(stored), "SELECT name FROM servers WHERE uuid = $1",
 	    1, su);
 	ck_assert_str_eq(stored, sqln);
-	sql_str(stored, sizeof(stored), "SELECT name FROM servers WHERE uuid = $1",
+	tw_sql_str(stored, sizeof(stored), "SELECT name FROM servers WHERE uuid = $1",
 	    1, xu);
 	ck_assert_str_eq(stored, xss);
 	ck_assert_int_ge(count_servers(), 2);	/* the table is still there */
 
 	snprintf(path, sizeof(path), "/servers/%s", su);
-	ck_status(get(cl, path), cl, 200);
-	html_escape(&esc, sqln);
+	ck_status(tw_get(cl, path), cl, 200);
+	tw_html_escape(&esc, sqln);
 	ck_has(cl, buf_cstr(&esc));
 	ck_has(cl, "x&#39;); DROP TABLE servers; --");
 
 	snprintf(path, sizeof(path), "/servers/%s", xu);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "&lt;script&gt;alert(1)&lt;/script&gt;");
 	ck_hasnt(cl, "<script>alert(1)</script>");
-	html_escape(&esc, xss);
+	tw_html_escape(&esc, xss);
 	{
 		struct buf t;
 		buf_init(&t);
@@ -1686,26 +1274,26 @@ START_TEST(hostile_names)
 		buf_release(&t);
 	}
 	snprintf(path, sizeof(path), "/servers/%s/edit", xu);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "value=\"&lt;script&gt;alert(1)&lt;/script&gt;");
 	ck_hasnt(cl, "<script>alert(1)</script>");
 	snprintf(path, sizeof(path), "/servers/%s/delete", xu);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "&lt;script&gt;alert(1)&lt;/script&gt;");
 	ck_hasnt(cl, "<script>alert(1)</script>");
 
 	/* An application named so, and the environment form that lists the
 	 * servers (all of them, unpaginated). */
 	web_app(cl, xss, app);
-	sql_str(stored, sizeof(stored), "SELECT name FROM applications WHERE "
+	tw_sql_str(stored, sizeof(stored), "SELECT name FROM applications WHERE "
 	    "uuid = $1", 1, app);
 	ck_assert_str_eq(stored, xss);
 	snprintf(path, sizeof(path), "/apps/%s", app);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "&lt;script&gt;alert(1)&lt;/script&gt;");
 	ck_hasnt(cl, "<script>alert(1)</script>");
 	snprintf(path, sizeof(path), "/apps/%s/envs/new", app);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "&lt;script&gt;alert(1)&lt;/script&gt;");
 	ck_has(cl, "x&#39;); DROP TABLE servers; --");
 	ck_hasnt(cl, "<script>alert(1)</script>");
@@ -1713,12 +1301,12 @@ START_TEST(hostile_names)
 	/* Echoed back in a refused form: escaped there too. */
 	server_form(&f, cl->csrf, "<script>alert(1)</script>", "h.example.com",
 	    "70000", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_has(cl, "value=\"&lt;script&gt;alert(1)&lt;/script&gt;\"");
 	ck_hasnt(cl, "<script>alert(1)</script>");
 	server_form(&f, cl->csrf, "\"><script>alert(1)</script>", "h.example.com",
 	    "70000", "keystone", 0, 1);
-	ck_status(post(cl, "/servers", &f), cl, 422);
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
 	ck_has(cl, "value=\"&quot;&gt;&lt;script&gt;");
 	ck_hasnt(cl, "<script>alert(1)</script>");
 
@@ -1732,14 +1320,14 @@ END_TEST
 
 START_TEST(body_too_large)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 name[100], addr[128], uuid[40];
 	long		 n0 = count_servers();
 	size_t		 big = 2 * 1024 * 1024;
 
-	uniq(name, sizeof(name), "big");
-	uniq(addr, sizeof(addr), "bighost");
+	tw_uniq(name, sizeof(name), "big");
+	tw_uniq(addr, sizeof(addr), "bighost");
 	buf_init(&f);
 	server_form(&f, cl->csrf, name, addr, "22", "keystone", 0, 1);
 	buf_puts(&f, "&pad=");
@@ -1747,21 +1335,21 @@ START_TEST(body_too_large)
 	memset(f.ptr + f.len, 'a', big);
 	f.len += big;
 	f.ptr[f.len] = '\0';
-	ck_status(post(cl, "/servers", &f), cl, 413);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE name = $1",
+	ck_status(tw_post(cl, "/servers", &f), cl, 413);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = $1",
 	    1, name), 0);
 	ck_assert_int_eq(count_servers(), n0);
 
 	/* The session is unharmed, and a form under the limit (60 KB) is
 	 * taken. */
-	ck_status(get(cl, "/servers/new"), cl, 200);
+	ck_status(tw_get(cl, "/servers/new"), cl, 200);
 	server_form(&f, cl->csrf, name, addr, "22", "keystone", 0, 1);
 	buf_puts(&f, "&pad=");
 	for (int i = 0; i < 60000; i++)
 		buf_putc(&f, 'a');
-	ck_status(post(cl, "/servers", &f), cl, 303);
+	ck_status(tw_post(cl, "/servers", &f), cl, 303);
 	uuid_from_location(cl, "/servers/", uuid);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE name = $1",
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = $1",
 	    1, name), 1);
 	drop_server(uuid);
 	buf_release(&f);
@@ -1770,44 +1358,44 @@ END_TEST
 
 START_TEST(bad_encoding)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f, pair;
 	char		 pfx[100], addr[128];
 	static const char *const bad[] = { "%C0%AF", "%FF", "%zz", "%ED%A0%80",
 	    "%00", "%", "%4" };
 	long		 n0 = count_servers();
 
-	uniq(pfx, sizeof(pfx), "enc");
-	uniq(addr, sizeof(addr), "enchost");
+	tw_uniq(pfx, sizeof(pfx), "enc");
+	tw_uniq(addr, sizeof(addr), "enchost");
 	buf_init(&f);
 	buf_init(&pair);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		buf_reset(&f);
-		fadd(&f, "csrf", cl->csrf);
+		tw_fadd(&f, "csrf", cl->csrf);
 		buf_reset(&pair);
 		buf_printf(&pair, "name=%s%s", pfx, bad[i]);
 		fraw(&f, buf_cstr(&pair));
-		fadd(&f, "address", addr);
-		fadd(&f, "ssh_port", "22");
-		fadd(&f, "ssh_user", "keystone");
-		if (post(cl, "/servers", &f) != 400)
+		tw_fadd(&f, "address", addr);
+		tw_fadd(&f, "ssh_port", "22");
+		tw_fadd(&f, "ssh_user", "keystone");
+		if (tw_post(cl, "/servers", &f) != 400)
 			ck_abort_msg("name=%s%s: status %ld, want 400", pfx, bad[i],
 			    cl->status);
 		ck_has(cl, "The form is malformed or not valid UTF-8.");
 	}
 	/* In a key, too. */
 	buf_reset(&f);
-	fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "csrf", cl->csrf);
 	fraw(&f, "na%FFme=x");
-	ck_status(post(cl, "/servers", &f), cl, 400);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE "
+	ck_status(tw_post(cl, "/servers", &f), cl, 400);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE "
 	    "starts_with(name, $1) OR address = $2", 2, pfx, addr), 0);
 	ck_assert_int_eq(count_servers(), n0);
 
 	/* And in the query string. */
-	ck_status(get(cl, "/servers?page=%FF"), cl, 400);
-	ck_status(get(cl, "/servers?sort=%zz"), cl, 400);
-	ck_status(get(cl, "/servers?sort=%C0%AF"), cl, 400);
+	ck_status(tw_get(cl, "/servers?page=%FF"), cl, 400);
+	ck_status(tw_get(cl, "/servers?sort=%zz"), cl, 400);
+	ck_status(tw_get(cl, "/servers?sort=%C0%AF"), cl, 400);
 	buf_release(&f);
 	buf_release(&pair);
 }
@@ -1815,55 +1403,55 @@ END_TEST
 
 START_TEST(not_found)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 u1[40], u2[40], app[40], env[40], aname[100], path[256];
 
 	new_uuid(u1);
 	new_uuid(u2);
-	uniq(aname, sizeof(aname), "nf");
+	tw_uniq(aname, sizeof(aname), "nf");
 	sql_app_env(aname, "env", app, env);
 
-	ck_status(get(cl, "/nope"), cl, 404);
+	ck_status(tw_get(cl, "/nope"), cl, 404);
 	ck_has(cl, "There is no such page.");
-	ck_status(get(cl, "/servers/"), cl, 404);
-	ck_status(get(cl, "/servers/not-a-uuid"), cl, 404);
-	ck_status(get(cl, "/servers/x/y/z"), cl, 404);
+	ck_status(tw_get(cl, "/servers/"), cl, 404);
+	ck_status(tw_get(cl, "/servers/not-a-uuid"), cl, 404);
+	ck_status(tw_get(cl, "/servers/x/y/z"), cl, 404);
 	snprintf(path, sizeof(path), "/servers/%s", u1);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	ck_has(cl, "There is no such page.");
 	snprintf(path, sizeof(path), "/servers/%s/edit", u1);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	snprintf(path, sizeof(path), "/apps/%s", u1);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	snprintf(path, sizeof(path), "/apps/%s/envs/new", u1);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", u1, u2);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	/* A real application, an unknown environment. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, u2);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app, u2);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	/* A real environment under the wrong application. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", u1, env);
-	ck_status(get(cl, path), cl, 404);
+	ck_status(tw_get(cl, path), cl, 404);
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 
 	/* Writes to unknown rows. */
 	buf_init(&f);
 	server_form(&f, cl->csrf, "ghost", "ghost.example.com", "22", "keystone",
 	    0, 1);
 	snprintf(path, sizeof(path), "/servers/%s", u1);
-	ck_status(post(cl, path, &f), cl, 404);
+	ck_status(tw_post(cl, path, &f), cl, 404);
 	snprintf(path, sizeof(path), "/servers/%s/delete", u1);
 	buf_reset(&f);
-	fadd(&f, "csrf", cl->csrf);
-	ck_status(post(cl, path, &f), cl, 404);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 404);
 	snprintf(path, sizeof(path), "/apps/%s/delete", u1);
-	ck_status(post(cl, path, &f), cl, 404);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE name = "
+	ck_status(tw_post(cl, path, &f), cl, 404);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = "
 	    "'ghost'", 0), 0);
 	drop_app(app);
 	buf_release(&f);
@@ -1875,24 +1463,24 @@ END_TEST
  * deletes nothing. */
 START_TEST(env_delete_unknown)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 u[40], app[40], env[40], app2[40], env2[40];
 	char		 a1[100], a2[100], path[256];
 
 	new_uuid(u);
-	uniq(a1, sizeof(a1), "envdel");
-	uniq(a2, sizeof(a2), "envdel-other");
+	tw_uniq(a1, sizeof(a1), "envdel");
+	tw_uniq(a2, sizeof(a2), "envdel-other");
 	sql_app_env(a1, "env", app, env);
 	sql_app_env(a2, "env", app2, env2);
 	buf_init(&f);
-	fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "csrf", cl->csrf);
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, u);
-	ck_status(post(cl, path, &f), cl, 404);
+	ck_status(tw_post(cl, path, &f), cl, 404);
 	/* app2's environment through app's URL. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, env2);
-	ck_status(post(cl, path, &f), cl, 404);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environments WHERE "
+	ck_status(tw_post(cl, path, &f), cl, 404);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments WHERE "
 	    "uuid IN ($1, $2)", 2, env, env2), 2);
 	drop_app(app);
 	drop_app(app2);
@@ -1902,11 +1490,11 @@ END_TEST
 
 START_TEST(method_not_allowed)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	char		 allow[256], u[40], path[128];
 
-	ck_status(request(cl, "PUT", "/servers", NULL, 0), cl, 405);
-	if (header(cl, "Allow", allow, sizeof(allow)) == NULL)
+	ck_status(tw_request(cl, "PUT", "/servers", NULL, 0), cl, 405);
+	if (tw_header(cl, "Allow", allow, sizeof(allow)) == NULL)
 		ck_abort_msg("405 without an Allow header; headers:\n%s",
 		    buf_cstr(&cl->hdr));
 	ck_assert_msg(strstr(allow, "GET") != NULL && strstr(allow, "POST") !=
@@ -1915,13 +1503,13 @@ START_TEST(method_not_allowed)
 
 	new_uuid(u);
 	snprintf(path, sizeof(path), "/servers/%s", u);
-	ck_status(request(cl, "DELETE", path, NULL, 0), cl, 405);
-	ck_assert_ptr_nonnull(header(cl, "Allow", allow, sizeof(allow)));
+	ck_status(tw_request(cl, "DELETE", path, NULL, 0), cl, 405);
+	ck_assert_ptr_nonnull(tw_header(cl, "Allow", allow, sizeof(allow)));
 	ck_assert_msg(strstr(allow, "GET") != NULL && strstr(allow, "POST") !=
 	    NULL, "DELETE /servers/uuid: Allow: \"%s\"", allow);
 
-	ck_status(request(cl, "POST", "/", "", 0), cl, 405);
-	ck_assert_ptr_nonnull(header(cl, "Allow", allow, sizeof(allow)));
+	ck_status(tw_request(cl, "POST", "/", "", 0), cl, 405);
+	ck_assert_ptr_nonnull(tw_header(cl, "Allow", allow, sizeof(allow)));
 	ck_assert_msg(strstr(allow, "GET") != NULL, "POST /: Allow: \"%s\"", allow);
 }
 END_TEST
@@ -1931,16 +1519,16 @@ END_TEST
 /* Asserts that the rows (uuid, name) of res appear on the list page in
  * that order. */
 static void
-ck_rows_in_order(const struct client *cl, PGresult *res)
+ck_rows_in_order(const struct tw_client *cl, PGresult *res)
 {
 	struct buf	 esc, pat;
-	const char	*b = body(cl), *at = b, *p;
+	const char	*b = tw_body(cl), *at = b, *p;
 
 	buf_init(&esc);
 	buf_init(&pat);
 	ck_assert_int_gt(PQntuples(res), 0);
 	for (int i = 0; i < PQntuples(res); i++) {
-		html_escape(&esc, PQgetvalue(res, i, 1));
+		tw_html_escape(&esc, PQgetvalue(res, i, 1));
 		buf_reset(&pat);
 		buf_printf(&pat, "<a href=\"/servers/%s\">%s</a>",
 		    PQgetvalue(res, i, 0), buf_cstr(&esc));
@@ -1958,22 +1546,22 @@ ck_rows_in_order(const struct client *cl, PGresult *res)
 
 START_TEST(pagination)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	char		 pfx[100], want[128], href[256];
 	long		 total, pages;
 	PGresult	*res;
 
-	uniq(pfx, sizeof(pfx), "pg");
-	sql_exec("INSERT INTO servers (name, address) SELECT $1 || '-' || "
+	tw_uniq(pfx, sizeof(pfx), "pg");
+	tw_sql_exec("INSERT INTO servers (name, address) SELECT $1 || '-' || "
 	    "lpad(g::text, 3, '0'), $1 || '-' || g || '.example.com' "
 	    "FROM generate_series(1, 120) g", 1, pfx);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM servers WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE "
 	    "starts_with(name, $1)", 1, pfx), 120);
 	total = count_servers();
 	pages = (total + 49) / 50;
 	ck_assert_int_ge(pages, 3);
 
-	ck_status(get(cl, "/servers"), cl, 200);
+	ck_status(tw_get(cl, "/servers"), cl, 200);
 	snprintf(want, sizeof(want), "Page 1 of %ld · %ld in all", pages, total);
 	ck_has(cl, want);
 	ck_assert_msg(link_href(cl, "Next", href, sizeof(href)), "no Next link");
@@ -1981,12 +1569,12 @@ START_TEST(pagination)
 	    "sort=name") != NULL, "Next link: %s", href);
 	ck_assert_msg(!link_href(cl, "← Previous", href, sizeof(href)),
 	    "Previous on page 1");
-	res = sql("SELECT uuid, name FROM servers ORDER BY name LIMIT 50", 0);
+	res = tw_sql("SELECT uuid, name FROM servers ORDER BY name LIMIT 50", 0);
 	ck_rows_in_order(cl, res);
 	PQclear(res);
 	/* Exactly one page of rows. */
 	{
-		const char *p = body(cl);
+		const char *p = tw_body(cl);
 		int n = 0;
 		while ((p = strstr(p, "<td><a href=\"/servers/")) != NULL) {
 			n++;
@@ -1995,54 +1583,54 @@ START_TEST(pagination)
 		ck_assert_int_eq(n, 50);
 	}
 
-	ck_status(get(cl, "/servers?page=2"), cl, 200);
+	ck_status(tw_get(cl, "/servers?page=2"), cl, 200);
 	snprintf(want, sizeof(want), "Page 2 of %ld", pages);
 	ck_has(cl, want);
 	ck_assert_msg(link_href(cl, "← Previous", href, sizeof(href)),
 	    "no Previous link on page 2");
 	ck_assert_msg(strstr(href, "page=1") != NULL, "Previous: %s", href);
-	res = sql("SELECT uuid, name FROM servers ORDER BY name LIMIT 50 "
+	res = tw_sql("SELECT uuid, name FROM servers ORDER BY name LIMIT 50 "
 	    "OFFSET 50", 0);
 	ck_rows_in_order(cl, res);
 	PQclear(res);
 
-	ck_status(get(cl, "/servers?sort=-name"), cl, 200);
+	ck_status(tw_get(cl, "/servers?sort=-name"), cl, 200);
 	ck_has(cl, "Page 1 of");
-	res = sql("SELECT uuid, name FROM servers ORDER BY name DESC LIMIT 50", 0);
+	res = tw_sql("SELECT uuid, name FROM servers ORDER BY name DESC LIMIT 50", 0);
 	ck_rows_in_order(cl, res);
 	PQclear(res);
 	ck_assert_msg(link_href(cl, "Next", href, sizeof(href)), "no Next link");
 	ck_assert_msg(strstr(href, "sort=-name") != NULL, "Next keeps the sort: %s",
 	    href);
-	ck_status(get(cl, "/servers?sort=-name&page=2"), cl, 200);
-	res = sql("SELECT uuid, name FROM servers ORDER BY name DESC LIMIT 50 "
+	ck_status(tw_get(cl, "/servers?sort=-name&page=2"), cl, 200);
+	res = tw_sql("SELECT uuid, name FROM servers ORDER BY name DESC LIMIT 50 "
 	    "OFFSET 50", 0);
 	ck_rows_in_order(cl, res);
 	PQclear(res);
 
 	/* Garbage falls back to the defaults. */
-	ck_status(get(cl, "/servers?page=abc"), cl, 200);
+	ck_status(tw_get(cl, "/servers?page=abc"), cl, 200);
 	snprintf(want, sizeof(want), "Page 1 of %ld", pages);
 	ck_has(cl, want);
-	ck_status(get(cl, "/servers?page=-3"), cl, 200);
+	ck_status(tw_get(cl, "/servers?page=-3"), cl, 200);
 	ck_has(cl, want);
-	ck_status(get(cl, "/servers?page=0"), cl, 200);
+	ck_status(tw_get(cl, "/servers?page=0"), cl, 200);
 	ck_has(cl, want);
-	ck_status(get(cl, "/servers?sort=name;DROP%20TABLE%20servers"), cl, 200);
-	res = sql("SELECT uuid, name FROM servers ORDER BY name LIMIT 50", 0);
+	ck_status(tw_get(cl, "/servers?sort=name;DROP%20TABLE%20servers"), cl, 200);
+	res = tw_sql("SELECT uuid, name FROM servers ORDER BY name LIMIT 50", 0);
 	ck_rows_in_order(cl, res);
 	PQclear(res);
 	/* Past the end: an empty page, not an error. */
-	ck_status(get(cl, "/servers?page=99999"), cl, 200);
+	ck_status(tw_get(cl, "/servers?page=99999"), cl, 200);
 	ck_hasnt(cl, "<td><a href=\"/servers/");
 
-	sql_exec("DELETE FROM servers WHERE starts_with(name, $1)", 1, pfx);
+	tw_sql_exec("DELETE FROM servers WHERE starts_with(name, $1)", 1, pfx);
 }
 END_TEST
 
 START_TEST(artifacts_page)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	char		 aname[100], app[40], env[40], app2[40], env2[40];
 	char		 aname2[100], path[256], want[512], tag[256], tag2[256];
 	static const char sha[] = "0123456789abcdef0123456789abcdef01234567";
@@ -2050,31 +1638,31 @@ START_TEST(artifacts_page)
 	static const char digest[] = "sha256:"
 	    "aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbccccccccccccccccdddddddddddddddd";
 
-	uniq(aname, sizeof(aname), "art");
-	uniq(aname2, sizeof(aname2), "art-other");
+	tw_uniq(aname, sizeof(aname), "art");
+	tw_uniq(aname2, sizeof(aname2), "art-other");
 	sql_app_env(aname, "production", app, env);
 	sql_app_env(aname2, "production", app2, env2);
 	snprintf(tag, sizeof(tag), "registry.local/keystone/%s/production:%s",
 	    aname, sha);
 	snprintf(tag2, sizeof(tag2), "registry.local/keystone/%s/production:%s",
 	    aname, sha2);
-	sql_exec("INSERT INTO build_artifacts (application_id, environment_id, "
+	tw_sql_exec("INSERT INTO build_artifacts (application_id, environment_id, "
 	    "registry_host, tag, manifest_digest, commit_sha, status, created_at) "
 	    "SELECT e.application_id, e.id, 'registry.local', $2, $3, $4, "
 	    "'available', now() - interval '2 hours' FROM environments e "
 	    "WHERE e.uuid = $1", 4, env, tag, digest, sha);
-	sql_exec("INSERT INTO build_artifacts (application_id, environment_id, "
+	tw_sql_exec("INSERT INTO build_artifacts (application_id, environment_id, "
 	    "registry_host, tag, commit_sha, status) SELECT e.application_id, "
 	    "e.id, 'registry.local', $2, $3, 'failed' FROM environments e "
 	    "WHERE e.uuid = $1", 3, env, tag2, sha2);
 	/* Another environment's artifact must not show. */
-	sql_exec("INSERT INTO build_artifacts (application_id, environment_id, "
+	tw_sql_exec("INSERT INTO build_artifacts (application_id, environment_id, "
 	    "registry_host, tag, commit_sha, status) SELECT e.application_id, "
 	    "e.id, 'registry.local', 'registry.local/other:tag', $2, 'building' "
 	    "FROM environments e WHERE e.uuid = $1", 2, env2, sha);
 
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app, env);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_hasnt(cl, "No builds yet.");
 	snprintf(want, sizeof(want), "<code class=\"wrap\">%s</code>", tag);
 	ck_has(cl, want);
@@ -2089,7 +1677,7 @@ START_TEST(artifacts_page)
 	ck_hasnt(cl, "registry.local/other:tag");
 	ck_hasnt(cl, "status-building");
 	/* Newest first. */
-	ck_assert_msg(strstr(body(cl), tag2) < strstr(body(cl), tag),
+	ck_assert_msg(strstr(tw_body(cl), tag2) < strstr(tw_body(cl), tag),
 	    "artifacts not newest first");
 	ck_has(cl, "Page 1 of 1 · 2 in all");
 	snprintf(want, sizeof(want), "<a href=\"/apps/%s\">%s</a>", app, aname);
@@ -2097,16 +1685,16 @@ START_TEST(artifacts_page)
 
 	/* The application page counts the available one. */
 	snprintf(path, sizeof(path), "/apps/%s", app);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	snprintf(want, sizeof(want), "<a href=\"/apps/%s/envs/%s/artifacts\">1</a>",
 	    app, env);
 	ck_has(cl, want);
 
 	/* Empty environment. */
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app2, env2);
-	sql_exec("DELETE FROM build_artifacts b USING environments e WHERE "
+	tw_sql_exec("DELETE FROM build_artifacts b USING environments e WHERE "
 	    "e.id = b.environment_id AND e.uuid = $1", 1, env2);
-	ck_status(get(cl, path), cl, 200);
+	ck_status(tw_get(cl, path), cl, 200);
 	ck_has(cl, "No builds yet.");
 	drop_app(app);
 	drop_app(app2);
@@ -2115,7 +1703,7 @@ END_TEST
 
 START_TEST(env_nothing_half_written)
 {
-	struct client	*cl = login();
+	struct tw_client	*cl = tw_login();
 	struct buf	 f;
 	char		 sname[100], aname[100], ename[100], ename2[100];
 	char		 srv[40], ghost[40], app[40], env[40], path[256];
@@ -2123,10 +1711,10 @@ START_TEST(env_nothing_half_written)
 	const char	*rs[3];
 	long		 n0;
 
-	uniq(sname, sizeof(sname), "atom");
-	uniq(aname, sizeof(aname), "atomapp");
-	uniq(ename, sizeof(ename), "atomenv");
-	uniq(ename2, sizeof(ename2), "atomenv-renamed");
+	tw_uniq(sname, sizeof(sname), "atom");
+	tw_uniq(aname, sizeof(aname), "atomapp");
+	tw_uniq(ename, sizeof(ename), "atomenv");
+	tw_uniq(ename2, sizeof(ename2), "atomenv-renamed");
 	web_server(cl, sname, 0, 1, srv);
 	web_app(cl, aname, app);
 	new_uuid(ghost);
@@ -2140,33 +1728,33 @@ START_TEST(env_nothing_half_written)
 	buf_init(&f);
 	env_form(&f, cl->csrf, ename, "", "default", "", rs, "3");
 	snprintf(path, sizeof(path), "/apps/%s/envs", app);
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_field_error(cl, "Runtime servers: includes a server that no longer "
 	    "exists.");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environments WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments WHERE "
 	    "name = $1", 1, ename), 0);
 	ck_assert_int_eq(count_envs(), n0);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environment_servers es "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environment_servers es "
 	    "JOIN servers s ON s.id = es.server_id WHERE s.uuid = $1", 1, srv), 0);
 
 	/* An unknown build server: refused, nothing written. */
 	rs[1] = NULL;
 	env_form(&f, cl->csrf, ename, "", "specific", ghost, rs, "3");
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Build server:");
 	ck_assert_int_eq(count_envs(), n0);
 
 	/* The same for an update: the old state stays whole. */
 	env_form(&f, cl->csrf, ename, "", "default", "", rs, "3");
-	ck_status(post(cl, path, &f), cl, 303);
+	ck_status(tw_post(cl, path, &f), cl, 303);
 	snprintf(path, sizeof(path), "/apps/%s/envs/", app);
 	uuid_from_location(cl, path, env);
 	rs[0] = ghost;
 	env_form(&f, cl->csrf, ename2, "", "default", "", rs, "9");
 	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
-	ck_status(post(cl, path, &f), cl, 422);
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "includes a server that no longer exists");
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM environments WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments WHERE "
 	    "uuid = $1 AND name = $2 AND retention_count = 3", 2, env, ename), 1);
 	env_servers(env, got, sizeof(got));
 	ck_assert_str_eq(got, srv);
@@ -2189,93 +1777,93 @@ make_user(const char *name, const char *pw, const char *hash)
 		ck_assert_int_eq(pw_hash(h, pw), 0);
 		hash = h;
 	}
-	sql_exec("INSERT INTO users (username, password_hash) VALUES ($1, $2)",
+	tw_sql_exec("INSERT INTO users (username, password_hash) VALUES ($1, $2)",
 	    2, name, hash);
 }
 
 START_TEST(login_throttled_per_account)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 	char		 user[64];
 	const char	*pw = "throttle test password";
 
-	uniq(user, sizeof(user), "thr");
+	tw_uniq(user, sizeof(user), "thr");
 	make_user(user, pw, NULL);
 	/* 99 failures in the last hour: the right password still works. */
-	sql_exec("INSERT INTO login_attempts (username, address, success) "
+	tw_sql_exec("INSERT INTO login_attempts (username, address, success) "
 	    "SELECT $1, '198.51.100.' || g, false FROM generate_series(1, 99) g",
 	    1, user);
-	ck_status(try_login(cl, user, pw), cl, 303);
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
 	/* The hundredth failure: refused even with the right password. */
-	sql_exec("INSERT INTO login_attempts (username, address, success) "
+	tw_sql_exec("INSERT INTO login_attempts (username, address, success) "
 	    "VALUES ($1, '198.51.100.200', false)", 1, user);
-	cl = cl_new();
-	ck_status(try_login(cl, user, pw), cl, 429);
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, pw), cl, 429);
 	ck_has(cl, "Too many failed attempts");
 	ck_assert_ptr_null(set_cookie(cl, COOKIE, (char[512]){0}, 512));
 	/* Older than an hour no longer counts. */
-	sql_exec("UPDATE login_attempts SET at = now() - interval '61 minutes' "
+	tw_sql_exec("UPDATE login_attempts SET at = now() - interval '61 minutes' "
 	    "WHERE username = $1", 1, user);
-	cl = cl_new();
-	ck_status(try_login(cl, user, pw), cl, 303);
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
 }
 END_TEST
 
 START_TEST(login_throttled_per_address)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 	char		 user[64], lim[32];
 	const char	*pw = "address throttle password";
 	long		 max;
 
-	uniq(user, sizeof(user), "thra");
+	tw_uniq(user, sizeof(user), "thra");
 	make_user(user, pw, NULL);
 	/* The stack runs Caddy on loopback: every request comes from
 	 * 127.0.0.1. Fill that address's budget with other names. */
 	max = 1000;
 	snprintf(lim, sizeof(lim), "%ld", max);
-	sql_exec("INSERT INTO login_attempts (username, address, success) "
+	tw_sql_exec("INSERT INTO login_attempts (username, address, success) "
 	    "SELECT 'nobody' || g, '127.0.0.1', false FROM generate_series(1, $1::int) g",
 	    1, lim);
-	ck_status(try_login(cl, user, pw), cl, 429);
-	sql_exec("DELETE FROM login_attempts WHERE username LIKE 'nobody%' "
+	ck_status(tw_try_login(cl, user, pw), cl, 429);
+	tw_sql_exec("DELETE FROM login_attempts WHERE username LIKE 'nobody%' "
 	    "AND address = '127.0.0.1'", 0);
-	cl = cl_new();
-	ck_status(try_login(cl, user, pw), cl, 303);
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
 }
 END_TEST
 
 START_TEST(session_timeouts)
 {
-	struct client	*cl;
+	struct tw_client	*cl;
 	char		 user[64];
 	const char	*pw = "session timeout password";
 
-	uniq(user, sizeof(user), "sto");
+	tw_uniq(user, sizeof(user), "sto");
 	make_user(user, pw, NULL);
 	/* Idle past the limit (60 minutes by default). */
-	cl = cl_new();
-	ck_status(try_login(cl, user, pw), cl, 303);
-	ck_status(get(cl, "/servers"), cl, 200);
-	sql_exec("UPDATE sessions SET last_seen_at = now() - interval '61 minutes' "
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
+	ck_status(tw_get(cl, "/servers"), cl, 200);
+	tw_sql_exec("UPDATE sessions SET last_seen_at = now() - interval '61 minutes' "
 	    "WHERE user_id = (SELECT id FROM users WHERE username = $1)", 1, user);
-	ck_status(get(cl, "/servers"), cl, 303);
-	ck_location(cl, "/login?next=/servers");
+	ck_status(tw_get(cl, "/servers"), cl, 303);
+	tw_ck_location(cl, "/login?next=/servers");
 	/* Active, but past the absolute limit (12 hours by default). */
-	cl = cl_new();
-	ck_status(try_login(cl, user, pw), cl, 303);
-	sql_exec("UPDATE sessions SET created_at = now() - interval '12 hours 1 minute' "
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
+	tw_sql_exec("UPDATE sessions SET created_at = now() - interval '12 hours 1 minute' "
 	    "WHERE user_id = (SELECT id FROM users WHERE username = $1) "
 	    "AND now() - last_seen_at < interval '1 minute'", 1, user);
-	ck_status(get(cl, "/servers"), cl, 303);
+	ck_status(tw_get(cl, "/servers"), cl, 303);
 	/* Within both limits: fine, and activity keeps it alive. */
-	cl = cl_new();
-	ck_status(try_login(cl, user, pw), cl, 303);
-	sql_exec("UPDATE sessions SET last_seen_at = now() - interval '59 minutes' "
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
+	tw_sql_exec("UPDATE sessions SET last_seen_at = now() - interval '59 minutes' "
 	    "WHERE user_id = (SELECT id FROM users WHERE username = $1) "
 	    "AND now() - created_at < interval '1 minute'", 1, user);
-	ck_status(get(cl, "/servers"), cl, 200);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM sessions WHERE user_id = "
+	ck_status(tw_get(cl, "/servers"), cl, 200);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM sessions WHERE user_id = "
 	    "(SELECT id FROM users WHERE username = $1) AND now() - last_seen_at "
 	    "< interval '1 minute'", 1, user), 1);
 }
@@ -2283,15 +1871,15 @@ END_TEST
 
 START_TEST(weak_hash_rehashed_at_login)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 	char		 user[64], weak[crypto_pwhash_STRBYTES], now[512];
 	const char	*pw = "rehash me please";
 
-	uniq(user, sizeof(user), "reh");
+	tw_uniq(user, sizeof(user), "reh");
 	ck_assert_int_eq(crypto_pwhash_str(weak, pw, strlen(pw), 1, 8192), 0);
 	make_user(user, pw, weak);
-	ck_status(try_login(cl, user, pw), cl, 303);
-	sql_str(now, sizeof(now), "SELECT password_hash FROM users WHERE username = $1",
+	ck_status(tw_try_login(cl, user, pw), cl, 303);
+	tw_sql_str(now, sizeof(now), "SELECT password_hash FROM users WHERE username = $1",
 	    1, user);
 	ck_assert_str_ne(now, weak);
 	ck_assert_int_eq(pw_needs_rehash(now), 0);
@@ -2301,21 +1889,21 @@ END_TEST
 
 START_TEST(login_attempts_logged_without_password)
 {
-	struct client	*cl = cl_new();
+	struct tw_client	*cl = tw_cl_new();
 	const char	*dir = getenv("KS_DIR");
 	char		 user[64], path[512], line[256];
 	const char	*pw = "canary-pw-Zq81xL";
 	char		*log;
 
 	ck_assert_msg(dir != NULL, "KS_DIR is not set");
-	uniq(user, sizeof(user), "audit");
+	tw_uniq(user, sizeof(user), "audit");
 	make_user(user, "the real password", NULL);
-	ck_status(try_login(cl, user, pw), cl, 401);
-	cl = cl_new();
-	ck_status(try_login(cl, user, "the real password"), cl, 303);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM login_attempts WHERE "
+	ck_status(tw_try_login(cl, user, pw), cl, 401);
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, user, "the real password"), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
 	    "username = $1", 1, user), 2);
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM login_attempts WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
 	    "username = $1 AND success", 1, user), 1);
 	snprintf(path, sizeof(path), "%s/log/keystone.log", dir);
 	ck_assert_ptr_nonnull(log = tu_slurp(path, NULL));
@@ -2328,7 +1916,7 @@ START_TEST(login_attempts_logged_without_password)
 	    "the password reached the log");
 	free(log);
 	/* Nor any table, in plaintext. */
-	ck_assert_int_eq(sql_long("SELECT count(*) FROM users WHERE "
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM users WHERE "
 	    "password_hash LIKE '%' || $1 || '%'", 1, pw), 0);
 }
 END_TEST
@@ -2374,32 +1962,12 @@ web_suite(void)
 	return s;
 }
 
-/* A required variable; its absence is a failure of the whole program. */
-static const char *
-need_env(const char *name)
-{
-	const char	*v = getenv(name);
-
-	if (v == NULL || *v == '\0') {
-		fprintf(stderr, "check_web: FAIL: %s is not set; this program "
-		    "tests a running stack (see tests/run.sh)\n", name);
-		return NULL;
-	}
-	return v;
-}
-
 int
 main(void)
 {
 	int	 rc;
 
-	base_url = need_env("KS_URL");
-	ca_file = need_env("KS_CA");
-	pg_conninfo = need_env("KS_PGCONN");
-	ks_user = need_env("KS_USER");
-	ks_pass = need_env("KS_PASS");
-	if (base_url == NULL || ca_file == NULL || pg_conninfo == NULL ||
-	    ks_user == NULL || ks_pass == NULL)
+	if (tw_env("check_web") == -1)
 		return EXIT_FAILURE;
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "check_web: FAIL: library initialisation\n");
