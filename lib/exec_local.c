@@ -117,7 +117,9 @@ exec_local(const struct exec_req *rq, struct exec_res *res)
 
 	while (out_open || !reaped) {
 		long long t = step_now_ms();
-		int nfds = 0, timeout = 200;
+		/* With the output closed only the exit is awaited, which poll
+		 * cannot see: look again soon rather than in 200 ms. */
+		int nfds = 0, timeout = out_open ? 200 : 5;
 
 		if (out_open) {
 			pfd[nfds].fd = outp[0];

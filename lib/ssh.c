@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,8 +86,13 @@ tcp_connect(const char *host, int port, long timeout_s, char *err, size_t errsz)
 		fd = -1;
 	}
 	freeaddrinfo(res);
-	if (fd != -1)
+	if (fd != -1) {
+		int one = 1;
 		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		/* SSH sends small packets and waits for answers: without this,
+		 * each step waits on the peer's delayed ACKs (~40 ms each). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	return fd;
 }
 
