@@ -29,6 +29,7 @@ struct exec_res {
 	int		 exited;	/* status below is the exit status */
 	int		 status;
 	int		 signal;	/* killed by this signal, else 0 */
+	char		 signame[16];	/* its name ("TERM"), or "" */
 	int		 timed_out;
 	int		 cancelled;
 	unsigned long long output_bytes;

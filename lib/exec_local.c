@@ -198,8 +198,12 @@ exec_local(const struct exec_req *rq, struct exec_res *res)
 	if (WIFEXITED(status)) {
 		res->exited = 1;
 		res->status = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status))
+	} else if (WIFSIGNALED(status)) {
 		res->signal = WTERMSIG(status);
+		if (sigabbrev_np(res->signal) != NULL)
+			snprintf(res->signame, sizeof(res->signame), "%s",
+			    sigabbrev_np(res->signal));
+	}
 	res->output_bytes = of.total;
 	res->truncated = of.truncated;
 	rc = 0;

@@ -1,3 +1,5 @@
+#define _GNU_SOURCE	/* sigabbrev_np */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,13 +174,20 @@ finish_step(struct run *r, const char *status, const struct exec_res *res,
 	snprintf(id, sizeof(id), "%lld", r->step_id);
 	snprintf(f, sizeof(f), "%lld", r->c->fence);
 	snprintf(code, sizeof(code), "%d", res ? res->status : 0);
-	snprintf(sig, sizeof(sig), "%d", res ? res->signal : 0);
+	/* A step killed by a signal: from the executor, or the shell's
+	 * 128+N exit status for it. */
+	sig[0] = '\0';
+	if (res != NULL && res->signame[0] != '\0')
+		snprintf(sig, sizeof(sig), "%s", res->signame);
+	else if (res != NULL && res->exited && res->status > 128 &&
+	    res->status < 128 + 65 && sigabbrev_np(res->status - 128) != NULL)
+		snprintf(sig, sizeof(sig), "%s", sigabbrev_np(res->status - 128));
 	snprintf(bytes, sizeof(bytes), "%llu", res ? res->output_bytes : 0ULL);
 	p[0] = id;
 	p[1] = f;
 	p[2] = status;
 	p[3] = res != NULL && res->exited ? code : NULL;
-	p[4] = res != NULL && res->signal ? sig : NULL;
+	p[4] = sig[0] != '\0' ? sig : NULL;
 	p[5] = error;
 	p[6] = bytes;
 	p[7] = res != NULL && res->truncated ? "true" : "false";

@@ -446,6 +446,7 @@ done:
 		(void)libssh2_channel_get_exit_signal(ch, &sig, NULL, NULL, NULL,
 		    NULL, NULL);
 		if (sig != NULL) {
+			snprintf(res->signame, sizeof(res->signame), "%s", sig);
 			snprintf(res->error, sizeof(res->error), "killed by signal %s",
 			    sig);
 		} else if (of.have_status) {

@@ -83,6 +83,25 @@ START_TEST(failing_step_stops)
 }
 END_TEST
 
+START_TEST(signal_recorded)
+{
+	struct op_step_in s[] = {
+		{ "killed", "control_node", 0, "sh -c 'kill -TERM $$'", 0, 60 },
+	};
+	char	 st[32], code[16], sig[16];
+	long long id;
+
+	ts_spooler_start(NULL);
+	id = ts_create(s, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ts_step_field(id, 1, "exit_code", code, sizeof(code));
+	ck_assert_str_eq(code, "143");
+	ts_step_field(id, 1, "exit_signal", sig, sizeof(sig));
+	ck_assert_str_eq(sig, "TERM");
+}
+END_TEST
+
 START_TEST(step_timeout)
 {
 	struct op_step_in s[] = {
@@ -477,6 +496,7 @@ main(void)
 	tcase_add_test(tc, three_steps_in_order);
 	tcase_add_test(tc, failing_step_stops);
 	tcase_add_test(tc, step_timeout);
+	tcase_add_test(tc, signal_recorded);
 	tcase_add_test(tc, secret_canary);
 	tcase_add_test(tc, cancel_running);
 	tcase_add_test(tc, kill9_recovered);
