@@ -257,59 +257,55 @@ END_TEST
 
 /* The web flow: the host key page shows what the server offers; the
  * confirm button pins exactly that key. Driven with curl over HTTPS. */
+/* Pulls the value of the form field name out of html into out. */
+static void
+field_value(const char *html, const char *name, char *out, size_t sz)
+{
+	char		 mark[96];
+	const char	*p, *e;
+
+	snprintf(mark, sizeof(mark), "name=\"%s\" value=\"", name);
+	ck_assert_msg((p = strstr(html, mark)) != NULL, "no %s field", name);
+	p += strlen(mark);
+	ck_assert_ptr_nonnull(e = strchr(p, '"'));
+	snprintf(out, sz, "%.*s", (int)(e - p), p);
+}
+
+/* The web flow: the host key page shows what the server offers; the
+ * confirm button pins exactly that key. Driven with curl over HTTPS. */
 START_TEST(pin_on_the_web)
 {
-	const char	*url = getenv("KS_URL"), *ca = getenv("KS_CA");
-	const char	*user = getenv("KS_USER"), *pw = getenv("KS_PASS");
-	char		 script[4096], path[512], uuid[64], ids[24], cmd[700];
+	char		 page[128], uuid[64], ids[24], cmd[1024], csrf[64], fp[128];
 	const char	*pp[] = { ids };
 	PGresult	*res;
-	FILE		*f;
-	char		*out;
+	char		*html, *code;
 
-	ck_assert_msg(url && ca && user && pw, "KS_URL, KS_CA, KS_USER, KS_PASS");
 	snprintf(ids, sizeof(ids), "%lld", srv[1]);
 	res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1, pp);
 	snprintf(uuid, sizeof(uuid), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	pin(srv[1], NULL);
-	snprintf(path, sizeof(path), "%s/pw", ts_tmp);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fputs(pw, f);
-	fclose(f);
-	snprintf(script, sizeof(script),
-	    "set -e; cd '%s'; c() { curl -sS --cacert '%s' -c jar -b jar \"$@\"; }\n"
-	    "tok() { grep -o 'name=\"csrf\" value=\"[^\"]*\"' \"$1\" | head -1 | "
-	    "sed 's/.*value=\"//; s/\"$//'; }\n"
-	    "c '%s/login' -o login.html\n"
-	    "c '%s/login' --data-urlencode \"csrf=$(tok login.html)\" "
-	    "--data-urlencode 'username=%s' --data-urlencode password@pw -o /dev/null\n"
-	    "c '%s/servers/%s/hostkey' -o hk.html\n"
-	    "fp=$(grep -o 'name=\"fingerprint\" value=\"[^\"]*\"' hk.html | "
-	    "sed 's/.*value=\"//; s/\"$//')\n"
-	    "echo \"$fp\" > offered\n"
-	    "c '%s/servers/%s/hostkey' --data-urlencode \"csrf=$(tok hk.html)\" "
-	    "--data-urlencode \"fingerprint=$fp\" -o /dev/null -w '%%{http_code}' > code\n",
-	    ts_tmp, ca, url, url, user, url, uuid, url, uuid);
-	snprintf(path, sizeof(path), "%s/pin.sh", ts_tmp);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fputs(script, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "bash '%s'", path);
+	/* Signs in (cookie jar in ts_tmp) and loads the confirm page. */
+	snprintf(page, sizeof(page), "/servers/%s/hostkey", uuid);
+	ck_assert_ptr_nonnull(html = ts_web_get(page, "hk.html"));
+	field_value(html, "csrf", csrf, sizeof(csrf));
+	field_value(html, "fingerprint", fp, sizeof(fp));
+	free(html);
+	ck_assert_ptr_nonnull(strstr(fp, "SHA256:"));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && curl -sS --cacert '%s' -b jar "
+	    "--data-urlencode 'csrf=%s' --data-urlencode 'fingerprint=%s' "
+	    "-o /dev/null -w '%%{http_code}' '%s%s' > code", ts_tmp,
+	    getenv("KS_CA"), csrf, fp, getenv("KS_URL"), page);
 	ck_assert_int_eq(system(cmd), 0);
-	snprintf(path, sizeof(path), "%s/code", ts_tmp);
-	ck_assert_ptr_nonnull(out = tu_slurp(path, NULL));
-	ck_assert_str_eq(out, "303");
-	free(out);
-	snprintf(path, sizeof(path), "%s/offered", ts_tmp);
-	ck_assert_ptr_nonnull(out = tu_slurp(path, NULL));
-	ck_assert_ptr_nonnull(strstr(out, "SHA256:"));
-	res = ts_q("SELECT host_key, host_key_sha256 || E'\\n' FROM servers "
-	    "WHERE id = $1::bigint", 1, pp);
+	snprintf(cmd, sizeof(cmd), "%s/code", ts_tmp);
+	ck_assert_ptr_nonnull(code = tu_slurp(cmd, NULL));
+	ck_assert_str_eq(code, "303");
+	free(code);
+	res = ts_q("SELECT host_key, host_key_sha256 FROM servers WHERE id = $1::bigint",
+	    1, pp);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), hosts[1].key);
-	ck_assert_str_eq(PQgetvalue(res, 0, 1), out);
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), fp);
 	PQclear(res);
-	free(out);
 }
 END_TEST
 

@@ -446,12 +446,7 @@ START_TEST(sigterm_grace)
 	/* Within the grace period (2 s here) a running step finishes. */
 	sp = ts_spooler_start(NULL);
 	id = ts_create(quick, 1, NULL, 0);
-	for (int i = 0; i < 50; i++) {
-		ts_op_field(id, "status", st, sizeof(st));
-		if (strcmp(st, "running") == 0)
-			break;
-		usleep(100000);
-	}
+	ts_wait_status(id, "running", 5);
 	kill(sp, SIGTERM);
 	ts_wait_done(id, 30, st, sizeof(st));
 	ck_assert_str_eq(st, "succeeded");
@@ -463,12 +458,7 @@ START_TEST(sigterm_grace)
 	/* Past it, the step is cancelled, and the spooler still exits. */
 	sp = ts_spooler_start(NULL);
 	id = ts_create(slow, 1, NULL, 0);
-	for (int i = 0; i < 50; i++) {
-		ts_op_field(id, "status", st, sizeof(st));
-		if (strcmp(st, "running") == 0)
-			break;
-		usleep(100000);
-	}
+	ts_wait_status(id, "running", 5);
 	kill(sp, SIGTERM);
 	ts_wait_done(id, 30, st, sizeof(st));
 	ck_assert_str_eq(st, "cancelled");

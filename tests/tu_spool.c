@@ -152,6 +152,20 @@ ts_create(const struct op_step_in *steps, size_t n, const struct secret *sec,
 	return id;
 }
 
+void
+ts_wait_status(long long id, const char *want, int secs)
+{
+	char	 st[32];
+
+	for (int i = 0; i < secs * 10; i++) {
+		ts_op_field(id, "status", st, sizeof(st));
+		if (strcmp(st, want) == 0)
+			return;
+		usleep(100000);
+	}
+	ck_abort_msg("operation %lld is %s, not %s, after %d s", id, st, want, secs);
+}
+
 long long
 ts_create_in(const struct op_in *in, const struct op_step_in *steps, size_t n)
 {

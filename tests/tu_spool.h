@@ -36,6 +36,9 @@ long long	 ts_create_in(const struct op_in *, const struct op_step_in *,
 		    size_t n);
 void		 ts_op_field(long long id, const char *col, char *out, size_t sz);
 void		 ts_wait_done(long long id, int secs, char *status, size_t sz);
+/* Waits until the operation is in status want (fails the test if not
+ * within secs). */
+void		 ts_wait_status(long long id, const char *want, int secs);
 char		*ts_step_output(long long id, int ordinal);
 void		 ts_step_field(long long id, int ordinal, const char *col,
 		    char *out, size_t sz);
