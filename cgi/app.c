@@ -22,6 +22,8 @@ static const struct table tables[] = {
 	{ app_routes, &app_nroutes },
 	{ env_routes, &env_nroutes },
 	{ op_routes, &op_nroutes },
+	{ registry_routes, &registry_nroutes },
+	{ provision_routes, &provision_nroutes },
 };
 
 int
@@ -42,6 +44,8 @@ app_init(struct app *a, const char *config_path)
 		goto out;
 	}
 	sec_subkey(a->csrf_key, master, SEC_SUB_CSRF);
+	sec_subkey(a->seal_key, master, SEC_SUB_SEAL);
+	memcpy(a->master, master, sizeof(a->master));
 	if (a->cfg.templates_dir == NULL) {
 		log_warnx("config: templates_dir is required by keystone.fcgi");
 		goto out;
@@ -63,6 +67,8 @@ app_release(struct app *a)
 	db_close(&a->db);
 	config_release(&a->cfg);
 	sodium_memzero(a->csrf_key, sizeof(a->csrf_key));
+	sodium_memzero(a->seal_key, sizeof(a->seal_key));
+	sodium_memzero(a->master, sizeof(a->master));
 }
 
 static int
@@ -499,7 +505,8 @@ dispatch(struct req *r, const struct reqenv *env)
 	}
 	if (!r->authed)
 		ensure_pre(r);
-	if (strcmp(r->method, "POST") == 0 && check_csrf(r) == -1) {
+	if (strcmp(r->method, "POST") == 0 && !(rt->flags & R_NOCSRF) &&
+	    check_csrf(r) == -1) {
 		log_warnx("csrf: refused %s %s from %s", r->method, r->path,
 		    r->remote_addr);
 		error_page(r, 403, "The form expired or did not come from this "
@@ -534,6 +541,7 @@ app_handle(struct app *a, const struct reqenv *env)
 	r.resp.arg = (void *)env;
 	r.method = "GET";
 	r.remote_addr = env->addr != NULL ? env->addr : "";
+	r.token = env->token != NULL && env->token[0] != '\0' ? env->token : NULL;
 	kvlist_init(&r.query);
 	kvlist_init(&r.form);
 	kvlist_init(&r.cookies);
@@ -541,7 +549,10 @@ app_handle(struct app *a, const struct reqenv *env)
 	dispatch(&r, env);
 	if (!r.resp.opened)
 		(void)error_page(&r, 500, "No response was produced.");
-	log_info("%s %s %d %zu", r.method, r.path, r.resp.status, r.resp.bytes);
+	/* A provisioning link's path is its token: never logged. */
+	log_info("%s %s %d %zu", r.method, strncmp(r.path, "/provision/", 11) == 0 &&
+	    strcmp(r.path, "/provision/callback") != 0 ? "/provision/[token]" : r.path,
+	    r.resp.status, r.resp.bytes);
 	/* Form values may hold passwords: wipe before freeing. */
 	for (size_t i = 0; i < r.form.n; i++)
 		sodium_memzero(r.form.v[i].val, r.form.v[i].vlen);

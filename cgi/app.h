@@ -22,11 +22,14 @@
 
 /* Route flags. */
 #define R_PUBLIC	0x01	/* no session required */
+#define R_NOCSRF	0x02	/* a machine's POST, authenticated otherwise */
 
 struct app {
 	struct config	 cfg;
 	struct db	 db;
 	unsigned char	 csrf_key[SEC_KEYBYTES];
+	unsigned char	 seal_key[SEC_KEYBYTES];	/* secrets at rest */
+	unsigned char	 master[SEC_KEYBYTES];	/* for lib/prov.c's subkeys */
 };
 
 struct req {
@@ -52,6 +55,7 @@ struct req {
 	char		 pre[SESS_IDLEN];
 	int		 pre_new;	/* pre must be sent as a cookie */
 	const char	*allow;		/* Allow header of a 405 */
+	const char	*token;		/* X-Keystone-Token header, if sent */
 };
 
 /* cgi/app.c: the dispatcher and answers. */
@@ -61,6 +65,7 @@ void	 app_release(struct app *);
  * the request environment accessors in main.c. */
 struct reqenv {
 	const char	*method, *uri, *query, *ctype, *clen, *cookie, *addr;
+	const char	*token;		/* X-Keystone-Token */
 	/* Reads up to n body bytes; returns bytes read, 0 at end, -1 error. */
 	int		(*read)(void *arg, char *p, int n);
 	void		 *rarg;
@@ -109,5 +114,9 @@ extern const struct route	env_routes[];
 extern const size_t		env_nroutes;
 extern const struct route	op_routes[];
 extern const size_t		op_nroutes;
+extern const struct route	registry_routes[];
+extern const size_t		registry_nroutes;
+extern const struct route	provision_routes[];
+extern const size_t		provision_nroutes;
 
 #endif

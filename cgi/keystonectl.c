@@ -23,6 +23,7 @@
 #include "migrate.h"
 #include "model.h"
 #include "pw.h"
+#include "reg.h"
 #include "sec.h"
 #include "ssh.h"
 
@@ -34,7 +35,9 @@ usage(void)
 	    "       keystonectl [-c config] migrate\n"
 	    "       keystonectl [-c config] user add NAME [--admin] [--generate]\n"
 	    "       keystonectl [-c config] user passwd NAME [--generate]\n"
-	    "       keystonectl [-c config] server pin NAME [SHA256:FINGERPRINT]\n");
+	    "       keystonectl [-c config] server pin NAME [SHA256:FINGERPRINT]\n"
+	    "       keystonectl [-c config] registry setup [HOSTNAME [STORAGE_PATH]]\n"
+	    "       keystonectl [-c config] registry provision|check|status\n");
 	exit(2);
 }
 
@@ -181,6 +184,46 @@ out:
 	return rc;
 }
 
+/* registry setup|provision|check: queues the operation and prints its
+ * id (the spooler runs it; the Operations page shows it). */
+static int
+cmd_registry(struct db *db, const struct config *cfg,
+    const unsigned char master[SEC_KEYBYTES], int argc, char *argv[])
+{
+	unsigned char	 seal[SEC_KEYBYTES];
+	char		 uuid[40], err[512];
+	int		 rc = -1;
+
+	if (argc < 1)
+		usage();
+	sec_subkey(seal, master, SEC_SUB_SEAL);
+	err[0] = '\0';
+	if (strcmp(argv[0], "setup") == 0 && argc <= 3) {
+		rc = reg_setup(db, cfg, seal, argc > 1 ? argv[1] : NULL,
+		    argc > 2 ? argv[2] : NULL, err, sizeof(err));
+		if (rc == 0)
+			printf("registry settings saved\n");
+	} else if (strcmp(argv[0], "provision") == 0 && argc == 1) {
+		if ((rc = reg_plan_provision(db, cfg, seal, 0, uuid, err,
+		    sizeof(err))) == 0)
+			printf("queued registry provisioning %s (then Docker sign-in on each node and a health check)\n", uuid);
+	} else if (strcmp(argv[0], "status") == 0 && argc == 1) {
+		struct reg r;
+		if ((rc = reg_load(db, &r)) >= 0) {
+			printf("%s\n", r.state);
+			rc = 0;
+		}
+	} else if (strcmp(argv[0], "check") == 0 && argc == 1) {
+		if ((rc = reg_plan_check(db, cfg, seal, 0, uuid, err, sizeof(err))) == 0)
+			printf("queued check operation %s\n", uuid);
+	} else
+		usage();
+	sodium_memzero(seal, sizeof(seal));
+	if (rc == -1)
+		fprintf(stderr, "keystonectl: %s\n", err[0] ? err : "database error");
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -221,7 +264,6 @@ main(int argc, char *argv[])
 		fprintf(stderr, "keystonectl: %s\n", err);
 		goto out;
 	}
-	sodium_memzero(key, sizeof(key));
 	if (db_open(&db, cfg.database) == -1) {
 		fprintf(stderr, "keystonectl: cannot connect to the database\n");
 		goto out;
@@ -239,9 +281,12 @@ main(int argc, char *argv[])
 		rc = cmd_user(&db, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "server") == 0)
 		rc = cmd_server_pin(&db, &cfg, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "registry") == 0)
+		rc = cmd_registry(&db, &cfg, key, argc - 1, argv + 1);
 	else
 		usage();
 out:
+	sodium_memzero(key, sizeof(key));
 	db_close(&db);
 	config_release(&cfg);
 	return rc;

@@ -250,7 +250,7 @@ create_post(struct req *r)
 {
 	struct env_in	 e;
 	const char	*srv[64], *field, *msg;
-	char		 uuid[40], loc[128];
+	char		 uuid[40], loc[200];
 	cJSON		*app = NULL;
 	size_t		 ns;
 	int		 rc;
@@ -350,7 +350,7 @@ update_post(struct req *r)
 {
 	struct env_in	 e;
 	const char	*srv[64], *field, *msg;
-	char		 loc[128];
+	char		 loc[200];
 	cJSON		*app, *env, *servers;
 	size_t		 ns;
 	int		 rc;
@@ -389,7 +389,7 @@ out:
 static int
 delete_post(struct req *r)
 {
-	char	 loc[80];
+	char	 loc[200];
 	int	 rc;
 
 	cJSON	*env = NULL;
@@ -408,7 +408,7 @@ artifacts_get(struct req *r)
 {
 	cJSON	*app, *env, *servers, *m = NULL, *rows;
 	long	 pg = req_page(r), total = 0;
-	char	 base[128];
+	char	 base[200];
 	int	 rc;
 
 	if ((rc = load_env(r, &app, &env, &servers)) != 0)

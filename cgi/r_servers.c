@@ -4,12 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "app.h"
+#include "prov.h"
 #include "db.h"
 #include "model.h"
 #include "ssh.h"
 
 static int list_get(struct req *);
+static int provision_post(struct req *);
 static int new_get(struct req *);
 static int create_post(struct req *);
 static int show_get(struct req *);
@@ -33,11 +37,23 @@ static const struct field server_fields[] = {
 	{ "role_runtime", FT_BOOL, 0, 0, 0, NULL },
 };
 #define NFIELDS	(sizeof(server_fields) / sizeof(server_fields[0]))
+/* Creation also asks whether to connect the server with a one-time
+ * provisioning command (an existing server) at once. */
+static const struct field create_fields[] = {
+	{ "name", FT_NAME, FF_REQ, 0, 0, NULL },
+	{ "address", FT_HOST, FF_REQ, 0, 0, NULL },
+	{ "ssh_port", FT_PORT, FF_REQ, 0, 0, NULL },
+	{ "ssh_user", FT_UNIXUSER, FF_REQ, 0, 0, NULL },
+	{ "role_build", FT_BOOL, 0, 0, 0, NULL },
+	{ "role_runtime", FT_BOOL, 0, 0, 0, NULL },
+	{ "connect", FT_BOOL, 0, 0, 0, NULL },
+};
 
 const struct route server_routes[] = {
 	{ "GET", "/servers", list_get, NULL, 0, 0 },
 	{ "GET", "/servers/new", new_get, NULL, 0, 0 },
-	{ "POST", "/servers", create_post, server_fields, NFIELDS, 0 },
+	{ "POST", "/servers", create_post, create_fields,
+	    sizeof(create_fields) / sizeof(create_fields[0]), 0 },
 	{ "GET", "/servers/:uuid", show_get, NULL, 0, 0 },
 	{ "GET", "/servers/:uuid/edit", edit_get, NULL, 0, 0 },
 	{ "POST", "/servers/:uuid", update_post, server_fields, NFIELDS, 0 },
@@ -45,11 +61,72 @@ const struct route server_routes[] = {
 	{ "POST", "/servers/:uuid/delete", delete_post, NULL, 0, 0 },
 	{ "GET", "/servers/:uuid/hostkey", hostkey_get, NULL, 0, 0 },
 	{ "POST", "/servers/:uuid/hostkey", hostkey_post, hostkey_fields, 1, 0 },
+	{ "POST", "/servers/:uuid/provision", provision_post, NULL, 0, 0 },
 };
 const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);
 
 static const char *const sorts[] = { "name", "-name", "address", "-address",
 	"status", "-status", "created", "-created", NULL };
+
+/*
+ * A new one-time provisioning command (and a new sudo password) for the
+ * server, shown on this answer only: neither is stored in a form anyone
+ * can read back (the token as a keyed hash, the password sealed until the
+ * script is fetched). Older commands stop working.
+ */
+/*
+ * Answers with a new one-time provisioning command (and a new sudo
+ * password) for the server s (taken), shown on this answer only: neither
+ * is stored in a form anyone can read back (the token as a keyed hash,
+ * the password sealed until the script is fetched). Older commands stop
+ * working.
+ */
+static int
+show_command(struct req *r, cJSON *s, const char *title)
+{
+	char		 tok[PROV_TOKEN_LEN + 1], sudo[PROV_SUDO_LEN + 1];
+	char		 cmd[512];
+	cJSON		*m = NULL;
+	int		 rc = 500;
+
+	if (prov_issue(&r->app->db, r->app->master, (long long)cJSON_GetNumberValue(
+	    cJSON_GetObjectItem(s, "id")), PROV_TTL_MIN, tok, sudo) == -1) {
+		cJSON_Delete(s);
+		return 500;
+	}
+	snprintf(cmd, sizeof(cmd), "curl -fsSL%s %s/provision/%s | sudo bash",
+	    r->app->cfg.provision_ca_file != NULL ? " --cacert keystone-ca.crt" : "",
+	    r->app->cfg.base_url, tok);
+	if ((m = model_new(title, "servers")) == NULL) {
+		cJSON_Delete(s);
+		goto out;
+	}
+	cJSON_AddItemToObject(m, "server", s);
+	cJSON_AddStringToObject(m, "command", cmd);
+	cJSON_AddStringToObject(m, "sudo_password", sudo);
+	cJSON_AddNumberToObject(m, "ttl_min", PROV_TTL_MIN);
+	if (r->app->cfg.provision_ca_file != NULL)
+		cJSON_AddStringToObject(m, "ca_file", r->app->cfg.provision_ca_file);
+	rc = page(r, 200, "server_provision", m);
+	if (rc == -1)
+		rc = 0;
+out:
+	sodium_memzero(tok, sizeof(tok));
+	sodium_memzero(sudo, sizeof(sudo));
+	sodium_memzero(cmd, sizeof(cmd));
+	return rc;
+}
+
+static int
+provision_post(struct req *r)
+{
+	cJSON	*s = NULL;
+	int	 rc;
+
+	if ((rc = fetch(r, m_server_get, r->params[0], &s)) != 0)
+		return rc;
+	return show_command(r, s, "Connect a server");
+}
 
 static int
 list_get(struct req *r)
@@ -98,7 +175,11 @@ form_page(struct req *r, int status, const char *uuid, const cJSON *cur)
 		cJSON_AddBoolToObject(m, "v_role_runtime", cJSON_IsTrue(
 		    cJSON_GetObjectItem(cur, "role_runtime")));
 	} else if (strcmp(r->method, "POST") == 0) {
-		model_form(m, r, server_fields, NFIELDS);
+		if (uuid == NULL)
+			model_form(m, r, create_fields,
+			    sizeof(create_fields) / sizeof(create_fields[0]));
+		else
+			model_form(m, r, server_fields, NFIELDS);
 	} else {
 		cJSON_AddStringToObject(m, "v_ssh_port", "22");
 		cJSON_AddStringToObject(m, "v_ssh_user", "keystone");
@@ -161,6 +242,12 @@ create_post(struct req *r)
 		return refused(r, NULL);
 	if (rc == -1)
 		return 500;
+	if (strcmp(input_get(&r->in, "connect"), "true") == 0) {
+		cJSON *srv = NULL;
+		if (m_server_get(&r->app->db, uuid, &srv) != 1)
+			return 500;
+		return show_command(r, srv, "Server added: connect it");
+	}
 	snprintf(loc, sizeof(loc), "/servers/%s", uuid);
 	return flash_redirect(r, "ok", "Server added.", loc);
 }

@@ -44,6 +44,20 @@ trap 'exit 143' TERM
 mkdir -p -- "$DIR"
 stack_up "$DIR" "$PORT" "$BUILD" "$STATIC"
 
+# The managed registry: a Docker engine, the registry:2 image (built here
+# from Debian's docker-registry: this machine pulls from no public
+# registry), then provisioning by the spooler on the first run.
+registry_note=
+if stack_engine_start "$DIR" && bash "$REPO/deploy/registry-image.sh" >/dev/null; then
+	if "$BUILD/keystonectl" -c "$DIR/keystone.conf" registry status 2>/dev/null |
+		grep -qx missing; then
+		"$BUILD/keystonectl" -c "$DIR/keystone.conf" registry provision >/dev/null ||
+			registry_note="could not queue its provisioning"
+	fi
+else
+	registry_note="no Docker engine or registry image; see $DIR/log/dockerd.log"
+fi
+
 pwfile=$DIR/admin-password
 new_password=
 if [[ ! -e "$pwfile" ]]; then
@@ -68,6 +82,8 @@ else
 	echo "Keystone is running at $URL  (admin password: see $pwfile)"
 fi
 echo "Caddy's local root CA (trust it in your browser): $(stack_caddy_ca "$DIR")"
+echo "Managed registry: https://$(sed -n 's/^registry_host = //p' "$DIR/keystone.conf")" \
+	"(state on the Registry page)${registry_note:+ - $registry_note}"
 echo "Logs: $DIR/log/   Stop with Ctrl-C."
 
 # Foreground until a signal, or until a component dies on its own.

@@ -296,11 +296,35 @@ base_url = https://localhost:$port
 templates_dir = $_STACK_REPO/templates
 sql_dir = $_STACK_REPO/sql
 workers = 2
+caddyfile = $dir/Caddyfile
+caddy_sites_dir = $dir/caddy-sites
+caddy_admin_socket = $dir/run/caddy-admin.sock
+registry_host = ${KS_STACK_REGISTRY_HOST:-localhost:$((port + 2))}
+registry_listen = ${KS_STACK_REGISTRY_LISTEN:-127.0.0.1:5000}
+registry_tls = internal
+registry_ca_file = $(stack_caddy_ca "$dir")
+registry_conf_dir = $dir/registry/etc
+registry_storage = ${KS_STACK_REGISTRY_STORAGE:-$dir/registry/data}
+docker_config = $dir/docker
+ssh_key_file = $dir/ssh/keystone_ed25519
+provision_ca_file = $(stack_caddy_ca "$dir")
+${KS_STACK_PROVISION_DAEMON_JSON:+provision_daemon_json = $KS_STACK_PROVISION_DAEMON_JSON}
 EOF
 	) || { rm -f -- "$tmp"; return 1; }
 	if ! mv -f -- "$tmp" "$conf"; then
 		rm -f -- "$tmp"
 		return 1
+	fi
+
+	# Keystone's management key: its public half goes into every server's
+	# authorized_keys by the provisioning script.
+	if [[ ! -e "$dir/ssh/keystone_ed25519" ]]; then
+		mkdir -p -- "$dir/ssh" && chmod 0700 -- "$dir/ssh" || return 1
+		ssh-keygen -q -t ed25519 -N '' -C keystone-management \
+			-f "$dir/ssh/keystone_ed25519" </dev/null || {
+			_stack_err "ssh-keygen failed"
+			return 1
+		}
 	fi
 
 	if [[ ! -e "$dir/master.key" ]]; then
@@ -340,7 +364,7 @@ stack_caddy_start() {
 	if _stack_pid_alive "$dir/run/caddy.pid" "$dir/Caddyfile"; then
 		return 0
 	fi
-	mkdir -p -- "$dir/caddy" || return 1
+	mkdir -p -- "$dir/caddy" "$dir/caddy-sites" || return 1
 	chmod 0700 -- "$dir/caddy" || return 1
 
 	# Only 127.0.0.1 (bind, default_bind); HTTP/3 (UDP) off; http_port moved
@@ -350,7 +374,9 @@ stack_caddy_start() {
 	cat >"$dir/Caddyfile" <<EOF
 # Written by deploy/stack.sh; rewritten on each start.
 {
-	admin off
+	# The admin API only on a unix socket under DIR/run (0700): the
+	# registry's site (caddy-sites/) is loaded through it.
+	admin unix/$dir/run/caddy-admin.sock
 	storage file_system $dir/caddy
 	skip_install_trust
 	auto_https disable_redirects
@@ -390,6 +416,9 @@ https://localhost:$port {
 		}
 	}
 }
+
+# Sites Keystone manages (the registry), one file each.
+import $dir/caddy-sites/*.caddy
 EOF
 
 	# XDG/HOME point into DIR so Caddy writes nothing (autosave, data) elsewhere.
@@ -516,6 +545,41 @@ stack_up() {
 	stack_caddy_start "$dir" "$port" "$static" || return 1
 }
 
+# ------------------------------------------------------------ Docker engine
+# The managed registry runs as a container on this machine. When no engine
+# answers, one is started with the only flags this project allows (no
+# default bridge: it would take 172.17.0.0/16), and stopped again by
+# stack_engine_stop; an engine that was already running is left alone.
+
+stack_engine_start() {
+	local dir i
+	dir=$(_stack_abs "$1") || return 1
+	_stack_dirs "$dir" || return 1
+	if docker info >/dev/null 2>&1; then
+		return 0
+	fi
+	command -v dockerd >/dev/null || { _stack_err "dockerd missing (apt-get install docker.io)"; return 1; }
+	_stack_spawn "$dir/log/dockerd.log" "$dir/run/dockerd.pid" \
+		dockerd --bridge=none --iptables=false --ip-forward=false || return 1
+	for ((i = 0; i < 300; i++)); do
+		docker info >/dev/null 2>&1 && return 0
+		if ! _stack_proc_alive "$_STACK_BGPID"; then
+			_stack_err "dockerd exited at start; see $dir/log/dockerd.log"
+			rm -f -- "$dir/run/dockerd.pid"
+			return 1
+		fi
+		sleep 0.1
+	done
+	_stack_err "dockerd did not answer within 30 s; see $dir/log/dockerd.log"
+	return 1
+}
+
+stack_engine_stop() {
+	local dir
+	dir=$(_stack_abs "$1") || return 1
+	_stack_kill_pidfile "$dir/run/dockerd.pid" dockerd 30
+}
+
 stack_down() {
 	local dir rc=0
 	[[ $# -eq 1 ]] || { _stack_err "usage: stack_down DIR"; return 2; }
@@ -525,5 +589,6 @@ stack_down() {
 	stack_fcgi_stop "$dir" || rc=1
 	stack_spooler_stop "$dir" || rc=1
 	stack_pg_stop "$dir" || rc=1
+	stack_engine_stop "$dir" || rc=1
 	return "$rc"
 }

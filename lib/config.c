@@ -40,6 +40,20 @@ static const struct ckey keys[] = {
 	{ "ssh_key_file",	C_PATH,	S(ssh_key_file), 0, 0, 0 },
 	{ "ssh_connect_timeout", C_LONG, S(ssh_connect_timeout), 1, 600, 0 },
 	{ "ssh_idle_timeout",	C_LONG,	S(ssh_idle_timeout), 1, 3600, 0 },
+	{ "registry_host",	C_STR,	S(registry_host), 0, 0, 0 },
+	{ "registry_storage",	C_PATH,	S(registry_storage), 0, 0, 0 },
+	{ "registry_listen",	C_STR,	S(registry_listen), 0, 0, 0 },
+	{ "registry_conf_dir",	C_PATH,	S(registry_conf_dir), 0, 0, 0 },
+	{ "registry_tls",	C_STR,	S(registry_tls), 0, 0, 0 },
+	{ "registry_ca_file",	C_PATH,	S(registry_ca_file), 0, 0, 0 },
+	{ "registry_image",	C_STR,	S(registry_image), 0, 0, 0 },
+	{ "registry_check_minutes", C_LONG, S(registry_check_minutes), 0, 1440, 0 },
+	{ "caddy_sites_dir",	C_PATH,	S(caddy_sites_dir), 0, 0, 0 },
+	{ "caddy_admin_socket",	C_PATH,	S(caddy_admin_socket), 0, 0, 0 },
+	{ "caddyfile",		C_PATH,	S(caddyfile), 0, 0, 0 },
+	{ "docker_config",	C_PATH,	S(docker_config), 0, 0, 0 },
+	{ "provision_ca_file",	C_PATH,	S(provision_ca_file), 0, 0, 0 },
+	{ "provision_daemon_json", C_STR, S(provision_daemon_json), 0, 0, 0 },
 };
 #undef S
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -61,6 +75,7 @@ config_init(struct config *c)
 	c->spooler_grace_seconds = 30;
 	c->ssh_connect_timeout = 10;
 	c->ssh_idle_timeout = 60;
+	c->registry_check_minutes = 15;
 }
 
 void

@@ -33,6 +33,24 @@ struct config {
 	char	*ssh_key_file;		/* Keystone's management key (ed25519) */
 	long	 ssh_connect_timeout;	/* seconds */
 	long	 ssh_idle_timeout;	/* seconds a blocking SSH call may wait */
+	/* The managed registry (NULL: the defaults in lib/reg.c). */
+	char	*registry_host;		/* host[:port] of its HTTPS site */
+	char	*registry_storage;	/* image data (a mounted volume, say) */
+	char	*registry_listen;	/* registry:2's own loopback address */
+	char	*registry_conf_dir;	/* its config.yml and htpasswd */
+	char	*registry_tls;		/* "acme" (default) or "internal" */
+	char	*registry_ca_file;	/* CA the nodes must trust (internal) */
+	char	*registry_image;	/* default registry:2 */
+	long	 registry_check_minutes; /* scheduled health check; 0: off */
+	char	*caddy_sites_dir;	/* Caddy imports *.caddy from here */
+	char	*caddy_admin_socket;	/* Caddy's admin API (unix socket) */
+	char	*caddyfile;		/* the main Caddyfile, for reloads */
+	char	*docker_config;		/* the control node's docker config dir */
+	/* Provisioning scripts: the CA of base_url to trust (local mode), and
+	 * a daemon.json to write before Docker is installed (tests: no
+	 * bridge). NULL: none. */
+	char	*provision_ca_file;
+	char	*provision_daemon_json;
 };
 
 void	config_init(struct config *);

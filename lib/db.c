@@ -177,8 +177,9 @@ static const struct stmtdef stmts[ST__MAX] = {
  " $8::bigint, $9::bool) RETURNING id, uuid" },
 [ST_OP_STEP_INSERT] = { "op_step_insert",
  "INSERT INTO operation_steps (operation_id, ordinal, name, target, server_id, "
- " script, idempotent, timeout_s) VALUES ($1::bigint, $2::int, $3, $4, $5::bigint, "
- " $6, $7::bool, $8::int)" },
+ " script, idempotent, timeout_s, keep_going, check_node, check_name, secret_names) "
+ "VALUES ($1::bigint, $2::int, $3, $4, $5::bigint, $6, $7::bool, $8::int, $9::bool, "
+ " $10, $11, $12)" },
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
 [ST_OP_CLAIM] = { "op_claim",
@@ -190,7 +191,8 @@ static const struct stmtdef stmts[ST__MAX] = {
  "WHERE o.id = $1::bigint" FENCED " RETURNING o.cancel_requested" },
 [ST_OP_RUN_STEPS] = { "op_run_steps",
  "SELECT s.id, s.ordinal, s.name, s.target, s.server_id, s.script, s.idempotent, "
- " s.timeout_s, s.status FROM operation_steps s WHERE s.operation_id = $1::bigint "
+ " s.timeout_s, s.status, s.keep_going, s.secret_names FROM operation_steps s "
+ "WHERE s.operation_id = $1::bigint "
  "ORDER BY s.ordinal" },
 [ST_OP_SECRETS] = { "op_secrets",
  "SELECT name, sealed FROM operation_secrets WHERE operation_id = $1::bigint ORDER BY name" },
@@ -295,6 +297,85 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_SKIP_PENDING] = { "op_skip_pending",
  "UPDATE operation_steps SET status = 'skipped' WHERE operation_id = $1::bigint "
  " AND status = 'pending'" },
+/* The managed registry (lib/reg.c, cgi/r_registry.c). */
+[ST_REG_GET] = { "reg_get",
+ "SELECT hostname, storage_path, listen, insecure, pull_only, state, "
+ " coalesce(state_reason, '') FROM registry WHERE id = 1" },
+[ST_REG_INSERT] = { "reg_insert",
+ "INSERT INTO registry (hostname, storage_path, listen) VALUES ($1, $2, $3) "
+ "ON CONFLICT (id) DO NOTHING" },
+[ST_REG_SETTINGS] = { "reg_settings",
+ "UPDATE registry SET hostname = $1, storage_path = $2, updated_at = now() WHERE id = 1" },
+[ST_REG_CRED_GET] = { "reg_cred_get",
+ "SELECT username, sealed, key_version FROM registry_credentials WHERE role = $1" },
+[ST_REG_CRED_INSERT] = { "reg_cred_insert",
+ "INSERT INTO registry_credentials (role, username, sealed, key_version) "
+ "VALUES ($1, $2, $3, $4::int) ON CONFLICT (role) DO NOTHING" },
+[ST_REG_NODES] = { "reg_nodes",
+ "SELECT id, name, role_build, role_runtime FROM servers WHERE host_key IS NOT NULL "
+ " AND status <> 'disabled' AND (role_build OR role_runtime) "
+ " AND ($1::bigint = 0 OR id = $1::bigint) ORDER BY name, id" },
+[ST_REG_DUE] = { "reg_due",
+ "SELECT r.state IN ('ready', 'unhealthy') AND NOT EXISTS (SELECT 1 FROM operations o "
+ "  WHERE o.kind IN ('check', 'registry', 'registry_auth') "
+ "  AND o.status IN ('queued', 'running')) "
+ " AND (r.checked_at IS NULL OR r.checked_at < now() - make_interval(mins => $1::int)) "
+ "FROM registry r WHERE r.id = 1" },
+/* A server the registry is not known to work from: its HTTPS cell or its
+ * Docker cell (push on build servers, pull on runtime ones) not green. */
+[ST_REG_GATE] = { "reg_gate",
+ "SELECT s.name, coalesce(CASE WHEN h.ok IS NOT TRUE THEN h.message ELSE d.message END, "
+ "  'no registry check has run on it yet') "
+ "FROM servers s "
+ "LEFT JOIN registry_checks h ON h.server_id = s.id AND h.check_name = 'https' "
+ "LEFT JOIN registry_checks d ON d.server_id = s.id "
+ " AND d.check_name = CASE WHEN s.role_runtime THEN 'pull' ELSE 'push' END "
+ "WHERE s.id = ANY ($1::bigint[]) AND (h.ok IS NOT TRUE OR d.ok IS NOT TRUE) "
+ "ORDER BY s.name LIMIT 1" },
+[ST_REG_PAGE] = { "reg_page",
+ "SELECT hostname, storage_path, listen, insecure, pull_only, state, state_reason, "
+ " disk_usage, to_char(checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS checked_at, "
+ " (SELECT string_agg(role || ': ' || username, ', ' ORDER BY role) "
+ "  FROM registry_credentials) AS credentials "
+ "FROM registry WHERE id = 1" },
+[ST_REG_CHECKS] = { "reg_checks",
+ "SELECT c.node, c.check_name, c.ok, c.message, "
+ " to_char(c.checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, "
+ " coalesce(s.name, 'control node') AS label "
+ "FROM registry_checks c LEFT JOIN servers s ON s.id = c.server_id "
+ "ORDER BY c.node <> 'control', s.name, c.node, c.check_name" },
+/* Provisioning (lib/prov.c). */
+[ST_PROV_LOG] = { "prov_log",
+ "INSERT INTO provision_log (server_id, event, remote_addr, detail) "
+ "VALUES ($1::bigint, $2, $3, $4)" },
+[ST_PROV_ISSUE] = { "prov_issue",
+ "WITH revoked AS (UPDATE provision_tokens SET revoked_at = now() "
+ "  WHERE server_id = $1::bigint AND used_at IS NULL AND revoked_at IS NULL), "
+ " marked AS (UPDATE servers SET status = 'provisioning', updated_at = now() "
+ "  WHERE id = $1::bigint AND status = 'new') "
+ "INSERT INTO provision_tokens (server_id, token_hash, expires_at) "
+ "VALUES ($1::bigint, $2, now() + make_interval(mins => $3::int)) RETURNING id" },
+[ST_PROV_SUDO_PUT] = { "prov_sudo_put",
+ "INSERT INTO server_secrets (server_id, name, sealed, key_version) "
+ "VALUES ($1::bigint, 'sudo_password', $2, $3::int) ON CONFLICT (server_id, name) "
+ "DO UPDATE SET sealed = EXCLUDED.sealed, key_version = EXCLUDED.key_version, "
+ " created_at = now()" },
+[ST_PROV_EXCHANGE] = { "prov_exchange",
+ "UPDATE provision_tokens t SET exchanged_at = now() FROM servers s "
+ "WHERE t.token_hash = $1 AND s.id = t.server_id AND t.exchanged_at IS NULL "
+ " AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() "
+ "RETURNING t.server_id, s.name" },
+[ST_PROV_SUDO_TAKE] = { "prov_sudo_take",
+ "DELETE FROM server_secrets WHERE server_id = $1::bigint AND name = 'sudo_password' "
+ "RETURNING sealed" },
+[ST_PROV_USE] = { "prov_use",
+ "UPDATE provision_tokens SET used_at = now() WHERE token_hash = $1 "
+ " AND exchanged_at IS NOT NULL AND used_at IS NULL AND revoked_at IS NULL "
+ " AND expires_at > now() RETURNING server_id" },
+[ST_PROV_ACTIVATE] = { "prov_activate",
+ "UPDATE servers SET host_key = $2, host_key_sha256 = $3, host_key_pinned_at = now(), "
+ " status = 'active', facts = $4::jsonb, provisioned_at = now(), updated_at = now() "
+ "WHERE id = $1::bigint RETURNING id" },
 };
 
 static int

@@ -30,21 +30,13 @@ static int
 insert_secret(struct db *db, long long id, const struct secret *s,
     const unsigned char key[SEC_KEYBYTES])
 {
-	struct buf	 ct;
 	char		 ad[128], ids[24], *b64 = NULL;
-	size_t		 b64len;
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
-	buf_init(&ct);
 	op_secret_ad(ad, sizeof(ad), id, s->name);
-	if (sec_seal(&ct, key, 1, ad, s->value, strlen(s->value)) == -1)
+	if (sec_seal_b64(&b64, key, 1, ad, s->value, strlen(s->value)) == -1)
 		goto out;
-	b64len = sodium_base64_ENCODED_LEN(ct.len, sodium_base64_VARIANT_ORIGINAL);
-	if ((b64 = malloc(b64len)) == NULL)
-		goto out;
-	sodium_bin2base64(b64, b64len, (unsigned char *)ct.ptr, ct.len,
-	    sodium_base64_VARIANT_ORIGINAL);
 	{
 		const char *p[] = { idstr(ids, sizeof(ids), id), s->name, b64 };
 		if ((res = db_exec(db, ST_OP_SECRET_INSERT, NP(p), p)) == NULL)
@@ -54,7 +46,6 @@ insert_secret(struct db *db, long long id, const struct secret *s,
 out:
 	PQclear(res);
 	free(b64);
-	buf_release(&ct);
 	return rc;
 }
 
@@ -94,7 +85,9 @@ op_create(struct db *db, const struct op_in *o, const struct op_step_in *steps,
 		snprintf(to, sizeof(to), "%ld", s->timeout_s > 0 ? s->timeout_s : 3600);
 		const char *p[] = { idstr(a, sizeof(a), *id), ord, s->name, s->target,
 		    idstr(srv, sizeof(srv), s->server_id), s->script,
-		    s->idempotent ? "true" : "false", to };
+		    s->idempotent ? "true" : "false", to,
+		    s->keep_going ? "true" : "false", s->check_node, s->check_name,
+		    s->secrets };
 		if ((res = db_exec(db, ST_OP_STEP_INSERT, NP(p), p)) == NULL)
 			goto out;
 		PQclear(res);
@@ -177,8 +170,6 @@ op_secrets_load(struct db *db, long long id, const unsigned char key[SEC_KEYBYTE
 	const char	*p[] = { ids };
 	PGresult	*res;
 	struct buf	 pt;
-	unsigned char	*bin = NULL;
-	size_t		 binlen;
 	int		 rc = -1, n;
 
 	memset(out, 0, sizeof(*out));
@@ -190,16 +181,10 @@ op_secrets_load(struct db *db, long long id, const unsigned char key[SEC_KEYBYTE
 		goto out;
 	for (int i = 0; i < n; i++) {
 		const char *name = PQgetvalue(res, i, 0), *b64 = PQgetvalue(res, i, 1);
-		size_t blen = strlen(b64);
 
-		free(bin);
-		if ((bin = malloc(blen + 1)) == NULL ||
-		    sodium_base642bin(bin, blen + 1, b64, blen, NULL, &binlen, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) != 0)
-			goto out;
 		buf_init(&pt);
 		op_secret_ad(ad, sizeof(ad), id, name);
-		if (sec_open(&pt, key, ad, bin, binlen) == -1) {
+		if (sec_open_b64(&pt, key, ad, b64) == -1) {
 			log_warnx("operation %lld: secret %s does not open", id, name);
 			buf_release(&pt);
 			goto out;
@@ -214,7 +199,6 @@ op_secrets_load(struct db *db, long long id, const unsigned char key[SEC_KEYBYTE
 	}
 	rc = 0;
 out:
-	free(bin);
 	PQclear(res);
 	if (rc == -1)
 		op_secrets_free(out);

@@ -24,6 +24,14 @@ struct op_step_in {
 	const char	*script;	/* never holds a secret value */
 	int		 idempotent;
 	long		 timeout_s;
+	int		 keep_going;	/* a failure does not stop later steps */
+	/* A cell of the registry health matrix ("control" or "server:<id>",
+	 * and the check's name), or NULL for an ordinary step. */
+	const char	*check_node;
+	const char	*check_name;
+	/* The operation's secrets this step gets, space-separated; NULL: all,
+	 * "": none. */
+	const char	*secrets;
 };
 
 struct op_in {

@@ -17,7 +17,7 @@
 #include "form.h"
 
 #define ROUTE_MAXPARAMS	4
-#define ROUTE_PARAMLEN	40	/* a UUID and NUL */
+#define ROUTE_PARAMLEN	64	/* a UUID or a provisioning token, and NUL */
 
 enum ftype {
 	FT_TEXT,	/* any text without control characters (hi = max chars) */

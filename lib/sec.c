@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -192,4 +193,44 @@ sec_hash_hex(char out[65], const char *s)
 	crypto_generichash(h, sizeof(h), (const unsigned char *)s, strlen(s),
 	    NULL, 0);
 	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+int
+sec_seal_b64(char **out, const unsigned char key[SEC_KEYBYTES], uint32_t keyver,
+    const char *ad, const void *pt, size_t len)
+{
+	struct buf	 ct;
+	size_t		 b64len;
+	int		 rc = -1;
+
+	*out = NULL;
+	buf_init(&ct);
+	if (sec_seal(&ct, key, keyver, ad, pt, len) == -1)
+		goto out;
+	b64len = sodium_base64_ENCODED_LEN(ct.len, sodium_base64_VARIANT_ORIGINAL);
+	if ((*out = malloc(b64len)) == NULL)
+		goto out;
+	sodium_bin2base64(*out, b64len, (unsigned char *)ct.ptr, ct.len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	rc = 0;
+out:
+	buf_release(&ct);
+	return rc;
+}
+
+int
+sec_open_b64(struct buf *out, const unsigned char key[SEC_KEYBYTES],
+    const char *ad, const char *b64)
+{
+	size_t		 blen = strlen(b64), binlen;
+	unsigned char	*bin;
+	int		 rc = -1;
+
+	if ((bin = malloc(blen + 1)) == NULL)
+		return -1;
+	if (sodium_base642bin(bin, blen + 1, b64, blen, NULL, &binlen, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0)
+		rc = sec_open(out, key, ad, bin, binlen);
+	free(bin);
+	return rc;
 }

@@ -45,6 +45,13 @@ int	sec_seal(struct buf *out, const unsigned char key[SEC_KEYBYTES],
 int	sec_open(struct buf *out, const unsigned char key[SEC_KEYBYTES],
 	    const char *ad, const void *ct, size_t len);
 
+/* The same for text columns: *out is base64 of the sealed form (malloc'd,
+ * the caller frees it); sec_open_b64 opens such a value into out. */
+int	sec_seal_b64(char **out, const unsigned char key[SEC_KEYBYTES],
+	    uint32_t keyver, const char *ad, const void *secret_pt, size_t len);
+int	sec_open_b64(struct buf *out, const unsigned char key[SEC_KEYBYTES],
+	    const char *ad, const char *b64);
+
 /* Random bytes encoded as URL-safe base64 without padding. out must hold
  * sodium_base64_ENCODED_LEN(n, URLSAFE_NO_PADDING) bytes. */
 void	sec_random_b64(char *out, size_t outsz, size_t n);

@@ -223,17 +223,37 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 }
 
 /* Runs one step through the executor for its target. */
+/* Nonzero when w is one of the space-separated words of list. */
+static int
+word_in(const char *list, const char *w)
+{
+	size_t	 wl = strlen(w);
+
+	for (const char *p = list; *p != '\0'; p += strcspn(p, " ")) {
+		p += strspn(p, " ");
+		if (strncmp(p, w, wl) == 0 && (p[wl] == ' ' || p[wl] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 run_step(struct run *r, const char *target, const char *server_id,
     const char *script, long timeout_s, const struct op_secrets *sec,
-    struct exec_res *res)
+    const char *names, struct exec_res *res)
 {
 	struct exec_req	 rq;
+	struct secret	 mine[STEP_MAX_SECRETS];
+	size_t		 n = 0;
 
+	/* Only the secrets the step names travel to where it runs. */
+	for (size_t i = 0; i < sec->n; i++)
+		if (names == NULL || word_in(names, sec->v[i].name))
+			mine[n++] = sec->v[i];
 	memset(&rq, 0, sizeof(rq));
 	rq.script = script;
-	rq.secrets = sec->v;
-	rq.nsecrets = sec->n;
+	rq.secrets = mine;
+	rq.nsecrets = n;
 	rq.timeout_s = timeout_s;
 	rq.output_cap = r->sp->output_cap;
 	rq.output = on_output;
@@ -262,7 +282,7 @@ spool_run(struct spool *sp, const struct op_claim *c)
 	struct run	 r;
 	struct exec_res	 res;
 	PGresult	*steps = NULL, *pr;
-	char		 ids[24], f[24], err[512];
+	char		 ids[24], f[24], err[512], operr[512];
 	const char	*p[2] = { ids, f };
 	const char	*final = "succeeded";
 	int		 rc = -1, n;
@@ -273,7 +293,7 @@ spool_run(struct spool *sp, const struct op_claim *c)
 	r.sp = sp;
 	r.c = c;
 	r.renewed = time(NULL);
-	err[0] = '\0';
+	err[0] = operr[0] = '\0';
 	snprintf(ids, sizeof(ids), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	log_info("operation %lld (%s): claimed, attempt %d", c->id, c->kind, c->attempt);
@@ -290,11 +310,16 @@ spool_run(struct spool *sp, const struct op_claim *c)
 		const char *server = PQgetisnull(steps, i, 4) ? NULL :
 		    PQgetvalue(steps, i, 4);
 		int ordinal = atoi(PQgetvalue(steps, i, 1));
+		int keep_going = PQgetvalue(steps, i, 9)[0] == 't';
 		const char *sp2[2];
 		const char *st;
 
 		if (strcmp(status, "succeeded") == 0)
 			continue;	/* a requeued operation resumes */
+		/* The operation reports its first failure; each step its own. */
+		if (operr[0] == '\0')
+			memcpy(operr, err, sizeof(operr));
+		err[0] = '\0';
 		r.step_id = strtoll(PQgetvalue(steps, i, 0), NULL, 10);
 		sp2[0] = PQgetvalue(steps, i, 0);
 		sp2[1] = f;
@@ -307,13 +332,16 @@ spool_run(struct spool *sp, const struct op_claim *c)
 		PQclear(pr);
 		if (run_step(&r, PQgetvalue(steps, i, 3), server,
 		    PQgetvalue(steps, i, 5), atol(PQgetvalue(steps, i, 7)), &sec,
+		    PQgetisnull(steps, i, 10) ? NULL : PQgetvalue(steps, i, 10),
 		    &res) == -1) {
 			snprintf(err, sizeof(err), "step %d (%s): %s", ordinal, name,
 			    res.error);
 			(void)flush_output(&r);
-			if (!r.lost && finish_step(&r, "failed", NULL, res.error) == -1)
+			if (r.lost || finish_step(&r, "failed", NULL, res.error) == -1)
 				goto out;
 			final = "failed";
+			if (keep_going && !r.cancel)
+				continue;
 			break;
 		}
 		(void)flush_output(&r);
@@ -346,10 +374,15 @@ spool_run(struct spool *sp, const struct op_claim *c)
 			goto out;
 		if (strcmp(st, "succeeded") != 0) {
 			final = st;
+			/* A health-matrix cell: the other cells still run. */
+			if (keep_going && strcmp(st, "failed") == 0 && !r.cancel)
+				continue;
 			break;
 		}
 	}
-	rc = finish_op(sp, c, final, err[0] ? err : NULL);
+	if (operr[0] == '\0')
+		memcpy(operr, err, sizeof(operr));
+	rc = finish_op(sp, c, final, operr[0] ? operr : NULL);
 out:
 	if (rc == -1)
 		log_warnx("operation %lld: lost its lease or the database; "

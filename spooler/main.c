@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -22,6 +23,7 @@
 #include "db.h"
 #include "log.h"
 #include "op.h"
+#include "reg.h"
 #include "sec.h"
 #include "spool.h"
 
@@ -61,6 +63,27 @@ listen_channel(struct db *db)
 	return db_simple(db, "LISTEN keystone_operations");
 }
 
+/* Queues the registry's scheduled health check when one is due. The
+ * session lock keeps two workers (or spoolers) from queueing it twice. */
+static void
+schedule_check(struct db *db, const struct config *cfg,
+    const unsigned char sealkey[SEC_KEYBYTES])
+{
+	char	 uuid[40], err[256];
+
+	if (cfg->registry_check_minutes == 0 ||
+	    db_simple(db, "SELECT pg_advisory_lock(727276)") == -1)
+		return;
+	if (reg_check_due(db, cfg->registry_check_minutes) == 1) {
+		if (reg_plan_check(db, cfg, sealkey, 0, uuid, err, sizeof(err)) == 0)
+			log_info("registry: scheduled health check %s queued", uuid);
+		else
+			log_warnx("registry: scheduled health check not queued: %s",
+			    err[0] ? err : "database error");
+	}
+	(void)db_simple(db, "SELECT pg_advisory_unlock(727276)");
+}
+
 static void
 worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 {
@@ -69,6 +92,7 @@ worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 	struct op_claim	 c;
 	char		 host[64];
 	int		 listening = 0, rc;
+	time_t		 scheduled = 0;
 
 	log_setprog("keystone-spooler worker");
 	memset(&sp, 0, sizeof(sp));
@@ -98,6 +122,10 @@ worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 			listening = listen_channel(&db) == 0;
 		if (op_recover(&db) > 0)
 			continue;
+		if (time(NULL) - scheduled >= 60) {
+			scheduled = time(NULL);
+			schedule_check(&db, cfg, sealkey);
+		}
 		if ((rc = op_claim(&db, sp.worker, sp.lease_s, sp.build_limit, &c)) == 1) {
 			(void)spool_run(&sp, &c);
 			continue;

@@ -15,6 +15,7 @@
     <a href="/"{{#nav_overview}} aria-current="page"{{/nav_overview}}>Overview</a>
     <a href="/servers"{{#nav_servers}} aria-current="page"{{/nav_servers}}>Servers</a>
     <a href="/apps"{{#nav_apps}} aria-current="page"{{/nav_apps}}>Applications</a>
+    <a href="/registry"{{#nav_registry}} aria-current="page"{{/nav_registry}}>Registry</a>
     <a href="/ops"{{#nav_ops}} aria-current="page"{{/nav_ops}}>Operations</a>
   </nav>
   <form class="logout" method="post" action="/logout">

@@ -18,6 +18,7 @@
     <label class="check"><input type="checkbox" name="role_runtime" value="1"{{#v_role_runtime}} checked{{/v_role_runtime}}> Runtime: runs deployed applications</label>
     <label class="check"><input type="checkbox" name="role_build" value="1"{{#v_role_build}} checked{{/v_role_build}}> Build: builds images</label>
   </fieldset>
+  {{#NO_editing}}<label class="check"><input type="checkbox" name="connect" value="1"{{#v_connect}} checked{{/v_connect}}> Existing server: connect it now with a one-time command (installs Docker, the keystone user and Keystone's SSH key)</label>{{/NO_editing}}
   <div class="actions"><button type="submit">{{#editing}}Save{{/editing}}{{#NO_editing}}Add server{{/NO_editing}}</button>
   <a href="/servers{{#editing}}/{{uuid}}{{/editing}}">Cancel</a></div>
 </form>

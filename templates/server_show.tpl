@@ -12,6 +12,10 @@
     <a href="/servers/{{uuid}}/hostkey">Check{{#NO_host_key_sha256}} and pin{{/NO_host_key_sha256}}</a></dd>
   <dt>Added</dt><dd>{{created}} ({{age}} ago)</dd>
 </dl>
+<form method="post" action="/servers/{{uuid}}/provision" class="inline-form">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <button type="submit">{{#NO_host_key_sha256}}Connect with a one-time command{{/NO_host_key_sha256}}{{#host_key_sha256}}Issue a new provisioning command{{/host_key_sha256}}</button>
+</form>
 </section>
 {{/server}}
 <h2>Environments using this server</h2>

@@ -19,22 +19,17 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "tu_hosts.h"
 #include "tu_spool.h"
 
-struct host {
-	char	 name[32];
-	char	 addr[32];
-	char	 key[1024];	/* ssh-ed25519 BASE64 */
-};
-
-static struct host	 hosts[2];
+static struct th_host	 hosts[2];
 static const char	*hstate;
 static long long	 srv[2];	/* servers.id of hosts[0], hosts[1] */
 static int		 seq;
 
 /* Runs sh -c CMD inside host h (docker exec); output into out if given. */
 static int
-host_sh(const struct host *h, const char *cmd, char **out)
+host_sh(const struct th_host *h, const char *cmd, char **out)
 {
 	char	 line[4096], path[300];
 	int	 st;
@@ -51,33 +46,8 @@ host_sh(const struct host *h, const char *cmd, char **out)
 static void
 load_hosts(void)
 {
-	char	 path[512], *list, *kh, *line, *save = NULL;
-	int	 n = 0;
-
 	hstate = getenv("KS_HOSTS_STATE");
-	ck_assert_msg(hstate != NULL, "KS_HOSTS_STATE is not set (hostctl up)");
-	snprintf(path, sizeof(path), "%s/hosts", hstate);
-	ck_assert_ptr_nonnull(list = tu_slurp(path, NULL));
-	snprintf(path, sizeof(path), "%s/ssh/known_hosts", hstate);
-	ck_assert_ptr_nonnull(kh = tu_slurp(path, NULL));
-	for (line = strtok_r(list, "\n", &save); line && n < 2;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char name[32], addr[32], port[8], user[32], kind[16], pat[64], *k;
-		if (sscanf(line, "%31s %31s %7s %31s %15s", name, addr, port, user,
-		    kind) != 5 || strcmp(kind, "ready") != 0)
-			continue;
-		snprintf(hosts[n].name, sizeof(hosts[n].name), "%s", name);
-		snprintf(hosts[n].addr, sizeof(hosts[n].addr), "%s", addr);
-		snprintf(pat, sizeof(pat), ",%s ssh-ed25519 ", addr);
-		ck_assert_ptr_nonnull(k = strstr(kh, pat));
-		k += strlen(pat) - strlen("ssh-ed25519 ");
-		snprintf(hosts[n].key, sizeof(hosts[n].key), "%.*s",
-		    (int)strcspn(k, "\n"), k);
-		n++;
-	}
-	free(list);
-	free(kh);
-	ck_assert_msg(n == 2, "need two ready hosts, found %d", n);
+	ck_assert_msg(th_load("ready", hosts, 2) == 2, "need two ready hosts");
 }
 
 /* The server row for address:port (made, or re-pinned) with key. */

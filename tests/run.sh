@@ -102,10 +102,12 @@ for t in "$ABUILD"/check_*; do
 	[[ -f "$t" && -x "$t" && "$name" != check_web && "$name" != check_migrate &&
 		"$name" != check_cli && "$name" != check_model &&
 		"$name" != check_spool && "$name" != check_remote &&
-		"$name" != check_ops_web ]] || continue
+		"$name" != check_ops_web && "$name" != check_registry &&
+		"$name" != check_registry_web && "$name" != check_provision ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
+run_prog lint_secrets "$UNIT_TIMEOUT" bash "$REPO/tests/lint_secrets.sh"
 
 # ------------------------------------------------------------- the stack
 
@@ -141,7 +143,19 @@ hosts_cleanup() {
 	HOSTS_STATE=
 }
 
+# Undoes what the registry test phase set up on the machine.
+registry_cleanup() {
+	if grep -qF -- "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
+		grep -vF -- "$HOSTS_MARK" /etc/hosts >/etc/hosts.ks-tmp && cat /etc/hosts.ks-tmp >/etc/hosts
+		rm -f /etc/hosts.ks-tmp
+	fi
+	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+		docker rm -f keystone-registry >/dev/null 2>&1 || true
+	fi
+}
+
 cleanup() {
+	registry_cleanup
 	hosts_cleanup
 	stop_chromedriver
 	if ((stack_is_up)); then
@@ -159,6 +173,16 @@ trap 'exit 143' TERM
 
 PORT=$(free_port 18443)
 KS_PASS=$(openssl rand -hex 16)
+# The managed registry's site shares Caddy's port under its own name (in
+# /etc/hosts while check_registry runs); registry:2 on a free port.
+REG_NAME=registry.ks.test
+export KS_STACK_REGISTRY_HOST=$REG_NAME:$PORT
+KS_STACK_REGISTRY_LISTEN=127.0.0.1:$(free_port 15000)
+export KS_STACK_REGISTRY_LISTEN
+HOSTS_MARK="# keystone-tests $$"
+# Servers provisioned by the tests get an engine without Docker's default
+# bridge (172.17.0.0/16 is a private range this project never touches).
+export KS_STACK_PROVISION_DAEMON_JSON='{"bridge": "none", "iptables": false, "ip-forward": false}'
 
 echo "=== stack: $DIR, https://localhost:$PORT"
 stack_is_up=1
@@ -187,7 +211,8 @@ if ((stack_ok)); then
 	# check_spool starts and kills its own spoolers: the stack's must not
 	# take its operations.
 	stack_spooler_stop "$DIR" || true
-	for t in check_migrate check_cli check_model check_spool check_ops_web; do
+	for t in check_migrate check_cli check_model check_spool check_ops_web \
+		check_registry_web; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi
@@ -203,6 +228,40 @@ if ((stack_ok)); then
 		else
 			fail check_remote "the test hosts did not come up"
 		fi
+		unset KS_HOSTS_STATE
+		hosts_cleanup
+	fi
+	# Connecting a fresh server with the one-time provisioning command.
+	if [[ -x "$ABUILD/check_provision" && "${KS_TEST_HOSTS:-1}" != 0 ]]; then
+		HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-provision.XXXXXX)
+		export KS_HOSTS_STATE=$HOSTS_STATE
+		if bash "$REPO/tests/hosts/hostctl" engine-up >/dev/null &&
+			timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
+				up 1 --kind fresh >/dev/null; then
+			run_prog check_provision "$WEB_TIMEOUT" "$ABUILD/check_provision"
+		else
+			fail check_provision "the test host did not come up"
+		fi
+		unset KS_HOSTS_STATE
+		hosts_cleanup
+	fi
+	# The managed registry: registry:2 in the machine's engine, three
+	# ready hosts (two runtime servers, one build server).
+	if [[ -x "$ABUILD/check_registry" && "${KS_TEST_HOSTS:-1}" != 0 ]]; then
+		HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-registry.XXXXXX)
+		export KS_HOSTS_STATE=$HOSTS_STATE
+		printf '127.0.0.1 %s %s\n' "$REG_NAME" "$HOSTS_MARK" >>/etc/hosts
+		if bash "$REPO/tests/hosts/hostctl" engine-up >/dev/null &&
+			bash "$REPO/tests/hosts/hostctl" registry-image >/dev/null &&
+			timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
+				up 3 --kind ready >/dev/null; then
+			export KS_REGISTRY_HOST=$KS_STACK_REGISTRY_HOST
+			run_prog check_registry \
+				"$WEB_TIMEOUT" "$ABUILD/check_registry"
+		else
+			fail check_registry "the test hosts or the registry image did not come up"
+		fi
+		registry_cleanup
 		unset KS_HOSTS_STATE
 		hosts_cleanup
 	fi

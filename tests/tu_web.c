@@ -235,6 +235,8 @@ tw_request(struct tw_client *cl, const char *method, const char *path,
 		if (strcmp(method, "GET") != 0)
 			curl_easy_setopt(cl->c, CURLOPT_CUSTOMREQUEST, method);
 	}
+	if (cl->extra_hdr[0] != '\0')
+		h = curl_slist_append(h, cl->extra_hdr);
 	curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, h);
 	rc = curl_easy_perform(cl->c);
 	curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, NULL);

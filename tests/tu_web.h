@@ -28,6 +28,7 @@ struct tw_client {
 	struct buf	 body;
 	struct buf	 hdr;		/* header lines of the last response */
 	char		 csrf[128];
+	char		 extra_hdr[256];	/* one more request header, or "" */
 };
 
 /* KS_USER and KS_PASS: an existing account. */

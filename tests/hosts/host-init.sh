@@ -15,13 +15,15 @@ set -eu
 
 : "${KS_HOST_ADDR:?}" "${KS_HOST_NAME:?}"
 
+# A nested engine (started here, or installed later by Keystone's
+# provisioning script on a fresh host) needs /sys and its cgroup
+# controllers writable; the container's own cgroup mounts only (never the
+# machine's).
+mount -o remount,rw /sys
+awk '$2 ~ "^/sys/fs/cgroup/" { print $2 }' /proc/mounts | while read -r m; do
+	mount -o remount,bind,rw "$m"
+done
 if [ "${KS_HOST_DOCKERD:-0}" = 1 ]; then
-	# A nested engine needs /sys and its cgroup controllers writable; the
-	# container's own cgroup mounts only (never the machine's).
-	mount -o remount,rw /sys
-	awk '$2 ~ "^/sys/fs/cgroup/" { print $2 }' /proc/mounts | while read -r m; do
-		mount -o remount,bind,rw "$m"
-	done
 	# No bridge (Docker's default one takes 172.17.0.0/16), no iptables,
 	# no forwarding: containers use --network host and bind 127.0.0.N.
 	dockerd --bridge=none --iptables=false --ip-forward=false \

@@ -1,0 +1,115 @@
+/*
+ * The provisioning endpoints a server reaches without a session: the
+ * one-time script (GET /provision/<token>) and its report
+ * (POST /provision/callback, the token in the X-Keystone-Token header).
+ * Every refusal is the same 401, whatever the reason, and is logged.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app.h"
+#include "buf.h"
+#include "prov.h"
+
+static int script_get(struct req *);
+static int callback_post(struct req *);
+
+static const struct field callback_fields[] = {
+	{ "host_key", FT_TEXT, FF_REQ, 0, 200, NULL },
+	{ "os", FT_TEXT, FF_REQ, 0, 32, NULL },
+	{ "os_version", FT_TEXT, FF_REQ, 0, 32, NULL },
+	{ "arch", FT_TEXT, FF_REQ, 0, 32, NULL },
+	{ "docker_version", FT_TEXT, FF_REQ, 0, 64, NULL },
+	{ "free_disk_kb", FT_INT, FF_REQ, 0, 1L << 40, NULL },
+};
+
+/* No CSRF on the callback: its caller is a server, authenticated by the
+ * token, not a browser with a session. */
+const struct route provision_routes[] = {
+	{ "GET", "/provision/:token", script_get, NULL, 0, R_PUBLIC },
+	{ "POST", "/provision/callback", callback_post, callback_fields,
+	    sizeof(callback_fields) / sizeof(callback_fields[0]),
+	    R_PUBLIC | R_NOCSRF },
+};
+const size_t provision_nroutes = sizeof(provision_routes) /
+    sizeof(provision_routes[0]);
+
+static int
+text(struct req *r, int status, const char *body)
+{
+	if (http_open(&r->resp, status, "text/plain; charset=utf-8", NULL, 0) == -1)
+		return 0;
+	(void)http_write(&r->resp, body, strlen(body));
+	return 0;
+}
+
+static int
+refused(struct req *r)
+{
+	return text(r, 401, "refused: this provisioning link is not valid "
+	    "(it may have been used, re-issued or expired); issue a new one "
+	    "on the server's page in Keystone\n");
+}
+
+static int
+script_get(struct req *r)
+{
+	struct buf	 out;
+	int		 rc;
+
+	buf_init(&out);
+	rc = prov_exchange(&r->app->db, &r->app->cfg, r->app->master,
+	    r->params[0], r->remote_addr, &out);
+	if (rc == 1) {
+		if (http_open(&r->resp, 200, "text/x-shellscript; charset=utf-8",
+		    NULL, 0) == 0)
+			(void)http_write(&r->resp, out.ptr, out.len);
+	} else if (rc == 0)
+		(void)refused(r);
+	/* The script held the sudo password. */
+	if (out.ptr != NULL)
+		sodium_memzero(out.ptr, out.cap);
+	buf_release(&out);
+	return rc == -1 ? 500 : 0;
+}
+
+static int
+callback_post(struct req *r)
+{
+	cJSON		*facts = NULL;
+	char		*ftext = NULL, msg[160];
+	long long	 id;
+	int		 rc;
+
+	/* The token first: without a valid one, nothing is said about the
+	 * rest of the request. */
+	if (r->token == NULL) {
+		(void)prov_callback(&r->app->db, r->app->master, "", r->remote_addr,
+		    "", "{}", &id);
+		return refused(r);
+	}
+	if (r->invalid)
+		return text(r, 400, "the report is malformed\n");
+	if ((facts = cJSON_CreateObject()) == NULL)
+		return 500;
+	for (size_t i = 1; i < sizeof(callback_fields) / sizeof(callback_fields[0]); i++)
+		cJSON_AddStringToObject(facts, callback_fields[i].name,
+		    input_get(&r->in, callback_fields[i].name));
+	ftext = cJSON_PrintUnformatted(facts);
+	cJSON_Delete(facts);
+	if (ftext == NULL)
+		return 500;
+	rc = prov_callback(&r->app->db, r->app->master, r->token, r->remote_addr,
+	    input_get(&r->in, "host_key"), ftext, &id);
+	cJSON_free(ftext);
+	if (rc == -1)
+		return 500;
+	if (rc == 0)
+		return refused(r);
+	if (prov_after(&r->app->db, &r->app->cfg, r->app->master, id) == -1)
+		return 500;
+	snprintf(msg, sizeof(msg), "ok: the server is active; Keystone verifies it now\n");
+	return text(r, 200, msg);
+}

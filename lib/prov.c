@@ -1,0 +1,376 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "op.h"
+#include "prov.h"
+#include "reg.h"
+#include "shq.h"
+#include "ssh.h"
+
+#define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
+#define KEYVER	1
+
+extern const char script_provision[];
+
+/* The keyed hash a token is stored as: no row of the database is a token
+ * that works, and no hash can be checked without the master key. */
+static void
+token_hash(char out[65], const unsigned char master[SEC_KEYBYTES],
+    const char *secret_token)
+{
+	unsigned char	 key[SEC_KEYBYTES], h[32];
+
+	sec_subkey(key, master, SEC_SUB_TOKEN);
+	crypto_generichash(h, sizeof(h), (const unsigned char *)secret_token,
+	    strlen(secret_token), key, sizeof(key));
+	sodium_bin2hex(out, 65, h, sizeof(h));
+	sodium_memzero(key, sizeof(key));
+}
+
+/* A well-formed token: 43 characters of base64url. Anything else is
+ * refused like an unknown token. */
+static int
+token_ok(const char *t)
+{
+	size_t	 n = strlen(t);
+
+	if (n != PROV_TOKEN_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') ||
+		    (t[i] >= '0' && t[i] <= '9') || t[i] == '-' || t[i] == '_'))
+			return 0;
+	return 1;
+}
+
+static void
+sudo_ad(char *out, size_t sz, long long server_id)
+{
+	snprintf(out, sz, "server_secrets:%lld:sudo_password:v%d", server_id, KEYVER);
+}
+
+static void
+note(struct db *db, long long server_id, const char *event, const char *addr,
+    const char *detail)
+{
+	char		 sid[24];
+	const char	*p[] = { server_id ? sid : NULL, event, addr, detail };
+	PGresult	*res;
+
+	snprintf(sid, sizeof(sid), "%lld", server_id);
+	if ((res = db_exec(db, ST_PROV_LOG, NP(p), p)) != NULL)
+		PQclear(res);
+	if (strcmp(event, "fetch_refused") == 0 || strcmp(event, "callback_refused") == 0)
+		log_warnx("provision: %s from %s (%s)", event, addr ? addr : "?",
+		    detail ? detail : "");
+	else
+		log_info("provision: %s for server %lld from %s", event, server_id,
+		    addr ? addr : "?");
+}
+
+int
+prov_issue(struct db *db, const unsigned char master[SEC_KEYBYTES],
+    long long server_id, long ttl_min, char secret_token[PROV_TOKEN_LEN + 1],
+    char secret_sudo[PROV_SUDO_LEN + 1])
+{
+	unsigned char	 seal[SEC_KEYBYTES];
+	char		 hash[65], sid[24], ttl[24], ad[96], kv[8], *sealed = NULL;
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	sec_random_b64(secret_token, PROV_TOKEN_LEN + 1, 32);
+	sec_random_b64(secret_sudo, PROV_SUDO_LEN + 1, 24);
+	token_hash(hash, master, secret_token);
+	sec_subkey(seal, master, SEC_SUB_SEAL);
+	snprintf(sid, sizeof(sid), "%lld", server_id);
+	snprintf(ttl, sizeof(ttl), "%ld", ttl_min > 0 ? ttl_min : PROV_TTL_MIN);
+	snprintf(kv, sizeof(kv), "%d", KEYVER);
+	sudo_ad(ad, sizeof(ad), server_id);
+	if (sec_seal_b64(&sealed, seal, KEYVER, ad, secret_sudo,
+	    strlen(secret_sudo)) == -1 || db_simple(db, "BEGIN") == -1)
+		goto out;
+	{
+		const char *p[] = { sid, hash, ttl };
+		if ((res = db_exec(db, ST_PROV_ISSUE, NP(p), p)) == NULL ||
+		    PQntuples(res) != 1)
+			goto rollback;
+		PQclear(res);
+	}
+	{
+		const char *p[] = { sid, sealed, kv };
+		if ((res = db_exec(db, ST_PROV_SUDO_PUT, NP(p), p)) == NULL)
+			goto rollback;
+		PQclear(res);
+	}
+	res = NULL;
+	if (db_simple(db, "COMMIT") == -1)
+		goto out;
+	note(db, server_id, "issued", NULL, NULL);
+	rc = 0;
+	goto out;
+rollback:
+	(void)db_simple(db, "ROLLBACK");
+out:
+	PQclear(res);
+	free(sealed);
+	sodium_memzero(seal, sizeof(seal));
+	if (rc == -1) {
+		sodium_memzero(secret_token, PROV_TOKEN_LEN + 1);
+		sodium_memzero(secret_sudo, PROV_SUDO_LEN + 1);
+	}
+	return rc;
+}
+
+/* The public key next to the management key's private file. */
+static int
+mgmt_pubkey(const struct config *cfg, char *out, size_t sz)
+{
+	char	 path[1024];
+	FILE	*f;
+	int	 ok;
+
+	if (cfg->ssh_key_file == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s.pub", cfg->ssh_key_file);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	ok = fgets(out, (int)sz, f) != NULL;
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return ok && strncmp(out, "ssh-ed25519 ", 12) == 0 ? 0 : -1;
+}
+
+/* A PEM file's text, or "" when path is NULL or unreadable. */
+static char *
+slurp_pem(const char *path)
+{
+	FILE	*f;
+	char	*s = calloc(1, 16384);
+	size_t	 n = 0;
+
+	if (s == NULL)
+		return NULL;
+	if (path != NULL && (f = fopen(path, "r")) != NULL) {
+		n = fread(s, 1, 16383, f);
+		fclose(f);
+	}
+	/* Without trailing newlines, as lib/reg.c renders it: the scripts
+	 * write it with one, and compare what they find with that. */
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	s[n] = '\0';
+	if (strstr(s, "-----BEGIN CERTIFICATE-----") == NULL)
+		s[0] = '\0';
+	return s;
+}
+
+static int
+var(struct buf *b, const char *name, const char *value)
+{
+	if (buf_printf(b, "%s=", name) == -1 || shq_appends(b, value) == -1 ||
+	    buf_putc(b, '\n') == -1)
+		return -1;
+	return 0;
+}
+
+int
+prov_exchange(struct db *db, const struct config *cfg,
+    const unsigned char master[SEC_KEYBYTES], const char *secret_token,
+    const char *addr, struct buf *out)
+{
+	unsigned char	 seal[SEC_KEYBYTES];
+	char		 hash[65], ad[96], pub[1024], sid[24];
+	const char	*p[1];
+	PGresult	*res = NULL;
+	struct buf	 pw;
+	struct reg	 r;
+	char		*ca = NULL, *regca = NULL;
+	long long	 server_id = 0;
+	int		 rc = -1, have_reg;
+
+	buf_init(&pw);
+	sec_subkey(seal, master, SEC_SUB_SEAL);
+	if (!token_ok(secret_token)) {
+		note(db, 0, "fetch_refused", addr, "malformed token");
+		rc = 0;
+		goto out;
+	}
+	if (mgmt_pubkey(cfg, pub, sizeof(pub)) == -1) {
+		log_warnx("provision: no ed25519 public key at ssh_key_file.pub");
+		goto out;
+	}
+	token_hash(hash, master, secret_token);
+	p[0] = hash;
+	if (db_simple(db, "BEGIN") == -1)
+		goto out;
+	/* One fetch per token: the script carries the sudo password. */
+	if ((res = db_exec(db, ST_PROV_EXCHANGE, 1, p)) == NULL)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		(void)db_simple(db, "ROLLBACK");
+		note(db, 0, "fetch_refused", addr, "unknown, used, revoked or expired token");
+		rc = 0;
+		goto out;
+	}
+	server_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (buf_puts(out, "#!/bin/bash\n# Keystone: provisioning of ") == -1 ||
+	    buf_puts(out, PQgetvalue(res, 0, 1)) == -1 ||
+	    buf_puts(out, " (one use; this script removes itself)\n") == -1 ||
+	    var(out, "SERVER_NAME", PQgetvalue(res, 0, 1)) == -1)
+		goto rollback;
+	PQclear(res);
+	snprintf(sid, sizeof(sid), "%lld", server_id);
+	p[0] = sid;
+	/* Taken out of the database as it is rendered. */
+	if ((res = db_exec(db, ST_PROV_SUDO_TAKE, 1, p)) == NULL || PQntuples(res) != 1)
+		goto rollback;
+	sudo_ad(ad, sizeof(ad), server_id);
+	if (sec_open_b64(&pw, seal, ad, PQgetvalue(res, 0, 0)) == -1) {
+		log_warnx("provision: server %lld: the sudo password does not open",
+		    server_id);
+		goto rollback;
+	}
+	PQclear(res);
+	res = NULL;
+	if ((have_reg = reg_load(db, &r)) == -1)
+		goto rollback;
+	ca = slurp_pem(cfg->provision_ca_file);
+	regca = slurp_pem(have_reg && cfg->registry_tls != NULL &&
+	    strcmp(cfg->registry_tls, "internal") == 0 ? cfg->registry_ca_file : NULL);
+	if (ca == NULL || regca == NULL ||
+	    var(out, "KEYSTONE_URL", cfg->base_url) == -1 ||
+	    var(out, "TOKEN", secret_token) == -1 ||
+	    var(out, "MGMT_PUBKEY", pub) == -1 ||
+	    var(out, "SUDO_PASSWORD", pw.ptr) == -1 ||
+	    var(out, "CA_PEM", ca) == -1 ||
+	    var(out, "REG_HOST", have_reg ? r.hostname : "") == -1 ||
+	    var(out, "REG_CA_PEM", regca) == -1 ||
+	    var(out, "DAEMON_JSON", cfg->provision_daemon_json ?
+	    cfg->provision_daemon_json : "") == -1 ||
+	    buf_puts(out, script_provision) == -1)
+		goto rollback;
+	if (db_simple(db, "COMMIT") == -1)
+		goto out;
+	note(db, server_id, "fetched", addr, NULL);
+	rc = 1;
+	goto out;
+rollback:
+	(void)db_simple(db, "ROLLBACK");
+out:
+	PQclear(res);
+	free(ca);
+	free(regca);
+	if (pw.ptr != NULL)
+		sodium_memzero(pw.ptr, pw.cap);
+	buf_release(&pw);
+	sodium_memzero(seal, sizeof(seal));
+	return rc;
+}
+
+int
+prov_callback(struct db *db, const unsigned char master[SEC_KEYBYTES],
+    const char *secret_token, const char *addr, const char *host_key,
+    const char *facts, long long *server_id)
+{
+	char		 hash[65], fp[128];
+	const char	*p[4];
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	*server_id = 0;
+	if (!token_ok(secret_token)) {
+		note(db, 0, "callback_refused", addr, "malformed token");
+		return 0;
+	}
+	if (strncmp(host_key, "ssh-ed25519 ", 12) != 0 ||
+	    ssh_fingerprint(host_key, fp, sizeof(fp)) == -1) {
+		note(db, 0, "callback_refused", addr, "malformed host key");
+		return 0;
+	}
+	token_hash(hash, master, secret_token);
+	p[0] = hash;
+	if (db_simple(db, "BEGIN") == -1)
+		return -1;
+	/* Atomic and single-use: of two racing callbacks one gets the row. */
+	if ((res = db_exec(db, ST_PROV_USE, 1, p)) == NULL)
+		goto rollback;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		(void)db_simple(db, "ROLLBACK");
+		note(db, 0, "callback_refused", addr,
+		    "unknown, unfetched, used, revoked or expired token");
+		return 0;
+	}
+	*server_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	{
+		char sid[24];
+		snprintf(sid, sizeof(sid), "%lld", *server_id);
+		p[0] = sid;
+		p[1] = host_key;
+		p[2] = fp;
+		p[3] = facts;
+		if ((res = db_exec(db, ST_PROV_ACTIVATE, 4, p)) == NULL ||
+		    PQntuples(res) != 1)
+			goto rollback;
+	}
+	if (db_simple(db, "COMMIT") == -1)
+		goto out;
+	note(db, *server_id, "callback", addr, fp);
+	rc = 1;
+	goto out;
+rollback:
+	(void)db_simple(db, "ROLLBACK");
+out:
+	PQclear(res);
+	return rc;
+}
+
+int
+prov_after(struct db *db, const struct config *cfg,
+    const unsigned char master[SEC_KEYBYTES], long long server_id)
+{
+	static const char verify[] =
+	    "set -eu\n"
+	    "docker info --format 'Docker {{.ServerVersion}} on {{.OperatingSystem}}'\n"
+	    "df -Ph / | awk 'NR == 2 { print \"disk: \" $4 \" free of \" $2 }'\n"
+	    "id\n";
+	struct op_step_in step;
+	struct op_in	 in;
+	unsigned char	 seal[SEC_KEYBYTES];
+	char		 uuid[40], err[256];
+	struct reg	 r;
+	long long	 id;
+	int		 rc = -1;
+
+	memset(&step, 0, sizeof(step));
+	memset(&in, 0, sizeof(in));
+	sec_subkey(seal, master, SEC_SUB_SEAL);
+	step.name = "Verify: SSH with the pinned key, Docker, disk";
+	step.target = "specific_server";
+	step.server_id = server_id;
+	step.script = verify;
+	step.idempotent = 1;
+	step.timeout_s = 120;
+	in.kind = "verify";
+	in.subject_type = "server";
+	in.subject_id = server_id;
+	if (op_create(db, &in, &step, 1, NULL, 0, seal, &id, uuid) == -1)
+		goto out;
+	if (reg_load(db, &r) == 1 && strcmp(r.state, "missing") != 0 &&
+	    reg_plan_auth(db, cfg, seal, server_id, 0, id, uuid, err,
+	    sizeof(err)) == -1)
+		log_warnx("provision: server %lld: registry sign-in not queued: %s",
+		    server_id, err[0] ? err : "database error");
+	rc = 0;
+out:
+	sodium_memzero(seal, sizeof(seal));
+	return rc;
+}

@@ -1,0 +1,905 @@
+#include <sys/utsname.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "op.h"
+#include "reg.h"
+#include "shq.h"
+
+#define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+#define DEF_STORAGE	"/home/keystone/registry/data"
+#define DEF_LISTEN	"127.0.0.1:5000"
+#define DEF_CONF_DIR	"/etc/keystone/registry"
+#define DEF_IMAGE	"registry:2"
+#define DEF_DOCKER_CFG	"/home/keystone/.docker"
+#define NODE_USER	"keystone"	/* the Docker user on every server */
+#define NODE_DOCKER_CFG	"/home/keystone/.docker"
+#define KEYVER		1
+#define MAX_STEPS	64
+#define MT_MANIFEST	"application/vnd.docker.distribution.manifest.v2+json"
+
+/* The step scripts (lib/scripts/), embedded by the Makefile. */
+extern const char script_reg_config[], script_reg_htpasswd[],
+    script_reg_start[], script_reg_caddy[], script_auth_ca[],
+    script_auth_login[], script_chk_service[], script_chk_https[],
+    script_chk_api[], script_chk_docker[], script_chk_disk[];
+
+static const char *
+dflt(const char *v, const char *d)
+{
+	return v != NULL && v[0] != '\0' ? v : d;
+}
+
+static int
+tls_internal(const struct config *cfg)
+{
+	return cfg->registry_tls != NULL && strcmp(cfg->registry_tls, "internal") == 0;
+}
+
+/* ------------------------------------------------------------ validation */
+
+/* host[:port], lower case: what image references and Caddy both accept. */
+static int
+hostname_ok(const char *h)
+{
+	size_t	 n = strcspn(h, ":");
+
+	if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-' || h[n - 1] == '.' ||
+	    h[n - 1] == '-' || strstr(h, "..") != NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= '0' && h[i] <= '9') ||
+		    h[i] == '.' || h[i] == '-'))
+			return 0;
+	if (h[n] == ':') {
+		char *end;
+		long p = strtol(h + n + 1, &end, 10);
+		if (h[n + 1] < '1' || h[n + 1] > '9' || *end != '\0' || p > 65535)
+			return 0;
+	}
+	return 1;
+}
+
+/* Paths go into a Caddyfile, YAML and docker -v: a plain charset only. */
+static int
+path_ok(const char *p)
+{
+	if (p[0] != '/' || strlen(p) > 400 || strstr(p, "/../") != NULL ||
+	    (strlen(p) >= 3 && strcmp(p + strlen(p) - 3, "/..") == 0))
+		return 0;
+	for (; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("._/+-", *p) != NULL))
+			return 0;
+	return 1;
+}
+
+static int
+listen_ok(const char *l)
+{
+	unsigned a, b, c, port;
+	char	 tail;
+
+	return sscanf(l, "127.%u.%u.%u:%u%c", &a, &b, &c, &port, &tail) == 4 &&
+	    a < 256 && b < 256 && c < 256 && port > 0 && port < 65536;
+}
+
+/* ------------------------------------------------------------ the row */
+
+int
+reg_load(struct db *db, struct reg *r)
+{
+	PGresult	*res;
+	int		 found;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->state, sizeof(r->state), "missing");
+	if ((res = db_exec(db, ST_REG_GET, 0, NULL)) == NULL)
+		return -1;
+	if ((found = PQntuples(res) == 1)) {
+		snprintf(r->hostname, sizeof(r->hostname), "%s", PQgetvalue(res, 0, 0));
+		snprintf(r->storage, sizeof(r->storage), "%s", PQgetvalue(res, 0, 1));
+		snprintf(r->listen, sizeof(r->listen), "%s", PQgetvalue(res, 0, 2));
+		r->insecure = PQgetvalue(res, 0, 3)[0] == 't';
+		r->pull_only = PQgetvalue(res, 0, 4)[0] == 't';
+		snprintf(r->state, sizeof(r->state), "%s", PQgetvalue(res, 0, 5));
+		snprintf(r->reason, sizeof(r->reason), "%s", PQgetvalue(res, 0, 6));
+	}
+	PQclear(res);
+	return found;
+}
+
+static void
+cred_ad(char *out, size_t sz, const char *role, const char *user, int keyver)
+{
+	snprintf(out, sz, "registry_credentials:%s:%s:v%d", role, user, keyver);
+}
+
+/* Makes role's credential unless it exists: 256 random bits, sealed. */
+static int
+cred_make(struct db *db, const unsigned char key[SEC_KEYBYTES],
+    const char *role, const char *user)
+{
+	char		 pw[64], ad[128], kv[12], *sealed = NULL;
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	sec_random_b64(pw, sizeof(pw), 32);
+	cred_ad(ad, sizeof(ad), role, user, KEYVER);
+	snprintf(kv, sizeof(kv), "%d", KEYVER);
+	if (sec_seal_b64(&sealed, key, KEYVER, ad, pw, strlen(pw)) == -1)
+		goto out;
+	{
+		const char *p[] = { role, user, sealed, kv };
+		if ((res = db_exec(db, ST_REG_CRED_INSERT, NP(p), p)) == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(pw, sizeof(pw));
+	PQclear(res);
+	free(sealed);
+	return rc;
+}
+
+int
+reg_setup(struct db *db, const struct config *cfg,
+    const unsigned char key[SEC_KEYBYTES], const char *hostname,
+    const char *storage, char *err, size_t errsz)
+{
+	const char	*host = dflt(hostname, cfg->registry_host);
+	const char	*store = dflt(storage, dflt(cfg->registry_storage, DEF_STORAGE));
+	const char	*listen = dflt(cfg->registry_listen, DEF_LISTEN);
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	err[0] = '\0';
+	if (host == NULL) {
+		snprintf(err, errsz, "Set the registry's hostname first (registry_host "
+		    "in the configuration, or below).");
+		return -1;
+	}
+	if (!hostname_ok(host)) {
+		snprintf(err, errsz, "The hostname must be a lower-case DNS name, "
+		    "optionally with :port.");
+		return -1;
+	}
+	if (!path_ok(store)) {
+		snprintf(err, errsz, "The storage path must be absolute and use "
+		    "letters, digits and ._/+- only.");
+		return -1;
+	}
+	if (!listen_ok(listen) || !path_ok(dflt(cfg->registry_conf_dir, DEF_CONF_DIR))) {
+		snprintf(err, errsz, "registry_listen must be 127.x.y.z:port and "
+		    "registry_conf_dir a plain absolute path.");
+		return -1;
+	}
+	if (db_simple(db, "BEGIN") == -1)
+		return -1;
+	{
+		const char *p[] = { host, store, listen };
+		if ((res = db_exec(db, ST_REG_INSERT, NP(p), p)) == NULL)
+			goto out;
+		PQclear(res);
+		res = NULL;
+	}
+	if (hostname != NULL || storage != NULL) {
+		const char *p[] = { host, store };
+		if ((res = db_exec(db, ST_REG_SETTINGS, NP(p), p)) == NULL)
+			goto out;
+	}
+	if (cred_make(db, key, "build", REG_BUILD_USER) == -1 ||
+	    cred_make(db, key, "runtime", REG_RUNTIME_USER) == -1)
+		goto out;
+	rc = db_simple(db, "COMMIT");
+out:
+	PQclear(res);
+	if (rc == -1)
+		(void)db_simple(db, "ROLLBACK");
+	return rc;
+}
+
+int
+reg_credential(struct db *db, const unsigned char key[SEC_KEYBYTES],
+    const char *role, char *user, size_t usersz, char *pw, size_t pwsz)
+{
+	const char	*p[] = { role };
+	PGresult	*res;
+	struct buf	 pt;
+	char		 ad[128];
+	int		 rc = -1;
+
+	buf_init(&pt);
+	if ((res = db_exec(db, ST_REG_CRED_GET, NP(p), p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1)
+		goto out;
+	cred_ad(ad, sizeof(ad), role, PQgetvalue(res, 0, 0),
+	    atoi(PQgetvalue(res, 0, 2)));
+	if (sec_open_b64(&pt, key, ad, PQgetvalue(res, 0, 1)) == -1) {
+		log_warnx("registry: the %s credential does not open", role);
+		goto out;
+	}
+	if (pt.len + 1 > pwsz || strlen(PQgetvalue(res, 0, 0)) + 1 > usersz)
+		goto out;
+	memcpy(pw, pt.ptr, pt.len + 1);
+	snprintf(user, usersz, "%s", PQgetvalue(res, 0, 0));
+	rc = 0;
+out:
+	if (pt.ptr != NULL)
+		sodium_memzero(pt.ptr, pt.cap);
+	buf_release(&pt);
+	PQclear(res);
+	return rc;
+}
+
+/* ------------------------------------------------------------ plans */
+
+/* Steps being assembled: each script is `NAME='value'` lines (every value
+ * through shq) followed by one fixed text from lib/scripts/. */
+struct plan {
+	struct op_step_in	 steps[MAX_STEPS];
+	struct buf		 scripts[MAX_STEPS];
+	char			 names[MAX_STEPS][160];
+	char			 nodes[MAX_STEPS][32];
+	size_t			 n;
+	int			 failed;
+};
+
+static void
+plan_init(struct plan *pl)
+{
+	memset(pl, 0, sizeof(*pl));
+}
+
+static void
+plan_release(struct plan *pl)
+{
+	for (size_t i = 0; i < MAX_STEPS; i++)
+		buf_release(&pl->scripts[i]);
+}
+
+/* Starts a step; later plan_var() calls and plan_end() fill its script.
+ * server 0 runs it on the control node. */
+static struct op_step_in *
+plan_step(struct plan *pl, const char *name, long long server, long timeout_s)
+{
+	struct op_step_in *s;
+
+	if (pl->n == MAX_STEPS) {
+		pl->failed = 1;
+		return NULL;
+	}
+	s = &pl->steps[pl->n];
+	snprintf(pl->names[pl->n], sizeof(pl->names[0]), "%s", name);
+	s->name = pl->names[pl->n];
+	s->target = server ? "specific_server" : "control_node";
+	s->server_id = server;
+	s->idempotent = 1;
+	s->timeout_s = timeout_s;
+	s->secrets = "";
+	pl->n++;
+	return s;
+}
+
+static void
+plan_var(struct plan *pl, const char *name, const char *value)
+{
+	struct buf *b = &pl->scripts[pl->n - 1];
+
+	if (buf_printf(b, "%s=", name) == -1 || shq_appends(b, value) == -1 ||
+	    buf_putc(b, '\n') == -1)
+		pl->failed = 1;
+}
+
+static void
+plan_end(struct plan *pl, const char *text)
+{
+	if (buf_puts(&pl->scripts[pl->n - 1], text) == -1)
+		pl->failed = 1;
+}
+
+/* Marks the last step as the health-matrix cell (node, check). */
+static void
+plan_cell(struct plan *pl, long long server, const char *check)
+{
+	struct op_step_in *s = &pl->steps[pl->n - 1];
+
+	if (server)
+		snprintf(pl->nodes[pl->n - 1], sizeof(pl->nodes[0]), "server:%lld", server);
+	else
+		snprintf(pl->nodes[pl->n - 1], sizeof(pl->nodes[0]), "control");
+	s->check_node = pl->nodes[pl->n - 1];
+	s->check_name = check;
+	s->keep_going = 1;
+}
+
+static int
+plan_commit(struct db *db, struct plan *pl, const struct op_in *in,
+    const struct secret *sec, size_t nsec, const unsigned char key[SEC_KEYBYTES],
+    long long *id, char uuid[40])
+{
+	if (pl->failed)
+		return -1;
+	for (size_t i = 0; i < pl->n; i++)
+		pl->steps[i].script = pl->scripts[i].ptr;
+	return op_create(db, in, pl->steps, pl->n, sec, nsec, key, id, uuid);
+}
+
+/* Queues pl as an operation of kind on the registry holding both
+ * credentials (its steps name the ones each of them gets). */
+static int
+commit_with_both(struct db *db, struct plan *pl, const char *kind,
+    long long user_id, const char *secret_build, const char *secret_runtime,
+    const unsigned char key[SEC_KEYBYTES], long long *id, char uuid[40])
+{
+	struct op_in	 in;
+	struct secret	 sec[2];
+
+	memset(&in, 0, sizeof(in));
+	in.kind = kind;
+	in.subject_type = "registry";
+	in.subject_id = 1;
+	in.created_by = user_id;
+	sec[0].name = "BUILD_PASSWORD";
+	sec[0].value = secret_build;
+	sec[1].name = "RUNTIME_PASSWORD";
+	sec[1].value = secret_runtime;
+	return plan_commit(db, pl, &in, sec, 2, key, id, uuid);
+}
+
+/* The registry's settings, or a message when it is not set up. */
+static int
+need_registry(struct db *db, struct reg *r, char *err, size_t errsz)
+{
+	int	 found = reg_load(db, r);
+
+	if (found == 0)
+		snprintf(err, errsz, "The managed registry is not set up yet.");
+	else if (found == 1 && r->insecure)
+		snprintf(err, errsz, "Plain-HTTP registries (local development, "
+		    "insecure) are not supported by this version.");
+	else
+		return found == 1 ? 0 : -1;
+	return -1;
+}
+
+/* The CA the nodes must trust (tls internal), read now: it is public. */
+static char *
+ca_pem(const struct config *cfg, char *err, size_t errsz)
+{
+	FILE	*f;
+	char	*s;
+	size_t	 n;
+
+	if (cfg->registry_ca_file == NULL) {
+		snprintf(err, errsz, "registry_tls is internal but registry_ca_file is not set.");
+		return NULL;
+	}
+	if ((f = fopen(cfg->registry_ca_file, "r")) == NULL) {
+		snprintf(err, errsz, "The registry's CA certificate (%s) cannot be read.",
+		    cfg->registry_ca_file);
+		return NULL;
+	}
+	s = calloc(1, 16384);
+	n = s != NULL ? fread(s, 1, 16383, f) : 0;
+	fclose(f);
+	if (s == NULL || n == 0 || n == 16383 ||
+	    strstr(s, "-----BEGIN CERTIFICATE-----") == NULL) {
+		snprintf(err, errsz, "%s does not hold a PEM certificate.",
+		    cfg->registry_ca_file);
+		free(s);
+		return NULL;
+	}
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+static void
+site_text(struct buf *b, const struct config *cfg, const struct reg *r)
+{
+	(void)buf_printf(b, "# Written by Keystone (managed registry). Edits are "
+	    "overwritten.\nhttps://%s {\n", r->hostname);
+	if (tls_internal(cfg))
+		(void)buf_puts(b, "\ttls internal\n");
+	(void)buf_printf(b,
+	    "\t# Image layers can be large; uploads can take long.\n"
+	    "\trequest_body {\n\t\tmax_size 20GB\n\t}\n"
+	    "\troute {\n"
+	    "\t\tbasicauth {\n\t\t\timport %s/caddy-users\n\t\t}\n",
+	    dflt(cfg->registry_conf_dir, DEF_CONF_DIR));
+	if (r->pull_only)
+		(void)buf_printf(b,
+		    "\t\t# The runtime credential is pull-only: GET and HEAD.\n"
+		    "\t\t@pull_only expression `{http.auth.user.id} == \"%s\" && "
+		    "!({method} in [\"GET\", \"HEAD\"])`\n"
+		    "\t\theader @pull_only Content-Type application/json\n"
+		    "\t\trespond @pull_only `{\"errors\":[{\"code\":\"DENIED\","
+		    "\"message\":\"the runtime credential is pull-only\"}]}` 403\n",
+		    REG_RUNTIME_USER);
+	(void)buf_printf(b,
+	    "\t\treverse_proxy %s {\n"
+	    "\t\t\tflush_interval -1\n"
+	    "\t\t\ttransport http {\n"
+	    "\t\t\t\tdial_timeout 10s\n"
+	    "\t\t\t\tresponse_header_timeout 10m\n"
+	    "\t\t\t\tread_timeout 30m\n"
+	    "\t\t\t\twrite_timeout 30m\n"
+	    "\t\t\t}\n\t\t}\n\t}\n}",
+	    r->listen);
+}
+
+/* The Docker auth steps for one node (server 0: the control node). */
+static void
+plan_auth_steps(struct plan *pl, const struct config *cfg, const struct reg *r,
+    long long server, const char *ca, const char *user)
+{
+	char		 cfgdir[600];
+
+	if (ca != NULL) {
+		plan_step(pl, "Trust the registry's certificate", server, 120);
+		plan_var(pl, "HOST", r->hostname);
+		plan_var(pl, "CA_PEM", ca);
+		plan_end(pl, script_auth_ca);
+	}
+	snprintf(cfgdir, sizeof(cfgdir), "%s", server ? NODE_DOCKER_CFG :
+	    dflt(cfg->docker_config, DEF_DOCKER_CFG));
+	/* The operation holds one credential (build or runtime) under this
+	 * name. */
+	plan_step(pl, "Log Docker in to the registry", server, 300)->secrets =
+	    "REGISTRY_PASSWORD";
+	plan_var(pl, "HOST", r->hostname);
+	plan_var(pl, "REG_USER", user);
+	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
+	plan_var(pl, "CFG", cfgdir);
+	plan_end(pl, script_auth_login);
+}
+
+struct node {
+	long long	 id;
+	char		 name[128];
+	int		 build, runtime;
+};
+
+/* The servers that take part (pinned host key, not disabled, a role). */
+static int
+load_nodes(struct db *db, long long only, struct node *out, size_t max,
+    size_t *n)
+{
+	char		 ids[24];
+	const char	*p[] = { ids };
+	PGresult	*res;
+
+	*n = 0;
+	snprintf(ids, sizeof(ids), "%lld", only);
+	if ((res = db_exec(db, ST_REG_NODES, NP(p), p)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res) && *n < max; i++) {
+		struct node *nd = &out[(*n)++];
+		nd->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		snprintf(nd->name, sizeof(nd->name), "%s", PQgetvalue(res, i, 1));
+		nd->build = PQgetvalue(res, i, 2)[0] == 't';
+		nd->runtime = PQgetvalue(res, i, 3)[0] == 't';
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* One auth operation for a node, its credential sealed into it. */
+static int
+auth_op(struct db *db, const struct config *cfg, const unsigned char key[SEC_KEYBYTES],
+    const struct reg *r, const char *ca, long long server, int build,
+    long long user_id, long long depends_on, long long *id, char uuid[40])
+{
+	struct plan	 pl;
+	struct op_in	 in;
+	struct secret	 sec;
+	char		 user[64], pw[128];
+	int		 rc = -1;
+
+	plan_init(&pl);
+	if (reg_credential(db, key, build ? "build" : "runtime", user, sizeof(user),
+	    pw, sizeof(pw)) == -1)
+		goto out;
+	plan_auth_steps(&pl, cfg, r, server, ca, user);
+	memset(&in, 0, sizeof(in));
+	in.kind = "registry_auth";
+	in.subject_type = server ? "server" : "registry";
+	in.subject_id = server ? server : 1;
+	in.depends_on = depends_on;
+	in.created_by = user_id;
+	sec.name = "REGISTRY_PASSWORD";
+	sec.value = pw;
+	rc = plan_commit(db, &pl, &in, &sec, 1, key, id, uuid);
+out:
+	sodium_memzero(pw, sizeof(pw));
+	plan_release(&pl);
+	return rc;
+}
+
+int
+reg_plan_auth(struct db *db, const struct config *cfg,
+    const unsigned char key[SEC_KEYBYTES], long long server_id,
+    long long user_id, long long depends_on, char uuid[40], char *err,
+    size_t errsz)
+{
+	struct reg	 r;
+	struct node	 nd[1];
+	size_t		 n = 0;
+	char		*ca = NULL;
+	long long	 id;
+	int		 rc = -1, build = 1;
+
+	err[0] = '\0';
+	if (need_registry(db, &r, err, errsz) == -1)
+		return -1;
+	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
+		return -1;
+	if (server_id) {
+		if (load_nodes(db, server_id, nd, 1, &n) == -1)
+			goto out;
+		if (n == 0) {
+			snprintf(err, errsz, "That server has no pinned host key or no role.");
+			goto out;
+		}
+		build = nd[0].build;
+	}
+	rc = auth_op(db, cfg, key, &r, ca, server_id, build, user_id, depends_on,
+	    &id, uuid);
+out:
+	free(ca);
+	return rc;
+}
+
+/* ------------------------------------------------------------ the probe */
+
+/* gzip of an empty tar archive (1,024 zero bytes), made once with a fixed
+ * header (no name, no time): the probe image's only layer. */
+static const unsigned char probe_layer[] = {
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x03, 0x63, 0x60,
+	0x18, 0x05, 0xa3, 0x60, 0x14, 0x8c, 0x54, 0x00, 0x00, 0x2e, 0xaf, 0xb5,
+	0xef, 0x00, 0x04, 0x00, 0x00
+};
+
+struct probe {
+	char	 layer_fmt[sizeof(probe_layer) * 4 + 1];	/* printf \NNN */
+	char	 layer_digest[72];
+	char	 config[512];
+	char	 config_digest[72];
+	char	 manifest[1024];
+	char	 digest[72];
+};
+
+static void
+digest_of(char out[72], const void *p, size_t n)
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+	char		 hex[crypto_hash_sha256_BYTES * 2 + 1];
+
+	crypto_hash_sha256(h, p, n);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out, 72, "sha256:%s", hex);
+}
+
+static void
+probe_make(struct probe *pr)
+{
+	static const unsigned char zeros[1024];
+	struct utsname	 u;
+	const char	*arch = "amd64";
+	char		 diff[72];
+
+	if (uname(&u) == 0 && strcmp(u.machine, "aarch64") == 0)
+		arch = "arm64";
+	for (size_t i = 0; i < sizeof(probe_layer); i++)
+		snprintf(pr->layer_fmt + 4 * i, 5, "\\%03o", probe_layer[i]);
+	digest_of(pr->layer_digest, probe_layer, sizeof(probe_layer));
+	digest_of(diff, zeros, sizeof(zeros));
+	snprintf(pr->config, sizeof(pr->config),
+	    "{\"architecture\":\"%s\",\"os\":\"linux\",\"config\":{},"
+	    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}", arch, diff);
+	digest_of(pr->config_digest, pr->config, strlen(pr->config));
+	snprintf(pr->manifest, sizeof(pr->manifest),
+	    "{\"schemaVersion\":2,\"mediaType\":\"" MT_MANIFEST "\","
+	    "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\","
+	    "\"size\":%zu,\"digest\":\"%s\"},"
+	    "\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\","
+	    "\"size\":%zu,\"digest\":\"%s\"}]}",
+	    strlen(pr->config), pr->config_digest, sizeof(probe_layer),
+	    pr->layer_digest);
+	digest_of(pr->digest, pr->manifest, strlen(pr->manifest));
+}
+
+/* ------------------------------------------------------------ check */
+
+static void
+plan_api_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
+    const struct probe *pr, const char *mode, const char *title)
+{
+	int	 push = strcmp(mode, "push") == 0;
+
+	plan_step(pl, title, 0, 120)->secrets = push ? "BUILD_PASSWORD" :
+	    "RUNTIME_PASSWORD";
+	plan_cell(pl, 0, push ? "push_api" : strcmp(mode, "pull") == 0 ?
+	    "pull_api" : "refused");
+	plan_var(pl, "MODE", mode);
+	plan_var(pl, "HOST", r->hostname);
+	plan_var(pl, "CA_FILE", tls_internal(cfg) ? dflt(cfg->registry_ca_file, "") : "");
+	plan_var(pl, "REPO", REG_PROBE_REPO);
+	plan_var(pl, "TAG", "probe");
+	plan_var(pl, "USERNAME", push ? REG_BUILD_USER : REG_RUNTIME_USER);
+	plan_var(pl, "LAYER_FMT", pr->layer_fmt);
+	plan_var(pl, "LAYER_DIGEST", pr->layer_digest);
+	plan_var(pl, "CONFIG_JSON", pr->config);
+	plan_var(pl, "CONFIG_DIGEST", pr->config_digest);
+	plan_var(pl, "MANIFEST", pr->manifest);
+	plan_var(pl, "MANIFEST_DIGEST", pr->digest);
+	plan_var(pl, "MT", MT_MANIFEST);
+	plan_end(pl, script_chk_api);
+}
+
+static void
+plan_docker_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
+    const struct probe *pr, long long server, const char *name, int push)
+{
+	char	 title[200];
+
+	snprintf(title, sizeof(title), "%s: Docker %s with its credential", name,
+	    push ? "pushes" : "pulls");
+	plan_step(pl, title, server, 300);
+	plan_cell(pl, server, push ? "push" : "pull");
+	plan_var(pl, "MODE", push ? "push" : "pull");
+	plan_var(pl, "HOST", r->hostname);
+	plan_var(pl, "REPO", REG_PROBE_REPO);
+	plan_var(pl, "MANIFEST_DIGEST", pr->digest);
+	plan_var(pl, "TAG", "push-check");
+	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
+	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG :
+	    dflt(cfg->docker_config, DEF_DOCKER_CFG));
+	plan_end(pl, script_chk_docker);
+}
+
+static void
+plan_https_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
+    long long server, const char *name)
+{
+	char	 title[200];
+
+	snprintf(title, sizeof(title), "%s: registry URL over HTTPS", name);
+	plan_step(pl, title, server, 60);
+	plan_cell(pl, server, "https");
+	plan_var(pl, "HOST", r->hostname);
+	plan_var(pl, "CA_FILE", server == 0 && tls_internal(cfg) ?
+	    dflt(cfg->registry_ca_file, "") : "");
+	plan_end(pl, script_chk_https);
+}
+
+int
+reg_plan_check(struct db *db, const struct config *cfg,
+    const unsigned char key[SEC_KEYBYTES], long long user_id, char uuid[40],
+    char *err, size_t errsz)
+{
+	struct reg	 r;
+	struct plan	 pl;
+	struct probe	 pr;
+	struct node	 nodes[MAX_STEPS / 3];
+	char		 bu[64], bpw[128], ru[64], rpw[128];
+	size_t		 n, i;
+	long long	 id;
+	int		 rc = -1, build_servers = 0;
+
+	err[0] = '\0';
+	bpw[0] = rpw[0] = '\0';
+	plan_init(&pl);
+	if (need_registry(db, &r, err, errsz) == -1)
+		goto out;
+	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1 ||
+	    reg_credential(db, key, "build", bu, sizeof(bu), bpw, sizeof(bpw)) == -1 ||
+	    reg_credential(db, key, "runtime", ru, sizeof(ru), rpw, sizeof(rpw)) == -1)
+		goto out;
+	probe_make(&pr);
+	for (i = 0; i < n; i++)
+		build_servers += nodes[i].build;
+
+	plan_step(&pl, "control node: registry service running", 0, 60);
+	plan_cell(&pl, 0, "service");
+	plan_var(&pl, "NAME", REG_CONTAINER);
+	plan_var(&pl, "LISTEN", r.listen);
+	plan_end(&pl, script_chk_service);
+	plan_https_cell(&pl, cfg, &r, 0, "control node");
+	plan_api_cell(&pl, cfg, &r, &pr, "push",
+	    "control node: build credential pushes a test manifest");
+	plan_api_cell(&pl, cfg, &r, &pr, "pull",
+	    "control node: runtime credential pulls it");
+	if (r.pull_only)
+		plan_api_cell(&pl, cfg, &r, &pr, "refused",
+		    "control node: runtime credential's push is refused");
+	plan_step(&pl, "control node: storage disk usage", 0, 120);
+	plan_cell(&pl, 0, "disk");
+	plan_var(&pl, "STORAGE", r.storage);
+	plan_end(&pl, script_chk_disk);
+	/* The control node is the build node unless a server has that role. */
+	if (build_servers == 0)
+		plan_docker_cell(&pl, cfg, &r, &pr, 0, "control node", 1);
+	for (i = 0; i < n; i++) {
+		plan_https_cell(&pl, cfg, &r, nodes[i].id, nodes[i].name);
+		if (nodes[i].build)
+			plan_docker_cell(&pl, cfg, &r, &pr, nodes[i].id, nodes[i].name, 1);
+		if (nodes[i].runtime)
+			plan_docker_cell(&pl, cfg, &r, &pr, nodes[i].id, nodes[i].name, 0);
+	}
+	rc = commit_with_both(db, &pl, "check", user_id, bpw, rpw, key, &id, uuid);
+out:
+	sodium_memzero(bpw, sizeof(bpw));
+	sodium_memzero(rpw, sizeof(rpw));
+	plan_release(&pl);
+	return rc;
+}
+
+/* ------------------------------------------------------------ provision */
+
+int
+reg_plan_provision(struct db *db, const struct config *cfg,
+    const unsigned char key[SEC_KEYBYTES], long long user_id, char uuid[40],
+    char *err, size_t errsz)
+{
+	struct reg	 r;
+	struct plan	 pl;
+	struct node	 nodes[MAX_STEPS];
+	struct buf	 site;
+	char		 bu[64], bpw[128], ru[64], rpw[128], *ca = NULL, u2[40];
+	const char	*conf = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
+	size_t		 n;
+	long long	 id, aid;
+	int		 rc = -1, build_servers = 0;
+
+	err[0] = '\0';
+	bpw[0] = rpw[0] = '\0';
+	plan_init(&pl);
+	buf_init(&site);
+	if (reg_setup(db, cfg, key, NULL, NULL, err, errsz) == -1 ||
+	    need_registry(db, &r, err, errsz) == -1)
+		goto out;
+	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
+		goto out;
+	if (cfg->caddy_sites_dir == NULL || cfg->caddy_admin_socket == NULL ||
+	    cfg->caddyfile == NULL) {
+		snprintf(err, errsz, "Set caddy_sites_dir, caddy_admin_socket and "
+		    "caddyfile in the configuration: the registry is served by Caddy.");
+		goto out;
+	}
+	if (reg_credential(db, key, "build", bu, sizeof(bu), bpw, sizeof(bpw)) == -1 ||
+	    reg_credential(db, key, "runtime", ru, sizeof(ru), rpw, sizeof(rpw)) == -1 ||
+	    load_nodes(db, 0, nodes, MAX_STEPS, &n) == -1)
+		goto out;
+
+	plan_step(&pl, "Write the registry's configuration", 0, 60);
+	plan_var(&pl, "CONF_DIR", conf);
+	plan_var(&pl, "STORAGE", r.storage);
+	plan_var(&pl, "LISTEN", r.listen);
+	plan_end(&pl, script_reg_config);
+	plan_step(&pl, "Write the credentials' bcrypt hashes", 0, 120)->secrets =
+	    "BUILD_PASSWORD RUNTIME_PASSWORD";
+	plan_var(&pl, "CONF_DIR", conf);
+	plan_var(&pl, "BUILD_USER", bu);
+	plan_var(&pl, "RUNTIME_USER", ru);
+	plan_end(&pl, script_reg_htpasswd);
+	plan_step(&pl, "Start the registry container", 0, 900);
+	plan_var(&pl, "NAME", REG_CONTAINER);
+	plan_var(&pl, "IMAGE", dflt(cfg->registry_image, DEF_IMAGE));
+	plan_var(&pl, "CONF_DIR", conf);
+	plan_var(&pl, "STORAGE", r.storage);
+	plan_var(&pl, "LISTEN", r.listen);
+	plan_end(&pl, script_reg_start);
+	site_text(&site, cfg, &r);
+	plan_step(&pl, "Serve the registry over HTTPS through Caddy", 0, 120);
+	plan_var(&pl, "SITES_DIR", cfg->caddy_sites_dir);
+	plan_var(&pl, "CADDYFILE", cfg->caddyfile);
+	plan_var(&pl, "CADDY_ADMIN", cfg->caddy_admin_socket);
+	plan_var(&pl, "SITE", site.ptr != NULL ? site.ptr : "");
+	plan_var(&pl, "CONF_DIR", conf);
+	plan_var(&pl, "HOST", r.hostname);
+	plan_var(&pl, "CA_FILE", tls_internal(cfg) ? cfg->registry_ca_file : "");
+	plan_end(&pl, script_reg_caddy);
+
+	if (commit_with_both(db, &pl, "registry", user_id, bpw, rpw, key, &id,
+	    uuid) == -1)
+		goto out;
+	/* Docker auth on each node, each its own operation after this one;
+	 * the check after them waits for all of them (ks_claim_operation). */
+	for (size_t i = 0; i < n; i++)
+		build_servers += nodes[i].build;
+	if (build_servers == 0 && auth_op(db, cfg, key, &r, ca, 0, 1, user_id, id,
+	    &aid, u2) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (auth_op(db, cfg, key, &r, ca, nodes[i].id, nodes[i].build,
+		    user_id, id, &aid, u2) == -1)
+			goto out;
+	rc = reg_plan_check(db, cfg, key, user_id, u2, err, errsz);
+out:
+	sodium_memzero(bpw, sizeof(bpw));
+	sodium_memzero(rpw, sizeof(rpw));
+	buf_release(&site);
+	free(ca);
+	plan_release(&pl);
+	return rc;
+}
+
+/* ------------------------------------------------------------ schedule, gate */
+
+int
+reg_check_due(struct db *db, long minutes)
+{
+	char		 m[24];
+	const char	*p[] = { m };
+	PGresult	*res;
+	int		 due;
+
+	snprintf(m, sizeof(m), "%ld", minutes);
+	if ((res = db_exec(db, ST_REG_DUE, NP(p), p)) == NULL)
+		return -1;
+	due = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return due;
+}
+
+int
+reg_gate(struct db *db, const long long *servers, size_t n, char *reason,
+    size_t sz)
+{
+	struct reg	 r;
+	struct buf	 ids;
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	reason[0] = '\0';
+	buf_init(&ids);
+	/* Work on the control node alone needs no registry. */
+	if (n == 0)
+		return 0;
+	if (reg_load(db, &r) == -1)
+		return -1;
+	if (strcmp(r.state, "missing") == 0) {
+		snprintf(reason, sz, "The managed registry is missing: provision it "
+		    "on the Registry page before deploying to servers.");
+		return 1;
+	}
+	if (strcmp(r.state, "ready") != 0) {
+		snprintf(reason, sz, "The managed registry is %s%s%s.", r.state,
+		    r.reason[0] ? ": " : "", r.reason);
+		return 1;
+	}
+	if (buf_putc(&ids, '{') == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(&ids, "%s%lld", i ? "," : "", servers[i]) == -1)
+			goto out;
+	if (buf_putc(&ids, '}') == -1)
+		goto out;
+	{
+		const char *p[] = { ids.ptr };
+		if ((res = db_exec(db, ST_REG_GATE, NP(p), p)) == NULL)
+			goto out;
+	}
+	rc = 0;
+	if (PQntuples(res) > 0) {
+		snprintf(reason, sz, "The managed registry is unreachable from %s: %s",
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+		rc = 1;
+	}
+out:
+	PQclear(res);
+	buf_release(&ids);
+	return rc;
+}

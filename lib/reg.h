@@ -1,0 +1,83 @@
+/*
+ * The managed registry: registry:2 on the control node behind a Caddy
+ * HTTPS site, a build and a runtime credential, Docker auth on every node,
+ * and the health matrix. This module plans the operations that do the
+ * work (scripts from lib/scripts/, values quoted by lib/shq.c, passwords
+ * only as sealed operation secrets) and answers the planners' gate.
+ */
+#ifndef KS_REG_H
+#define KS_REG_H
+
+#include <stddef.h>
+
+#include "sec.h"
+
+struct db;
+struct config;
+
+#define REG_CONTAINER	"keystone-registry"
+#define REG_PROBE_REPO	"keystone/health-probe"
+#define REG_BUILD_USER	"ks-build"
+#define REG_RUNTIME_USER "ks-runtime"
+
+struct reg {
+	char	 hostname[260];
+	char	 storage[512];
+	char	 listen[64];
+	int	 insecure;
+	int	 pull_only;
+	char	 state[16];		/* missing provisioning ready unhealthy */
+	char	 reason[512];
+};
+
+/* 1 and *r filled when the registry row exists, 0 when it does not (r
+ * then holds state "missing"), -1 on failure. */
+int	reg_load(struct db *, struct reg *r);
+
+/* Makes the registry row (settings from the configuration unless given)
+ * and the two credentials if missing. hostname/storage may be NULL. 0, or
+ * -1 with a message for the user in err (bad setting) or "" (failure). */
+int	reg_setup(struct db *, const struct config *,
+	    const unsigned char sealkey[SEC_KEYBYTES], const char *hostname,
+	    const char *storage, char *err, size_t errsz);
+
+/* The password of role ("build" or "runtime") into pw (pwsz >= 64); the
+ * caller wipes it. 0, or -1. */
+int	reg_credential(struct db *, const unsigned char sealkey[SEC_KEYBYTES],
+	    const char *role, char *user, size_t usersz, char *pw, size_t pwsz);
+
+/*
+ * Operations (all queued, uuid of the first written to uuid, 40 bytes):
+ *   reg_plan_provision: the registry itself (config, htpasswd, container,
+ *     Caddy site), then Docker auth on every node, then a health check;
+ *   reg_plan_auth: Docker auth on one node (server_id 0: the control node);
+ *   reg_plan_check: the health matrix.
+ * 0, or -1 with a message for the user in err ("" for a failure).
+ */
+int	reg_plan_provision(struct db *, const struct config *,
+	    const unsigned char sealkey[SEC_KEYBYTES], long long user_id,
+	    char uuid[40], char *err, size_t errsz);
+int	reg_plan_auth(struct db *, const struct config *,
+	    const unsigned char sealkey[SEC_KEYBYTES], long long server_id,
+	    long long user_id, long long depends_on, char uuid[40], char *err,
+	    size_t errsz);
+int	reg_plan_check(struct db *, const struct config *,
+	    const unsigned char sealkey[SEC_KEYBYTES], long long user_id,
+	    char uuid[40], char *err, size_t errsz);
+
+/* For the scheduler: 1 when a check is due (registry provisioned, no
+ * check queued or running, the last one older than minutes), 0 when not,
+ * -1 on failure. */
+int	reg_check_due(struct db *, long minutes);
+
+/*
+ * The build and deploy planners' gate. Work that involves the servers
+ * (ids, n of them; n == 0: the control node alone) is blocked only when
+ * the managed registry is missing, not ready, or unreachable from one of
+ * them; reason then says why, for the user. 0 allowed, 1 blocked, -1 on
+ * failure.
+ */
+int	reg_gate(struct db *, const long long *servers, size_t n,
+	    char *reason, size_t reasonsz);
+
+#endif
