@@ -34,6 +34,11 @@ shutdown() {
 	if ((stopped == 0)); then
 		stopped=1
 		echo "Stopping Keystone..."
+		# The registry's container belongs to this stack too (the engine
+		# may not: stack_down stops it only if it started it).
+		if docker inspect keystone-registry >/dev/null 2>&1; then
+			docker stop keystone-registry >/dev/null 2>&1 || true
+		fi
 		stack_down "$DIR" || true
 	fi
 }
@@ -49,8 +54,13 @@ stack_up "$DIR" "$PORT" "$BUILD" "$STATIC"
 # registry), then provisioning by the spooler on the first run.
 registry_note=
 if stack_engine_start "$DIR" && bash "$REPO/deploy/registry-image.sh" >/dev/null; then
-	if "$BUILD/keystonectl" -c "$DIR/keystone.conf" registry status 2>/dev/null |
-		grep -qx missing; then
+	# Stopped with the stack last time: started again and checked. A
+	# first run (or a removed container) gets it provisioned, which is
+	# idempotent.
+	if docker start keystone-registry >/dev/null 2>&1; then
+		"$BUILD/keystonectl" -c "$DIR/keystone.conf" registry check >/dev/null ||
+			registry_note="could not queue its health check"
+	else
 		"$BUILD/keystonectl" -c "$DIR/keystone.conf" registry provision >/dev/null ||
 			registry_note="could not queue its provisioning"
 	fi
