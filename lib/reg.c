@@ -24,7 +24,9 @@
 #define NODE_USER	"keystone"	/* the Docker user on every server */
 #define NODE_DOCKER_CFG	"/home/keystone/.docker"
 #define KEYVER		1
-#define MAX_STEPS	64
+#define MAX_STEPS	256
+/* Servers one check covers (each takes up to three cells). */
+#define MAX_NODES	((MAX_STEPS - 8) / 3)
 #define MT_MANIFEST	"application/vnd.docker.distribution.manifest.v2+json"
 
 /* The step scripts (lib/scripts/), embedded by the Makefile. */
@@ -247,11 +249,14 @@ out:
 /* Steps being assembled: each script is `NAME='value'` lines (every value
  * through shq) followed by one fixed text from lib/scripts/. */
 struct plan {
-	struct op_step_in	 steps[MAX_STEPS];
-	struct buf		 scripts[MAX_STEPS];
-	char			 names[MAX_STEPS][160];
-	char			 nodes[MAX_STEPS][32];
+	/* The last slot is a scratch one that takes the writes to a step
+	 * beyond the limit (the plan then fails as a whole). */
+	struct op_step_in	 steps[MAX_STEPS + 1];
+	struct buf		 scripts[MAX_STEPS + 1];
+	char			 names[MAX_STEPS + 1][160];
+	char			 nodes[MAX_STEPS + 1][32];
 	size_t			 n;
+	size_t			 cur;	/* the step being written */
 	int			 failed;
 };
 
@@ -264,7 +269,7 @@ plan_init(struct plan *pl)
 static void
 plan_release(struct plan *pl)
 {
-	for (size_t i = 0; i < MAX_STEPS; i++)
+	for (size_t i = 0; i <= MAX_STEPS; i++)
 		buf_release(&pl->scripts[i]);
 }
 
@@ -277,24 +282,25 @@ plan_step(struct plan *pl, const char *name, long long server, long timeout_s)
 
 	if (pl->n == MAX_STEPS) {
 		pl->failed = 1;
-		return NULL;
-	}
-	s = &pl->steps[pl->n];
-	snprintf(pl->names[pl->n], sizeof(pl->names[0]), "%s", name);
-	s->name = pl->names[pl->n];
+		pl->cur = MAX_STEPS;
+	} else
+		pl->cur = pl->n++;
+	s = &pl->steps[pl->cur];
+	memset(s, 0, sizeof(*s));
+	snprintf(pl->names[pl->cur], sizeof(pl->names[0]), "%s", name);
+	s->name = pl->names[pl->cur];
 	s->target = server ? "specific_server" : "control_node";
 	s->server_id = server;
 	s->idempotent = 1;
 	s->timeout_s = timeout_s;
 	s->secrets = "";
-	pl->n++;
 	return s;
 }
 
 static void
 plan_var(struct plan *pl, const char *name, const char *value)
 {
-	struct buf *b = &pl->scripts[pl->n - 1];
+	struct buf *b = &pl->scripts[pl->cur];
 
 	if (buf_printf(b, "%s=", name) == -1 || shq_appends(b, value) == -1 ||
 	    buf_putc(b, '\n') == -1)
@@ -304,7 +310,7 @@ plan_var(struct plan *pl, const char *name, const char *value)
 static void
 plan_end(struct plan *pl, const char *text)
 {
-	if (buf_puts(&pl->scripts[pl->n - 1], text) == -1)
+	if (buf_puts(&pl->scripts[pl->cur], text) == -1)
 		pl->failed = 1;
 }
 
@@ -312,13 +318,13 @@ plan_end(struct plan *pl, const char *text)
 static void
 plan_cell(struct plan *pl, long long server, const char *check)
 {
-	struct op_step_in *s = &pl->steps[pl->n - 1];
+	struct op_step_in *s = &pl->steps[pl->cur];
 
 	if (server)
-		snprintf(pl->nodes[pl->n - 1], sizeof(pl->nodes[0]), "server:%lld", server);
+		snprintf(pl->nodes[pl->cur], sizeof(pl->nodes[0]), "server:%lld", server);
 	else
-		snprintf(pl->nodes[pl->n - 1], sizeof(pl->nodes[0]), "control");
-	s->check_node = pl->nodes[pl->n - 1];
+		snprintf(pl->nodes[pl->cur], sizeof(pl->nodes[0]), "control");
+	s->check_node = pl->nodes[pl->cur];
 	s->check_name = check;
 	s->keep_going = 1;
 }
@@ -484,6 +490,9 @@ load_nodes(struct db *db, long long only, struct node *out, size_t max,
 	snprintf(ids, sizeof(ids), "%lld", only);
 	if ((res = db_exec(db, ST_REG_NODES, NP(p), p)) == NULL)
 		return -1;
+	if ((size_t)PQntuples(res) > max)
+		log_warnx("registry: %d servers, only the first %zu are covered by "
+		    "one operation", PQntuples(res), max);
 	for (int i = 0; i < PQntuples(res) && *n < max; i++) {
 		struct node *nd = &out[(*n)++];
 		nd->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
@@ -692,7 +701,7 @@ reg_plan_check(struct db *db, const struct config *cfg,
 	struct reg	 r;
 	struct plan	 pl;
 	struct probe	 pr;
-	struct node	 nodes[MAX_STEPS / 3];
+	struct node	 nodes[MAX_NODES];
 	char		 bu[64], bpw[128], ru[64], rpw[128];
 	size_t		 n, i;
 	long long	 id;
@@ -755,7 +764,7 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 {
 	struct reg	 r;
 	struct plan	 pl;
-	struct node	 nodes[MAX_STEPS];
+	struct node	 nodes[MAX_NODES];
 	struct buf	 site;
 	char		 bu[64], bpw[128], ru[64], rpw[128], *ca = NULL, u2[40];
 	const char	*conf = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
@@ -780,7 +789,7 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	}
 	if (reg_credential(db, key, "build", bu, sizeof(bu), bpw, sizeof(bpw)) == -1 ||
 	    reg_credential(db, key, "runtime", ru, sizeof(ru), rpw, sizeof(rpw)) == -1 ||
-	    load_nodes(db, 0, nodes, MAX_STEPS, &n) == -1)
+	    load_nodes(db, 0, nodes, MAX_NODES, &n) == -1)
 		goto out;
 
 	plan_step(&pl, "Write the registry's configuration", 0, 60);
