@@ -468,6 +468,25 @@ START_TEST(run_twice)
 }
 END_TEST
 
+/* A run that fails removes the script too (here: not run as root). */
+START_TEST(failure_removes_script)
+{
+	struct tw_client *cl = tw_login();
+	char		 tok[64], sudo[64], cmd[512], c[1024], *out, *p;
+
+	issue(cl, cmd, sizeof(cmd), tok, sudo);
+	ck_assert_ptr_nonnull(p = strstr(cmd, " | sudo bash"));
+	*p = '\0';
+	snprintf(c, sizeof(c), "cd /root && %s -o /tmp/ks-fail.sh && chown keystone /tmp/ks-fail.sh "
+	    "&& runuser -u keystone -- bash /tmp/ks-fail.sh; echo \"rc=$?\"; "
+	    "test -e /tmp/ks-fail.sh && echo LEFT-BEHIND; true", cmd);
+	ck_assert_int_eq(th_sh(&host, ts_tmp, c, &out), 0);
+	ck_assert_msg(strstr(out, "run it as root") && strstr(out, "rc=1") &&
+	    !strstr(out, "LEFT-BEHIND"), "%s", out);
+	free(out);
+}
+END_TEST
+
 /* A host whose key changes after pinning is refused by every later
  * operation, before anything is sent. */
 START_TEST(changed_host_key_refused)
@@ -510,6 +529,7 @@ main(void)
 	tcase_add_test(tc, refusals_are_uniform);
 	tcase_add_test(tc, racing_callbacks);
 	tcase_add_test(tc, run_twice);
+	tcase_add_test(tc, failure_removes_script);
 	tcase_add_test(tc, changed_host_key_refused);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

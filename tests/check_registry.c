@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "config.h"
 #include "reg.h"
 #include "testutil.h"
@@ -620,6 +622,36 @@ START_TEST(secret_canaries)
 			free(out);
 		}
 		unsetenv("PW");
+	}
+	/* Docker's own form of each credential (base64 of user:password)
+	 * is in the 0600 config.json of the node that holds it, and in no
+	 * other file. */
+	for (int i = 0; i < 2; i++) {
+		char up[256], b64[400];
+		snprintf(up, sizeof(up), "%s:%s", user[i], pw[i]);
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)up, strlen(up),
+		    sodium_base64_VARIANT_ORIGINAL);
+		for (int h = 0; h < NHOSTS; h++) {
+			char hc[1024];
+			int holds = (i == 0) == (h == 2);	/* build host: build credential */
+			snprintf(hc, sizeof(hc), "printf '%%s\n' '%s' | grep -rlaF -f - / "
+			    "--exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "
+			    "--exclude-dir=var/lib/docker 2>/dev/null; true", b64);
+			ck_assert_int_eq(th_sh(&hosts[h], ts_tmp, hc, &out), 0);
+			ck_assert_msg(strcmp(out, holds ? "/home/keystone/.docker/config.json\n" :
+			    "") == 0, "%s credential on %s: %s", roles[i], hosts[h].name, out);
+			free(out);
+		}
+		setenv("PW", b64, 1);
+		snprintf(cmd, sizeof(cmd), "printf '%%s\n' \"$PW\" | grep -rlaF -f - '%s' "
+		    "--exclude-dir=pg; true", ts_dir);
+		out = th_local(ts_tmp, cmd);
+		unsetenv("PW");
+		/* The control node is the build node only without build servers:
+		 * here it holds neither. */
+		ck_assert_msg(out[0] == '\0', "%s credential on the control node: %s",
+		    roles[i], out);
+		free(out);
 	}
 }
 END_TEST
