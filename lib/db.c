@@ -374,7 +374,8 @@ static const struct stmtdef stmts[ST__MAX] = {
  " AND expires_at > now() RETURNING server_id" },
 [ST_PROV_ACTIVATE] = { "prov_activate",
  "UPDATE servers SET host_key = $2, host_key_sha256 = $3, host_key_pinned_at = now(), "
- " status = 'active', facts = $4::jsonb, provisioned_at = now(), updated_at = now() "
+ " status = 'active', facts = $4::jsonb, provisioned_at = now(), updated_at = now(), "
+ " ssh_user = 'keystone' "	/* the user the script set up */
  "WHERE id = $1::bigint RETURNING id" },
 };
 
