@@ -210,6 +210,12 @@ check_required(const struct config *c, const char *src, char *err, size_t errsz)
 			return -1;
 		}
 	}
+	/* Keys whose value is one of a few words. */
+	if (c->registry_tls != NULL && strcmp(c->registry_tls, "acme") != 0 &&
+	    strcmp(c->registry_tls, "internal") != 0) {
+		snprintf(err, errsz, "%s: registry_tls must be acme or internal", src);
+		return -1;
+	}
 	return 0;
 }
 

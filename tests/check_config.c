@@ -54,6 +54,11 @@ START_TEST(errors_name_the_key)
 	expect_error("base_url = http://x\n", "base_url must look like https://");
 	expect_error("base_url = https://x/path\n", "base_url");
 	expect_error("database\n", "expected `key = value`");
+	expect_error("database = x\nmaster_key_file = /k\nfcgi_socket = /s\n"
+	    "base_url = https://x\nregistry_tls = interal\n",
+	    "registry_tls must be acme or internal");
+	expect_error("registry_check_minutes = 1441\n", "registry_check_minutes");
+	expect_error("registry_storage = data\n", "registry_storage must be an absolute path");
 }
 END_TEST
 

@@ -656,6 +656,33 @@ START_TEST(secret_canaries)
 }
 END_TEST
 
+/* Values from the configuration reach the scripts quoted: a Docker
+ * config path full of shell metacharacters is used literally and runs
+ * nothing. */
+START_TEST(metacharacters_stay_literal)
+{
+	char	 dir[512], canary[128], uuid[40], err[256], st[32], path[700];
+	PGresult *res;
+	long long id;
+
+	snprintf(canary, sizeof(canary), "/tmp/ks-meta-canary-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "%s/meta $(touch %s) `touch %s` ' \" ;touch %s; *",
+	    ts_tmp, canary, canary, canary);
+	free(cfg.docker_config);
+	cfg.docker_config = strdup(dir);
+	ck_assert_int_eq(reg_plan_auth(&ts_db, &cfg, ts_sealkey, 0, 0, 0, uuid, err,
+	    sizeof(err)), 0);
+	res = ts_q("SELECT max(id) FROM operations WHERE kind = 'registry_auth'", 0, NULL);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	ts_wait_done(id, 120, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_msg(access(canary, F_OK) == -1, "a metacharacter ran: %s exists", canary);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	ck_assert_msg(access(path, F_OK) == 0, "no config.json at the literal path");
+}
+END_TEST
+
 /* The spooler queues the health check on its own when the last one is
  * older than registry_check_minutes. */
 START_TEST(scheduled_check)
@@ -708,6 +735,7 @@ main(void)
 	tcase_add_test(tc, host_faults);
 	tcase_add_test(tc, secret_canaries);
 	tcase_add_test(tc, scheduled_check);
+	tcase_add_test(tc, metacharacters_stay_literal);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
