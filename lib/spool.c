@@ -36,6 +36,8 @@ struct run {
 	struct conns		 conns;
 };
 
+static void	renew_now(struct run *);
+
 /* The connection to server_id, made on first use. NULL with err. */
 static struct ssh_conn *
 conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
@@ -66,8 +68,14 @@ conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
 	t.user = PQgetvalue(res, 0, 2);
 	t.hostkey = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
 	t.key_file = r->sp->ssh_key_file;
+	/* Nothing renews the lease while a connection is being made: start
+	 * it with a fresh lease and keep the TCP connect and the handshake
+	 * (each bounded by connect_timeout_s) inside two thirds of one. */
 	t.connect_timeout_s = r->sp->ssh_connect_timeout;
+	if (t.connect_timeout_s > r->sp->lease_s / 3)
+		t.connect_timeout_s = r->sp->lease_s / 3 > 0 ? r->sp->lease_s / 3 : 1;
 	t.idle_timeout_s = r->sp->ssh_idle_timeout;
+	renew_now(r);
 	c = ssh_connect(&t, err, errsz);
 	PQclear(res);
 	if (c != NULL && cs->n < MAX_CONNS) {
@@ -139,22 +147,32 @@ on_output(void *arg, const char *p, size_t n)
 
 /* About once a second while a step runs: store output, renew the lease,
  * notice cancels and shutdown. Nonzero cancels the step. */
+/* Renews the lease now; marks the run lost or cancelled as the answer
+ * says. */
+static void
+renew_now(struct run *r)
+{
+	int	 rc;
+
+	if (r->lost)
+		return;
+	rc = op_renew(r->sp->db, r->c, r->sp->lease_s);
+	if (rc <= 0)
+		r->lost = 1;
+	else if (rc == 2)
+		r->cancel = 1;
+	r->renewed = time(NULL);
+}
+
 static int
 on_tick(void *arg)
 {
 	struct run	*r = arg;
 	time_t		 now = time(NULL);
-	int		 rc;
 
 	(void)flush_output(r);
-	if (!r->lost && now - r->renewed >= r->sp->lease_s / 3) {
-		rc = op_renew(r->sp->db, r->c, r->sp->lease_s);
-		if (rc <= 0)
-			r->lost = 1;
-		else if (rc == 2)
-			r->cancel = 1;
-		r->renewed = now;
-	}
+	if (!r->lost && now - r->renewed >= r->sp->lease_s / 3)
+		renew_now(r);
 	if (*r->sp->stopping && r->stop_seen == 0)
 		r->stop_seen = now;
 	if (r->stop_seen != 0 && now - r->stop_seen >= r->sp->grace_s)
