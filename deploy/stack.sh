@@ -302,6 +302,7 @@ caddy_admin_socket = $dir/run/caddy-admin.sock
 registry_host = ${KS_STACK_REGISTRY_HOST:-localhost:$((port + 2))}
 registry_listen = ${KS_STACK_REGISTRY_LISTEN:-127.0.0.1:5000}
 registry_tls = internal
+registry_container = ${KS_STACK_REGISTRY_CONTAINER:-keystone-registry}
 registry_ca_file = $(stack_caddy_ca "$dir")
 registry_conf_dir = $dir/registry/etc
 registry_storage = ${KS_STACK_REGISTRY_STORAGE:-$dir/registry/data}

@@ -47,6 +47,7 @@ static const struct ckey keys[] = {
 	{ "registry_tls",	C_STR,	S(registry_tls), 0, 0, 0 },
 	{ "registry_ca_file",	C_PATH,	S(registry_ca_file), 0, 0, 0 },
 	{ "registry_image",	C_STR,	S(registry_image), 0, 0, 0 },
+	{ "registry_container",	C_STR,	S(registry_container), 0, 0, 0 },
 	{ "registry_check_minutes", C_LONG, S(registry_check_minutes), 0, 1440, 0 },
 	{ "caddy_sites_dir",	C_PATH,	S(caddy_sites_dir), 0, 0, 0 },
 	{ "caddy_admin_socket",	C_PATH,	S(caddy_admin_socket), 0, 0, 0 },

@@ -41,6 +41,7 @@ struct config {
 	char	*registry_tls;		/* "acme" (default) or "internal" */
 	char	*registry_ca_file;	/* CA the nodes must trust (internal) */
 	char	*registry_image;	/* default registry:2 */
+	char	*registry_container;	/* its container's name */
 	long	 registry_check_minutes; /* scheduled health check; 0: off */
 	char	*caddy_sites_dir;	/* Caddy imports *.caddy from here */
 	char	*caddy_admin_socket;	/* Caddy's admin API (unix socket) */

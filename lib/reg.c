@@ -722,7 +722,7 @@ reg_plan_check(struct db *db, const struct config *cfg,
 
 	plan_step(&pl, "control node: registry service running", 0, 60);
 	plan_cell(&pl, 0, "service");
-	plan_var(&pl, "NAME", REG_CONTAINER);
+	plan_var(&pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
 	plan_var(&pl, "LISTEN", r.listen);
 	plan_end(&pl, script_chk_service);
 	plan_https_cell(&pl, cfg, &r, 0, "control node");
@@ -804,7 +804,7 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	plan_var(&pl, "RUNTIME_USER", ru);
 	plan_end(&pl, script_reg_htpasswd);
 	plan_step(&pl, "Start the registry container", 0, 900);
-	plan_var(&pl, "NAME", REG_CONTAINER);
+	plan_var(&pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
 	plan_var(&pl, "IMAGE", dflt(cfg->registry_image, DEF_IMAGE));
 	plan_var(&pl, "CONF_DIR", conf);
 	plan_var(&pl, "STORAGE", r.storage);

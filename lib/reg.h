@@ -15,7 +15,7 @@
 struct db;
 struct config;
 
-#define REG_CONTAINER	"keystone-registry"
+#define REG_CONTAINER	"keystone-registry"	/* default registry_container */
 #define REG_PROBE_REPO	"keystone/health-probe"
 #define REG_BUILD_USER	"ks-build"
 #define REG_RUNTIME_USER "ks-runtime"

@@ -60,6 +60,19 @@ add_server(const struct th_host *h, int build)
 	return id;
 }
 
+/* "docker VERB ARGS <the registry's container>" (a static buffer). */
+static const char *
+container_cmd(const char *verb)
+{
+	static char	 b[2][256];
+	static int	 i;
+
+	i = !i;
+	snprintf(b[i], sizeof(b[i]), "docker %s '%s'", verb, cfg.registry_container ?
+	    cfg.registry_container : REG_CONTAINER);
+	return b[i];
+}
+
 /* Undoes any fault an earlier test left behind when it failed half-way:
  * Caddy and the registry running, the hosts resolving and trusting the
  * registry, the build host's Docker config intact. */
@@ -70,8 +83,8 @@ restore(void)
 	int	 nl = (int)strcspn(reghost, ":"), changed = 0;
 
 	snprintf(cmd, sizeof(cmd), "bash -c '. deploy/stack.sh && stack_caddy_start %s %s "
-	    "static' && (docker start keystone-registry || true)", ts_dir,
-	    strrchr(getenv("KS_URL"), ':') + 1);
+	    "static' && (docker start '%s' || true)", ts_dir,
+	    strrchr(getenv("KS_URL"), ':') + 1, cfg.registry_container);
 	free(th_local(ts_tmp, cmd));
 	for (int i = 0; i < NHOSTS; i++) {
 		char *out;
@@ -388,12 +401,12 @@ START_TEST(auth_files_and_idempotence)
 	}
 
 	/* Provisioning again: same container, same htpasswd, nothing rewritten. */
-	cid0 = th_local(ts_tmp, "docker inspect -f '{{.Id}}' keystone-registry");
+	cid0 = th_local(ts_tmp, container_cmd("inspect -f '{{.Id}}'"));
 	snprintf(cmd, sizeof(cmd), "stat -c '%%Y %%s' '%s/registry/etc/htpasswd' "
 	    "'%s/caddy-sites/keystone-registry.caddy'", ts_dir, ts_dir);
 	ht0 = th_local(ts_tmp, cmd);
 	provision();
-	cid1 = th_local(ts_tmp, "docker inspect -f '{{.Id}}' keystone-registry");
+	cid1 = th_local(ts_tmp, container_cmd("inspect -f '{{.Id}}'"));
 	ht1 = th_local(ts_tmp, cmd);
 	ck_assert_str_eq(cid0, cid1);
 	ck_assert_str_eq(ht0, ht1);
@@ -411,7 +424,7 @@ START_TEST(registry_stopped)
 	const char	*bad[6];
 	int		 n = 0;
 
-	free(th_local(ts_tmp, "docker stop keystone-registry"));
+	free(th_local(ts_tmp, container_cmd("stop")));
 	check();
 	/* Caddy still answers over HTTPS (its own 401 and, to the runtime
 	 * credential's write, its own 403): what needs the registry is red. */
@@ -430,7 +443,7 @@ START_TEST(registry_stopped)
 	ck_assert_msg(strstr(msg, "502") != NULL, "%s", msg);
 	registry_state(state, sizeof(state));
 	ck_assert_str_eq(state, "unhealthy");
-	free(th_local(ts_tmp, "docker start keystone-registry"));
+	free(th_local(ts_tmp, container_cmd("start")));
 	wait_registry();
 	check();
 	expect_matrix(NULL, 0);

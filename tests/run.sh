@@ -145,12 +145,19 @@ hosts_cleanup() {
 
 # Undoes what the registry test phase set up on the machine.
 registry_cleanup() {
-	if grep -qF -- "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
+	# (Never with an empty mark: grep -v "" would empty the file.)
+	if [[ -n "${HOSTS_MARK:-}" ]] && grep -qF -- "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
 		grep -vF -- "$HOSTS_MARK" /etc/hosts >/etc/hosts.ks-tmp && cat /etc/hosts.ks-tmp >/etc/hosts
 		rm -f /etc/hosts.ks-tmp
 	fi
 	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
-		docker rm -f keystone-registry >/dev/null 2>&1 || true
+		if [[ -n "${KS_STACK_REGISTRY_CONTAINER:-}" ]]; then
+			docker rm -f "$KS_STACK_REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+		fi
+	fi
+	# The CA a control-node sign-in trusted for the test registry's name.
+	if [[ -n "${REG_NAME:-}" ]]; then
+		rm -rf /etc/docker/certs.d/"$REG_NAME":*
 	fi
 }
 
@@ -180,6 +187,9 @@ export KS_STACK_REGISTRY_HOST=$REG_NAME:$PORT
 KS_STACK_REGISTRY_LISTEN=127.0.0.1:$(free_port 15000)
 export KS_STACK_REGISTRY_LISTEN
 HOSTS_MARK="# keystone-tests $$"
+# Its container has a name of its own: a developer's `make run` registry
+# on the same machine is left alone.
+export KS_STACK_REGISTRY_CONTAINER=keystone-registry-test-$$
 # Servers provisioned by the tests get an engine without Docker's default
 # bridge (172.17.0.0/16 is a private range this project never touches).
 export KS_STACK_PROVISION_DAEMON_JSON='{"bridge": "none", "iptables": false, "ip-forward": false}'
