@@ -171,15 +171,6 @@ slurp_pem(const char *path)
 	return s;
 }
 
-static int
-var(struct buf *b, const char *name, const char *value)
-{
-	if (buf_printf(b, "%s=", name) == -1 || shq_appends(b, value) == -1 ||
-	    buf_putc(b, '\n') == -1)
-		return -1;
-	return 0;
-}
-
 int
 prov_exchange(struct db *db, const struct config *cfg,
     const unsigned char master[SEC_KEYBYTES], const char *secret_token,
@@ -223,7 +214,7 @@ prov_exchange(struct db *db, const struct config *cfg,
 	if (buf_puts(out, "#!/bin/bash\n# Keystone: provisioning of ") == -1 ||
 	    buf_puts(out, PQgetvalue(res, 0, 1)) == -1 ||
 	    buf_puts(out, " (one use; this script removes itself)\n") == -1 ||
-	    var(out, "SERVER_NAME", PQgetvalue(res, 0, 1)) == -1)
+	    shq_assign(out, "SERVER_NAME", PQgetvalue(res, 0, 1)) == -1)
 		goto rollback;
 	PQclear(res);
 	snprintf(sid, sizeof(sid), "%lld", server_id);
@@ -245,14 +236,14 @@ prov_exchange(struct db *db, const struct config *cfg,
 	regca = slurp_pem(have_reg && cfg->registry_tls != NULL &&
 	    strcmp(cfg->registry_tls, "internal") == 0 ? cfg->registry_ca_file : NULL);
 	if (ca == NULL || regca == NULL ||
-	    var(out, "KEYSTONE_URL", cfg->base_url) == -1 ||
-	    var(out, "TOKEN", secret_token) == -1 ||
-	    var(out, "MGMT_PUBKEY", pub) == -1 ||
-	    var(out, "SUDO_PASSWORD", pw.ptr) == -1 ||
-	    var(out, "CA_PEM", ca) == -1 ||
-	    var(out, "REG_HOST", have_reg ? r.hostname : "") == -1 ||
-	    var(out, "REG_CA_PEM", regca) == -1 ||
-	    var(out, "DAEMON_JSON", cfg->provision_daemon_json ?
+	    shq_assign(out, "KEYSTONE_URL", cfg->base_url) == -1 ||
+	    shq_assign(out, "TOKEN", secret_token) == -1 ||
+	    shq_assign(out, "MGMT_PUBKEY", pub) == -1 ||
+	    shq_assign(out, "SUDO_PASSWORD", pw.ptr) == -1 ||
+	    shq_assign(out, "CA_PEM", ca) == -1 ||
+	    shq_assign(out, "REG_HOST", have_reg ? r.hostname : "") == -1 ||
+	    shq_assign(out, "REG_CA_PEM", regca) == -1 ||
+	    shq_assign(out, "DAEMON_JSON", cfg->provision_daemon_json ?
 	    cfg->provision_daemon_json : "") == -1 ||
 	    buf_puts(out, script_provision) == -1)
 		goto rollback;

@@ -300,10 +300,7 @@ plan_step(struct plan *pl, const char *name, long long server, long timeout_s)
 static void
 plan_var(struct plan *pl, const char *name, const char *value)
 {
-	struct buf *b = &pl->scripts[pl->cur];
-
-	if (buf_printf(b, "%s=", name) == -1 || shq_appends(b, value) == -1 ||
-	    buf_putc(b, '\n') == -1)
+	if (shq_assign(&pl->scripts[pl->cur], name, value) == -1)
 		pl->failed = 1;
 }
 

@@ -36,3 +36,12 @@ shq_appends(struct buf *b, const char *v)
 {
 	return shq_append(b, v, strlen(v));
 }
+
+int
+shq_assign(struct buf *b, const char *name, const char *value)
+{
+	if (buf_printf(b, "%s=", name) == -1 || shq_appends(b, value) == -1 ||
+	    buf_putc(b, '\n') == -1)
+		return -1;
+	return 0;
+}

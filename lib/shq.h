@@ -19,5 +19,8 @@ struct buf;
  * allocation failure. */
 int	shq_append(struct buf *, const char *value, size_t len);
 int	shq_appends(struct buf *, const char *value);
+/* Appends the line NAME='value' (name: a shell identifier the caller
+ * chose; value quoted as above). -1 on failure. */
+int	shq_assign(struct buf *, const char *name, const char *value);
 
 #endif

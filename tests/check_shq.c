@@ -62,6 +62,19 @@ START_TEST(values_survive_bash)
 }
 END_TEST
 
+/* The assignment lines the generated scripts start with. */
+START_TEST(assignment_line)
+{
+	struct buf	 b;
+
+	buf_init(&b);
+	ck_assert_int_eq(shq_assign(&b, "HOST", "a'b $(x)"), 0);
+	ck_assert_str_eq(b.ptr, "HOST='a'\\''b $(x)'\n");
+	ck_assert_int_eq(shq_assign(&b, "NUL", "\xff"), -1);
+	buf_release(&b);
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	struct buf	 b;
@@ -86,6 +99,7 @@ main(void)
 
 	tcase_add_test(tc, values_survive_bash);
 	tcase_add_test(tc, refusals);
+	tcase_add_test(tc, assignment_line);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
