@@ -166,10 +166,8 @@ page(struct req *r, int status, const char *tpl, cJSON *model)
 		goto out;
 	}
 	nh = cookie_headers(r, h, &ck);
-	if (http_open(&r->resp, status, "text/html; charset=utf-8", h, nh) == -1)
-		goto out;
-	if (strcmp(r->method, "HEAD") != 0 &&
-	    http_write(&r->resp, out.ptr, out.len) == -1)
+	if (http_send(&r->resp, status, "text/html; charset=utf-8", h, nh,
+	    out.ptr, out.len, strcmp(r->method, "HEAD") == 0) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -223,12 +221,12 @@ error_page(struct req *r, int status, const char *message)
 		struct buf out;
 		int rc = -1;
 		buf_init(&out);
-		if (m != NULL && tmpl_render_page(&out, "error", m) == 0 &&
-		    http_open(&r->resp, status, "text/html; charset=utf-8", NULL, 0) == 0)
-			rc = http_write(&r->resp, out.ptr, out.len);
-		else if (!r->resp.opened && http_open(&r->resp, status,
-		    "text/plain; charset=utf-8", NULL, 0) == 0)
-			rc = http_write(&r->resp, "Internal Server Error\n", 22);
+		if (m != NULL && tmpl_render_page(&out, "error", m) == 0)
+			rc = http_send(&r->resp, status, "text/html; charset=utf-8",
+			    NULL, 0, out.ptr, out.len, 0);
+		if (rc == -1 && !r->resp.opened)
+			rc = http_send(&r->resp, status, "text/plain; charset=utf-8",
+			    NULL, 0, "Internal Server Error\n", 22, 0);
 		buf_release(&out);
 		cJSON_Delete(m);
 		return rc;

@@ -192,10 +192,9 @@ healthz_get(struct req *r)
 {
 	int	 up = db_ensure(&r->app->db) == 0;
 
-	if (http_open(&r->resp, up ? 200 : 503, "text/plain; charset=utf-8",
-	    NULL, 0) == -1)
+	if (http_send(&r->resp, up ? 200 : 503, "text/plain; charset=utf-8",
+	    NULL, 0, up ? "ok\n" : "database unavailable\n", up ? 3 : 21,
+	    0) == -1)
 		return 500;
-	(void)http_write(&r->resp, up ? "ok\n" : "database unavailable\n",
-	    up ? 3 : 21);
 	return 0;
 }

@@ -359,10 +359,9 @@ log_get(struct req *r)
 	cJSON_AddBoolToObject(res, "more", more);
 	if ((json = cJSON_PrintUnformatted(res)) == NULL)
 		goto out;
-	if (http_open(&r->resp, 200, "application/json", NULL, 0) == -1)
+	if (http_send(&r->resp, 200, "application/json", NULL, 0, json,
+	    strlen(json), strcmp(r->method, "HEAD") == 0) == -1)
 		goto out;
-	if (strcmp(r->method, "HEAD") != 0)
-		(void)http_write(&r->resp, json, strlen(json));
 	rc = 0;
 out:
 	if (snap)

@@ -39,9 +39,8 @@ const size_t provision_nroutes = sizeof(provision_routes) /
 static int
 text(struct req *r, int status, const char *body)
 {
-	if (http_open(&r->resp, status, "text/plain; charset=utf-8", NULL, 0) == -1)
-		return 0;
-	(void)http_write(&r->resp, body, strlen(body));
+	(void)http_send(&r->resp, status, "text/plain; charset=utf-8", NULL, 0,
+	    body, strlen(body), 0);
 	return 0;
 }
 
@@ -63,9 +62,8 @@ script_get(struct req *r)
 	rc = prov_exchange(&r->app->db, &r->app->cfg, r->app->master,
 	    r->params[0], r->remote_addr, &out);
 	if (rc == 1) {
-		if (http_open(&r->resp, 200, "text/x-shellscript; charset=utf-8",
-		    NULL, 0) == 0)
-			(void)http_write(&r->resp, out.ptr, out.len);
+		(void)http_send(&r->resp, 200, "text/x-shellscript; charset=utf-8",
+		    NULL, 0, out.ptr, out.len, 0);
 	} else if (rc == 0)
 		(void)refused(r);
 	/* The script held the sudo password. */

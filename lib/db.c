@@ -474,6 +474,83 @@ db_exec(struct db *db, enum stmt st, int n, const char *const *params)
 	return NULL;
 }
 
+/* Drops a connection left in an unknown pipeline state; db_ensure makes a
+ * new one on the next statement. */
+static void
+drop_conn(struct db *db)
+{
+	PQfinish(db->conn);
+	db->conn = NULL;
+	db->prepared = 0;
+}
+
+int
+db_exec_many(struct db *db, struct db_q *q, size_t nq)
+{
+	PGresult	*res;
+	size_t		 i, got = 0;
+	int		 rc = -1;
+
+	db->sqlstate[0] = db->constraint[0] = '\0';
+	for (i = 0; i < nq; i++)
+		q[i].res = NULL;
+	if (db_ensure(db) == -1)
+		return -1;
+	if (!db->prepared) {
+		if (prepare_all(db) == -1)
+			return -1;
+		db->prepared = 1;
+	}
+	if (!PQenterPipelineMode(db->conn)) {
+		note_error(db, NULL, "pipeline");
+		return -1;
+	}
+	for (i = 0; i < nq; i++)
+		if (!PQsendQueryPrepared(db->conn, stmts[q[i].st].name, q[i].n,
+		    q[i].params, NULL, NULL, 0))
+			break;
+	if (i < nq || !PQpipelineSync(db->conn)) {
+		note_error(db, NULL, i < nq ? stmts[q[i].st].name : "pipeline sync");
+		drop_conn(db);
+		return -1;
+	}
+	/* Each statement's result, then its NULL; then the sync's. */
+	for (i = 0; i < nq; i++) {
+		ExecStatusType	 s;
+
+		if ((res = PQgetResult(db->conn)) == NULL)
+			break;
+		s = PQresultStatus(res);
+		if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+			q[i].res = res;
+			got++;
+		} else {
+			if (db->sqlstate[0] == '\0' && s != PGRES_PIPELINE_ABORTED)
+				note_error(db, res, stmts[q[i].st].name);
+			PQclear(res);
+		}
+		while ((res = PQgetResult(db->conn)) != NULL)
+			PQclear(res);	/* nothing expected: one result each */
+	}
+	res = PQgetResult(db->conn);
+	if (i == nq && res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC &&
+	    PQexitPipelineMode(db->conn))
+		rc = got == nq ? 0 : -1;
+	else {
+		if (db->sqlstate[0] == '\0')
+			note_error(db, NULL, "pipeline");
+		drop_conn(db);
+		rc = -1;
+	}
+	PQclear(res);
+	if (rc == -1)
+		for (i = 0; i < nq; i++) {
+			PQclear(q[i].res);
+			q[i].res = NULL;
+		}
+	return rc;
+}
+
 int
 db_simple(struct db *db, const char *sql)
 {

@@ -124,6 +124,18 @@ int		 db_ensure(struct db *);
  * result the caller PQclear()s, or NULL on failure (sqlstate set; an
  * unexpected failure is logged once here). */
 PGresult	*db_exec(struct db *, enum stmt st, int n, const char *const *params);
+/* Several read statements in one round trip (a libpq pipeline), each run
+ * as db_exec would run it. On 0 every q[i].res is set and the caller
+ * PQclear()s each; on -1 none is (the first failure is noted and logged as
+ * by db_exec). A failing statement does not stop the ones before it; those
+ * after it are skipped by PostgreSQL. */
+struct db_q {
+	enum stmt		 st;
+	int			 n;
+	const char *const	*params;
+	PGresult		*res;		/* out */
+};
+int		 db_exec_many(struct db *, struct db_q *q, size_t nq);
 /* Plain SQL without parameters, for BEGIN/COMMIT/ROLLBACK and migrations. */
 int		 db_simple(struct db *, const char *sql);
 

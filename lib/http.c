@@ -53,9 +53,10 @@ header_safe(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
-int
-http_open(struct resp *r, int status, const char *ctype,
-    const struct hdr *extra, size_t nextra)
+/* The headers; Content-Length too when clen is given. */
+static int
+open_hdrs(struct resp *r, int status, const char *ctype,
+    const struct hdr *extra, size_t nextra, const size_t *clen)
 {
 	struct buf	 b;
 	int		 rc = -1;
@@ -76,6 +77,8 @@ http_open(struct resp *r, int status, const char *ctype,
 			goto out;
 	if (ctype != NULL && buf_printf(&b, "Content-Type: %s\r\n", ctype) == -1)
 		goto out;
+	if (clen != NULL && buf_printf(&b, "Content-Length: %zu\r\n", *clen) == -1)
+		goto out;
 	for (size_t i = 0; i < nextra; i++)
 		if (buf_printf(&b, "%s: %s\r\n", extra[i].name, extra[i].value) == -1)
 			goto out;
@@ -89,6 +92,23 @@ http_open(struct resp *r, int status, const char *ctype,
 out:
 	buf_release(&b);
 	return rc;
+}
+
+int
+http_open(struct resp *r, int status, const char *ctype,
+    const struct hdr *extra, size_t nextra)
+{
+	return open_hdrs(r, status, ctype, extra, nextra, NULL);
+}
+
+int
+http_send(struct resp *r, int status, const char *ctype,
+    const struct hdr *extra, size_t nextra, const void *body, size_t len,
+    int head)
+{
+	if (open_hdrs(r, status, ctype, extra, nextra, &len) == -1)
+		return -1;
+	return head ? 0 : http_write(r, body, len);
 }
 
 int

@@ -26,6 +26,13 @@ const char	*http_reason(int status);
  * holds CR or LF (header injection), writing nothing. */
 int		 http_open(struct resp *, int status, const char *ctype,
 		    const struct hdr *extra, size_t nextra);
+/* A whole answer: the headers with Content-Length: len, then the body
+ * unless head (a HEAD answer announces the length it does not send).
+ * Knowing the length lets Caddy forward the body as it is instead of
+ * chunking it. */
+int		 http_send(struct resp *, int status, const char *ctype,
+		    const struct hdr *extra, size_t nextra, const void *body,
+		    size_t len, int head);
 int		 http_write(struct resp *, const void *, size_t);
 
 #endif

@@ -210,20 +210,8 @@ ages(cJSON *rows, const char *key)
 	}
 }
 
-static int
-count(struct db *db, enum stmt st, int n, const char *const *p, long *total)
-{
-	PGresult	*res;
-
-	if ((res = db_exec(db, st, n, p)) == NULL)
-		return -1;
-	*total = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
-	PQclear(res);
-	return 0;
-}
-
 /* One page of a list: rows of st (parameters [key,] limit, offset) and the
- * total from cst (parameter key, if any). */
+ * total from cst (parameter key, if any), in one round trip. */
 static cJSON *
 paged(struct db *db, enum stmt st, enum stmt cst, const char *key,
     long limit, long offset, long *total)
@@ -231,14 +219,21 @@ paged(struct db *db, enum stmt st, enum stmt cst, const char *key,
 	char		 l[24], o[24];
 	const char	*p[] = { key, l, o };
 	const char *const *pp = key != NULL ? p : p + 1;
+	struct db_q	 q[] = {
+		{ cst, key != NULL ? 1 : 0, p, NULL },
+		{ st, key != NULL ? 3 : 2, pp, NULL },
+	};
 	cJSON		*rows;
 
-	if (count(db, cst, key != NULL ? 1 : 0, p, total) == -1)
-		return NULL;
 	snprintf(l, sizeof(l), "%ld", limit);
 	snprintf(o, sizeof(o), "%ld", offset);
-	if ((rows = many(db, st, key != NULL ? 3 : 2, pp)) != NULL)
+	if (db_exec_many(db, q, NP(q)) == -1)
+		return NULL;
+	*total = PQntuples(q[0].res) == 1 ? atol(PQgetvalue(q[0].res, 0, 0)) : 0;
+	if ((rows = db_rows_json(q[1].res)) != NULL)
 		ages(rows, "age");
+	PQclear(q[0].res);
+	PQclear(q[1].res);
 	return rows;
 }
 

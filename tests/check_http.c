@@ -55,6 +55,33 @@ START_TEST(opener_refuses_injection)
 }
 END_TEST
 
+START_TEST(send_announces_length)
+{
+	struct buf	 out;
+	struct resp	 r = { sink, &out, 0, 0, 0 };
+	struct resp	 h = { sink, &out, 0, 0, 0 };
+	char		*body;
+
+	buf_init(&out);
+	ck_assert_int_eq(http_send(&r, 200, "text/plain", NULL, 0, "hello\n", 6,
+	    0), 0);
+	ck_assert_ptr_nonnull(strstr(out.ptr, "Content-Length: 6\r\n"));
+	ck_assert_ptr_nonnull(body = strstr(out.ptr, "\r\n\r\n"));
+	ck_assert_str_eq(body + 4, "hello\n");
+	ck_assert_int_eq(r.bytes, 6);
+	ck_assert_int_eq(http_send(&r, 200, "text/plain", NULL, 0, "x", 1, 0), -1);
+	/* HEAD: the length of the GET answer, no body. */
+	buf_release(&out);
+	buf_init(&out);
+	ck_assert_int_eq(http_send(&h, 200, "text/plain", NULL, 0, "hello\n", 6,
+	    1), 0);
+	ck_assert_ptr_nonnull(strstr(out.ptr, "Content-Length: 6\r\n"));
+	ck_assert_int_eq(strcmp(out.ptr + out.len - 4, "\r\n\r\n"), 0);
+	ck_assert_int_eq(h.bytes, 0);
+	buf_release(&out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -63,6 +90,7 @@ main(void)
 
 	tcase_add_test(tc, opener_writes_security_headers);
 	tcase_add_test(tc, opener_refuses_injection);
+	tcase_add_test(tc, send_announces_length);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -385,6 +385,48 @@ START_TEST(row_json_types)
 }
 END_TEST
 
+/* db_exec_many: one round trip; a failure anywhere leaves no result and a
+ * connection that still works. */
+START_TEST(exec_many_pipeline)
+{
+	const char	*bad[] = { "not-a-uuid" };
+	const char	*none[] = { "a6e4c0f4-1111-4222-8333-944445555666" };
+	struct db_q	 ok[] = {
+		{ ST_SERVER_COUNT, 0, NULL, NULL },
+		{ ST_SERVER_GET, 1, none, NULL },
+	};
+	struct db_q	 first[] = {
+		{ ST_SERVER_GET, 1, bad, NULL },
+		{ ST_SERVER_COUNT, 0, NULL, NULL },
+	};
+	struct db_q	 second[] = {
+		{ ST_SERVER_COUNT, 0, NULL, NULL },
+		{ ST_SERVER_GET, 1, bad, NULL },
+	};
+	struct db_q	*fail[] = { first, second };
+	PGresult	*res;
+
+	ck_assert_int_eq(db_exec_many(&db, ok, NP(ok)), 0);
+	ck_assert_ptr_nonnull(ok[0].res);
+	ck_assert_ptr_nonnull(ok[1].res);
+	ck_assert_int_eq(PQntuples(ok[0].res), 1);
+	ck_assert_int_eq(PQntuples(ok[1].res), 0);
+	PQclear(ok[0].res);
+	PQclear(ok[1].res);
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(db_exec_many(&db, fail[i], 2), -1);
+		ck_assert_ptr_null(fail[i][0].res);
+		ck_assert_ptr_null(fail[i][1].res);
+		ck_assert_str_eq(db.sqlstate, "22P02");	/* invalid uuid text */
+		/* Out of the pipeline, same connection. */
+		ck_assert_ptr_nonnull(res = db_exec(&db, ST_SERVER_COUNT, 0, NULL));
+		PQclear(res);
+		ck_assert_int_eq(PQpipelineStatus(db.conn), PQ_PIPELINE_OFF);
+	}
+}
+END_TEST
+
 /* ---- users ----------------------------------------------------------- */
 
 START_TEST(user_insert_get)
@@ -1625,6 +1667,7 @@ main(void)
 	tcase_add_unchecked_fixture(tc, NULL, cleanup_run);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, row_json_types);
+	tcase_add_test(tc, exec_many_pipeline);
 	tcase_add_test(tc, user_insert_get);
 	tcase_add_test(tc, server_crud);
 	tcase_add_test(tc, server_refusals);
