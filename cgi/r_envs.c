@@ -284,17 +284,22 @@ out:
 	return rc;
 }
 
-/* Loads the application, the environment and its runtime servers. */
+/* Loads the application, the environment and, unless servers is NULL, its
+ * runtime servers. */
 static int
 load_env(struct req *r, cJSON **app, cJSON **env, cJSON **servers)
 {
 	int	 rc;
 
-	*app = *env = *servers = NULL;
+	*app = *env = NULL;
+	if (servers != NULL)
+		*servers = NULL;
 	if ((rc = load_app(r, app)) != 0)
 		return rc;
 	if ((rc = m_env_get(&r->app->db, r->params[0], r->params[1], env)) != 1)
 		return rc == 0 ? 404 : 500;
+	if (servers == NULL)
+		return 0;
 	if ((*servers = m_env_servers(&r->app->db, (long long)cJSON_GetNumberValue(
 	    cJSON_GetObjectItem(*env, "id")))) == NULL)
 		return 500;
@@ -406,12 +411,12 @@ delete_post(struct req *r)
 static int
 artifacts_get(struct req *r)
 {
-	cJSON	*app, *env, *servers, *m = NULL, *rows;
+	cJSON	*app, *env, *m = NULL, *rows;
 	long	 pg = req_page(r), total = 0;
 	char	 base[200];
 	int	 rc;
 
-	if ((rc = load_env(r, &app, &env, &servers)) != 0)
+	if ((rc = load_env(r, &app, &env, NULL)) != 0)
 		goto fail;
 	rc = 500;
 	if ((m = model_new("Artifacts", "apps")) == NULL)
@@ -427,12 +432,10 @@ artifacts_get(struct req *r)
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
 	cJSON_AddItemToObject(m, "app", app);
 	cJSON_AddItemToObject(m, "env", env);
-	cJSON_Delete(servers);
 	return page(r, 200, "artifacts", m);
 fail:
 	cJSON_Delete(m);
 	cJSON_Delete(app);
 	cJSON_Delete(env);
-	cJSON_Delete(servers);
 	return rc;
 }

@@ -758,6 +758,25 @@ START_TEST(server_ages)
 }
 END_TEST
 
+/* ks_age() is inlined into the query (a function call per row costs more
+ * than the rest of a lookup): EXPLAIN shows its expression, not the call. */
+START_TEST(age_inlined)
+{
+	PGresult	*res;
+	int		 seen = 0;
+
+	res = q("EXPLAIN (VERBOSE, COSTS OFF) SELECT ks_age(created_at) FROM servers",
+	    0, NULL);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const char *line = PQgetvalue(res, i, 0);
+		ck_assert_msg(strstr(line, "ks_age(") == NULL, "not inlined: %s", line);
+		seen += strstr(line, "CASE") != NULL;
+	}
+	ck_assert_int_ge(seen, 1);
+	PQclear(res);
+}
+END_TEST
+
 START_TEST(server_delete_in_use)
 {
 	struct srv	 run, build;
@@ -1674,6 +1693,7 @@ main(void)
 	tcase_add_test(tc, server_unknown_uuid);
 	tcase_add_test(tc, server_list_orders);
 	tcase_add_test(tc, server_ages);
+	tcase_add_test(tc, age_inlined);
 	tcase_add_test(tc, server_delete_in_use);
 	tcase_add_test(tc, app_crud);
 	tcase_add_test(tc, app_list_orders);
