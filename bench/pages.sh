@@ -12,14 +12,24 @@
 #      environment's artifacts page, /healthz (no session cookie) and one
 #      static file per page, each of exactly the page's byte size; a short
 #      warm-up before every run;
-#   5. peak RSS (VmHWM) of the FastCGI master and of each worker.
+#   5. the floor: bench/fcgi_floor (a FastCGI responder with no work,
+#      Keystone's headers, a body of the asked size, as many workers as
+#      keystone.fcgi) behind the same Caddy on its own port, run for each
+#      page's byte size, and /servers/new (the cheapest signed-in page:
+#      session lookup and a small template, no list);
+#   6. peak RSS (VmHWM) of the FastCGI master and of each worker.
 #
 # Prints a table, then as its LAST line one line of key=value figures:
 #   servers_rps servers_p99_ms artifacts_rps artifacts_p99_ms
 #   static_servers_rps static_servers_p99_ms static_artifacts_rps
 #   static_artifacts_p99_ms static_rps ratio_servers ratio_artifacts
 #   rss_kb rss_cur_kb master_rss_kb healthz_rps healthz_p99_ms ratio_floor
+#   floor_servers_rps floor_artifacts_rps ratio_floor_servers
+#   ratio_floor_artifacts signed_in_rps
 # ratio_X = X_rps / static_X_rps (static file of the same size as page X);
+# ratio_floor_X = floor_X_rps / static_X_rps, the most ratio_X can be
+# through this Caddy + libfcgi on this machine (no handler is cheaper than
+# one that does nothing); signed_in_rps is /servers/new;
 # static_rps is the mean of the two static runs; ratio_floor = healthz_rps /
 # static_rps, the best ratio any dynamic route can reach through this
 # Caddy + FastCGI path on this machine (bench/README.md); rss_kb is the largest
@@ -58,11 +68,11 @@ for v in DURATION WARMUP THREADS CONNS; do
 		die "BENCH_$v must be an integer in 1..600"
 done
 [[ "$(id -u)" -eq 0 ]] || die "must run as root (the stack starts PostgreSQL as user keystone)"
-for c in wrk curl psql caddy openssl awk; do
+for c in wrk curl psql caddy openssl awk ss; do
 	command -v "$c" >/dev/null 2>&1 || die "$c not found (run deploy/deps.sh)"
 done
-[[ -x "$BUILD/keystone.fcgi" && -x "$BUILD/keystonectl" ]] ||
-	die "$BUILD/keystone.fcgi or keystonectl missing (run make all)"
+[[ -x "$BUILD/keystone.fcgi" && -x "$BUILD/keystonectl" && -x "$BUILD/bench/fcgi_floor" ]] ||
+	die "$BUILD/keystone.fcgi, keystonectl or bench/fcgi_floor missing (run make all)"
 
 # A TCP port with nothing listening on it nor on the next one (Caddy's
 # http_port), starting at $1 (same rule as tests/run.sh).
@@ -83,9 +93,16 @@ DIR=$(mktemp -d /tmp/ks-bench.XXXXXX)
 STATIC=$DIR/static
 stack_is_up=0
 
+floor_pid=
+
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [[ -n "$floor_pid" ]]; then
+		kill -TERM "$floor_pid" 2>/dev/null || true
+		wait "$floor_pid" 2>/dev/null || true
+		floor_pid=
+	fi
 	if ((stack_is_up)); then
 		stack_is_up=0
 		stack_down "$DIR" || true
@@ -279,6 +296,54 @@ check_healthz() {
 check_healthz
 healthz_size=3
 
+# ------------------------------------------------------------- the floor
+
+# The floor responder gets as many workers as keystone.fcgi has.
+NWORKERS=$(awk -F' *= *' '$1 == "workers" { print $2 }' "$CONF")
+[[ "$NWORKERS" =~ ^[0-9]+$ ]] || NWORKERS=2
+FPORT=$(free_port $((PORT + 4)))
+"$BUILD/bench/fcgi_floor" "$DIR/run/floor.sock" "$NWORKERS" \
+	>"$DIR/log/floor.log" 2>&1 </dev/null &
+floor_pid=$!
+for ((i = 0; i < 100; i++)); do
+	[[ -S "$DIR/run/floor.sock" ]] && break
+	sleep 0.05
+done
+[[ -S "$DIR/run/floor.sock" ]] || die "fcgi_floor did not start (see $DIR/log/floor.log)"
+# Its own site in the directory the stack's Caddyfile imports, loaded
+# through Caddy's admin socket: the same Caddy process serves both.
+cat >"$DIR/caddy-sites/bench-floor.caddy" <<EOF
+# bench/pages.sh: the floor responder (bench/fcgi_floor.c).
+https://localhost:$FPORT {
+	bind 127.0.0.1
+	tls internal
+	reverse_proxy unix/$DIR/run/floor.sock {
+		transport fastcgi {
+			root /nonexistent
+		}
+	}
+}
+EOF
+res=$(curl -sS --max-time 30 --unix-socket "$DIR/run/caddy-admin.sock" -H 'Host: ' \
+	-H 'Content-Type: text/caddyfile' --data-binary "@$DIR/Caddyfile" \
+	-o /dev/null -w '%{http_code}' http://localhost/load) || res=
+[[ "$res" == 200 ]] || die "Caddy did not load the floor site (answer '$res')"
+FBASE=https://localhost:$FPORT
+for n in "$servers_size" "$artifacts_size"; do
+	res=
+	for ((i = 0; i < 50; i++)); do
+		res=$(curl -sS --max-time 10 --cacert "$CA" \
+			--resolve "localhost:$FPORT:127.0.0.1" -o /dev/null \
+			-w '%{http_code} %{size_download}' "$FBASE/floor?n=$n" 2>/dev/null) || res=
+		[[ "$res" == "200 $n" ]] && break
+		sleep 0.1
+	done
+	[[ "$res" == "200 $n" ]] || die "floor answered '$res' for n=$n (want '200 $n')"
+done
+SIGNED_IN_PATH=/servers/new
+fetch "$SIGNED_IN_PATH" /dev/null >/dev/null
+echo "=== floor: fcgi_floor x$NWORKERS at $FBASE"
+
 # --------------------------------------------------------------------- wrk
 
 # wrk's duration to ms: "850.00us", "12.34ms", "1.20s", "1.00m".
@@ -291,20 +356,20 @@ to_ms() {
 		printf "%.2f\n", n }'
 }
 
-# run_wrk NAME PATH [COOKIE]: a warm-up, then the measured run; sets
-# R_RPS, R_P99, R_P50, R_REQS, R_BYTES_REQ, R_ERRS for NAME.
+# run_wrk NAME URL [COOKIE]: a warm-up, then the measured run; sets
+# RPS, P50, P99, ERRS and BPR (wire bytes per response) for NAME.
 declare -A RPS P99 P50 ERRS BPR
 run_wrk() {
-	local name=$1 path=$2 out=$DIR/wrk-$1.txt hdr=()
+	local name=$1 url=$2 out=$DIR/wrk-$1.txt hdr=()
 	if [[ -n "${3:-}" ]]; then
 		hdr=(-H "Cookie: $3")
 	fi
 	timeout --foreground -k 5 $((WARMUP + 30)) \
-		wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$BASE$path" \
-		>/dev/null || die "wrk warm-up on $path failed"
+		wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "${hdr[@]}" "$url" \
+		>/dev/null || die "wrk warm-up on $url failed"
 	timeout --foreground -k 5 $((DURATION + 30)) \
 		wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${hdr[@]}" \
-		"$BASE$path" >"$out" || die "wrk on $path failed (see $out)"
+		"$url" >"$out" || die "wrk on $url failed (see $out)"
 	local rps p50 p99 reqs bytes errs
 	rps=$(awk '$1 == "Requests/sec:" { print $2 }' "$out")
 	p50=$(awk '$1 == "50%" { print $2; exit }' "$out")
@@ -317,7 +382,7 @@ run_wrk() {
 	errs=$(awk '/Non-2xx or 3xx responses:/ { n += $NF }
 		/Socket errors:/ { for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i + 0 }
 		END { print n + 0 }' "$out")
-	[[ -n "$rps" && -n "$p99" && -n "$reqs" ]] || die "cannot parse wrk output for $path (see $out)"
+	[[ -n "$rps" && -n "$p99" && -n "$reqs" ]] || die "cannot parse wrk output for $url (see $out)"
 	RPS[$name]=$(printf '%.0f' "$rps")
 	P50[$name]=$(to_ms "$p50")
 	P99[$name]=$(to_ms "$p99")
@@ -326,11 +391,14 @@ run_wrk() {
 }
 
 echo "=== wrk: -t$THREADS -c$CONNS, ${WARMUP}s warm-up + ${DURATION}s per target"
-run_wrk servers "$SERVERS_PATH" "$COOKIE"
-run_wrk artifacts "$ARTIFACTS_PATH" "$COOKIE"
-run_wrk healthz "$HEALTHZ_PATH"
-run_wrk static_servers /static/bench-servers.html
-run_wrk static_artifacts /static/bench-artifacts.html
+run_wrk servers "$BASE$SERVERS_PATH" "$COOKIE"
+run_wrk artifacts "$BASE$ARTIFACTS_PATH" "$COOKIE"
+run_wrk healthz "$BASE$HEALTHZ_PATH"
+run_wrk signed_in "$BASE$SIGNED_IN_PATH" "$COOKIE"
+run_wrk static_servers "$BASE/static/bench-servers.html"
+run_wrk static_artifacts "$BASE/static/bench-artifacts.html"
+run_wrk floor_servers "$FBASE/floor?n=$servers_size"
+run_wrk floor_artifacts "$FBASE/floor?n=$artifacts_size"
 
 # A page that turned into a redirect (session lost) would still count as a
 # fast answer: check that the session still serves the pages.
@@ -363,6 +431,9 @@ done < <(workers)
 # Stop the stack now, so that whatever it reports on the way down comes
 # before the report and the figures stay the last line.
 echo "=== stack: stopping"
+kill -TERM "$floor_pid" 2>/dev/null || true
+wait "$floor_pid" 2>/dev/null || true
+floor_pid=
 stack_is_up=0
 stack_down "$DIR" || echo "bench: stack_down reported an error" >&2
 
@@ -375,14 +446,19 @@ ratio_servers=$(ratio "${RPS[servers]}" "${RPS[static_servers]}")
 ratio_artifacts=$(ratio "${RPS[artifacts]}" "${RPS[static_artifacts]}")
 static_rps=$(( (RPS[static_servers] + RPS[static_artifacts]) / 2 ))
 ratio_floor=$(ratio "${RPS[healthz]}" "$static_rps")
+ratio_floor_servers=$(ratio "${RPS[floor_servers]}" "${RPS[static_servers]}")
+ratio_floor_artifacts=$(ratio "${RPS[floor_artifacts]}" "${RPS[static_artifacts]}")
 
 echo
 printf '%-18s %-44s %9s %10s %10s %10s %8s\n' target path bytes req/s p50_ms p99_ms errors
 for row in "servers $SERVERS_PATH $servers_size" \
 	"artifacts /apps/APP/envs/ENV/artifacts $artifacts_size" \
 	"healthz $HEALTHZ_PATH $healthz_size" \
+	"signed_in $SIGNED_IN_PATH -" \
 	"static_servers /static/bench-servers.html $servers_size" \
-	"static_artifacts /static/bench-artifacts.html $artifacts_size"; do
+	"static_artifacts /static/bench-artifacts.html $artifacts_size" \
+	"floor_servers floor:/floor?n=$servers_size $servers_size" \
+	"floor_artifacts floor:/floor?n=$artifacts_size $artifacts_size"; do
 	read -r n p s <<<"$row"
 	printf '%-18s %-44s %9s %10s %10s %10s %8s\n' "$n" "$p" "$s" "${RPS[$n]}" \
 		"${P50[$n]}" "${P99[$n]}" "${ERRS[$n]}"
@@ -393,17 +469,22 @@ printf 'wire bytes/response (headers + body, from wrk): servers %s, artifacts %s
 	"${BPR[static_artifacts]}"
 printf 'ratio dynamic/static (same size): servers %s, artifacts %s\n' \
 	"$ratio_servers" "$ratio_artifacts"
-printf 'floor: healthz/static %s (the best a dynamic route can do through Caddy + FastCGI here);\n' \
-	"$ratio_floor"
-printf '       servers/healthz %s, artifacts/healthz %s (what the pages cost on top of it)\n' \
-	"$(ratio "${RPS[servers]}" "${RPS[healthz]}")" "$(ratio "${RPS[artifacts]}" "${RPS[healthz]}")"
+printf 'floor (a FastCGI answer of the same size with no work behind it, same Caddy):\n'
+printf '       floor/static: servers size %s, artifacts size %s (the most ratio_X can be here)\n' \
+	"$ratio_floor_servers" "$ratio_floor_artifacts"
+printf '       page/floor: servers %s, artifacts %s (the share of the floor the pages reach)\n' \
+	"$(ratio "${RPS[servers]}" "${RPS[floor_servers]}")" \
+	"$(ratio "${RPS[artifacts]}" "${RPS[floor_artifacts]}")"
+printf '       healthz/static %s (3 bytes); signed_in %s req/s (session + small page, no list)\n' \
+	"$ratio_floor" "${RPS[signed_in]}"
 printf 'keystone.fcgi master: VmHWM %s kB\n' "$master_kb"
 for w in "${worker_rows[@]}"; do
 	read -r pid kb cur kb0 <<<"$w"
 	printf 'keystone.fcgi worker %s: VmHWM %s kB after the load (%s kB before it), VmRSS now %s kB\n' \
 		"$pid" "$kb" "$kb0" "$cur"
 done
-for n in servers artifacts healthz static_servers static_artifacts; do
+for n in servers artifacts healthz signed_in static_servers static_artifacts \
+	floor_servers floor_artifacts; do
 	if ((ERRS[$n] > 0)); then
 		echo "bench: warning: $n had ${ERRS[$n]} errors or non-2xx answers (see wrk output)" >&2
 	fi
@@ -414,4 +495,7 @@ echo "servers_rps=${RPS[servers]} servers_p99_ms=${P99[servers]}" \
 	"static_artifacts_rps=${RPS[static_artifacts]} static_artifacts_p99_ms=${P99[static_artifacts]}" \
 	"static_rps=$static_rps ratio_servers=$ratio_servers ratio_artifacts=$ratio_artifacts" \
 	"rss_kb=$rss_kb rss_cur_kb=$rss_cur_kb master_rss_kb=$master_kb" \
-	"healthz_rps=${RPS[healthz]} healthz_p99_ms=${P99[healthz]} ratio_floor=$ratio_floor"
+	"healthz_rps=${RPS[healthz]} healthz_p99_ms=${P99[healthz]} ratio_floor=$ratio_floor" \
+	"floor_servers_rps=${RPS[floor_servers]} floor_artifacts_rps=${RPS[floor_artifacts]}" \
+	"ratio_floor_servers=$ratio_floor_servers ratio_floor_artifacts=$ratio_floor_artifacts" \
+	"signed_in_rps=${RPS[signed_in]}"
