@@ -541,6 +541,36 @@ START_TEST(security_headers)
 }
 END_TEST
 
+/* Whole answers announce their length (Caddy then forwards them as they
+ * are); HEAD gets the same headers and no body, and does not hang. */
+START_TEST(answers_carry_length)
+{
+	struct tw_client	*anon = tw_cl_new(), *cl = tw_login();
+	char			 len[32], hlen[32];
+
+	ck_status(tw_get(anon, "/login"), anon, 200);
+	ck_assert_ptr_nonnull(tw_header(anon, "Content-Length", len, sizeof(len)));
+	ck_assert_int_eq(atol(len), (long)anon->body.len);
+	ck_status(tw_request(anon, "HEAD", "/login", NULL, 0), anon, 200);
+	ck_assert_ptr_nonnull(tw_header(anon, "Content-Length", hlen, sizeof(hlen)));
+	ck_assert_str_eq(hlen, len);
+	ck_assert_int_eq(anon->body.len, 0);
+	check_security_headers(anon, 0);
+
+	ck_status(tw_get(cl, "/servers"), cl, 200);
+	ck_assert_ptr_nonnull(tw_header(cl, "Content-Length", len, sizeof(len)));
+	ck_assert_int_eq(atol(len), (long)cl->body.len);
+	ck_status(tw_request(cl, "HEAD", "/servers", NULL, 0), cl, 200);
+	ck_assert_ptr_nonnull(tw_header(cl, "Content-Length", hlen, sizeof(hlen)));
+	ck_assert_int_gt(atol(hlen), 0);
+	ck_assert_int_eq(cl->body.len, 0);
+
+	ck_status(tw_get(anon, "/healthz"), anon, 200);
+	ck_assert_str_eq(tw_header(anon, "Content-Length", len, sizeof(len)), "3");
+	ck_assert_str_eq(tw_body(anon), "ok\n");
+}
+END_TEST
+
 /* ---- servers, applications, environments ----------------------------- */
 
 START_TEST(server_crud)
@@ -1935,6 +1965,7 @@ web_suite(void)
 	tcase_add_test(tc, session_fixation);
 	tcase_add_test(tc, logout_deletes_session);
 	tcase_add_test(tc, security_headers);
+	tcase_add_test(tc, answers_carry_length);
 	tcase_add_test(tc, server_crud);
 	tcase_add_test(tc, app_crud);
 	tcase_add_test(tc, env_crud);

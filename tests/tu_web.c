@@ -231,8 +231,10 @@ tw_request(struct tw_client *cl, const char *method, const char *path,
 		    "Content-Type: application/x-www-form-urlencoded");
 		h = curl_slist_append(h, "Expect:");
 	} else {
-		curl_easy_setopt(cl->c, CURLOPT_HTTPGET, 1L);
-		if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(cl->c, CURLOPT_HTTPGET, 1L);	/* NOBODY off */
+		if (strcmp(method, "HEAD") == 0)
+			curl_easy_setopt(cl->c, CURLOPT_NOBODY, 1L);
+		else if (strcmp(method, "GET") != 0)
 			curl_easy_setopt(cl->c, CURLOPT_CUSTOMREQUEST, method);
 	}
 	if (cl->extra_hdr[0] != '\0')
