@@ -23,7 +23,7 @@
 #include "http.h"
 
 #define MAX_BODY	(1L << 20)
-#define MAX_WORKERS	16
+#define MAX_WORKERS	64		/* keystone.fcgi's own limit */
 
 static int
 put(void *arg, const void *p, size_t n)
@@ -107,8 +107,11 @@ main(int argc, char *argv[])
 		if ((pids[i] = fork()) == 0) {
 			sigprocmask(SIG_UNBLOCK, &set, NULL);
 			serve(sock, body);
-		} else if (pids[i] == -1)
+		} else if (pids[i] == -1) {
+			while (i-- > 0)
+				kill(pids[i], SIGTERM);
 			return 1;
+		}
 	(void)sigwait(&set, &sig);
 	for (long i = 0; i < n; i++)
 		kill(pids[i], SIGTERM);

@@ -23,7 +23,7 @@
 #   servers_rps servers_p99_ms artifacts_rps artifacts_p99_ms
 #   static_servers_rps static_servers_p99_ms static_artifacts_rps
 #   static_artifacts_p99_ms static_rps ratio_servers ratio_artifacts
-#   rss_kb rss_cur_kb master_rss_kb healthz_rps healthz_p99_ms ratio_floor
+#   rss_kb rss_cur_kb master_rss_kb master_anon_kb healthz_rps healthz_p99_ms ratio_floor
 #   floor_servers_rps floor_artifacts_rps ratio_floor_servers
 #   ratio_floor_artifacts signed_in_rps
 # ratio_X = X_rps / static_X_rps (static file of the same size as page X);
@@ -410,6 +410,12 @@ check_healthz
 # --------------------------------------------------------------------- RSS
 
 master_kb=$(status_kb "$MASTER" VmHWM)
+# Most of the master's RSS is shared library pages it mapped at start
+# (libpq alone pulls in Kerberos, LDAP and GnuTLS); its own memory is the
+# anonymous part. Workers are forked after that, so their figures count
+# only the pages they touch themselves.
+master_anon_kb=$(status_kb "$MASTER" RssAnon)
+master_file_kb=$(status_kb "$MASTER" RssFile)
 worker_rows=()
 rss_kb=0
 rss_cur_kb=0
@@ -477,7 +483,8 @@ printf '       page/floor: servers %s, artifacts %s (the share of the floor the 
 	"$(ratio "${RPS[artifacts]}" "${RPS[floor_artifacts]}")"
 printf '       healthz/static %s (3 bytes); signed_in %s req/s (session + small page, no list)\n' \
 	"$ratio_floor" "${RPS[signed_in]}"
-printf 'keystone.fcgi master: VmHWM %s kB\n' "$master_kb"
+printf 'keystone.fcgi master: VmHWM %s kB (now RssAnon %s kB, RssFile %s kB: shared libraries)\n' \
+	"$master_kb" "$master_anon_kb" "$master_file_kb"
 for w in "${worker_rows[@]}"; do
 	read -r pid kb cur kb0 <<<"$w"
 	printf 'keystone.fcgi worker %s: VmHWM %s kB after the load (%s kB before it), VmRSS now %s kB\n' \
@@ -495,6 +502,7 @@ echo "servers_rps=${RPS[servers]} servers_p99_ms=${P99[servers]}" \
 	"static_artifacts_rps=${RPS[static_artifacts]} static_artifacts_p99_ms=${P99[static_artifacts]}" \
 	"static_rps=$static_rps ratio_servers=$ratio_servers ratio_artifacts=$ratio_artifacts" \
 	"rss_kb=$rss_kb rss_cur_kb=$rss_cur_kb master_rss_kb=$master_kb" \
+	"master_anon_kb=$master_anon_kb" \
 	"healthz_rps=${RPS[healthz]} healthz_p99_ms=${P99[healthz]} ratio_floor=$ratio_floor" \
 	"floor_servers_rps=${RPS[floor_servers]} floor_artifacts_rps=${RPS[floor_artifacts]}" \
 	"ratio_floor_servers=$ratio_floor_servers ratio_floor_artifacts=$ratio_floor_artifacts" \

@@ -51,7 +51,8 @@ app_init(struct app *a, const char *config_path)
 		goto out;
 	}
 	if (tmpl_init(a->cfg.templates_dir) == -1) {
-		log_warnx("templates: %s/layout.tpl is missing or broken",
+		log_warnx("templates: %s unreadable, layout.tpl missing, or a "
+		    "template broken (ctemplate's message above)",
 		    a->cfg.templates_dir);
 		goto out;
 	}
@@ -221,12 +222,13 @@ error_page(struct req *r, int status, const char *message)
 		struct buf out;
 		int rc = -1;
 		buf_init(&out);
+		int head = strcmp(r->method, "HEAD") == 0;
 		if (m != NULL && tmpl_render_page(&out, "error", m) == 0)
 			rc = http_send(&r->resp, status, "text/html; charset=utf-8",
-			    NULL, 0, out.ptr, out.len, 0);
+			    NULL, 0, out.ptr, out.len, head);
 		if (rc == -1 && !r->resp.opened)
 			rc = http_send(&r->resp, status, "text/plain; charset=utf-8",
-			    NULL, 0, "Internal Server Error\n", 22, 0);
+			    NULL, 0, "Internal Server Error\n", 22, head);
 		buf_release(&out);
 		cJSON_Delete(m);
 		return rc;

@@ -194,7 +194,7 @@ healthz_get(struct req *r)
 
 	if (http_send(&r->resp, up ? 200 : 503, "text/plain; charset=utf-8",
 	    NULL, 0, up ? "ok\n" : "database unavailable\n", up ? 3 : 21,
-	    0) == -1)
+	    strcmp(r->method, "HEAD") == 0) == -1)
 		return 500;
 	return 0;
 }

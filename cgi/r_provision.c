@@ -58,6 +58,14 @@ script_get(struct req *r)
 	struct buf	 out;
 	int		 rc;
 
+	/* The router answers HEAD with the GET handler; here that would use
+	 * up the one-time link (a link preview) and deliver nothing. */
+	if (strcmp(r->method, "HEAD") == 0) {
+		struct hdr allow = { "Allow", "GET" };
+		(void)http_send(&r->resp, 405, "text/plain; charset=utf-8", &allow,
+		    1, NULL, 0, 1);
+		return 0;
+	}
 	buf_init(&out);
 	rc = prov_exchange(&r->app->db, &r->app->cfg, r->app->master,
 	    r->params[0], r->remote_addr, &out);

@@ -1,5 +1,6 @@
 // The bridge to ctemplate: cJSON view model in, auto-escaped HTML out.
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -31,9 +32,9 @@ using ctemplate::TemplateString;
  * take the plain-string path, which renders the same.
  *
  * Each entry also says whether some template opens {{#KEY}} or {{#NO_KEY}}
- * (set by tmpl_init from the template directory): a string value shows
- * its section only then, since each ShowSection builds a dictionary, and
- * showing a section no template opens changes no output.
+ * (set by tmpl_init, which loads the whole template directory): a string
+ * value shows its section only then, since each ShowSection builds a
+ * dictionary, and showing a section no template opens changes no output.
  *
  * Not thread-safe: Keystone's processes render from one thread.
  */
@@ -50,7 +51,7 @@ struct key {
 
 static struct key	*keys[KEYS_SLOTS];
 static size_t		 nkeys;
-/* False until a template directory was scanned: every section is shown. */
+/* False until a template directory was loaded: every section is shown. */
 static bool		 sections_known;
 
 static size_t
@@ -111,10 +112,12 @@ mark_section(const char *s, size_t len)
 		k->no_sect = true;
 }
 
-/* Records every {{#NAME}} of every *.tpl in dir. -1 if dir or a file
- * cannot be read: then every section is shown, as without this filter. */
+/* Loads every *.tpl in dir into ctemplate's cache (so a broken template
+ * fails the start, not a request) and records each {{#NAME}} it opens.
+ * Templates are read once: the scan and the cache see the same files. -1
+ * if dir or a template cannot be read or does not compile. */
 static int
-scan_sections(const char *dir)
+load_all(const char *dir)
 {
 	DIR		*d;
 	struct dirent	*e;
@@ -123,18 +126,25 @@ scan_sections(const char *dir)
 	for (size_t i = 0; i < KEYS_SLOTS; i++)
 		if (keys[i] != NULL)
 			keys[i]->sect = keys[i]->no_sect = false;
-	sections_known = true;
 	if ((d = opendir(dir)) == NULL)
-		goto out;
-	while (rc == 0 && (e = readdir(d)) != NULL) {
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((e = readdir(d)) == NULL) {
+			if (errno != 0)
+				rc = -1;
+			break;
+		}
 		size_t	 n = strlen(e->d_name);
 		if (n < 5 || strcmp(e->d_name + n - 4, ".tpl") != 0)
 			continue;
 		std::string	 path = std::string(dir) + "/" + e->d_name, text;
 		char		 chunk[8192];
 		size_t		 got;
-		FILE		*f = std::fopen(path.c_str(), "r");
-		if (f == NULL) {
+		FILE		*f;
+		if (ctemplate::Template::GetTemplate(e->d_name,
+		    ctemplate::STRIP_BLANK_LINES) == NULL ||
+		    (f = std::fopen(path.c_str(), "r")) == NULL) {
 			rc = -1;
 			break;
 		}
@@ -143,6 +153,8 @@ scan_sections(const char *dir)
 		if (std::ferror(f))
 			rc = -1;
 		std::fclose(f);
+		if (rc == -1)
+			break;
 		for (size_t p = 0; (p = text.find("{{#", p)) != std::string::npos;) {
 			size_t	 q = p += 3;
 			while (q < text.size() && (isalnum((unsigned char)text[q]) ||
@@ -154,15 +166,7 @@ scan_sections(const char *dir)
 		}
 	}
 	closedir(d);
-out:
-	if (d == NULL || rc == -1) {
-		sections_known = false;
-		for (size_t i = 0; i < KEYS_SLOTS; i++)
-			if (keys[i] != NULL)
-				keys[i]->sect = keys[i]->no_sect = true;
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 static void fill(TemplateDictionary *d, const cJSON *obj);
@@ -277,15 +281,18 @@ tmpl_init(const char *dir)
 	try {
 		ctemplate::mutable_default_template_cache()->
 		    SetTemplateRootDirectory(dir);
-		if (ctemplate::Template::GetTemplate("layout.tpl",
-		    ctemplate::STRIP_BLANK_LINES) == NULL)
-			return -1;
-		/* Unreadable: slower (every section shown), same output. */
-		(void)scan_sections(dir);
-		return 0;
+		sections_known = true;
+		if (load_all(dir) == 0 && ctemplate::Template::GetTemplate(
+		    "layout.tpl", ctemplate::STRIP_BLANK_LINES) != NULL)
+			return 0;
 	} catch (...) {
-		return -1;
 	}
+	/* Not usable: should a caller render anyway, show every section. */
+	sections_known = false;
+	for (size_t i = 0; i < KEYS_SLOTS; i++)
+		if (keys[i] != NULL)
+			keys[i]->sect = keys[i]->no_sect = true;
+	return -1;
 }
 
 extern "C" int

@@ -27,8 +27,9 @@ extern "C" {
 
 struct buf;
 
-/* Sets the directory holding *.tpl. Returns -1 if layout.tpl is missing or
- * does not compile. */
+/* Sets the directory holding *.tpl and loads every template in it.
+ * Returns -1 if the directory cannot be read, layout.tpl is missing, or a
+ * template does not compile. */
 int	tmpl_init(const char *dir);
 /* Renders NAME.tpl with model and appends it to out. -1 on error (missing
  * or broken template), out unchanged. */

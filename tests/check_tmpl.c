@@ -66,6 +66,9 @@ START_TEST(layout_and_missing)
 	buf_release(&out);
 	cJSON_Delete(m);
 	ck_assert_int_eq(tmpl_init("/nonexistent"), -1);
+	/* Every template is loaded at start: one that does not compile fails
+	 * tmpl_init, not a request later. */
+	ck_assert_int_eq(tmpl_init("tests/tmpl_broken"), -1);
 }
 END_TEST
 

@@ -1,0 +1,2 @@
+{{%AUTOESCAPE context="HTML"}}
+<main title="{{title}}">{{BODY:none}}</main>
