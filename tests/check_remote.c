@@ -27,22 +27,6 @@ static const char	*hstate;
 static long long	 srv[2];	/* servers.id of hosts[0], hosts[1] */
 static int		 seq;
 
-/* Runs sh -c CMD inside host h (docker exec); output into out if given. */
-static int
-host_sh(const struct th_host *h, const char *cmd, char **out)
-{
-	char	 line[4096], path[300];
-	int	 st;
-
-	snprintf(path, sizeof(path), "%s/host-out", ts_tmp);
-	snprintf(line, sizeof(line), "KS_HOSTS_STATE='%s' bash tests/hosts/hostctl "
-	    "exec %s sh -c \"%s\" > '%s' 2>&1", hstate, h->name, cmd, path);
-	st = system(line);
-	if (out != NULL)
-		*out = tu_slurp(path, NULL);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void
 load_hosts(void)
 {
@@ -172,13 +156,13 @@ START_TEST(host_keys_refused_before_sending)
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_msg(strstr(err, "host key mismatch") != NULL, "%s", err);
 	/* The script never reached the host. */
-	ck_assert_int_eq(host_sh(&hosts[0], cmd, NULL), 0);
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, cmd, NULL), 0);
 	/* With the right key it runs: the refusals were about the key. */
 	pin(srv[0], hosts[0].key);
 	id = ts_create(s, 1, NULL, 0);
 	ts_wait_done(id, 30, st, sizeof(st));
 	ck_assert_str_eq(st, "succeeded");
-	ck_assert_int_ne(host_sh(&hosts[0], cmd, NULL), 0);
+	ck_assert_int_ne(th_sh(&hosts[0], ts_tmp, cmd, NULL), 0);
 }
 END_TEST
 
@@ -340,9 +324,9 @@ START_TEST(hang_times_out_and_remote_stops)
 	ck_assert_int_lt(time(NULL) - t0, 3 + 10);
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 1 (hangs): timed out after 3 s");
-	for (int i = 0; i < 30 && host_sh(&hosts[0], cmd, NULL) != 0; i++)
+	for (int i = 0; i < 30 && th_sh(&hosts[0], ts_tmp, cmd, NULL) != 0; i++)
 		usleep(100000);
-	ck_assert_msg(host_sh(&hosts[0], cmd, NULL) == 0,
+	ck_assert_msg(th_sh(&hosts[0], ts_tmp, cmd, NULL) == 0,
 	    "the remote process still runs");
 }
 END_TEST
@@ -440,8 +424,8 @@ START_TEST(two_spoolers_200_remote)
 	int	 seen[200] = { 0 }, lines = 0;
 
 	snprintf(cmd, sizeof(cmd), "rm -f /tmp/ks-count-%d", (int)getpid());
-	host_sh(&hosts[0], cmd, NULL);
-	host_sh(&hosts[1], cmd, NULL);
+	th_sh(&hosts[0], ts_tmp, cmd, NULL);
+	th_sh(&hosts[1], ts_tmp, cmd, NULL);
 	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
 	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
 	for (int i = 0; i < 200; i++) {
@@ -456,8 +440,8 @@ START_TEST(two_spoolers_200_remote)
 	}
 	/* Counted on the hosts themselves. */
 	snprintf(cmd, sizeof(cmd), "cat /tmp/ks-count-%d", (int)getpid());
-	ck_assert_int_eq(host_sh(&hosts[0], cmd, &a), 0);
-	ck_assert_int_eq(host_sh(&hosts[1], cmd, &b), 0);
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, cmd, &a), 0);
+	ck_assert_int_eq(th_sh(&hosts[1], ts_tmp, cmd, &b), 0);
 	for (int h = 0; h < 2; h++) {
 		char *save = NULL;
 		for (char *l = strtok_r(h ? b : a, "\n", &save); l != NULL;
@@ -496,7 +480,7 @@ START_TEST(secret_canary_both_sides)
 	id = ts_create(s, 1, sec, 1);
 	for (int i = 0; i < 25; i++) {
 		local |= ts_proc_has(canary);
-		remote |= host_sh(&hosts[0], cmd, NULL) == 0;
+		remote |= th_sh(&hosts[0], ts_tmp, cmd, NULL) == 0;
 		ts_op_field(id, "status", st, sizeof(st));
 		if (strcmp(st, "running") && strcmp(st, "queued"))
 			break;
@@ -515,7 +499,7 @@ START_TEST(secret_canary_both_sides)
 	snprintf(cmd, sizeof(cmd), "! grep -r -a -l '%.*s[%c]' /tmp /home /root "
 	    "/var/log 2>/dev/null", (int)strlen(canary) - 1, canary,
 	    canary[strlen(canary) - 1]);
-	ck_assert_int_eq(host_sh(&hosts[0], cmd, NULL), 0);
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, cmd, NULL), 0);
 }
 END_TEST
 
@@ -532,9 +516,9 @@ START_TEST(cancel_stops_remote_process)
 	s[0].server_id = srv[1];
 	ts_spooler_start(NULL);
 	id = ts_create(s, 1, NULL, 0);
-	for (int i = 0; i < 100 && host_sh(&hosts[1], cmd, NULL) != 0; i++)
+	for (int i = 0; i < 100 && th_sh(&hosts[1], ts_tmp, cmd, NULL) != 0; i++)
 		usleep(100000);
-	ck_assert_int_eq(host_sh(&hosts[1], cmd, NULL), 0);
+	ck_assert_int_eq(th_sh(&hosts[1], ts_tmp, cmd, NULL), 0);
 	snprintf(ids, sizeof(ids), "%lld", id);
 	t0 = time(NULL);
 	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
@@ -542,9 +526,9 @@ START_TEST(cancel_stops_remote_process)
 	ts_wait_done(id, 30, st, sizeof(st));
 	ck_assert_str_eq(st, "cancelled");
 	ck_assert_int_lt(time(NULL) - t0, 15);
-	for (int i = 0; i < 30 && host_sh(&hosts[1], cmd, NULL) == 0; i++)
+	for (int i = 0; i < 30 && th_sh(&hosts[1], ts_tmp, cmd, NULL) == 0; i++)
 		usleep(100000);
-	ck_assert_msg(host_sh(&hosts[1], cmd, NULL) != 0, "the remote process still runs");
+	ck_assert_msg(th_sh(&hosts[1], ts_tmp, cmd, NULL) != 0, "the remote process still runs");
 }
 END_TEST
 
