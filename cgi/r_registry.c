@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "buf.h"
 #include "db.h"
 #include "reg.h"
 
@@ -54,9 +55,11 @@ matrix(const PGresult *res)
 {
 	cJSON		*rows = cJSON_CreateArray(), *row = NULL, *cells = NULL;
 	const char	*node = NULL;
+	struct buf	 msg;
 
 	if (rows == NULL)
 		return NULL;
+	buf_init(&msg);
 	for (int i = 0; i < PQntuples(res); i++) {
 		if (node == NULL || strcmp(node, PQgetvalue(res, i, 0)) != 0) {
 			node = PQgetvalue(res, i, 0);
@@ -78,10 +81,16 @@ matrix(const PGresult *res)
 			cJSON_DeleteItemFromObject(cell, "none");
 			cJSON_AddBoolToObject(cell, PQgetisnull(res, i, 2) ? "skipped" :
 			    PQgetvalue(res, i, 2)[0] == 't' ? "ok" : "bad", 1);
-			cJSON_AddStringToObject(cell, "message", PQgetvalue(res, i, 3));
+			/* Digests shortened in the cell, whole on hover: the
+			 * matrix stays inside a 1280 px window. */
+			buf_reset(&msg);
+			if (buf_put_abbrev_digests(&msg, PQgetvalue(res, i, 3)) == 0)
+				cJSON_AddStringToObject(cell, "message", buf_cstr(&msg));
+			cJSON_AddStringToObject(cell, "message_full", PQgetvalue(res, i, 3));
 			cJSON_AddStringToObject(cell, "at", PQgetvalue(res, i, 4));
 		}
 	}
+	buf_release(&msg);
 	return rows;
 }
 

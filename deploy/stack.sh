@@ -275,7 +275,7 @@ stack_pg_stop() {
 # ------------------------------------------------------------- configuration
 
 stack_write_config() {
-	local dir port build conf tmp
+	local dir port build conf tmp daemon_json
 	[[ $# -eq 3 ]] || { _stack_err "usage: stack_write_config DIR PORT BUILD"; return 2; }
 	dir=$(_stack_abs "$1") || return 1
 	port=$2
@@ -285,6 +285,7 @@ stack_write_config() {
 	_stack_dirs "$dir" || return 1
 	conf=$dir/keystone.conf
 	tmp=$conf.tmp.$$
+	daemon_json=${KS_STACK_PROVISION_DAEMON_JSON:-'{"bridge": "none", "iptables": false, "ip-forward": false}'}
 	(
 		umask 077
 		cat >"$tmp" <<EOF
@@ -309,7 +310,10 @@ registry_storage = ${KS_STACK_REGISTRY_STORAGE:-$dir/registry/data}
 docker_config = $dir/docker
 ssh_key_file = $dir/ssh/keystone_ed25519
 provision_ca_file = $(stack_caddy_ca "$dir")
-${KS_STACK_PROVISION_DAEMON_JSON:+provision_daemon_json = $KS_STACK_PROVISION_DAEMON_JSON}
+# Servers connected to this stack share the machine's network (its URL is
+# on loopback): their Docker must not add a bridge, iptables rules or
+# forwarding to it.
+provision_daemon_json = $daemon_json
 EOF
 	) || { rm -f -- "$tmp"; return 1; }
 	if ! mv -f -- "$tmp" "$conf"; then
@@ -401,6 +405,13 @@ https://localhost:$port {
 			Content-Security-Policy "default-src 'none'; frame-ancestors 'none'"
 			Strict-Transport-Security "max-age=31536000"
 		}
+		root * $static
+		file_server
+	}
+
+	# Browsers ask for /favicon.ico on every page that names none.
+	handle /favicon.ico {
+		header Cache-Control "public, max-age=86400"
 		root * $static
 		file_server
 	}

@@ -175,3 +175,43 @@ buf_detach(struct buf *b, size_t *lenp)
 		*lenp = len;
 	return p;
 }
+
+static int
+hex64(const char *p)
+{
+	for (int i = 0; i < 64; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+buf_put_abbrev_digests(struct buf *b, const char *s)
+{
+	static const char pre[] = "sha256:";
+	const size_t	 pl = sizeof(pre) - 1, olen = b->len;
+	const char	*p = s, *d;
+
+	while ((d = strstr(p, pre)) != NULL) {
+		/* strnlen first: hex64 must not read past the string's end. */
+		if (strnlen(d + pl, 64) == 64 && hex64(d + pl)) {
+			if (buf_put(b, p, (size_t)(d - p) + pl + 12) == -1 ||
+			    buf_puts(b, "\u2026") == -1)
+				goto fail;
+			p = d + pl + 64;
+		} else {
+			if (buf_put(b, p, (size_t)(d - p) + pl) == -1)
+				goto fail;
+			p = d + pl;
+		}
+	}
+	if (buf_puts(b, p) == -1)
+		goto fail;
+	return 0;
+fail:
+	/* Back to what it held: the all-or-nothing invariant. */
+	b->len = olen;
+	if (b->ptr != NULL)
+		b->ptr[olen] = '\0';
+	return -1;
+}

@@ -32,6 +32,10 @@ int		 buf_putc(struct buf *, int);
 int		 buf_printf(struct buf *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 const char	*buf_cstr(const struct buf *);	/* "" when empty */
+/* Appends s with every "sha256:" followed by 64 hex digits shortened to
+ * its first 12 digits and "…" (for display; the full text goes in a title).
+ * All or nothing, like every buf_ call. */
+int		 buf_put_abbrev_digests(struct buf *, const char *s);
 /* Hands the storage to the caller (free() it); the buffer is re-initialised.
  * Returns a malloc'd "" for an empty buffer, NULL only on allocation failure. */
 char		*buf_detach(struct buf *, size_t *lenp);

@@ -220,12 +220,52 @@ check_required(const struct config *c, const char *src, char *err, size_t errsz)
 	return 0;
 }
 
+/* Nonzero when url (https://host[:port]) names this machine's loopback. */
+static int
+url_is_loopback(const char *url)
+{
+	const char	*h = url + strlen("https://");
+	size_t		 n;
+
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':';
+	n = strcspn(h, ":");
+	if ((n == 9 && strncmp(h, "localhost", 9) == 0) ||
+	    (n > 10 && strncmp(h + n - 10, ".localhost", 10) == 0))
+		return 1;
+	if (strncmp(h, "127.", 4) != 0)
+		return 0;
+	for (size_t i = 4; i < n; i++)
+		if (!isdigit((unsigned char)h[i]) && h[i] != '.')
+			return 0;
+	return 1;
+}
+
+/*
+ * Defaults that depend on other keys. A base URL on loopback means the
+ * servers Keystone provisions share this machine's network (local test
+ * hosts): an engine that their script starts with Docker's defaults would
+ * put a bridge, iptables rules and ip_forward=1 on the machine itself.
+ */
+static int
+derive_defaults(struct config *c, char *err, size_t errsz)
+{
+	if (c->provision_daemon_json == NULL && c->base_url != NULL &&
+	    url_is_loopback(c->base_url) &&
+	    (c->provision_daemon_json = strdup(CONFIG_NO_BRIDGE_JSON)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_parse(struct config *c, const char *text, char *err, size_t errsz)
 {
-	if (parse_text(c, text, "config", err, errsz) == -1)
+	if (parse_text(c, text, "config", err, errsz) == -1 ||
+	    check_required(c, "config", err, errsz) == -1)
 		return -1;
-	return check_required(c, "config", err, errsz);
+	return derive_defaults(c, err, errsz);
 }
 
 int
@@ -266,7 +306,9 @@ config_load(struct config *c, const char *path, char *err, size_t errsz)
 		if (setkey(c, &keys[i], v, where, err, errsz) == -1)
 			goto out;
 	}
-	rc = check_required(c, path, err, errsz);
+	if (check_required(c, path, err, errsz) == 0 &&
+	    derive_defaults(c, err, errsz) == 0)
+		rc = 0;
 out:
 	buf_release(&b);
 	return rc;

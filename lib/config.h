@@ -48,11 +48,17 @@ struct config {
 	char	*caddyfile;		/* the main Caddyfile, for reloads */
 	char	*docker_config;		/* the control node's docker config dir */
 	/* Provisioning scripts: the CA of base_url to trust (local mode), and
-	 * a daemon.json to write before Docker is installed (tests: no
-	 * bridge). NULL: none. */
+	 * a daemon.json to write before Docker is installed. NULL: none;
+	 * when base_url is on loopback it defaults to CONFIG_NO_BRIDGE_JSON
+	 * (such servers share this machine's network). */
 	char	*provision_ca_file;
 	char	*provision_daemon_json;
 };
+
+/* Docker without its default bridge (172.17.0.0/16), iptables rules or
+ * forwarding. */
+#define CONFIG_NO_BRIDGE_JSON \
+	"{\"bridge\": \"none\", \"iptables\": false, \"ip-forward\": false}"
 
 void	config_init(struct config *);
 void	config_release(struct config *);

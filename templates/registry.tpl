@@ -27,14 +27,14 @@
 <h2>Health matrix</h2>
 {{#NO_has_rows}}<p class="empty">No check has run yet.</p>{{/NO_has_rows}}
 {{#has_rows}}
-<table class="list matrix">
+<div class="scroll"><table class="list matrix">
 <thead><tr><th>Node</th>{{#columns}}<th>{{label}}</th>{{/columns}}</tr></thead>
 <tbody>
 {{#rows}}
-<tr><th scope="row">{{label}}</th>{{#cells}}<td>{{#ok}}<span class="status status-succeeded" title="{{at}} UTC">ok</span><br><small>{{message}}</small>{{/ok}}{{#bad}}<span class="status status-failed" title="{{at}} UTC">failed</span><br><small>{{message}}</small><br><small class="muted">{{at}} UTC</small>{{/bad}}{{#skipped}}<span class="status status-skipped">not run</span>{{/skipped}}{{#none}}<span class="muted">—</span>{{/none}}</td>{{/cells}}</tr>
+<tr><th scope="row">{{label}}</th>{{#cells}}<td>{{#ok}}<span class="status status-succeeded" title="{{at}} UTC">ok</span><br><small title="{{message_full}}">{{message}}</small>{{/ok}}{{#bad}}<span class="status status-failed" title="{{at}} UTC">failed</span><br><small title="{{message_full}}">{{message}}</small><br><small class="muted">{{at}} UTC</small>{{/bad}}{{#skipped}}<span class="status status-skipped">not run</span>{{/skipped}}{{#none}}<span class="muted">—</span>{{/none}}</td>{{/cells}}</tr>
 {{/rows}}
 </tbody>
-</table>
+</table></div>
 {{/has_rows}}
 </section>
 

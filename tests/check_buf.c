@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -422,6 +423,40 @@ START_TEST(test_detach)
 }
 END_TEST
 
+/* Digests shortened for display; anything that is not a whole sha256
+ * digest passes unchanged. */
+START_TEST(abbrev_digests)
+{
+	struct buf	 b;
+	const char	*d = "sha256:0123456789abcdef0123456789abcdef"
+			    "0123456789abcdef0123456789abcdef";
+
+	buf_init(&b);
+	ck_assert_int_eq(buf_put_abbrev_digests(&b, "pulled x@"), 0);
+	ck_assert_str_eq(buf_cstr(&b), "pulled x@");
+	buf_reset(&b);
+	{
+		char in[256];
+		snprintf(in, sizeof(in), "a@%s b %s.", d, d);
+		ck_assert_int_eq(buf_put_abbrev_digests(&b, in), 0);
+		ck_assert_str_eq(buf_cstr(&b), "a@sha256:0123456789ab\u2026 b "
+		    "sha256:0123456789ab\u2026.");
+	}
+	buf_reset(&b);
+	/* Too short, upper case, or cut at the end: unchanged. */
+	ck_assert_int_eq(buf_put_abbrev_digests(&b, "sha256:abc sha256:"
+	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef "
+	    "sha256:0123"), 0);
+	ck_assert_str_eq(buf_cstr(&b), "sha256:abc sha256:"
+	    "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef "
+	    "sha256:0123");
+	buf_reset(&b);
+	ck_assert_int_eq(buf_put_abbrev_digests(&b, "sha256:"), 0);
+	ck_assert_str_eq(buf_cstr(&b), "sha256:");
+	buf_release(&b);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -429,6 +464,7 @@ buf_suite(void)
 	TCase	*tc = tcase_create("core");
 	TCase	*big = tcase_create("big");
 
+	tcase_add_test(tc, abbrev_digests);
 	tcase_add_test(tc, test_zeroed_is_empty);
 	tcase_add_test(tc, test_put_puts_putc);
 	tcase_add_test(tc, test_binary_content);

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "buf.h"
+#include "config.h"
 #include "testutil.h"
 
 static const char	*ks_dir, *ks_build, *pg_conninfo;
@@ -226,6 +227,22 @@ START_TEST(ctl_migrate_idempotent)
 }
 END_TEST
 
+/* The stack `make run` starts (deploy/stack.sh, as here) has its URL on
+ * loopback: servers it provisions get Docker without a bridge. */
+START_TEST(stack_config_no_bridge)
+{
+	struct config	 c;
+	char		 path[300], err[256];
+
+	snprintf(path, sizeof(path), "%s/keystone.conf", ks_dir);
+	config_init(&c);
+	ck_assert_msg(config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_nonnull(c.provision_daemon_json);
+	ck_assert_str_eq(c.provision_daemon_json, CONFIG_NO_BRIDGE_JSON);
+	config_release(&c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -238,6 +255,7 @@ main(void)
 	tcase_add_test(tc, fcgi_refuses_bad_config);
 	tcase_add_test(tc, ctl_users);
 	tcase_add_test(tc, ctl_migrate_idempotent);
+	tcase_add_test(tc, stack_config_no_bridge);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

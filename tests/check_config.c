@@ -1,4 +1,5 @@
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,6 +97,50 @@ START_TEST(environment_overrides)
 }
 END_TEST
 
+/* A base URL on loopback: provisioned servers share this machine's
+ * network, so their Docker gets no bridge unless the file says otherwise. */
+static void
+daemon_json_for(const char *url, const char *extra, const char *want)
+{
+	struct config	 c;
+	char		 err[256], text[512];
+
+	snprintf(text, sizeof(text), "database = x\nmaster_key_file = /k\n"
+	    "fcgi_socket = /s\nbase_url = %s\n%s", url, extra);
+	config_init(&c);
+	ck_assert_msg(config_parse(&c, text, err, sizeof(err)) == 0, "%s", err);
+	if (want == NULL)
+		ck_assert_msg(c.provision_daemon_json == NULL, "%s: got %s", url,
+		    c.provision_daemon_json);
+	else
+		ck_assert_msg(c.provision_daemon_json != NULL &&
+		    strcmp(c.provision_daemon_json, want) == 0, "%s: got %s", url,
+		    c.provision_daemon_json ? c.provision_daemon_json : "(none)");
+	config_release(&c);
+}
+
+START_TEST(loopback_gets_no_bridge)
+{
+	const char *nb = CONFIG_NO_BRIDGE_JSON;
+
+	ck_assert_ptr_nonnull(strstr(nb, "\"bridge\": \"none\""));
+	ck_assert_ptr_nonnull(strstr(nb, "\"iptables\": false"));
+	ck_assert_ptr_nonnull(strstr(nb, "\"ip-forward\": false"));
+	daemon_json_for("https://localhost:8443", "", nb);
+	daemon_json_for("https://localhost", "", nb);
+	daemon_json_for("https://127.0.0.1:8443", "", nb);
+	daemon_json_for("https://127.3.4.5", "", nb);
+	daemon_json_for("https://[::1]:8443", "", nb);
+	daemon_json_for("https://ks.localhost:8443", "", nb);
+	daemon_json_for("https://keystone.example.com", "", NULL);
+	daemon_json_for("https://localhost.example.com", "", NULL);
+	daemon_json_for("https://127.example.com", "", NULL);
+	daemon_json_for("https://localhost:8443",
+	    "provision_daemon_json = {\"log-level\": \"warn\"}\n",
+	    "{\"log-level\": \"warn\"}");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -105,6 +150,7 @@ main(void)
 	tcase_add_test(tc, parses_and_defaults);
 	tcase_add_test(tc, errors_name_the_key);
 	tcase_add_test(tc, environment_overrides);
+	tcase_add_test(tc, loopback_gets_no_bridge);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -731,6 +731,52 @@ START_TEST(scheduled_check)
 }
 END_TEST
 
+/* A container that holds the configured name but belongs to another
+ * data directory (a second checkout, an old install) is never taken over:
+ * provisioning stops with the reason and leaves it as it was. */
+START_TEST(foreign_container_refused)
+{
+	char		 name[128], cmd[1024], *out, state[32];
+	char		*mine = cfg.registry_container;
+	PGresult	*res;
+
+	snprintf(name, sizeof(name), "%s-foreign", mine);
+	snprintf(cmd, sizeof(cmd), "docker rm -f '%s' >/dev/null 2>&1; "
+	    "mkdir -p '%s/other-etc' && docker create --name '%s' --network host "
+	    "-v '%s/other-etc:/etc/keystone-registry:ro' '%s' serve "
+	    "/etc/keystone-registry/config.yml >/dev/null && echo CREATED", name,
+	    ts_tmp, name, ts_tmp, cfg.registry_image ? cfg.registry_image : "registry:2");
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strstr(out, "CREATED") != NULL, "%s", out);
+	free(out);
+	cfg.registry_container = name;
+	provision();
+	cfg.registry_container = mine;
+	res = ts_q("SELECT o.status, coalesce(string_agg(c.chunk, '' ORDER BY s.ordinal, "
+	    "c.seq), '') FROM operations o JOIN operation_steps s ON s.operation_id = o.id "
+	    "LEFT JOIN operation_output c ON c.step_id = s.id WHERE o.id = (SELECT max(id) "
+	    "FROM operations WHERE kind = 'registry') GROUP BY o.status", 0, NULL);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "failed") == 0 &&
+	    strstr(PQgetvalue(res, 0, 1), "is not this Keystone's registry") != NULL,
+	    "provisioning with a foreign container: %s\n%s", PQgetvalue(res, 0, 0),
+	    PQgetvalue(res, 0, 1));
+	PQclear(res);
+	/* Still there, still pointing at the other directory. */
+	snprintf(cmd, sizeof(cmd), "docker inspect -f '{{range .Mounts}}{{.Source}}"
+	    "{{end}}' '%s'", name);
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strstr(out, "/other-etc") != NULL, "foreign container: %s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "docker rm -f '%s' >/dev/null", name);
+	free(th_local(ts_tmp, cmd));
+	/* Our own container: provisioning goes through as before. */
+	provision();
+	registry_state(state, sizeof(state));
+	ck_assert_str_eq(state, "ready");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -749,6 +795,7 @@ main(void)
 	tcase_add_test(tc, secret_canaries);
 	tcase_add_test(tc, scheduled_check);
 	tcase_add_test(tc, metacharacters_stay_literal);
+	tcase_add_test(tc, foreign_container_refused);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

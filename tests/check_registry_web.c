@@ -182,7 +182,9 @@ START_TEST(matrix_renders)
 	tw_sql_exec("INSERT INTO registry_checks (node, check_name, ok, message) VALUES "
 	    "('control', 'service', true, 'running; answers on 127.0.0.1:5000'), "
 	    "('control', 'https', false, 'unreachable: <script>alert(1)</script>'), "
-	    "('control', 'disk', NULL, 'not run')", 0);
+	    "('control', 'disk', NULL, 'not run'), "
+	    "('control', 'pull', true, 'pulled r/p@sha256:0123456789abcdef0123456789"
+	    "abcdef0123456789abcdef0123456789abcdef by digest')", 0);
 	ck_status(tw_get(cl, "/registry"), cl, 200);
 	ck_has(cl, "status-unhealthy");
 	ck_has(cl, "https on the control node: &lt;x&gt;");
@@ -192,6 +194,10 @@ START_TEST(matrix_renders)
 	ck_hasnt(cl, "<script>alert(1)");
 	ck_has(cl, "status status-failed");
 	ck_has(cl, "not run");
+	/* Short digest in the cell, the whole message on hover. */
+	ck_has(cl, "<small title=\"pulled r/p@sha256:0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef by digest\">pulled "
+	    "r/p@sha256:0123456789ab\u2026 by digest</small>");
 }
 END_TEST
 

@@ -571,6 +571,24 @@ START_TEST(answers_carry_length)
 }
 END_TEST
 
+/* Every page names /favicon.ico, and Caddy serves it: no 404 in the
+ * browser's console on any page. */
+START_TEST(favicon_served)
+{
+	struct tw_client	*anon = tw_cl_new();
+	char			 ct[64];
+
+	ck_status(tw_get(anon, "/login"), anon, 200);
+	ck_has(anon, "<link rel=\"icon\" href=\"/favicon.ico\"");
+	ck_status(tw_get(anon, "/favicon.ico"), anon, 200);
+	ck_assert_ptr_nonnull(tw_header(anon, "Content-Type", ct, sizeof(ct)));
+	ck_assert_msg(strstr(ct, "icon") != NULL, "Content-Type: %s", ct);
+	/* An ICO file: reserved 0, type 1. */
+	ck_assert_int_ge(anon->body.len, 6);
+	ck_assert(memcmp(anon->body.ptr, "\0\0\1\0", 4) == 0);
+}
+END_TEST
+
 /* ---- servers, applications, environments ----------------------------- */
 
 START_TEST(server_crud)
@@ -1966,6 +1984,7 @@ web_suite(void)
 	tcase_add_test(tc, logout_deletes_session);
 	tcase_add_test(tc, security_headers);
 	tcase_add_test(tc, answers_carry_length);
+	tcase_add_test(tc, favicon_served);
 	tcase_add_test(tc, server_crud);
 	tcase_add_test(tc, app_crud);
 	tcase_add_test(tc, env_crud);

@@ -5,7 +5,8 @@
  * environment on that server, the lists, sign out.
  *
  * Environment: WD_URL (chromedriver, e.g. http://127.0.0.1:9515), KS_URL
- * (the app, https://localhost:PORT), KS_USER, KS_PASS. Screenshots go to
+ * (the app, https://localhost:PORT), KS_USER, KS_PASS, KS_PGCONN (rows the
+ * registry step shows). Screenshots go to
  * tests/out/. Prints "ok - ..." or "not ok - ..." per step and ends with
  * "N passed, M failed"; exits 1 if a step failed or WebDriver failed.
  */
@@ -24,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 
 #include "buf.h"
@@ -985,6 +987,106 @@ step_narrow(const struct names *nm)
 	return 0;
 }
 
+/* Runs one SQL statement on the test database; -1 (reported) on error. */
+static int
+sql(const char *q)
+{
+	const char	*ci = getenv("KS_PGCONN");
+	PGconn		*c;
+	PGresult	*r;
+	int		 rc = -1;
+
+	if (ci == NULL || (c = PQconnectdb(ci)) == NULL)
+		return -1;
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "wd: database: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, q);
+	if (PQresultStatus(r) == PGRES_COMMAND_OK)
+		rc = 0;
+	else
+		fprintf(stderr, "wd: %s: %s", q, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return rc;
+}
+
+/*
+ * A full health matrix at 1280 px: digests in messages are shortened (the
+ * whole message on hover) and the page does not scroll sideways.
+ */
+static int
+step_registry_wide(void)
+{
+	static const char *const checks[] = { "service", "https", "push_api",
+	    "pull_api", "refused", "push", "pull", "disk" };
+	struct buf	 q;
+	cJSON		*b, *v;
+	int		 n, wide = 1, shortened = 0;
+
+	buf_init(&q);
+	buf_puts(&q, "INSERT INTO registry_checks (node, check_name, ok, "
+	    "message) VALUES ");
+	for (int node = 0; node < 3; node++)
+		for (size_t c = 0; c < sizeof(checks) / sizeof(checks[0]); c++)
+			buf_printf(&q, "%s('wd-node-%d', '%s', %s, 'pulled "
+			    "registry.ks.test:18443/keystone/probe@sha256:"
+			    "0123456789abcdef0123456789abcdef0123456789abcdef"
+			    "0123456789abcdef with this node''s credential')",
+			    node + c == 0 ? "" : ", ", node, checks[c],
+			    c == 1 ? "false" : "true");
+	buf_puts(&q, " ON CONFLICT DO NOTHING");
+	n = sql(buf_cstr(&q));
+	buf_release(&q);
+	if (n == -1) {
+		notok("registry matrix: could not store the rows it shows");
+		return 0;
+	}
+	if ((b = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddNumberToObject(b, "width", 1280) == NULL ||
+	    cJSON_AddNumberToObject(b, "height", 900) == NULL) {
+		cJSON_Delete(b);
+		wd_failed = 1;
+		n = -1;
+		goto out;
+	}
+	n = wd("POST", "/window/rect", b, NULL);
+	cJSON_Delete(b);
+	if (n == -1 || go("/registry") == -1 || (n = expect_page("registry "
+	    "matrix at 1280 px", "Managed registry", NULL,
+	    "14-registry-matrix.png")) == -1)
+		goto out;
+	if ((v = run_js("return document.documentElement.scrollWidth > "
+	    "document.documentElement.clientWidth;")) == NULL) {
+		n = -1;
+		goto out;
+	}
+	wide = cJSON_IsTrue(v);
+	cJSON_Delete(v);
+	if ((v = run_js("var e = document.querySelector('table.matrix "
+	    "small[title*=\"sha256:0123456789abcdef0123456789abcdef\"]'); "
+	    "return e !== null && e.textContent.indexOf('sha256:"
+	    "0123456789ab\\u2026 with') >= 0;")) == NULL) {
+		n = -1;
+		goto out;
+	}
+	shortened = cJSON_IsTrue(v);
+	cJSON_Delete(v);
+	if (wide)
+		notok("registry matrix at 1280 px: the page scrolls sideways");
+	else if (!shortened)
+		notok("registry matrix: digests are not shortened with the whole "
+		    "message on hover");
+	else
+		ok("registry matrix at 1280 px: inside the page, short digests");
+	n = 0;
+out:
+	(void)sql("DELETE FROM registry_checks WHERE node LIKE 'wd-node-%'");
+	return n;
+}
+
 static int
 step_logout(void)
 {
@@ -1022,7 +1124,7 @@ flow(const char *user, const char *pass)
 	if (step_login(user, pass) == -1 || step_server(&nm) == -1 ||
 	    step_app(&nm) == -1 || step_env(&nm) == -1 ||
 	    step_lists(&nm) == -1 || step_refusals(&nm) == -1 ||
-	    step_narrow(&nm) == -1)
+	    step_narrow(&nm) == -1 || step_registry_wide() == -1)
 		return;
 	(void)step_logout();
 }

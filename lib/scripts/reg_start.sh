@@ -9,6 +9,13 @@ docker info >/dev/null 2>&1 || fail "the Docker engine on the control node is no
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
 	docker pull "$IMAGE" || fail "cannot pull $IMAGE"
 fi
+# A container of that name that is not this Keystone's (its configuration
+# comes from another data directory, or from none) is never taken over.
+if docker inspect "$NAME" >/dev/null 2>&1; then
+	owner=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/etc/keystone-registry"}}{{.Source}}{{end}}{{end}}' "$NAME")
+	[ "$owner" = "$CONF_DIR" ] ||
+		fail "a container named $NAME exists but is not this Keystone's registry (its configuration is ${owner:-not a Keystone registry's}, this one's is $CONF_DIR): remove it or set registry_container"
+fi
 want=$({
 	cat -- "$CONF_DIR/config.yml" "$CONF_DIR/htpasswd"
 	printf '%s\n' "$STORAGE" "$LISTEN"
@@ -34,8 +41,16 @@ code=000
 for _ in $(seq 1 150); do
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$LISTEN/v2/" || true)
 	if [ "$code" = 401 ]; then
-		echo "registry answers on $LISTEN and requires authentication"
-		exit 0
+		# Another registry on that address would answer as well: ours
+		# must be the one listening (it exits when it cannot).
+		if docker logs "$NAME" 2>&1 | grep -q 'listening on'; then
+			echo "registry answers on $LISTEN and requires authentication"
+			exit 0
+		fi
+		[ "$(docker inspect -f '{{.State.Running}}' "$NAME" 2>/dev/null)" = true ] || {
+			docker logs --tail 5 "$NAME" 2>&1 || true
+			fail "the registry container $NAME stopped (is $LISTEN taken by another registry?)"
+		}
 	fi
 	[ "$code" = 200 ] && fail "the registry on $LISTEN answers without authentication"
 	sleep 0.2
