@@ -108,6 +108,7 @@ for t in "$ABUILD"/check_*; do
 done
 shopt -u nullglob
 run_prog lint_secrets "$UNIT_TIMEOUT" bash "$REPO/tests/lint_secrets.sh"
+run_prog lint_scripts "$UNIT_TIMEOUT" bash "$REPO/tests/lint_scripts.sh"
 
 # ------------------------------------------------------------- the stack
 

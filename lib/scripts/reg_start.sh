@@ -13,8 +13,9 @@ fi
 # comes from another data directory, or from none) is never taken over.
 if docker inspect "$NAME" >/dev/null 2>&1; then
 	owner=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/etc/keystone-registry"}}{{.Source}}{{end}}{{end}}' "$NAME")
+	[ -n "$owner" ] || owner="none"
 	[ "$owner" = "$CONF_DIR" ] ||
-		fail "a container named $NAME exists but is not this Keystone's registry (its configuration is ${owner:-not a Keystone registry's}, this one's is $CONF_DIR): remove it or set registry_container"
+		fail "a container named $NAME exists but is not this Keystone's registry (its configuration directory: $owner; this Keystone's: $CONF_DIR): remove it or set registry_container"
 fi
 want=$({
 	cat -- "$CONF_DIR/config.yml" "$CONF_DIR/htpasswd"
