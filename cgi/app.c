@@ -30,7 +30,6 @@ int
 app_init(struct app *a, const char *config_path)
 {
 	char		 err[512];
-	unsigned char	 master[SEC_KEYBYTES];
 	int		 rc = -1;
 
 	memset(a, 0, sizeof(*a));
@@ -39,13 +38,11 @@ app_init(struct app *a, const char *config_path)
 		log_warnx("config: %s", err);
 		return -1;
 	}
-	if (sec_key_load(a->cfg.master_key_file, master, err, sizeof(err)) == -1) {
+	if (keys_load(&a->keys, a->cfg.master_key_file, KEYS_WEB, err,
+	    sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	sec_subkey(a->csrf_key, master, SEC_SUB_CSRF);
-	sec_subkey(a->seal_key, master, SEC_SUB_SEAL);
-	memcpy(a->master, master, sizeof(a->master));
 	if (a->cfg.templates_dir == NULL) {
 		log_warnx("config: templates_dir is required by keystone.fcgi");
 		goto out;
@@ -58,7 +55,6 @@ app_init(struct app *a, const char *config_path)
 	}
 	rc = 0;
 out:
-	sodium_memzero(master, sizeof(master));
 	return rc;
 }
 
@@ -67,9 +63,7 @@ app_release(struct app *a)
 {
 	db_close(&a->db);
 	config_release(&a->cfg);
-	sodium_memzero(a->csrf_key, sizeof(a->csrf_key));
-	sodium_memzero(a->seal_key, sizeof(a->seal_key));
-	sodium_memzero(a->master, sizeof(a->master));
+	keys_release(&a->keys);
 }
 
 static int
@@ -151,7 +145,7 @@ page(struct req *r, int status, const char *tpl, cJSON *model)
 		}
 	} else if (r->pre[0] != '\0') {
 		char tok[CSRF_TOKENLEN];
-		csrf_token(tok, r->app->csrf_key, r->pre);
+		csrf_token(tok, r->app->keys.csrf, r->pre);
 		cJSON_AddStringToObject(model, "csrf", tok);
 	}
 	if (tmpl_render_page(&out, tpl, model) == -1) {
@@ -355,7 +349,7 @@ load_session(struct req *r)
 	 * than the page. */
 	if (cJSON_IsTrue(cJSON_GetObjectItem(s, "stale")))
 		(void)m_sess_touch(&r->app->db, r->sess_hash);
-	csrf_token(r->csrf, r->app->csrf_key, r->sess_hash);
+	csrf_token(r->csrf, r->app->keys.csrf, r->sess_hash);
 	cJSON_Delete(s);
 	return 1;
 }
@@ -383,10 +377,10 @@ check_csrf(struct req *r)
 	if (kv_count(&r->form, "csrf") != 1)
 		return -1;
 	if (r->authed)
-		return csrf_check(r->app->csrf_key, r->sess_hash, tok);
+		return csrf_check(r->app->keys.csrf, r->sess_hash, tok);
 	if (r->pre[0] == '\0' || r->pre_new)
 		return -1;
-	return csrf_check(r->app->csrf_key, r->pre, tok);
+	return csrf_check(r->app->keys.csrf, r->pre, tok);
 }
 
 static int

@@ -12,6 +12,7 @@
 #include "form.h"
 #include "http.h"
 #include "route.h"
+#include "keys.h"
 #include "sec.h"
 #include "session.h"
 #include "csrf.h"
@@ -27,9 +28,8 @@
 struct app {
 	struct config	 cfg;
 	struct db	 db;
-	unsigned char	 csrf_key[SEC_KEYBYTES];
-	unsigned char	 seal_key[SEC_KEYBYTES];	/* secrets at rest */
-	unsigned char	 master[SEC_KEYBYTES];	/* for lib/prov.c's subkeys */
+	/* KEYS_WEB: seals what it receives, opens no stored secret. */
+	struct keys	 keys;
 };
 
 struct req {

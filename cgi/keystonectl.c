@@ -187,24 +187,22 @@ out:
 /* registry setup|provision|check: queues the operation and prints its
  * id (the spooler runs it; the Operations page shows it). */
 static int
-cmd_registry(struct db *db, const struct config *cfg,
-    const unsigned char master[SEC_KEYBYTES], int argc, char *argv[])
+cmd_registry(struct db *db, const struct config *cfg, const struct keys *k,
+    int argc, char *argv[])
 {
-	unsigned char	 seal[SEC_KEYBYTES];
 	char		 uuid[40], err[512];
 	int		 rc = -1;
 
 	if (argc < 1)
 		usage();
-	sec_subkey(seal, master, SEC_SUB_SEAL);
 	err[0] = '\0';
 	if (strcmp(argv[0], "setup") == 0 && argc <= 3) {
-		rc = reg_setup(db, cfg, seal, argc > 1 ? argv[1] : NULL,
+		rc = reg_setup(db, cfg, k, argc > 1 ? argv[1] : NULL,
 		    argc > 2 ? argv[2] : NULL, err, sizeof(err));
 		if (rc == 0)
 			printf("registry settings saved\n");
 	} else if (strcmp(argv[0], "provision") == 0 && argc == 1) {
-		if ((rc = reg_plan_provision(db, cfg, seal, 0, uuid, err,
+		if ((rc = reg_plan_provision(db, cfg, k, 0, uuid, err,
 		    sizeof(err))) == 0)
 			printf("queued registry provisioning %s (then Docker sign-in on each node and a health check)\n", uuid);
 	} else if (strcmp(argv[0], "status") == 0 && argc == 1) {
@@ -214,11 +212,10 @@ cmd_registry(struct db *db, const struct config *cfg,
 			rc = 0;
 		}
 	} else if (strcmp(argv[0], "check") == 0 && argc == 1) {
-		if ((rc = reg_plan_check(db, cfg, seal, 0, uuid, err, sizeof(err))) == 0)
+		if ((rc = reg_plan_check(db, cfg, k, 0, uuid, err, sizeof(err))) == 0)
 			printf("queued check operation %s\n", uuid);
 	} else
 		usage();
-	sodium_memzero(seal, sizeof(seal));
 	if (rc == -1)
 		fprintf(stderr, "keystonectl: %s\n", err[0] ? err : "database error");
 	return rc == 0 ? 0 : 1;
@@ -231,10 +228,11 @@ main(int argc, char *argv[])
 	struct db	 db;
 	const char	*cfgpath = NULL;
 	char		 err[512];
-	unsigned char	 key[SEC_KEYBYTES];
+	struct keys	 keys;
 	int		 ch, rc = 1, n;
 
 	log_setprog("keystonectl");
+	memset(&keys, 0, sizeof(keys));
 	while ((ch = getopt(argc, argv, "c:")) != -1) {
 		if (ch == 'c')
 			cfgpath = optarg;
@@ -260,7 +258,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	/* Every other command needs a sound master key: refuse early. */
-	if (sec_key_load(cfg.master_key_file, key, err, sizeof(err)) == -1) {
+	if (keys_load(&keys, cfg.master_key_file, KEYS_OPENER, err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "keystonectl: %s\n", err);
 		goto out;
 	}
@@ -282,11 +281,11 @@ main(int argc, char *argv[])
 	else if (strcmp(argv[0], "server") == 0)
 		rc = cmd_server_pin(&db, &cfg, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "registry") == 0)
-		rc = cmd_registry(&db, &cfg, key, argc - 1, argv + 1);
+		rc = cmd_registry(&db, &cfg, &keys, argc - 1, argv + 1);
 	else
 		usage();
 out:
-	sodium_memzero(key, sizeof(key));
+	keys_release(&keys);
 	db_close(&db);
 	config_release(&cfg);
 	return rc;

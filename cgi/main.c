@@ -19,6 +19,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "priv.h"
 
 #define MAX_WORKERS	64
 
@@ -80,6 +81,7 @@ serve(struct app *a, int sock)
 static pid_t
 spawn(struct app *a, int sock)
 {
+	char	 err[256];
 	pid_t	 pid;
 
 	if ((pid = fork()) == -1) {
@@ -92,6 +94,14 @@ spawn(struct app *a, int sock)
 		 * the kernel and faulting it back in on the next one. */
 		(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 		(void)mallopt(M_TOP_PAD, 1024 * 1024);
+		/* Before the first request: a worker that cannot drop
+		 * privileges serves nothing. */
+		if (a->cfg.web_user != NULL &&
+		    priv_drop(a->cfg.web_user, err, sizeof(err)) == -1) {
+			log_warnx("worker: %s", err);
+			app_release(a);
+			exit(1);
+		}
 		if (db_open(&a->db, a->cfg.database) == -1)
 			log_warnx("database not reachable yet; will retry per request");
 		serve(a, sock);

@@ -67,7 +67,7 @@ script_get(struct req *r)
 		return 0;
 	}
 	buf_init(&out);
-	rc = prov_exchange(&r->app->db, &r->app->cfg, r->app->master,
+	rc = prov_exchange(&r->app->db, &r->app->cfg, &r->app->keys,
 	    r->params[0], r->remote_addr, &out);
 	if (rc == 1) {
 		(void)http_send(&r->resp, 200, "text/x-shellscript; charset=utf-8",
@@ -92,7 +92,7 @@ callback_post(struct req *r)
 	/* The token first: without a valid one, nothing is said about the
 	 * rest of the request. */
 	if (r->token == NULL) {
-		(void)prov_callback(&r->app->db, r->app->master, "", r->remote_addr,
+		(void)prov_callback(&r->app->db, &r->app->keys, "", r->remote_addr,
 		    "", "{}", &id);
 		return refused(r);
 	}
@@ -107,14 +107,14 @@ callback_post(struct req *r)
 	cJSON_Delete(facts);
 	if (ftext == NULL)
 		return 500;
-	rc = prov_callback(&r->app->db, r->app->master, r->token, r->remote_addr,
+	rc = prov_callback(&r->app->db, &r->app->keys, r->token, r->remote_addr,
 	    input_get(&r->in, "host_key"), ftext, &id);
 	cJSON_free(ftext);
 	if (rc == -1)
 		return 500;
 	if (rc == 0)
 		return refused(r);
-	if (prov_after(&r->app->db, &r->app->cfg, r->app->master, id) == -1)
+	if (prov_after(&r->app->db, &r->app->cfg, &r->app->keys, id) == -1)
 		return 500;
 	snprintf(msg, sizeof(msg), "ok: the server is active; Keystone verifies it now\n");
 	return text(r, 200, msg);

@@ -161,7 +161,7 @@ settings_post(struct req *r)
 
 	if (r->invalid)
 		return render(r, 400, NULL);
-	if (reg_setup(&r->app->db, &r->app->cfg, r->app->seal_key,
+	if (reg_setup(&r->app->db, &r->app->cfg, &r->app->keys,
 	    input_get(&r->in, "hostname"), input_get(&r->in, "storage_path"),
 	    err, sizeof(err)) == -1)
 		return err[0] ? render(r, 400, err) : 500;
@@ -190,7 +190,7 @@ provision_post(struct req *r)
 	char	 uuid[40], err[256];
 	int	 rc;
 
-	rc = reg_plan_provision(&r->app->db, &r->app->cfg, r->app->seal_key,
+	rc = reg_plan_provision(&r->app->db, &r->app->cfg, &r->app->keys,
 	    r->user_id, uuid, err, sizeof(err));
 	return queued(r, rc, uuid, err);
 }
@@ -201,7 +201,7 @@ check_post(struct req *r)
 	char	 uuid[40], err[256];
 	int	 rc;
 
-	rc = reg_plan_check(&r->app->db, &r->app->cfg, r->app->seal_key,
+	rc = reg_plan_check(&r->app->db, &r->app->cfg, &r->app->keys,
 	    r->user_id, uuid, err, sizeof(err));
 	return queued(r, rc, uuid, err);
 }
@@ -222,10 +222,10 @@ auth_post(struct req *r)
 		build_servers += PQgetvalue(res, i, 2)[0] == 't';
 	/* The control node too when it is the build node. */
 	if (build_servers == 0)
-		rc = reg_plan_auth(&r->app->db, &r->app->cfg, r->app->seal_key, 0,
+		rc = reg_plan_auth(&r->app->db, &r->app->cfg, &r->app->keys, 0,
 		    r->user_id, 0, uuid, err, sizeof(err));
 	for (int i = 0; i < n && rc == 0; i++) {
-		rc = reg_plan_auth(&r->app->db, &r->app->cfg, r->app->seal_key,
+		rc = reg_plan_auth(&r->app->db, &r->app->cfg, &r->app->keys,
 		    strtoll(PQgetvalue(res, i, 0), NULL, 10), r->user_id, 0, uuid,
 		    err, sizeof(err));
 	}

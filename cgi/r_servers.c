@@ -89,7 +89,7 @@ show_command(struct req *r, cJSON *s, const char *title)
 	cJSON		*m = NULL;
 	int		 rc = 500;
 
-	if (prov_issue(&r->app->db, r->app->master, (long long)cJSON_GetNumberValue(
+	if (prov_issue(&r->app->db, &r->app->keys, (long long)cJSON_GetNumberValue(
 	    cJSON_GetObjectItem(s, "id")), PROV_TTL_MIN, tok, sudo) == -1) {
 		cJSON_Delete(s);
 		return 500;

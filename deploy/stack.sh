@@ -132,8 +132,9 @@ _stack_ensure_user() {
 }
 
 # Creates DIR, DIR/run and DIR/log. DIR and DIR/log get group keystone with
-# search permission so PostgreSQL (user keystone) can reach DIR/pg and write
-# DIR/log/postgres.log; nothing else under DIR is readable by it.
+# search permission so PostgreSQL and the web workers (user keystone) can
+# reach DIR/pg and write to DIR/log; under DIR they read only ca.crt and
+# ssh/keystone_ed25519.pub besides.
 _stack_dirs() {
 	local dir=$1
 	if [[ "$(id -u)" -ne 0 ]]; then
@@ -145,7 +146,8 @@ _stack_dirs() {
 	chmod 0700 -- "$dir/run" || return 1
 	chgrp "$_STACK_USER" -- "$dir" "$dir/log" || return 1
 	chmod g+x,g-w,o-rwx -- "$dir" || return 1
-	chmod 0750 -- "$dir/log" || return 1
+	# The web workers (user keystone) write their sanitizer reports here.
+	chmod 0770 -- "$dir/log" || return 1
 	if ! runuser -u "$_STACK_USER" -- test -x "$dir/log"; then
 		_stack_err "user $_STACK_USER cannot reach $dir: a parent directory blocks it"
 		return 1
@@ -297,6 +299,9 @@ base_url = https://localhost:$port
 templates_dir = $_STACK_REPO/templates
 sql_dir = $_STACK_REPO/sql
 workers = 2
+# The web workers serve requests as this account: they cannot read the
+# master key (0600 root) and hold no key that opens a stored secret.
+web_user = $_STACK_USER
 caddyfile = $dir/Caddyfile
 caddy_sites_dir = $dir/caddy-sites
 caddy_admin_socket = $dir/run/caddy-admin.sock
@@ -304,12 +309,12 @@ registry_host = ${KS_STACK_REGISTRY_HOST:-localhost:$((port + 2))}
 registry_listen = ${KS_STACK_REGISTRY_LISTEN:-127.0.0.1:5000}
 registry_tls = internal
 registry_container = ${KS_STACK_REGISTRY_CONTAINER:-keystone-registry}
-registry_ca_file = $(stack_caddy_ca "$dir")
+registry_ca_file = $dir/ca.crt
 registry_conf_dir = $dir/registry/etc
 registry_storage = ${KS_STACK_REGISTRY_STORAGE:-$dir/registry/data}
 docker_config = $dir/docker
 ssh_key_file = $dir/ssh/keystone_ed25519
-provision_ca_file = $(stack_caddy_ca "$dir")
+provision_ca_file = $dir/ca.crt
 # Servers connected to this stack share the machine's network (its URL is
 # on loopback): their Docker must not add a bridge, iptables rules or
 # forwarding to it.
@@ -324,13 +329,17 @@ EOF
 	# Keystone's management key: its public half goes into every server's
 	# authorized_keys by the provisioning script.
 	if [[ ! -e "$dir/ssh/keystone_ed25519" ]]; then
-		mkdir -p -- "$dir/ssh" && chmod 0700 -- "$dir/ssh" || return 1
+		mkdir -p -- "$dir/ssh" || return 1
 		ssh-keygen -q -t ed25519 -N '' -C keystone-management \
 			-f "$dir/ssh/keystone_ed25519" </dev/null || {
 			_stack_err "ssh-keygen failed"
 			return 1
 		}
 	fi
+
+	# The web workers (user keystone) read the public half when they
+	# render a provisioning script; the private key stays root's (0600).
+	chgrp "$_STACK_USER" -- "$dir/ssh" && chmod 0750 -- "$dir/ssh" || return 1
 
 	if [[ ! -e "$dir/master.key" ]]; then
 		if [[ ! -x "$build/keystonectl" ]]; then
@@ -455,6 +464,9 @@ EOF
 				--cacert "$ca" --resolve "localhost:$port:127.0.0.1" \
 				"https://localhost:$port/static/" 2>/dev/null) || code=000
 			if [[ "$code" != 000 ]]; then
+				# A public copy for the web workers (user
+				# keystone), who cannot enter DIR/caddy.
+				install -m 0644 -- "$ca" "$dir/ca.crt" || return 1
 				return 0
 			fi
 		fi

@@ -27,6 +27,7 @@ static const struct ckey keys[] = {
 	{ "templates_dir",	C_PATH,	S(templates_dir), 0, 0, 0 },
 	{ "sql_dir",		C_PATH,	S(sql_dir),	0, 0, 0 },
 	{ "workers",		C_LONG,	S(workers),	1, 64, 0 },
+	{ "web_user",		C_STR,	S(web_user),	0, 0, 0 },
 	{ "session_idle_minutes", C_LONG, S(session_idle_min), 1, 60 * 24 * 7, 0 },
 	{ "session_absolute_hours", C_LONG, S(session_max_hours), 1, 24 * 30, 0 },
 	{ "login_max_failures",	C_LONG,	S(login_max_failures), 1, 100, 0 },

@@ -19,6 +19,9 @@ struct config {
 	char	*templates_dir;
 	char	*sql_dir;
 	long	 workers;		/* FastCGI worker processes */
+	/* The account keystone.fcgi's workers serve requests as (they drop
+	 * to it once they hold what they need); NULL: the starting user. */
+	char	*web_user;
 	long	 session_idle_min;	/* idle session timeout, minutes */
 	long	 session_max_hours;	/* absolute session lifetime, hours */
 	long	 login_max_failures;	/* per account per hour */

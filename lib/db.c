@@ -195,7 +195,9 @@ static const struct stmtdef stmts[ST__MAX] = {
  "WHERE s.operation_id = $1::bigint "
  "ORDER BY s.ordinal" },
 [ST_OP_SECRETS] = { "op_secrets",
- "SELECT name, sealed FROM operation_secrets WHERE operation_id = $1::bigint ORDER BY name" },
+ "SELECT name, sealed, ref FROM operation_secrets WHERE operation_id = $1::bigint ORDER BY name" },
+[ST_OP_SECRET_REF_INSERT] = { "op_secret_ref_insert",
+ "INSERT INTO operation_secrets (operation_id, name, ref) VALUES ($1::bigint, $2, $3)" },
 [ST_OP_STEP_START] = { "op_step_start",
  "UPDATE operation_steps s SET status = 'running', started_at = now() "
  "FROM operations o WHERE s.id = $1::bigint AND o.id = s.operation_id" FENCED

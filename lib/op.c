@@ -28,14 +28,14 @@ op_secret_ad(char *out, size_t sz, long long op_id, const char *name)
 
 static int
 insert_secret(struct db *db, long long id, const struct secret *s,
-    const unsigned char key[SEC_KEYBYTES])
+    const struct keys *k)
 {
 	char		 ad[128], ids[24], *b64 = NULL;
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
 	op_secret_ad(ad, sizeof(ad), id, s->name);
-	if (sec_seal_b64(&b64, key, 1, ad, s->value, strlen(s->value)) == -1)
+	if (keys_seal_b64(&b64, k, ad, s->value, strlen(s->value)) == -1)
 		goto out;
 	{
 		const char *p[] = { idstr(ids, sizeof(ids), id), s->name, b64 };
@@ -52,13 +52,13 @@ out:
 int
 op_create(struct db *db, const struct op_in *o, const struct op_step_in *steps,
     size_t nsteps, const struct secret *sec, size_t nsec,
-    const unsigned char key[SEC_KEYBYTES], long long *id, char uuid[40])
+    const struct keys *k, long long *id, char uuid[40])
 {
 	char		 a[24], b[24], c[24], d[24], e[24], ord[24], to[24], srv[24];
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
-	if (nsteps == 0 || nsec > STEP_MAX_SECRETS)
+	if (nsteps == 0 || nsec + o->nrefs > STEP_MAX_SECRETS)
 		return -1;
 	if (db_simple(db, "BEGIN") == -1)
 		return -1;
@@ -94,8 +94,16 @@ op_create(struct db *db, const struct op_in *o, const struct op_step_in *steps,
 		res = NULL;
 	}
 	for (size_t i = 0; i < nsec; i++)
-		if (insert_secret(db, *id, &sec[i], key) == -1)
+		if (insert_secret(db, *id, &sec[i], k) == -1)
 			goto out;
+	for (size_t i = 0; i < o->nrefs; i++) {
+		const char *p[] = { idstr(a, sizeof(a), *id), o->refs[i].name,
+		    o->refs[i].ref };
+		if ((res = db_exec(db, ST_OP_SECRET_REF_INSERT, NP(p), p)) == NULL)
+			goto out;
+		PQclear(res);
+		res = NULL;
+	}
 	rc = db_simple(db, "COMMIT");
 out:
 	PQclear(res);
@@ -163,8 +171,8 @@ op_renew(struct db *db, const struct op_claim *c, long lease_s)
 }
 
 int
-op_secrets_load(struct db *db, long long id, const unsigned char key[SEC_KEYBYTES],
-    struct op_secrets *out)
+op_secrets_load(struct db *db, long long id, const struct keys *k,
+    op_resolve_fn resolve, struct op_secrets *out)
 {
 	char		 ids[24], ad[128];
 	const char	*p[] = { ids };
@@ -181,11 +189,21 @@ op_secrets_load(struct db *db, long long id, const unsigned char key[SEC_KEYBYTE
 		goto out;
 	for (int i = 0; i < n; i++) {
 		const char *name = PQgetvalue(res, i, 0), *b64 = PQgetvalue(res, i, 1);
+		int opened;
 
 		buf_init(&pt);
 		op_secret_ad(ad, sizeof(ad), id, name);
-		if (sec_open_b64(&pt, key, ad, b64) == -1) {
+		if (PQgetisnull(res, i, 1))
+			opened = resolve != NULL &&
+			    resolve(db, k, PQgetvalue(res, i, 2), &pt) == 0;
+		else
+			opened = keys_open_b64(&pt, k, ad, b64) == 0;
+		/* One line, as the step wrapper requires of every secret. */
+		if (!opened || memchr(buf_cstr(&pt), '\n', pt.len) != NULL ||
+		    strlen(buf_cstr(&pt)) != pt.len) {
 			log_warnx("operation %lld: secret %s does not open", id, name);
+			if (pt.ptr != NULL)
+				sodium_memzero(pt.ptr, pt.cap);
 			buf_release(&pt);
 			goto out;
 		}

@@ -12,9 +12,10 @@
 
 #include <stddef.h>
 
-#include "sec.h"
+#include "keys.h"
 #include "step.h"
 
+struct buf;
 struct db;
 
 struct op_step_in {
@@ -34,6 +35,22 @@ struct op_step_in {
 	const char	*secrets;
 };
 
+/*
+ * A secret an operation gets by reference to where it is stored (say
+ * "registry_credentials/build"): the planner, which may run in a web
+ * worker that cannot open it, names it; the spooler opens it when the
+ * operation runs.
+ */
+struct op_secret_ref {
+	const char	*name;	/* the step's variable */
+	const char	*ref;
+};
+
+/* Opens ref into out (the spooler's resolver: lib/reg.c's, ...); -1 when
+ * it names nothing or does not open. */
+typedef int (*op_resolve_fn)(struct db *, const struct keys *, const char *ref,
+	    struct buf *out);
+
 struct op_in {
 	const char	*kind;
 	const char	*subject_type;
@@ -43,13 +60,17 @@ struct op_in {
 	int		 uses_build_node;
 	long long	 depends_on;
 	long long	 created_by;
+	const struct op_secret_ref *refs;	/* secrets by reference */
+	size_t		 nrefs;
 };
 
-/* Creates the operation, its steps and its sealed secrets in one
- * transaction. id/uuid (40 bytes) of the new operation on success. */
+/* Creates the operation, its steps, its secrets (values sealed with the
+ * public key: any program may create operations) and its secret
+ * references in one transaction. id/uuid (40 bytes) of the new operation
+ * on success. */
 int	op_create(struct db *, const struct op_in *, const struct op_step_in *,
 	    size_t nsteps, const struct secret *, size_t nsecrets,
-	    const unsigned char sealkey[SEC_KEYBYTES], long long *id, char uuid[40]);
+	    const struct keys *, long long *id, char uuid[40]);
 
 struct op_claim {
 	long long	 id;
@@ -75,8 +96,8 @@ struct op_secrets {
 	size_t		 n;
 	char		*store[STEP_MAX_SECRETS * 2];
 };
-int	op_secrets_load(struct db *, long long id,
-	    const unsigned char sealkey[SEC_KEYBYTES], struct op_secrets *);
+int	op_secrets_load(struct db *, long long id, const struct keys *,
+	    op_resolve_fn, struct op_secrets *);
 void	op_secrets_free(struct op_secrets *);
 
 /* Binding of a sealed operation secret to its row ("associated data"). */

@@ -20,18 +20,15 @@
 extern const char script_provision[];
 
 /* The keyed hash a token is stored as: no row of the database is a token
- * that works, and no hash can be checked without the master key. */
+ * that works, and no hash can be checked without the token subkey. */
 static void
-token_hash(char out[65], const unsigned char master[SEC_KEYBYTES],
-    const char *secret_token)
+token_hash(char out[65], const struct keys *k, const char *secret_token)
 {
-	unsigned char	 key[SEC_KEYBYTES], h[32];
+	unsigned char	 h[32];
 
-	sec_subkey(key, master, SEC_SUB_TOKEN);
 	crypto_generichash(h, sizeof(h), (const unsigned char *)secret_token,
-	    strlen(secret_token), key, sizeof(key));
+	    strlen(secret_token), k->token, sizeof(k->token));
 	sodium_bin2hex(out, 65, h, sizeof(h));
-	sodium_memzero(key, sizeof(key));
 }
 
 /* A well-formed token: 43 characters of base64url. Anything else is
@@ -76,24 +73,24 @@ note(struct db *db, long long server_id, const char *event, const char *addr,
 }
 
 int
-prov_issue(struct db *db, const unsigned char master[SEC_KEYBYTES],
+prov_issue(struct db *db, const struct keys *k,
     long long server_id, long ttl_min, char secret_token[PROV_TOKEN_LEN + 1],
     char secret_sudo[PROV_SUDO_LEN + 1])
 {
-	unsigned char	 seal[SEC_KEYBYTES];
 	char		 hash[65], sid[24], ttl[24], ad[96], kv[8], *sealed = NULL;
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
 	sec_random_b64(secret_token, PROV_TOKEN_LEN + 1, 32);
 	sec_random_b64(secret_sudo, PROV_SUDO_LEN + 1, 24);
-	token_hash(hash, master, secret_token);
-	sec_subkey(seal, master, SEC_SUB_SEAL);
+	token_hash(hash, k, secret_token);
 	snprintf(sid, sizeof(sid), "%lld", server_id);
 	snprintf(ttl, sizeof(ttl), "%ld", ttl_min > 0 ? ttl_min : PROV_TTL_MIN);
 	snprintf(kv, sizeof(kv), "%d", KEYVER);
 	sudo_ad(ad, sizeof(ad), server_id);
-	if (sec_seal_b64(&sealed, seal, KEYVER, ad, secret_sudo,
+	/* Sealed with the provisioning subkey, which the web workers hold:
+	 * they open it once, to render the script, and erase it. */
+	if (sec_seal_b64(&sealed, k->prov, KEYVER, ad, secret_sudo,
 	    strlen(secret_sudo)) == -1 || db_simple(db, "BEGIN") == -1)
 		goto out;
 	{
@@ -120,7 +117,6 @@ rollback:
 out:
 	PQclear(res);
 	free(sealed);
-	sodium_memzero(seal, sizeof(seal));
 	if (rc == -1) {
 		sodium_memzero(secret_token, PROV_TOKEN_LEN + 1);
 		sodium_memzero(secret_sudo, PROV_SUDO_LEN + 1);
@@ -173,10 +169,9 @@ slurp_pem(const char *path)
 
 int
 prov_exchange(struct db *db, const struct config *cfg,
-    const unsigned char master[SEC_KEYBYTES], const char *secret_token,
+    const struct keys *k, const char *secret_token,
     const char *addr, struct buf *out)
 {
-	unsigned char	 seal[SEC_KEYBYTES];
 	char		 hash[65], ad[96], pub[1024], sid[24];
 	const char	*p[1];
 	PGresult	*res = NULL;
@@ -187,7 +182,6 @@ prov_exchange(struct db *db, const struct config *cfg,
 	int		 rc = -1, have_reg;
 
 	buf_init(&pw);
-	sec_subkey(seal, master, SEC_SUB_SEAL);
 	if (!token_ok(secret_token)) {
 		note(db, 0, "fetch_refused", addr, "malformed token");
 		rc = 0;
@@ -197,7 +191,7 @@ prov_exchange(struct db *db, const struct config *cfg,
 		log_warnx("provision: no ed25519 public key at ssh_key_file.pub");
 		goto out;
 	}
-	token_hash(hash, master, secret_token);
+	token_hash(hash, k, secret_token);
 	p[0] = hash;
 	if (db_simple(db, "BEGIN") == -1)
 		goto out;
@@ -223,7 +217,7 @@ prov_exchange(struct db *db, const struct config *cfg,
 	if ((res = db_exec(db, ST_PROV_SUDO_TAKE, 1, p)) == NULL || PQntuples(res) != 1)
 		goto rollback;
 	sudo_ad(ad, sizeof(ad), server_id);
-	if (sec_open_b64(&pw, seal, ad, PQgetvalue(res, 0, 0)) == -1) {
+	if (sec_open_b64(&pw, k->prov, ad, PQgetvalue(res, 0, 0)) == -1) {
 		log_warnx("provision: server %lld: the sudo password does not open",
 		    server_id);
 		goto rollback;
@@ -261,12 +255,11 @@ out:
 	if (pw.ptr != NULL)
 		sodium_memzero(pw.ptr, pw.cap);
 	buf_release(&pw);
-	sodium_memzero(seal, sizeof(seal));
 	return rc;
 }
 
 int
-prov_callback(struct db *db, const unsigned char master[SEC_KEYBYTES],
+prov_callback(struct db *db, const struct keys *k,
     const char *secret_token, const char *addr, const char *host_key,
     const char *facts, long long *server_id)
 {
@@ -285,7 +278,7 @@ prov_callback(struct db *db, const unsigned char master[SEC_KEYBYTES],
 		note(db, 0, "callback_refused", addr, "malformed host key");
 		return 0;
 	}
-	token_hash(hash, master, secret_token);
+	token_hash(hash, k, secret_token);
 	p[0] = hash;
 	if (db_simple(db, "BEGIN") == -1)
 		return -1;
@@ -326,7 +319,7 @@ out:
 
 int
 prov_after(struct db *db, const struct config *cfg,
-    const unsigned char master[SEC_KEYBYTES], long long server_id)
+    const struct keys *k, long long server_id)
 {
 	static const char verify[] =
 	    "set -eu\n"
@@ -335,7 +328,6 @@ prov_after(struct db *db, const struct config *cfg,
 	    "id\n";
 	struct op_step_in step;
 	struct op_in	 in;
-	unsigned char	 seal[SEC_KEYBYTES];
 	char		 uuid[40], err[256];
 	struct reg	 r;
 	long long	 id;
@@ -343,7 +335,6 @@ prov_after(struct db *db, const struct config *cfg,
 
 	memset(&step, 0, sizeof(step));
 	memset(&in, 0, sizeof(in));
-	sec_subkey(seal, master, SEC_SUB_SEAL);
 	step.name = "Verify: SSH with the pinned key, Docker, disk";
 	step.target = "specific_server";
 	step.server_id = server_id;
@@ -353,15 +344,14 @@ prov_after(struct db *db, const struct config *cfg,
 	in.kind = "verify";
 	in.subject_type = "server";
 	in.subject_id = server_id;
-	if (op_create(db, &in, &step, 1, NULL, 0, seal, &id, uuid) == -1)
+	if (op_create(db, &in, &step, 1, NULL, 0, k, &id, uuid) == -1)
 		goto out;
 	if (reg_load(db, &r) == 1 && strcmp(r.state, "missing") != 0 &&
-	    reg_plan_auth(db, cfg, seal, server_id, 0, id, uuid, err,
+	    reg_plan_auth(db, cfg, k, server_id, 0, id, uuid, err,
 	    sizeof(err)) == -1)
 		log_warnx("provision: server %lld: registry sign-in not queued: %s",
 		    server_id, err[0] ? err : "database error");
 	rc = 0;
 out:
-	sodium_memzero(seal, sizeof(seal));
 	return rc;
 }

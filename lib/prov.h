@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "sec.h"
+#include "keys.h"
 
 struct buf;
 struct db;
@@ -31,7 +31,7 @@ struct config;
 
 /* 0 with the new token and sudo password written (for showing once), -1
  * on failure. */
-int	prov_issue(struct db *, const unsigned char master[SEC_KEYBYTES],
+int	prov_issue(struct db *, const struct keys *,
 	    long long server_id, long ttl_min, char secret_token[PROV_TOKEN_LEN + 1],
 	    char secret_sudo[PROV_SUDO_LEN + 1]);
 
@@ -39,12 +39,12 @@ int	prov_issue(struct db *, const unsigned char master[SEC_KEYBYTES],
  * 0 refused (unknown, malformed, fetched, used, revoked or expired: one
  * answer for all), -1 failure. Every attempt is logged (provision_log). */
 int	prov_exchange(struct db *, const struct config *,
-	    const unsigned char master[SEC_KEYBYTES], const char *secret_token,
+	    const struct keys *, const char *secret_token,
 	    const char *addr, struct buf *out);
 
 /* The server's report. host_key "ssh-ed25519 BASE64"; facts a JSON object
  * text. 1 accepted (server_id set), 0 refused, -1 failure. */
-int	prov_callback(struct db *, const unsigned char master[SEC_KEYBYTES],
+int	prov_callback(struct db *, const struct keys *,
 	    const char *secret_token, const char *addr, const char *host_key,
 	    const char *facts, long long *server_id);
 
@@ -52,6 +52,6 @@ int	prov_callback(struct db *, const unsigned char master[SEC_KEYBYTES],
  * with the pinned key as the server's user: docker info, disk) and, when
  * the managed registry exists, Docker sign-in for the server's roles. */
 int	prov_after(struct db *, const struct config *,
-	    const unsigned char master[SEC_KEYBYTES], long long server_id);
+	    const struct keys *, long long server_id);
 
 #endif

@@ -128,8 +128,8 @@ cred_ad(char *out, size_t sz, const char *role, const char *user, int keyver)
 
 /* Makes role's credential unless it exists: 256 random bits, sealed. */
 static int
-cred_make(struct db *db, const unsigned char key[SEC_KEYBYTES],
-    const char *role, const char *user)
+cred_make(struct db *db, const struct keys *k, const char *role,
+    const char *user)
 {
 	char		 pw[64], ad[128], kv[12], *sealed = NULL;
 	PGresult	*res = NULL;
@@ -138,7 +138,7 @@ cred_make(struct db *db, const unsigned char key[SEC_KEYBYTES],
 	sec_random_b64(pw, sizeof(pw), 32);
 	cred_ad(ad, sizeof(ad), role, user, KEYVER);
 	snprintf(kv, sizeof(kv), "%d", KEYVER);
-	if (sec_seal_b64(&sealed, key, KEYVER, ad, pw, strlen(pw)) == -1)
+	if (keys_seal_b64(&sealed, k, ad, pw, strlen(pw)) == -1)
 		goto out;
 	{
 		const char *p[] = { role, user, sealed, kv };
@@ -155,8 +155,8 @@ out:
 
 int
 reg_setup(struct db *db, const struct config *cfg,
-    const unsigned char key[SEC_KEYBYTES], const char *hostname,
-    const char *storage, char *err, size_t errsz)
+    const struct keys *k, const char *hostname, const char *storage,
+    char *err, size_t errsz)
 {
 	const char	*host = dflt(hostname, cfg->registry_host);
 	const char	*store = dflt(storage, dflt(cfg->registry_storage, DEF_STORAGE));
@@ -199,8 +199,8 @@ reg_setup(struct db *db, const struct config *cfg,
 		if ((res = db_exec(db, ST_REG_SETTINGS, NP(p), p)) == NULL)
 			goto out;
 	}
-	if (cred_make(db, key, "build", REG_BUILD_USER) == -1 ||
-	    cred_make(db, key, "runtime", REG_RUNTIME_USER) == -1)
+	if (cred_make(db, k, "build", REG_BUILD_USER) == -1 ||
+	    cred_make(db, k, "runtime", REG_RUNTIME_USER) == -1)
 		goto out;
 	rc = db_simple(db, "COMMIT");
 out:
@@ -211,8 +211,8 @@ out:
 }
 
 int
-reg_credential(struct db *db, const unsigned char key[SEC_KEYBYTES],
-    const char *role, char *user, size_t usersz, char *pw, size_t pwsz)
+reg_credential(struct db *db, const struct keys *k, const char *role,
+    char *user, size_t usersz, char *pw, size_t pwsz)
 {
 	const char	*p[] = { role };
 	PGresult	*res;
@@ -227,8 +227,9 @@ reg_credential(struct db *db, const unsigned char key[SEC_KEYBYTES],
 		goto out;
 	cred_ad(ad, sizeof(ad), role, PQgetvalue(res, 0, 0),
 	    atoi(PQgetvalue(res, 0, 2)));
-	if (sec_open_b64(&pt, key, ad, PQgetvalue(res, 0, 1)) == -1) {
-		log_warnx("registry: the %s credential does not open", role);
+	if (keys_open_b64(&pt, k, ad, PQgetvalue(res, 0, 1)) == -1) {
+		log_warnx("registry: the %s credential does not open%s", role,
+		    k->can_open ? "" : " (this program holds no opening key)");
 		goto out;
 	}
 	if (pt.len + 1 > pwsz || strlen(PQgetvalue(res, 0, 0)) + 1 > usersz)
@@ -241,6 +242,26 @@ out:
 		sodium_memzero(pt.ptr, pt.cap);
 	buf_release(&pt);
 	PQclear(res);
+	return rc;
+}
+
+int
+reg_resolve_secret(struct db *db, const struct keys *k, const char *ref,
+    struct buf *out)
+{
+	char		 user[64], pw[128];
+	const char	*role;
+	int		 rc = -1;
+
+	if (strcmp(ref, "registry_credentials/build") == 0)
+		role = "build";
+	else if (strcmp(ref, "registry_credentials/runtime") == 0)
+		role = "runtime";
+	else
+		return -1;
+	if (reg_credential(db, k, role, user, sizeof(user), pw, sizeof(pw)) == 0)
+		rc = buf_puts(out, pw);
+	sodium_memzero(pw, sizeof(pw));
 	return rc;
 }
 
@@ -328,36 +349,37 @@ plan_cell(struct plan *pl, long long server, const char *check)
 
 static int
 plan_commit(struct db *db, struct plan *pl, const struct op_in *in,
-    const struct secret *sec, size_t nsec, const unsigned char key[SEC_KEYBYTES],
-    long long *id, char uuid[40])
+    const struct keys *k, long long *id, char uuid[40])
 {
 	if (pl->failed)
 		return -1;
 	for (size_t i = 0; i < pl->n; i++)
 		pl->steps[i].script = pl->scripts[i].ptr;
-	return op_create(db, in, pl->steps, pl->n, sec, nsec, key, id, uuid);
+	return op_create(db, in, pl->steps, pl->n, NULL, 0, k, id, uuid);
 }
+
+/* The credentials by reference: the spooler opens them. */
+static const struct op_secret_ref both_refs[] = {
+	{ "BUILD_PASSWORD", "registry_credentials/build" },
+	{ "RUNTIME_PASSWORD", "registry_credentials/runtime" },
+};
 
 /* Queues pl as an operation of kind on the registry holding both
  * credentials (its steps name the ones each of them gets). */
 static int
 commit_with_both(struct db *db, struct plan *pl, const char *kind,
-    long long user_id, const char *secret_build, const char *secret_runtime,
-    const unsigned char key[SEC_KEYBYTES], long long *id, char uuid[40])
+    long long user_id, const struct keys *k, long long *id, char uuid[40])
 {
 	struct op_in	 in;
-	struct secret	 sec[2];
 
 	memset(&in, 0, sizeof(in));
 	in.kind = kind;
 	in.subject_type = "registry";
 	in.subject_id = 1;
 	in.created_by = user_id;
-	sec[0].name = "BUILD_PASSWORD";
-	sec[0].value = secret_build;
-	sec[1].name = "RUNTIME_PASSWORD";
-	sec[1].value = secret_runtime;
-	return plan_commit(db, pl, &in, sec, 2, key, id, uuid);
+	in.refs = both_refs;
+	in.nrefs = 2;
+	return plan_commit(db, pl, &in, k, id, uuid);
 }
 
 /* The registry's settings, or a message when it is not set up. */
@@ -501,41 +523,38 @@ load_nodes(struct db *db, long long only, struct node *out, size_t max,
 	return 0;
 }
 
-/* One auth operation for a node, its credential sealed into it. */
+/* One auth operation for a node, its credential by reference. */
 static int
-auth_op(struct db *db, const struct config *cfg, const unsigned char key[SEC_KEYBYTES],
+auth_op(struct db *db, const struct config *cfg, const struct keys *k,
     const struct reg *r, const char *ca, long long server, int build,
     long long user_id, long long depends_on, long long *id, char uuid[40])
 {
 	struct plan	 pl;
 	struct op_in	 in;
-	struct secret	 sec;
-	char		 user[64], pw[128];
-	int		 rc = -1;
+	struct op_secret_ref ref;
+	int		 rc;
 
 	plan_init(&pl);
-	if (reg_credential(db, key, build ? "build" : "runtime", user, sizeof(user),
-	    pw, sizeof(pw)) == -1)
-		goto out;
-	plan_auth_steps(&pl, cfg, r, server, ca, user);
+	plan_auth_steps(&pl, cfg, r, server, ca, build ? REG_BUILD_USER :
+	    REG_RUNTIME_USER);
 	memset(&in, 0, sizeof(in));
 	in.kind = "registry_auth";
 	in.subject_type = server ? "server" : "registry";
 	in.subject_id = server ? server : 1;
 	in.depends_on = depends_on;
 	in.created_by = user_id;
-	sec.name = "REGISTRY_PASSWORD";
-	sec.value = pw;
-	rc = plan_commit(db, &pl, &in, &sec, 1, key, id, uuid);
-out:
-	sodium_memzero(pw, sizeof(pw));
+	ref.name = "REGISTRY_PASSWORD";
+	ref.ref = build ? both_refs[0].ref : both_refs[1].ref;
+	in.refs = &ref;
+	in.nrefs = 1;
+	rc = plan_commit(db, &pl, &in, k, id, uuid);
 	plan_release(&pl);
 	return rc;
 }
 
 int
 reg_plan_auth(struct db *db, const struct config *cfg,
-    const unsigned char key[SEC_KEYBYTES], long long server_id,
+    const struct keys *k, long long server_id,
     long long user_id, long long depends_on, char uuid[40], char *err,
     size_t errsz)
 {
@@ -560,7 +579,7 @@ reg_plan_auth(struct db *db, const struct config *cfg,
 		}
 		build = nd[0].build;
 	}
-	rc = auth_op(db, cfg, key, &r, ca, server_id, build, user_id, depends_on,
+	rc = auth_op(db, cfg, k, &r, ca, server_id, build, user_id, depends_on,
 	    &id, uuid);
 out:
 	free(ca);
@@ -692,26 +711,22 @@ plan_https_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
 
 int
 reg_plan_check(struct db *db, const struct config *cfg,
-    const unsigned char key[SEC_KEYBYTES], long long user_id, char uuid[40],
+    const struct keys *k, long long user_id, char uuid[40],
     char *err, size_t errsz)
 {
 	struct reg	 r;
 	struct plan	 pl;
 	struct probe	 pr;
 	struct node	 nodes[MAX_NODES];
-	char		 bu[64], bpw[128], ru[64], rpw[128];
 	size_t		 n, i;
 	long long	 id;
 	int		 rc = -1, build_servers = 0;
 
 	err[0] = '\0';
-	bpw[0] = rpw[0] = '\0';
 	plan_init(&pl);
 	if (need_registry(db, &r, err, errsz) == -1)
 		goto out;
-	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1 ||
-	    reg_credential(db, key, "build", bu, sizeof(bu), bpw, sizeof(bpw)) == -1 ||
-	    reg_credential(db, key, "runtime", ru, sizeof(ru), rpw, sizeof(rpw)) == -1)
+	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1)
 		goto out;
 	probe_make(&pr);
 	for (i = 0; i < n; i++)
@@ -744,10 +759,8 @@ reg_plan_check(struct db *db, const struct config *cfg,
 		if (nodes[i].runtime)
 			plan_docker_cell(&pl, cfg, &r, &pr, nodes[i].id, nodes[i].name, 0);
 	}
-	rc = commit_with_both(db, &pl, "check", user_id, bpw, rpw, key, &id, uuid);
+	rc = commit_with_both(db, &pl, "check", user_id, k, &id, uuid);
 out:
-	sodium_memzero(bpw, sizeof(bpw));
-	sodium_memzero(rpw, sizeof(rpw));
 	plan_release(&pl);
 	return rc;
 }
@@ -756,24 +769,23 @@ out:
 
 int
 reg_plan_provision(struct db *db, const struct config *cfg,
-    const unsigned char key[SEC_KEYBYTES], long long user_id, char uuid[40],
+    const struct keys *k, long long user_id, char uuid[40],
     char *err, size_t errsz)
 {
 	struct reg	 r;
 	struct plan	 pl;
 	struct node	 nodes[MAX_NODES];
 	struct buf	 site;
-	char		 bu[64], bpw[128], ru[64], rpw[128], *ca = NULL, u2[40];
+	char		*ca = NULL, u2[40];
 	const char	*conf = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
 	size_t		 n;
 	long long	 id, aid;
 	int		 rc = -1, build_servers = 0;
 
 	err[0] = '\0';
-	bpw[0] = rpw[0] = '\0';
 	plan_init(&pl);
 	buf_init(&site);
-	if (reg_setup(db, cfg, key, NULL, NULL, err, errsz) == -1 ||
+	if (reg_setup(db, cfg, k, NULL, NULL, err, errsz) == -1 ||
 	    need_registry(db, &r, err, errsz) == -1)
 		goto out;
 	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
@@ -784,9 +796,7 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 		    "caddyfile in the configuration: the registry is served by Caddy.");
 		goto out;
 	}
-	if (reg_credential(db, key, "build", bu, sizeof(bu), bpw, sizeof(bpw)) == -1 ||
-	    reg_credential(db, key, "runtime", ru, sizeof(ru), rpw, sizeof(rpw)) == -1 ||
-	    load_nodes(db, 0, nodes, MAX_NODES, &n) == -1)
+	if (load_nodes(db, 0, nodes, MAX_NODES, &n) == -1)
 		goto out;
 
 	plan_step(&pl, "Write the registry's configuration", 0, 60);
@@ -797,8 +807,8 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	plan_step(&pl, "Write the credentials' bcrypt hashes", 0, 120)->secrets =
 	    "BUILD_PASSWORD RUNTIME_PASSWORD";
 	plan_var(&pl, "CONF_DIR", conf);
-	plan_var(&pl, "BUILD_USER", bu);
-	plan_var(&pl, "RUNTIME_USER", ru);
+	plan_var(&pl, "BUILD_USER", REG_BUILD_USER);
+	plan_var(&pl, "RUNTIME_USER", REG_RUNTIME_USER);
 	plan_end(&pl, script_reg_htpasswd);
 	plan_step(&pl, "Start the registry container", 0, 900);
 	plan_var(&pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
@@ -818,24 +828,22 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	plan_var(&pl, "CA_FILE", tls_internal(cfg) ? cfg->registry_ca_file : "");
 	plan_end(&pl, script_reg_caddy);
 
-	if (commit_with_both(db, &pl, "registry", user_id, bpw, rpw, key, &id,
+	if (commit_with_both(db, &pl, "registry", user_id, k, &id,
 	    uuid) == -1)
 		goto out;
 	/* Docker auth on each node, each its own operation after this one;
 	 * the check after them waits for all of them (ks_claim_operation). */
 	for (size_t i = 0; i < n; i++)
 		build_servers += nodes[i].build;
-	if (build_servers == 0 && auth_op(db, cfg, key, &r, ca, 0, 1, user_id, id,
+	if (build_servers == 0 && auth_op(db, cfg, k, &r, ca, 0, 1, user_id, id,
 	    &aid, u2) == -1)
 		goto out;
 	for (size_t i = 0; i < n; i++)
-		if (auth_op(db, cfg, key, &r, ca, nodes[i].id, nodes[i].build,
+		if (auth_op(db, cfg, k, &r, ca, nodes[i].id, nodes[i].build,
 		    user_id, id, &aid, u2) == -1)
 			goto out;
-	rc = reg_plan_check(db, cfg, key, user_id, u2, err, errsz);
+	rc = reg_plan_check(db, cfg, k, user_id, u2, err, errsz);
 out:
-	sodium_memzero(bpw, sizeof(bpw));
-	sodium_memzero(rpw, sizeof(rpw));
 	buf_release(&site);
 	free(ca);
 	plan_release(&pl);

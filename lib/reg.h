@@ -3,15 +3,17 @@
  * HTTPS site, a build and a runtime credential, Docker auth on every node,
  * and the health matrix. This module plans the operations that do the
  * work (scripts from lib/scripts/, values quoted by lib/shq.c, passwords
- * only as sealed operation secrets) and answers the planners' gate.
+ * only as references the spooler opens: the planners may run in a web
+ * worker that holds no opening key) and answers the planners' gate.
  */
 #ifndef KS_REG_H
 #define KS_REG_H
 
 #include <stddef.h>
 
-#include "sec.h"
+#include "keys.h"
 
+struct buf;
 struct db;
 struct config;
 
@@ -38,13 +40,20 @@ int	reg_load(struct db *, struct reg *r);
  * and the two credentials if missing. hostname/storage may be NULL. 0, or
  * -1 with a message for the user in err (bad setting) or "" (failure). */
 int	reg_setup(struct db *, const struct config *,
-	    const unsigned char sealkey[SEC_KEYBYTES], const char *hostname,
+	    const struct keys *, const char *hostname,
 	    const char *storage, char *err, size_t errsz);
 
 /* The password of role ("build" or "runtime") into pw (pwsz >= 64); the
- * caller wipes it. 0, or -1. */
-int	reg_credential(struct db *, const unsigned char sealkey[SEC_KEYBYTES],
+ * caller wipes it. Needs KEYS_OPENER (the spooler, keystonectl). 0, or
+ * -1. */
+int	reg_credential(struct db *, const struct keys *,
 	    const char *role, char *user, size_t usersz, char *pw, size_t pwsz);
+
+/* The spooler's resolver (op_resolve_fn) for the references the plans
+ * below give their operations: "registry_credentials/build" and
+ * "registry_credentials/runtime". */
+int	reg_resolve_secret(struct db *, const struct keys *, const char *ref,
+	    struct buf *out);
 
 /*
  * Operations (all queued, uuid of the first written to uuid, 40 bytes):
@@ -55,14 +64,14 @@ int	reg_credential(struct db *, const unsigned char sealkey[SEC_KEYBYTES],
  * 0, or -1 with a message for the user in err ("" for a failure).
  */
 int	reg_plan_provision(struct db *, const struct config *,
-	    const unsigned char sealkey[SEC_KEYBYTES], long long user_id,
+	    const struct keys *, long long user_id,
 	    char uuid[40], char *err, size_t errsz);
 int	reg_plan_auth(struct db *, const struct config *,
-	    const unsigned char sealkey[SEC_KEYBYTES], long long server_id,
+	    const struct keys *, long long server_id,
 	    long long user_id, long long depends_on, char uuid[40], char *err,
 	    size_t errsz);
 int	reg_plan_check(struct db *, const struct config *,
-	    const unsigned char sealkey[SEC_KEYBYTES], long long user_id,
+	    const struct keys *, long long user_id,
 	    char uuid[40], char *err, size_t errsz);
 
 /* For the scheduler: 1 when a check is due (registry provisioned, no

@@ -19,10 +19,15 @@
 
 #define SEC_KEYBYTES	32
 
+/* Purposes of derived keys (lib/keys.h says which program holds which). */
 enum sec_subkey {
 	SEC_SUB_CSRF = 1,	/* HMAC key for CSRF tokens */
-	SEC_SUB_SEAL = 2,	/* AEAD key for secrets at rest */
-	SEC_SUB_TOKEN = 3	/* keyed hash for one-time tokens */
+	SEC_SUB_SEAL = 2,	/* AEAD key of secrets sealed before 009 */
+	SEC_SUB_TOKEN = 3,	/* keyed hash for one-time tokens */
+	SEC_SUB_LOGIN = 4,	/* keyed hash for unknown login names */
+	SEC_SUB_SEALBOX = 5,	/* seed of the sealing key pair */
+	SEC_SUB_PROV = 6,	/* AEAD key for provisioning's short-lived secrets */
+	SEC_SUB_HOOK = 7	/* HMAC key for push hooks */
 };
 
 struct buf;

@@ -315,7 +315,7 @@ spool_run(struct spool *sp, const struct op_claim *c)
 	snprintf(ids, sizeof(ids), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	log_info("operation %lld (%s): claimed, attempt %d", c->id, c->kind, c->attempt);
-	if (op_secrets_load(sp->db, c->id, sp->sealkey, &sec) == -1) {
+	if (op_secrets_load(sp->db, c->id, sp->keys, sp->resolve, &sec) == -1) {
 		rc = finish_op(sp, c, "failed", "its secrets could not be opened");
 		goto out;
 	}

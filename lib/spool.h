@@ -10,7 +10,6 @@
 #include <stddef.h>
 
 #include "op.h"
-#include "sec.h"
 
 struct db;
 
@@ -21,7 +20,8 @@ struct spool {
 	long			 build_limit;	/* operations per build node */
 	size_t			 output_cap;	/* stored output per step */
 	long			 grace_s;	/* after SIGTERM, before cancelling */
-	unsigned char		 sealkey[SEC_KEYBYTES];
+	const struct keys	*keys;		/* KEYS_OPENER: opens secrets */
+	op_resolve_fn		 resolve;	/* opens secret references */
 	const char		*ssh_key_file;	/* NULL: no SSH steps possible */
 	long			 ssh_connect_timeout;
 	long			 ssh_idle_timeout;

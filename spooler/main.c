@@ -24,7 +24,7 @@
 #include "log.h"
 #include "op.h"
 #include "reg.h"
-#include "sec.h"
+#include "keys.h"
 #include "spool.h"
 
 #define MAX_WORKERS	64
@@ -66,8 +66,7 @@ listen_channel(struct db *db)
 /* Queues the registry's scheduled health check when one is due. The
  * session lock keeps two workers (or spoolers) from queueing it twice. */
 static void
-schedule_check(struct db *db, const struct config *cfg,
-    const unsigned char sealkey[SEC_KEYBYTES])
+schedule_check(struct db *db, const struct config *cfg, const struct keys *k)
 {
 	char	 uuid[40], err[256];
 
@@ -75,7 +74,7 @@ schedule_check(struct db *db, const struct config *cfg,
 	    db_simple(db, "SELECT pg_advisory_lock(727276)") == -1)
 		return;
 	if (reg_check_due(db, cfg->registry_check_minutes) == 1) {
-		if (reg_plan_check(db, cfg, sealkey, 0, uuid, err, sizeof(err)) == 0)
+		if (reg_plan_check(db, cfg, k, 0, uuid, err, sizeof(err)) == 0)
 			log_info("registry: scheduled health check %s queued", uuid);
 		else
 			log_warnx("registry: scheduled health check not queued: %s",
@@ -85,7 +84,7 @@ schedule_check(struct db *db, const struct config *cfg,
 }
 
 static void
-worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
+worker(const struct config *cfg, const struct keys *k)
 {
 	struct db	 db;
 	struct spool	 sp;
@@ -109,7 +108,8 @@ worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 	sp.ssh_key_file = cfg->ssh_key_file;
 	sp.ssh_connect_timeout = cfg->ssh_connect_timeout;
 	sp.ssh_idle_timeout = cfg->ssh_idle_timeout;
-	memcpy(sp.sealkey, sealkey, SEC_KEYBYTES);
+	sp.keys = k;
+	sp.resolve = reg_resolve_secret;
 	if (db_open(&db, cfg->database) == -1)
 		log_warnx("database not reachable yet; retrying");
 	while (!quit) {
@@ -124,7 +124,7 @@ worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 			continue;
 		if (time(NULL) - scheduled >= 60) {
 			scheduled = time(NULL);
-			schedule_check(&db, cfg, sealkey);
+			schedule_check(&db, cfg, k);
 		}
 		if ((rc = op_claim(&db, sp.worker, sp.lease_s, sp.build_limit, &c)) == 1) {
 			(void)spool_run(&sp, &c);
@@ -141,11 +141,10 @@ worker(const struct config *cfg, const unsigned char sealkey[SEC_KEYBYTES])
 		    cfg->lease_seconds / 2 : 1));
 	}
 	db_close(&db);
-	sodium_memzero(&sp.sealkey, sizeof(sp.sealkey));
 }
 
 static pid_t
-spawn(const struct config *cfg, const unsigned char key[SEC_KEYBYTES])
+spawn(const struct config *cfg, const struct keys *k)
 {
 	pid_t	 pid;
 
@@ -154,7 +153,7 @@ spawn(const struct config *cfg, const unsigned char key[SEC_KEYBYTES])
 		return -1;
 	}
 	if (pid == 0) {
-		worker(cfg, key);
+		worker(cfg, k);
 		exit(0);	/* not _exit: lets LeakSanitizer check the worker */
 	}
 	return pid;
@@ -165,7 +164,7 @@ main(int argc, char *argv[])
 {
 	struct config		 cfg;
 	struct sigaction	 sa;
-	unsigned char		 master[SEC_KEYBYTES], seal[SEC_KEYBYTES];
+	struct keys		 keys;
 	const char		*cfgpath = NULL;
 	char			 err[512];
 	pid_t			 pids[MAX_WORKERS], pid;
@@ -186,12 +185,14 @@ main(int argc, char *argv[])
 		log_warnx("config: %s", err);
 		return 1;
 	}
-	if (sec_key_load(cfg.master_key_file, master, err, sizeof(err)) == -1) {
+	/* The one program that opens stored secrets (for the steps that use
+	 * them). It stays root: its control-node steps run Docker, write
+	 * /etc/docker/certs.d and the registry's files, and reload Caddy. */
+	if (keys_load(&keys, cfg.master_key_file, KEYS_OPENER, err,
+	    sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;
 	}
-	sec_subkey(seal, master, SEC_SUB_SEAL);
-	sodium_memzero(master, sizeof(master));
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -202,7 +203,7 @@ main(int argc, char *argv[])
 
 	n = cfg.spooler_workers;
 	for (long i = 0; i < n; i++)
-		pids[i] = spawn(&cfg, seal);
+		pids[i] = spawn(&cfg, &keys);
 	log_info("started %ld workers", n);
 	while (!quit) {
 		if ((pid = wait(&status)) == -1) {
@@ -216,7 +217,7 @@ main(int argc, char *argv[])
 			log_warnx("worker %d exited (status %d); restarting",
 			    (int)pid, status);
 			sleep(1);
-			pids[i] = spawn(&cfg, seal);
+			pids[i] = spawn(&cfg, &keys);
 		}
 	}
 	for (long i = 0; i < n; i++)
@@ -224,7 +225,7 @@ main(int argc, char *argv[])
 			kill(pids[i], SIGTERM);
 	while (wait(&status) > 0 || errno == EINTR)
 		;
-	sodium_memzero(seal, sizeof(seal));
+	keys_release(&keys);
 	config_release(&cfg);
 	log_info("stopped");
 	return 0;

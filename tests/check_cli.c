@@ -3,7 +3,15 @@
  * a bad configuration or master key, keystonectl manages users and the
  * schema. Needs the test stack ($KS_DIR, $KS_BUILD, $KS_PGCONN).
  */
+#define _GNU_SOURCE	/* setresuid, setresgid */
 #include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include <check.h>
 #include <stdio.h>
@@ -12,9 +20,12 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <sodium.h>
 
 #include "buf.h"
 #include "config.h"
+#include "keys.h"
+#include "sec.h"
 #include "testutil.h"
 
 static const char	*ks_dir, *ks_build, *pg_conninfo;
@@ -243,6 +254,177 @@ START_TEST(stack_config_no_bridge)
 }
 END_TEST
 
+/* The stack's keystone.fcgi workers: children of the master in fcgi.pid.
+ * Returns how many (at most max). */
+static int
+fcgi_workers(pid_t *out, int max)
+{
+	char	 path[300], *txt, st[64];
+	DIR	*d;
+	struct dirent *e;
+	long	 master;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "%s/run/fcgi.pid", ks_dir);
+	ck_assert_ptr_nonnull(txt = tu_slurp(path, NULL));
+	master = atol(txt);
+	free(txt);
+	ck_assert_ptr_nonnull(d = opendir("/proc"));
+	while ((e = readdir(d)) != NULL && n < max) {
+		long pid = atol(e->d_name), ppid = 0;
+		FILE *f;
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* pid (comm) state ppid: comm has no ')' here. */
+		if (fscanf(f, "%*d (%*[^)]) %63s %ld", st, &ppid) == 2 &&
+		    ppid == master)
+			out[n++] = (pid_t)pid;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* One "Name:\tv1 v2..." line of /proc/PID/status into vals. */
+static int
+status_ids(pid_t pid, const char *name, long *vals, int max)
+{
+	char	 path[64], line[512];
+	FILE	*f;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strlen(name);
+		if (strncmp(line, name, strlen(name)) != 0 || *p != ':')
+			continue;
+		for (p++; n < max; ) {
+			char *end;
+			long v = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			vals[n++] = v;
+			p = end;
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* Nonzero when needle (len bytes) is anywhere in pid's readable memory.
+ * Mappings over 1 GiB are ASan's shadow (its poison bytes, no data) and
+ * are skipped; every other readable mapping is read whole. */
+static int
+mem_has(pid_t pid, const void *needle, size_t len)
+{
+	char		 path[64], line[512];
+	FILE		*maps;
+	int		 fd, found = 0;
+	unsigned char	*buf = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	ck_assert_ptr_nonnull(maps = fopen(path, "r"));
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
+	while (!found && fgets(line, sizeof(line), maps) != NULL) {
+		unsigned long lo, hi;
+		char perm[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3 ||
+		    perm[0] != 'r' || hi - lo > (1UL << 30) ||
+		    strstr(line, "[vvar]") != NULL)
+			continue;
+		ck_assert_ptr_nonnull(buf = realloc(buf, hi - lo));
+		ssize_t got = pread(fd, buf, hi - lo, (off_t)lo);
+		if (got < (ssize_t)len)
+			continue;
+		for (size_t i = 0; i + len <= (size_t)got && !found; i++)
+			found = buf[i] == *(const unsigned char *)needle &&
+			    memcmp(buf + i, needle, len) == 0;
+	}
+	free(buf);
+	close(fd);
+	fclose(maps);
+	return found;
+}
+
+/* The web workers serve requests as the keystone user, cannot open the
+ * master key file, and hold neither the master key nor any key that opens
+ * a stored secret (the sealing pair's secret half, its seed, the key of
+ * values sealed before it). */
+START_TEST(fcgi_workers_unprivileged)
+{
+	pid_t		 w[64];
+	long		 uid[4], gid[4], groups[64];
+	int		 n, ngroups;
+	char		 path[300], hex[2 * SEC_KEYBYTES + 1], err[256];
+	unsigned char	 master[SEC_KEYBYTES], seed[SEC_KEYBYTES];
+	struct keys	 op;
+	struct passwd	*pw = getpwnam("keystone");
+
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_gt(n = fcgi_workers(w, 64), 0);
+	snprintf(path, sizeof(path), "%s/master.key", ks_dir);
+	ck_assert_msg(sec_key_load(path, master, err, sizeof(err)) == 0, "%s", err);
+	sodium_bin2hex(hex, sizeof(hex), master, sizeof(master));
+	sec_subkey(seed, master, SEC_SUB_SEALBOX);
+	keys_derive(&op, master, KEYS_OPENER);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(status_ids(w[i], "Uid", uid, 4), 4);
+		ck_assert_int_eq(status_ids(w[i], "Gid", gid, 4), 4);
+		for (int j = 0; j < 4; j++) {
+			ck_assert_int_eq(uid[j], (long)pw->pw_uid);
+			ck_assert_int_eq(gid[j], (long)pw->pw_gid);
+		}
+		/* As that worker is (uid, gids), the key file cannot be opened. */
+		ngroups = status_ids(w[i], "Groups", groups, 64);
+		{
+			pid_t c = fork();
+			int st;
+			ck_assert_int_ge(c, 0);
+			if (c == 0) {
+				gid_t g[64];
+				for (int j = 0; j < ngroups; j++)
+					g[j] = (gid_t)groups[j];
+				if (setgroups((size_t)ngroups, g) == -1 ||
+				    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+				    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+					_exit(3);
+				if (open(path, O_RDONLY) != -1)
+					_exit(1);
+				_exit(errno == EACCES ? 0 : 2);
+			}
+			ck_assert_int_eq(waitpid(c, &st, 0), c);
+			ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			    "as worker %d's user, opening %s: status %d (1 opened, "
+			    "2 not EACCES, 3 could not switch user)", (int)w[i],
+			    path, WEXITSTATUS(st));
+		}
+		ck_assert_msg(!mem_has(w[i], master, sizeof(master)),
+		    "worker %d holds the master key", (int)w[i]);
+		ck_assert_msg(!mem_has(w[i], hex, 2 * SEC_KEYBYTES),
+		    "worker %d holds the master key (hex)", (int)w[i]);
+		ck_assert_msg(!mem_has(w[i], op.seal_sk, sizeof(op.seal_sk)),
+		    "worker %d holds the sealing secret key", (int)w[i]);
+		ck_assert_msg(!mem_has(w[i], seed, sizeof(seed)),
+		    "worker %d holds the sealing key's seed", (int)w[i]);
+		ck_assert_msg(!mem_has(w[i], op.legacy, sizeof(op.legacy)),
+		    "worker %d holds the legacy sealing key", (int)w[i]);
+		/* The scan finds what is there: the public half is. */
+		ck_assert_msg(mem_has(w[i], op.seal_pk, sizeof(op.seal_pk)),
+		    "worker %d: the scan did not find the public key it holds",
+		    (int)w[i]);
+	}
+	sodium_memzero(master, sizeof(master));
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(seed, sizeof(seed));
+	keys_release(&op);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -256,6 +438,7 @@ main(void)
 	tcase_add_test(tc, ctl_users);
 	tcase_add_test(tc, ctl_migrate_idempotent);
 	tcase_add_test(tc, stack_config_no_bridge);
+	tcase_add_test(tc, fcgi_workers_unprivileged);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -8,7 +8,7 @@
  * script again, and a host key that changes after pinning.
  *
  * The tests run in order on one host. Needs the stack ($KS_URL...,
- * $KS_DIR) with provision_daemon_json set (no Docker bridge on the host),
+ * $KS_DIR), whose loopback URL gives provisioning a no-bridge daemon.json,
  * and $KS_HOSTS_STATE with one fresh host (tests/run.sh).
  */
 #define _GNU_SOURCE
@@ -259,6 +259,18 @@ START_TEST(provision_fresh_host)
 	o = th_local(ts_tmp, c);
 	ck_assert_msg(strstr(o, "docker") != NULL && strstr(o, "sudo") != NULL, "%s", o);
 	free(o);
+	/* The engine the script started on this host (which shares the
+	 * machine's network) has no bridge: the stack's loopback URL gave it
+	 * the no-bridge daemon.json, as `make run` does. */
+	ck_assert_int_eq(th_sh(&host, ts_tmp, "cat /etc/docker/daemon.json; echo; "
+	    "docker network ls --format '{{.Driver}}'; ip -o link show docker0 "
+	    "2>&1 || true", &out), 0);
+	ck_assert_msg(strstr(out, "\"bridge\": \"none\"") != NULL &&
+	    strstr(out, "\"iptables\": false") != NULL, "daemon.json: %s", out);
+	ck_assert_msg(strstr(out, "\nbridge\n") == NULL &&
+	    strstr(out, "does not exist") != NULL, "the host's engine made a "
+	    "bridge:\n%s", out);
+	free(out);
 	/* SSH is key-only now. */
 	ck_assert_int_eq(th_sh(&host, ts_tmp, "sshd -T | grep -Ei '^(passwordauthentication|"
 	    "kbdinteractiveauthentication) '", &out), 0);

@@ -14,7 +14,8 @@
 #include "tu_spool.h"
 
 const char		*ts_dir, *ts_build, *ts_pgconn;
-unsigned char		 ts_sealkey[SEC_KEYBYTES];
+struct keys		 ts_keys;
+const struct keys *const ts_sealkey = &ts_keys;
 struct db		 ts_db;
 char			 ts_tmp[] = "/tmp/ks-spool-XXXXXX";
 static pid_t		 spoolers[8];
@@ -215,7 +216,6 @@ void
 ts_setup(void)
 {
 	char	 path[512], err[256];
-	unsigned char master[SEC_KEYBYTES];
 
 	ts_reap_all();	/* a failed test's spoolers must not take our work */
 	ts_dir = getenv("KS_DIR");
@@ -224,8 +224,8 @@ ts_setup(void)
 	ck_assert_msg(ts_dir && ts_build && ts_pgconn,
 	    "KS_DIR, KS_BUILD and KS_PGCONN must be set (tests/run.sh)");
 	snprintf(path, sizeof(path), "%s/master.key", ts_dir);
-	ck_assert_msg(sec_key_load(path, master, err, sizeof(err)) == 0, "%s", err);
-	sec_subkey(ts_sealkey, master, SEC_SUB_SEAL);
+	ck_assert_msg(keys_load(&ts_keys, path, KEYS_OPENER, err, sizeof(err)) == 0,
+	    "%s", err);
 	ck_assert_int_eq(db_open(&ts_db, ts_pgconn), 0);
 	/* Earlier tests' leftovers must not occupy the spoolers. */
 	PQclear(ts_q("UPDATE operations SET status = 'cancelled' WHERE status IN "

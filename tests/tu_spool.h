@@ -12,10 +12,12 @@
 
 #include "db.h"
 #include "op.h"
-#include "sec.h"
+#include "keys.h"
 
 extern const char	*ts_dir, *ts_build, *ts_pgconn;
-extern unsigned char	 ts_sealkey[SEC_KEYBYTES];
+/* The spooler's keys (KEYS_OPENER), from the stack's master key. */
+extern struct keys	 ts_keys;
+extern const struct keys *const ts_sealkey;
 extern struct db	 ts_db;
 extern char		 ts_tmp[];	/* a fresh directory per test */
 
