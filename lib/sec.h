@@ -22,7 +22,7 @@
 /* Purposes of derived keys (lib/keys.h says which program holds which). */
 enum sec_subkey {
 	SEC_SUB_CSRF = 1,	/* HMAC key for CSRF tokens */
-	SEC_SUB_SEAL = 2,	/* AEAD key of secrets sealed before 009 */
+	SEC_SUB_SEAL = 2,	/* AEAD key of secrets sealed before 010 */
 	SEC_SUB_TOKEN = 3,	/* keyed hash for one-time tokens */
 	SEC_SUB_LOGIN = 4,	/* keyed hash for unknown login names */
 	SEC_SUB_SEALBOX = 5,	/* seed of the sealing key pair */
