@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "log.h"
 #include "model.h"
+#include "pw.h"
 #include "tmpl.h"
 #include "valid.h"
 
@@ -45,6 +46,7 @@ app_init(struct app *a, const char *config_path)
 	}
 	sec_subkey(a->csrf_key, master, SEC_SUB_CSRF);
 	sec_subkey(a->seal_key, master, SEC_SUB_SEAL);
+	sec_subkey(a->login_key, master, SEC_SUB_LOGIN);
 	memcpy(a->master, master, sizeof(a->master));
 	if (a->cfg.templates_dir == NULL) {
 		log_warnx("config: templates_dir is required by keystone.fcgi");
@@ -54,6 +56,12 @@ app_init(struct app *a, const char *config_path)
 		log_warnx("templates: %s unreadable, layout.tpl missing, or a "
 		    "template broken (ctemplate's message above)",
 		    a->cfg.templates_dir);
+		goto out;
+	}
+	/* Before the workers fork: no login ever pays for the dummy hash,
+	 * so an unknown user costs what a wrong password does. */
+	if (pw_init() == -1) {
+		log_warnx("pw_init: could not build the dummy password hash");
 		goto out;
 	}
 	rc = 0;
@@ -69,6 +77,7 @@ app_release(struct app *a)
 	config_release(&a->cfg);
 	sodium_memzero(a->csrf_key, sizeof(a->csrf_key));
 	sodium_memzero(a->seal_key, sizeof(a->seal_key));
+	sodium_memzero(a->login_key, sizeof(a->login_key));
 	sodium_memzero(a->master, sizeof(a->master));
 }
 

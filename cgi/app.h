@@ -29,6 +29,7 @@ struct app {
 	struct db	 db;
 	unsigned char	 csrf_key[SEC_KEYBYTES];
 	unsigned char	 seal_key[SEC_KEYBYTES];	/* secrets at rest */
+	unsigned char	 login_key[SEC_KEYBYTES];	/* unknown login names */
 	unsigned char	 master[SEC_KEYBYTES];	/* for lib/prov.c's subkeys */
 };
 

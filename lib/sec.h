@@ -22,7 +22,8 @@
 enum sec_subkey {
 	SEC_SUB_CSRF = 1,	/* HMAC key for CSRF tokens */
 	SEC_SUB_SEAL = 2,	/* AEAD key for secrets at rest */
-	SEC_SUB_TOKEN = 3	/* keyed hash for one-time tokens */
+	SEC_SUB_TOKEN = 3,	/* keyed hash for one-time tokens */
+	SEC_SUB_LOGIN = 4	/* keyed hash of unknown login names */
 };
 
 struct buf;
