@@ -8,6 +8,7 @@
 #include "buf.h"
 #include "log.h"
 #include "model.h"
+#include "pw.h"
 #include "tmpl.h"
 #include "valid.h"
 
@@ -51,6 +52,12 @@ app_init(struct app *a, const char *config_path)
 		log_warnx("templates: %s unreadable, layout.tpl missing, or a "
 		    "template broken (ctemplate's message above)",
 		    a->cfg.templates_dir);
+		goto out;
+	}
+	/* Before the workers fork: no login ever pays for the dummy hash,
+	 * so an unknown user costs what a wrong password does. */
+	if (pw_init() == -1) {
+		log_warnx("pw_init: could not build the dummy password hash");
 		goto out;
 	}
 	rc = 0;

@@ -78,6 +78,7 @@ login_post(struct req *r)
 	const char	*user = input_get(&r->in, "username");
 	const char	*secret_pw = input_get(&r->in, "password");
 	char		 id[SESS_IDLEN], hash[65], newhash[PW_HASHBYTES];
+	char		 name[M_LOGIN_NAMELEN];
 	cJSON		*u = NULL;
 	long long	 fu = 0, fa = 0;
 	int		 rc, ok = 0;
@@ -85,18 +86,25 @@ login_post(struct req *r)
 
 	if (r->invalid || user == NULL || secret_pw == NULL)
 		return login_form(r, 401, refusal);
-	if (m_login_failures(&a->db, user, r->remote_addr, &fu, &fa) == -1)
+	/* Looked up first: an unknown name (perhaps a password typed into the
+	 * wrong field) is recorded, counted and logged only keyed-hashed. */
+	if ((rc = m_user_by_name(&a->db, user, &u)) == -1)
 		return 500;
+	m_login_name(name, a->keys.login, user, rc == 1);
+	if (m_login_failures(&a->db, name, r->remote_addr, &fu, &fa) == -1) {
+		cJSON_Delete(u);
+		return 500;
+	}
 	if (fu >= a->cfg.login_max_failures || fa >= a->cfg.login_max_addr_failures) {
 		log_warnx("login: throttled user=%s addr=%s (failures user=%lld "
-		    "addr=%lld)", user, r->remote_addr, fu, fa);
-		(void)m_login_record(&a->db, user, r->remote_addr, 0);
+		    "addr=%lld)", name, r->remote_addr, fu, fa);
+		(void)m_login_record(&a->db, name, r->remote_addr, 0);
+		cJSON_Delete(u);
 		return login_form(r, 429, "Too many failed attempts. Try again "
 		    "in an hour.");
 	}
-	if ((rc = m_user_by_name(&a->db, user, &u)) == -1)
-		return 500;
-	/* An unknown user costs the same as a wrong password (dummy hash). */
+	/* An unknown user costs the same as a wrong password: one argon2id
+	 * run against the dummy hash pw_init built at start. */
 	ok = pw_check(rc == 1 ? cJSON_GetStringValue(cJSON_GetObjectItem(u,
 	    "password_hash")) : NULL, secret_pw, newhash);
 	if (ok == -1) {
@@ -106,8 +114,8 @@ login_post(struct req *r)
 	}
 	if (ok == 1 && newhash[0] != '\0')
 		(void)m_user_set_password(&a->db, user, newhash);
-	(void)m_login_record(&a->db, user, r->remote_addr, ok);
-	log_info("login: %s user=%s addr=%s", ok ? "success" : "failure", user,
+	(void)m_login_record(&a->db, name, r->remote_addr, ok);
+	log_info("login: %s user=%s addr=%s", ok ? "success" : "failure", name,
 	    r->remote_addr);
 	if (!ok) {
 		cJSON_Delete(u);

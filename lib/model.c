@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "db.h"
 #include "model.h"
 
@@ -149,11 +151,30 @@ m_sess_purge(struct db *db, long idle_min, long max_hours)
 	return write1(db, ST_SESS_PURGE, NP(p), p, NULL, NULL);
 }
 
+void
+m_login_name(char out[M_LOGIN_NAMELEN], const unsigned char login_key[32],
+    const char *username, int known)
+{
+	unsigned char	 h[crypto_generichash_BYTES_MIN];
+
+	if (known && strlen(username) < M_LOGIN_NAMELEN) {
+		memcpy(out, username, strlen(username) + 1);
+		return;
+	}
+	/* 64 bits of it: no collisions between the few names that matter in
+	 * an hour's throttling window, nothing to reverse without the key. */
+	crypto_generichash(h, sizeof(h), (const unsigned char *)username,
+	    strlen(username), login_key, 32);
+	out[0] = '?';
+	sodium_bin2hex(out + 1, M_LOGIN_NAMELEN - 1, h, 8);
+	sodium_memzero(h, sizeof(h));
+}
+
 int
-m_login_failures(struct db *db, const char *username, const char *address,
+m_login_failures(struct db *db, const char *name, const char *address,
     long long *by_user, long long *by_address)
 {
-	const char	*p[] = { username, address };
+	const char	*p[] = { name, address };
 	cJSON		*o;
 	int		 rc;
 
@@ -167,10 +188,10 @@ m_login_failures(struct db *db, const char *username, const char *address,
 }
 
 int
-m_login_record(struct db *db, const char *username, const char *address,
+m_login_record(struct db *db, const char *name, const char *address,
     int success)
 {
-	const char *p[] = { username, address, success ? "true" : "false" };
+	const char *p[] = { name, address, success ? "true" : "false" };
 	return write1(db, ST_LOGIN_RECORD, NP(p), p, NULL, NULL);
 }
 

@@ -48,9 +48,20 @@ int	 m_sess_set_flash(struct db *, const char *id_hash, const char *kind,
 int	 m_sess_delete(struct db *, const char *id_hash);
 int	 m_sess_purge(struct db *, long idle_min, long max_hours);
 
-int	 m_login_failures(struct db *, const char *username, const char *address,
+/*
+ * The name a login attempt is recorded, counted and logged under: a known
+ * username as it is; anything else (often a password typed into the wrong
+ * field) as "?" and 16 hex digits of a BLAKE2b keyed with login_key, so it
+ * is never stored or logged in a readable form and repeated attempts with
+ * the same name still count together. out holds M_LOGIN_NAMELEN bytes.
+ */
+#define M_LOGIN_NAMELEN	72
+void	 m_login_name(char out[M_LOGIN_NAMELEN], const unsigned char login_key[32],
+	    const char *username, int known);
+/* name as made by m_login_name. */
+int	 m_login_failures(struct db *, const char *name, const char *address,
 	    long long *by_user, long long *by_address);
-int	 m_login_record(struct db *, const char *username, const char *address,
+int	 m_login_record(struct db *, const char *name, const char *address,
 	    int success);
 
 /* A page of rows, *total set to the number of rows in all. */

@@ -11,21 +11,27 @@
 #define PW_MINLEN	12
 #define PW_MAXLEN	1024
 
+/* Builds the dummy hash pw_check checks unknown users against, once, in a
+ * short-lived child. Call it at program start, before forking workers, so
+ * no login ever pays for it. 0 on success (or when already built), -1. */
+int	pw_init(void);
 int	pw_hash(char out[PW_HASHBYTES], const char *secret_pw);
 /* 0 when secret_pw matches hash, -1 otherwise (also for a malformed hash). */
 int	pw_verify(const char *hash, const char *secret_pw);
-/* Runs a verification of the same cost against a fixed hash, so an unknown
- * user takes as long to refuse as a wrong password. Always returns -1. */
-int	pw_verify_dummy(const char *secret_pw);
 /* 1 when hash was made with weaker limits than the current ones. */
 int	pw_needs_rehash(const char *hash);
-/* pw_verify (with pw_verify_dummy when hash is NULL, and a rehash when the
+/* pw_verify (against pw_init's dummy hash when hash is NULL, so an unknown
+ * user costs one argon2id run like a wrong password, and a rehash when the
  * stored hash is weaker than the current limits) run in a short-lived child
  * process: argon2's 64 MiB of working memory never becomes part of a
  * long-lived worker's footprint. Returns 1 on a match (newhash holds a new
- * hash to store, or ""), 0 on no match, -1 on failure. */
+ * hash to store, or ""), 0 on no match, -1 on failure (also when hash is
+ * NULL and pw_init has not run). */
 int	pw_check(const char *hash, const char *secret_pw,
 	    char newhash[PW_HASHBYTES]);
+/* argon2id runs (hashes and verifications) so far by this process and the
+ * children pw_check and pw_init ran: for tests of a login's cost. */
+unsigned long pw_runs(void);
 /* NULL when acceptable as a new password, else a message. */
 const char *pw_policy(const char *secret_pw);
 

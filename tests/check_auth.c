@@ -6,6 +6,7 @@
 
 #include "buf.h"
 #include "csrf.h"
+#include "model.h"
 #include "pw.h"
 #include "session.h"
 #include "testutil.h"
@@ -25,7 +26,6 @@ START_TEST(pw_hash_verify)
 	ck_assert_int_eq(pw_hash(h2, "correct horse battery"), 0);
 	ck_assert_str_ne(h, h2);
 	ck_assert_int_eq(pw_needs_rehash(h), 0);
-	ck_assert_int_eq(pw_verify_dummy("anything"), -1);
 }
 END_TEST
 
@@ -44,6 +44,9 @@ START_TEST(pw_check_in_child)
 {
 	char	 h[PW_HASHBYTES], weak[crypto_pwhash_STRBYTES], nh[PW_HASHBYTES];
 
+	/* No dummy hash yet: an unknown user is an error, not a fast no. */
+	ck_assert_int_eq(pw_check(NULL, "anything at all", nh), -1);
+	ck_assert_int_eq(pw_init(), 0);
 	ck_assert_int_eq(pw_hash(h, "correct horse battery"), 0);
 	ck_assert_int_eq(pw_check(h, "correct horse battery", nh), 1);
 	ck_assert_str_eq(nh, "");			/* current limits: no rehash */
@@ -58,6 +61,68 @@ START_TEST(pw_check_in_child)
 	ck_assert_int_eq(pw_verify(nh, "pw"), 0);
 	ck_assert_int_eq(pw_check(weak, "px", nh), 0);
 	ck_assert_str_eq(nh, "");
+}
+END_TEST
+
+/*
+ * Login timing: an unknown user and a known user with a wrong password each
+ * cost exactly one argon2id run (hash computations and verifications
+ * counted together, the child's included). A dummy hash built in the child
+ * would make the unknown user cost two, and tell which names exist.
+ */
+START_TEST(pw_check_one_run_each)
+{
+	char		 h[PW_HASHBYTES], nh[PW_HASHBYTES];
+	unsigned long	 n;
+
+	ck_assert_int_eq(pw_init(), 0);
+	ck_assert_int_eq(pw_hash(h, "correct horse battery"), 0);
+	for (int i = 0; i < 2; i++) {
+		n = pw_runs();
+		ck_assert_int_eq(pw_check(NULL, "a guessed password", nh), 0);
+		ck_assert_msg(pw_runs() - n == 1, "unknown user: %lu argon2id "
+		    "runs (want 1)", pw_runs() - n);
+		n = pw_runs();
+		ck_assert_int_eq(pw_check(h, "a guessed password", nh), 0);
+		ck_assert_msg(pw_runs() - n == 1, "known user, wrong password: "
+		    "%lu argon2id runs (want 1)", pw_runs() - n);
+	}
+	/* The counter sees the child's runs: a match costs one too. */
+	n = pw_runs();
+	ck_assert_int_eq(pw_check(h, "correct horse battery", nh), 1);
+	ck_assert_uint_eq(pw_runs() - n, 1);
+}
+END_TEST
+
+/* What login_attempts and the log hold for a sign-in name. */
+START_TEST(login_names)
+{
+	unsigned char	 k1[32], k2[32];
+	char		 a[M_LOGIN_NAMELEN], b[M_LOGIN_NAMELEN];
+	const char	*typed = "Hunter2-my-real-password";
+
+	randombytes_buf(k1, sizeof(k1));
+	randombytes_buf(k2, sizeof(k2));
+	/* A known name stays readable. */
+	m_login_name(a, k1, "alice", 1);
+	ck_assert_str_eq(a, "alice");
+	/* An unknown one: "?" and 16 hex digits, nothing of what was typed. */
+	m_login_name(a, k1, typed, 0);
+	ck_assert_uint_eq(strlen(a), 17);
+	ck_assert_int_eq(a[0], '?');
+	ck_assert_uint_eq(strspn(a + 1, "0123456789abcdef"), 16);
+	ck_assert_ptr_null(strstr(a, "Hunter2"));
+	/* The same name maps to the same form (throttling counts it)... */
+	m_login_name(b, k1, typed, 0);
+	ck_assert_str_eq(a, b);
+	/* ...another name or another key to another one. */
+	m_login_name(b, k1, "Hunter2-my-real-passwore", 0);
+	ck_assert_str_ne(a, b);
+	m_login_name(b, k2, typed, 0);
+	ck_assert_str_ne(a, b);
+	/* Never a valid username (users.username is [a-z_][a-z0-9_.-]*). */
+	m_login_name(b, k1, "alice", 0);
+	ck_assert_int_eq(b[0], '?');
 }
 END_TEST
 
@@ -160,6 +225,8 @@ main(void)
 	tcase_add_test(tc, pw_hash_verify);
 	tcase_add_test(tc, pw_rehash_weak);
 	tcase_add_test(tc, pw_check_in_child);
+	tcase_add_test(tc, pw_check_one_run_each);
+	tcase_add_test(tc, login_names);
 	tcase_add_test(tc, pw_policy_rules);
 	tcase_add_test(tc, csrf_tokens);
 	tcase_add_test(tc, session_ids);

@@ -107,6 +107,50 @@ START_TEST(failing_file_leaves_no_trace)
 }
 END_TEST
 
+/* Copies sql/NAME into the scratch directory. */
+static void
+put_real(const char *name)
+{
+	char	 path[256], *sql;
+
+	snprintf(path, sizeof(path), "sql/%s", name);
+	ck_assert_msg((sql = tu_slurp(path, NULL)) != NULL, "cannot read %s", path);
+	put(name, sql);
+	free(sql);
+}
+
+/* 007: names of attempts that match no account, recorded as typed before,
+ * are redacted; accounts' names and keyed-hash forms stay. */
+START_TEST(login_names_redacted)
+{
+	static const char *const before[] = { "001_init.sql",
+	    "002_list_counts.sql", "003_operations.sql", "004_registry.sql",
+	    "005_provision.sql", "006_age_inline.sql" };
+
+	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++)
+		put_real(before[i]);
+	ck_assert_int_eq(migrate_run(&db, dir), 6);
+	ck_assert_int_eq(db_simple(&db, "INSERT INTO users (username, "
+	    "password_hash) VALUES ('alice', 'x'); INSERT INTO login_attempts "
+	    "(username, address, success) VALUES ('alice', '192.0.2.1', false), "
+	    "('Hunter2-typed-pw', '192.0.2.1', false), "
+	    "('?0123456789abcdef', '192.0.2.1', false)"), 0);
+	put_real("007_login_names.sql");
+	ck_assert_int_eq(migrate_run(&db, dir), 1);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM login_attempts WHERE "
+	    "username = 'alice'"), 1);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM login_attempts WHERE "
+	    "username = '?0123456789abcdef'"), 1);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM login_attempts WHERE "
+	    "username = '?'"), 1);
+	ck_assert_int_eq(scalar("SELECT count(*) FROM login_attempts WHERE "
+	    "username LIKE '%Hunter2%'"), 0);
+	/* Still counted against the address. */
+	ck_assert_int_eq(scalar("SELECT count(*) FROM login_attempts WHERE "
+	    "address = '192.0.2.1' AND NOT success"), 3);
+}
+END_TEST
+
 START_TEST(real_schema_is_current)
 {
 	/* The stack's own database: every file in sql/ applied, none pending. */
@@ -127,6 +171,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, applies_in_order_once);
 	tcase_add_test(tc, failing_file_leaves_no_trace);
+	tcase_add_test(tc, login_names_redacted);
 	tcase_add_test(tc, real_schema_is_current);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

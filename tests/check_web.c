@@ -12,6 +12,7 @@
  * database connection, and names everything it creates with a unique
  * suffix, so tests are independent and can be rerun on the same database.
  */
+#define _GNU_SOURCE	/* memmem */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <dirent.h>
 
 #include <curl/curl.h>
 #include <libpq-fe.h>
@@ -391,9 +394,12 @@ START_TEST(login_bad)
 	/* Still not signed in. */
 	ck_status(tw_get(cl, "/"), cl, 303);
 	tw_ck_location(cl, "/login");
-	/* The attempts were recorded, the password never. */
+	/* The attempts were recorded: the account's by name, the unknown
+	 * name never as typed (unknown_name_never_plain). */
 	ck_assert_int_ge(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
-	    "username = $1 AND NOT success", 1, nobody), 1);
+	    "username = $1 AND NOT success", 1, tw_user), 1);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "username = $1", 1, nobody), 0);
 	buf_release(&b1);
 	buf_release(&b2);
 	buf_release(&v);
@@ -1969,6 +1975,92 @@ START_TEST(login_attempts_logged_without_password)
 }
 END_TEST
 
+/* How many files under dir hold s (listed in where). */
+static int
+files_holding(const char *dir, const char *s, struct buf *where)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[1024], *text;
+	size_t		 len;
+	int		 n = 0;
+
+	ck_assert_msg((d = opendir(dir)) != NULL, "cannot open %s", dir);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_type != DT_REG)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((text = tu_slurp(path, &len)) == NULL)
+			continue;
+		if (memmem(text, len, s, strlen(s)) != NULL) {
+			buf_printf(where, " %s", e->d_name);
+			n++;
+		}
+		free(text);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A password typed into the username field: neither login_attempts nor
+ * any of the stack's logs holds it as typed, only "?" and 16 hex digits of
+ * a keyed hash; the same name keeps counting towards its own throttle.
+ */
+START_TEST(unknown_name_never_plain)
+{
+	struct tw_client	*cl;
+	const char	*dir = getenv("KS_DIR");
+	char		 typed[80], first[32], name[64], path[512], line[128];
+	char		 logdir[512];
+	struct buf	 where;
+	char		*log;
+
+	ck_assert_msg(dir != NULL, "KS_DIR is not set");
+	buf_init(&where);
+	tw_uniq(typed, sizeof(typed), "Tr0ub4dor-PW");
+	snprintf(first, sizeof(first), "%ld", tw_sql_long("SELECT "
+	    "coalesce(max(id), 0) FROM login_attempts", 0));
+	for (int i = 0; i < 2; i++) {
+		cl = tw_cl_new();
+		ck_status(tw_try_login(cl, typed, "whatever was typed"), cl, 401);
+	}
+	/* Two rows since, under one name that is not the typed one. */
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "id > $1::bigint", 1, first), 2);
+	tw_sql_str(name, sizeof(name), "SELECT min(username) FROM login_attempts "
+	    "WHERE id > $1::bigint", 1, first);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "id > $1::bigint AND username = $2 AND username ~ '^\\?[0-9a-f]{16}$' "
+	    "AND NOT success", 2, first, name), 2);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "strpos(username, $1) > 0 OR strpos(username, 'Tr0ub4dor') > 0", 1,
+	    typed), 0);
+	/* The log names the attempts by that form; no log holds the typed. */
+	snprintf(path, sizeof(path), "%s/log/keystone.log", dir);
+	ck_assert_ptr_nonnull(log = tu_slurp(path, NULL));
+	snprintf(line, sizeof(line), "login: failure user=%s ", name);
+	ck_assert_msg(strstr(log, line) != NULL, "no \"%s\" in %s", line, path);
+	free(log);
+	snprintf(logdir, sizeof(logdir), "%s/log", dir);
+	ck_assert_int_ge(files_holding(logdir, name, &where), 1);	/* it reads */
+	buf_reset(&where);
+	ck_assert_msg(files_holding(logdir, typed, &where) == 0,
+	    "the typed name is in%s", buf_cstr(&where));
+	/* Throttled by that form: 100 failures in the hour, then 429. */
+	tw_sql_exec("INSERT INTO login_attempts (username, address, success) "
+	    "SELECT $1, '198.51.100.' || g, false FROM generate_series(1, 98) g",
+	    1, name);
+	cl = tw_cl_new();
+	ck_status(tw_try_login(cl, typed, "whatever was typed"), cl, 429);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM login_attempts WHERE "
+	    "username = $1", 1, name), 101);
+	ck_assert_msg(files_holding(logdir, typed, &where) == 0,
+	    "the typed name is in%s", buf_cstr(&where));
+	buf_release(&where);
+}
+END_TEST
+
 static Suite *
 web_suite(void)
 {
@@ -2008,6 +2100,7 @@ web_suite(void)
 	tcase_add_test(tc, session_timeouts);
 	tcase_add_test(tc, weak_hash_rehashed_at_login);
 	tcase_add_test(tc, login_attempts_logged_without_password);
+	tcase_add_test(tc, unknown_name_never_plain);
 	suite_add_tcase(s, tc);
 	return s;
 }
