@@ -13,13 +13,18 @@
 #include "ssh.h"
 
 #define FLUSH_BYTES	(32 * 1024)
-#define MAX_CONNS	16
 
-/* One SSH connection serves an operation's consecutive steps on a host. */
+/* One SSH connection serves all of an operation's steps on a server. The
+ * run owns every connection it made, however many servers it touches, and
+ * conns_close() closes them all when it ends: no fixed cap, or a worker
+ * that lives for days would leak the ones past it. */
+struct conn_ent {
+	long long	 server_id;
+	struct ssh_conn	*conn;
+};
 struct conns {
-	long long	 server_id[MAX_CONNS];
-	struct ssh_conn	*conn[MAX_CONNS];
-	size_t		 n;
+	struct conn_ent	*v;
+	size_t		 n, cap;
 };
 
 /* State of the step being run, shared with the executor's callbacks. */
@@ -50,8 +55,20 @@ conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
 	long long	 id = strtoll(server_id, NULL, 10);
 
 	for (size_t i = 0; i < cs->n; i++)
-		if (cs->server_id[i] == id)
-			return cs->conn[i];
+		if (cs->v[i].server_id == id)
+			return cs->v[i].conn;
+	/* Room first: a connection, once made, always has its owner. */
+	if (cs->n == cs->cap) {
+		size_t		 cap = cs->cap ? cs->cap * 2 : 8;
+		struct conn_ent	*v;
+
+		if ((v = reallocarray(cs->v, cap, sizeof(*v))) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			return NULL;
+		}
+		cs->v = v;
+		cs->cap = cap;
+	}
 	if (r->sp->ssh_key_file == NULL) {
 		snprintf(err, errsz, "no SSH key configured (ssh_key_file)");
 		return NULL;
@@ -78,9 +95,9 @@ conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
 	renew_now(r);
 	c = ssh_connect(&t, err, errsz);
 	PQclear(res);
-	if (c != NULL && cs->n < MAX_CONNS) {
-		cs->server_id[cs->n] = id;
-		cs->conn[cs->n++] = c;
+	if (c != NULL) {
+		cs->v[cs->n].server_id = id;
+		cs->v[cs->n++].conn = c;
 	}
 	return c;
 }
@@ -89,8 +106,10 @@ static void
 conns_close(struct conns *cs)
 {
 	for (size_t i = 0; i < cs->n; i++)
-		ssh_close(cs->conn[i]);
-	cs->n = 0;
+		ssh_close(cs->v[i].conn);
+	free(cs->v);
+	cs->v = NULL;
+	cs->n = cs->cap = 0;
 }
 
 static int

@@ -2,7 +2,8 @@
  * The operations engine over SSH, on real test hosts (tests/hosts): steps
  * on two ready hosts and the control node, host key refusals, timeouts,
  * big output, crash recovery, exactly-once under two spoolers, secrets,
- * cancel. Needs the stack ($KS_PGCONN, $KS_DIR, $KS_BUILD) and at least
+ * cancel, every connection closed however many servers an operation
+ * touches. Needs the stack ($KS_PGCONN, $KS_DIR, $KS_BUILD) and at least
  * two ready hosts ($KS_HOSTS_STATE, from `hostctl up`).
  */
 #define _GNU_SOURCE
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +120,198 @@ START_TEST(across_two_hosts)
 		ts_step_field(id, 2, "status", st, sizeof(st));
 		ck_assert_str_eq(st, "skipped");
 	}
+}
+END_TEST
+
+/* More servers than the spooler ever cached connections for (16). */
+#define MANY		20
+#define MANY_PER	10	/* addresses per extra sshd */
+
+/* The number of lines cmd prints on the machine. */
+static int
+local_lines(const char *cmd)
+{
+	char	*out = th_local(ts_tmp, cmd);
+	int	 n = 0;
+
+	for (const char *p = out; *p != '\0'; p++)
+		n += *p == '\n';
+	free(out);
+	return n;
+}
+
+/* The worker process of spooler sp (started with one worker), or -1. */
+static pid_t
+worker_of(pid_t sp)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 path[300], buf[512], *p;
+	pid_t		 w = -1;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while (w == -1 && (e = readdir(d)) != NULL) {
+		FILE	*f;
+		int	 ppid;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold spaces. */
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == sp &&
+		    strstr(buf, "(keystone-spoole") != NULL)
+			w = (pid_t)atoi(e->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return w;
+}
+
+/* How many sockets process pid holds open. */
+static int
+sockets_of(pid_t pid)
+{
+	DIR		*d;
+	struct dirent	*e;
+	char		 dir[64], path[400], link[64];
+	int		 n = 0;
+	ssize_t		 len;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((len = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[len] = '\0';
+		n += strncmp(link, "socket:", 7) == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * One operation with two steps on each of MANY servers (the second round
+ * after all the first ones): each second step reuses its server's
+ * connection, and when the operation has ended every connection it made
+ * is closed, in a worker that lives on. The servers are one test host's
+ * sshd listening on MANY more addresses, 127.5.N.1.. (N: the host's own
+ * 127.0.0.N, which the harness hands out to one host on the machine at a
+ * time, so concurrent runs never share these addresses).
+ */
+START_TEST(many_servers_all_closed)
+{
+	struct op_step_in s[2 * MANY], warm[] = {
+		{ "warm", "control_node", 0, "true", 0, 60 } };
+	char		 names[2 * MANY][32], net[32], cmd[2048], ls[256], est[256];
+	char		 st[32], err[512], want[64], *out[2 * MANY], *o;
+	const char	*script = "echo \"$SSH_CONNECTION\"";
+	long long	 id;
+	pid_t		 sp, w;
+	int		 oct, base, socks = -1, sessions = -1, alive, up = 0, down = 0;
+
+	oct = atoi(strrchr(hosts[0].addr, '.') + 1);
+	snprintf(net, sizeof(net), "127.5.%d", oct);
+	snprintf(ls, sizeof(ls), "ss -Hltn '( sport = :22 )' src %s.0/24", net);
+	snprintf(est, sizeof(est), "ss -Htn state established '( sport = :22 )' "
+	    "src %s.0/24", net);
+	ck_assert_msg(local_lines(ls) == 0, "something already listens on %s.0/24", net);
+	/* Extra sshd daemons beside the host's own (one listens on 16
+	 * addresses at most): MANY_PER addresses each, the host's keys. */
+	snprintf(cmd, sizeof(cmd), "set -e; for d in $(seq 1 %d); do "
+	    "f=/etc/ssh/ks-many-$d.conf; { echo \"PidFile /run/ks-many-$d.pid\"; "
+	    "echo 'PasswordAuthentication no'; echo 'KbdInteractiveAuthentication no'; "
+	    "for k in $(seq $(((d - 1) * %d + 1)) $((d * %d))); do "
+	    "echo \"ListenAddress %s.$k\"; done; } > $f; /usr/sbin/sshd -t -f $f; "
+	    "/usr/sbin/sshd -f $f -E /var/log/ks-many-$d.log; done",
+	    MANY / MANY_PER, MANY_PER, MANY_PER, net);
+	ck_assert_msg(th_sh(&hosts[0], ts_tmp, cmd, &o) == 0, "extra sshd: %s", o);
+	free(o);
+	for (int i = 0; i < 100 && (up = local_lines(ls)) != MANY; i++)
+		usleep(100000);
+	ck_assert_msg(up == MANY, "sshd listens on %d of %d extra addresses", up, MANY);
+
+	for (int k = 0; k < MANY; k++) {
+		char		 addr[48];
+		long long	 sid;
+
+		snprintf(addr, sizeof(addr), "%s.%d", net, k + 1);
+		sid = add_server(addr, 22, hosts[0].key);	/* one host, one key */
+		for (int r = 0; r < 2; r++) {
+			struct op_step_in *x = &s[r * MANY + k];
+			snprintf(names[r * MANY + k], sizeof(names[0]), "r%d-%d", r, k + 1);
+			memset(x, 0, sizeof(*x));
+			x->name = names[r * MANY + k];
+			x->target = "specific_server";
+			x->server_id = sid;
+			x->script = script;
+			x->timeout_s = 60;
+		}
+	}
+	sp = ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=1");
+	/* The worker's own sockets (its database connection) once it works. */
+	id = ts_create(warm, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_int_gt(w = worker_of(sp), 0);
+	ck_assert_int_ge(base = sockets_of(w), 0);
+
+	id = ts_create(s, 2 * MANY, NULL, 0);
+	ts_wait_done(id, 240, st, sizeof(st));
+	ts_op_field(id, "error", err, sizeof(err));
+	for (int i = 0; i < 2 * MANY; i++)
+		out[i] = ts_step_output(id, i + 1);
+	/* Closed when the operation ends: a short bound, no process exit. */
+	for (int i = 0; i < 100; i++) {
+		sessions = local_lines(est);
+		socks = sockets_of(w);
+		if (sessions == 0 && socks == base)
+			break;
+		usleep(100000);
+	}
+	alive = kill(w, 0) == 0 && worker_of(sp) == w;
+
+	/* The host as it was, before any check can end the test. */
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, "for p in /run/ks-many-*.pid; do "
+	    "kill $(cat $p); rm -f $p; done; rm -f /etc/ssh/ks-many-*.conf "
+	    "/var/log/ks-many-*.log", NULL), 0);
+	/* Their servers stay (their steps name them), out of any later work. */
+	{
+		char		 like[48];
+		const char	*p[] = { like };
+
+		snprintf(like, sizeof(like), "%s.%%", net);
+		PQclear(ts_q("UPDATE servers SET status = 'disabled', host_key = NULL "
+		    "WHERE address LIKE $1", 1, p));
+	}
+	for (int i = 0; i < 100 && (down = local_lines(ls)) != 0; i++)
+		usleep(100000);
+
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "operation %s: %s", st, err);
+	ck_assert_msg(alive, "spooler worker %d is gone", (int)w);
+	ck_assert_msg(sessions == 0, "%d SSH sessions on %s.0/24 still established "
+	    "after the operation ended (the worker holds %d sockets, %d before it)",
+	    sessions, net, socks, base);
+	ck_assert_msg(socks == base, "spooler worker holds %d sockets after the "
+	    "operation, %d before it", socks, base);
+	for (int k = 0; k < MANY; k++) {
+		/* SSH_CONNECTION: client address and port, server address and
+		 * port. Same client port: the same connection. */
+		snprintf(want, sizeof(want), " %s.%d 22\n", net, k + 1);
+		ck_assert_msg(strstr(out[k], want) != NULL, "step r0-%d: %s", k + 1, out[k]);
+		ck_assert_msg(strcmp(out[k], out[MANY + k]) == 0, "server %s.%d: a new "
+		    "connection for the second step: %s then %s", net, k + 1, out[k],
+		    out[MANY + k]);
+	}
+	for (int i = 0; i < 2 * MANY; i++)
+		free(out[i]);
+	ck_assert_msg(down == 0, "sshd still listens on %d extra addresses", down);
 }
 END_TEST
 
@@ -542,6 +736,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_unchecked_fixture(tc, ts_reap_all, ts_reap_all);
 	tcase_add_test(tc, across_two_hosts);
+	tcase_add_test(tc, many_servers_all_closed);
 	tcase_add_test(tc, host_keys_refused_before_sending);
 	tcase_add_test(tc, pin_with_keystonectl);
 	tcase_add_test(tc, pin_on_the_web);
