@@ -528,10 +528,17 @@ END_TEST
 static long
 worker_hwm_kb(void)
 {
-	FILE	*p = popen("for s in /proc/[0-9]*/status; do "
-	    "grep -q '^Name:.*keystone-spoole' $s 2>/dev/null && "
-	    "awk '/VmHWM/ {print $2}' $s; done | sort -n | tail -1", "r");
+	char	 cmd[1024];
+	FILE	*p;
 	long	 kb = -1;
+
+	/* This stack's spoolers only (their -c names its configuration):
+	 * another run's on the same machine are not ours to measure. */
+	snprintf(cmd, sizeof(cmd), "for d in /proc/[0-9]*; do "
+	    "grep -q '^Name:.*keystone-spoole' $d/status 2>/dev/null && "
+	    "tr '\\0' ' ' < $d/cmdline 2>/dev/null | grep -qF -- '%s/keystone.conf' && "
+	    "awk '/VmHWM/ {print $2}' $d/status; done | sort -n | tail -1", ts_dir);
+	p = popen(cmd, "r");
 
 	if (p != NULL) {
 		if (fscanf(p, "%ld", &kb) != 1)
