@@ -25,21 +25,6 @@ for prog in keystone.fcgi keystonectl; do
 	fi
 done
 
-# The registry container's name (registry_container in the configuration).
-registry_name() {
-	sed -n 's/^registry_container = //p' "$DIR/keystone.conf"
-}
-
-# True when a container of that name exists and is this stack's: its
-# configuration directory (mounted at /etc/keystone-registry) is ours.
-registry_is_ours() {
-	local src
-	[[ -f "$DIR/keystone.conf" ]] || return 1
-	src=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/etc/keystone-registry"}}{{.Source}}{{end}}{{end}}' \
-		"$(registry_name)" 2>/dev/null) || return 1
-	[[ "$src" == "$DIR/registry/etc" ]]
-}
-
 stopped=0
 sleeper=
 shutdown() {
@@ -52,8 +37,8 @@ shutdown() {
 		# The registry's container belongs to this stack too (the engine
 		# may not: stack_down stops it only if it started it); one that
 		# another data directory owns is left alone.
-		if registry_is_ours; then
-			docker stop "$(registry_name)" >/dev/null 2>&1 || true
+		if stack_registry_is_ours "$DIR"; then
+			docker stop "$(stack_registry_name "$DIR")" >/dev/null 2>&1 || true
 		fi
 		stack_down "$DIR" || true
 	fi
@@ -70,24 +55,7 @@ stack_up "$DIR" "$PORT" "$BUILD" "$STATIC"
 # registry), then provisioning by the spooler on the first run.
 registry_note=
 if stack_engine_start "$DIR" && bash "$REPO/deploy/registry-image.sh" >/dev/null; then
-	# The stack's own database decides: a registry it provisioned whose
-	# container is still there was stopped with the stack last time and
-	# is started again and checked. Anything else (a first run, a reset
-	# data directory, a removed container) is provisioned, which is
-	# idempotent and refuses a container of that name that another data
-	# directory owns (the reason shows on the Registry page).
-	state=$("$BUILD/keystonectl" -c "$DIR/keystone.conf" registry status 2>/dev/null || echo unknown)
-	if [[ "$state" != missing && "$state" != unknown ]] && registry_is_ours &&
-		docker start "$(registry_name)" >/dev/null 2>&1; then
-		"$BUILD/keystonectl" -c "$DIR/keystone.conf" registry check >/dev/null ||
-			registry_note="could not queue its health check"
-	else
-		if docker inspect "$(registry_name)" >/dev/null 2>&1 && ! registry_is_ours; then
-			registry_note="a container named $(registry_name) belongs to another data directory: left alone, provisioning will refuse it (remove it, or start this stack with KS_STACK_REGISTRY_CONTAINER=another-name)"
-		fi
-		"$BUILD/keystonectl" -c "$DIR/keystone.conf" registry provision >/dev/null ||
-			registry_note="could not queue its provisioning"
-	fi
+	registry_note=$(stack_registry_up "$DIR" "$BUILD" 2>&1 >/dev/null) || true
 else
 	registry_note="no Docker engine or registry image; see $DIR/log/dockerd.log"
 fi

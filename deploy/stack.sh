@@ -602,6 +602,59 @@ stack_engine_start() {
 	return 1
 }
 
+# The registry container's name (registry_container in DIR's configuration).
+stack_registry_name() {
+	sed -n 's/^registry_container = //p' "$(_stack_abs "$1")/keystone.conf"
+}
+
+# True when a container of that name exists and is this stack's: its
+# configuration directory (mounted at /etc/keystone-registry) is DIR's.
+stack_registry_is_ours() {
+	local dir src
+	dir=$(_stack_abs "$1") || return 1
+	[[ -f "$dir/keystone.conf" ]] || return 1
+	src=$(docker inspect -f '{{range .Mounts}}{{if eq .Destination "/etc/keystone-registry"}}{{.Source}}{{end}}{{end}}' \
+		"$(stack_registry_name "$dir")" 2>/dev/null) || return 1
+	[[ "$src" == "$dir/registry/etc" ]]
+}
+
+# stack_registry_up DIR BUILD: the managed registry at the stack's start.
+# The stack's own database decides: a registry it provisioned whose
+# container is still there was stopped with the stack last time and is
+# started again and checked ("checked" on stdout). Anything else (a first
+# run, a reset data directory, a removed container) is provisioned
+# ("provisioning"), which is idempotent and refuses a container of that
+# name that another data directory owns (the reason shows on the Registry
+# page, and a note goes to stderr).
+stack_registry_up() {
+	local dir build ctl state name
+	[[ $# -eq 2 ]] || { _stack_err "usage: stack_registry_up DIR BUILD"; return 2; }
+	dir=$(_stack_abs "$1") || return 1
+	build=$(_stack_abs "$2") || return 1
+	ctl=("$build/keystonectl" -c "$dir/keystone.conf")
+	name=$(stack_registry_name "$dir")
+	state=$("${ctl[@]}" registry status 2>/dev/null) || state=unknown
+	if [[ "$state" != missing && "$state" != unknown ]] &&
+		stack_registry_is_ours "$dir" && docker start "$name" >/dev/null 2>&1; then
+		"${ctl[@]}" registry check >/dev/null || {
+			echo "could not queue its health check" >&2
+			return 1
+		}
+		echo checked
+		return 0
+	fi
+	if docker inspect "$name" >/dev/null 2>&1 && ! stack_registry_is_ours "$dir"; then
+		echo "a container named $name belongs to another data directory: left alone," \
+			"provisioning will refuse it (remove it, or start this stack with" \
+			"KS_STACK_REGISTRY_CONTAINER=another-name)" >&2
+	fi
+	"${ctl[@]}" registry provision >/dev/null || {
+		echo "could not queue its provisioning" >&2
+		return 1
+	}
+	echo provisioning
+}
+
 stack_engine_stop() {
 	local dir
 	dir=$(_stack_abs "$1") || return 1

@@ -777,6 +777,40 @@ START_TEST(foreign_container_refused)
 }
 END_TEST
 
+/* What `make run` does at start (deploy/stack.sh's stack_registry_up):
+ * the stack's own database decides, not whether a container exists. */
+START_TEST(stack_decides_by_its_database)
+{
+	char		 cmd[1024], *out, state[32];
+	PGresult	*res;
+
+	snprintf(cmd, sizeof(cmd), "bash -c '. deploy/stack.sh && "
+	    "stack_registry_up %s %s'", ts_dir, ts_build);
+	/* Provisioned, and the container is ours: started and checked. */
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strcmp(out, "checked\n") == 0, "stack_registry_up: %s", out);
+	free(out);
+	res = ts_q("SELECT kind FROM operations ORDER BY id DESC LIMIT 1", 0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "check");
+	PQclear(res);
+	wait_idle(180);
+	expect_matrix(NULL, 0);
+	/* A reset data directory (its database knows no registry) with the
+	 * old container still there: provisioned again, not just started. */
+	PQclear(ts_q("DELETE FROM registry", 0, NULL));
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strcmp(out, "provisioning\n") == 0, "stack_registry_up: %s", out);
+	free(out);
+	res = ts_q("SELECT count(*) FROM operations WHERE kind = 'registry' AND "
+	    "status IN ('queued', 'running')", 0, NULL);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");
+	PQclear(res);
+	wait_idle(240);
+	registry_state(state, sizeof(state));
+	ck_assert_str_eq(state, "ready");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -796,6 +830,7 @@ main(void)
 	tcase_add_test(tc, scheduled_check);
 	tcase_add_test(tc, metacharacters_stay_literal);
 	tcase_add_test(tc, foreign_container_refused);
+	tcase_add_test(tc, stack_decides_by_its_database);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
