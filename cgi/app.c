@@ -522,6 +522,7 @@ dispatch(struct req *r, const struct reqenv *env)
 		}
 		r->invalid = rc;
 	}
+	r->handled = 1;
 	rc = rt->fn(r);
 	if (rc != 0 && !r->resp.opened)
 		error_page(r, rc, rc == 404 ? "There is no such page." :
@@ -542,7 +543,8 @@ app_handle(struct app *a, const struct reqenv *env)
 	r.resp.arg = (void *)env;
 	r.method = "GET";
 	r.remote_addr = env->addr != NULL ? env->addr : "";
-	r.token = env->token != NULL && env->token[0] != '\0' ? env->token : NULL;
+	r.callback = env->callback != NULL && env->callback[0] != '\0' ?
+	    env->callback : NULL;
 	kvlist_init(&r.query);
 	kvlist_init(&r.form);
 	kvlist_init(&r.cookies);
@@ -550,6 +552,11 @@ app_handle(struct app *a, const struct reqenv *env)
 	dispatch(&r, env);
 	if (!r.resp.opened)
 		(void)error_page(&r, 500, "No response was produced.");
+	/* Every refusal of a server's report is logged, also those made
+	 * before its handler ran (too large, not a form). */
+	if (!r.handled && r.resp.status >= 400 &&
+	    strcmp(r.path, "/provision/callback") == 0)
+		provision_refused_early(&r);
 	/* A provisioning link's path is its token: never logged. */
 	log_info("%s %s %d %zu", r.method, strncmp(r.path, "/provision/", 11) == 0 &&
 	    strcmp(r.path, "/provision/callback") != 0 ? "/provision/[token]" : r.path,

@@ -55,7 +55,8 @@ struct req {
 	char		 pre[SESS_IDLEN];
 	int		 pre_new;	/* pre must be sent as a cookie */
 	const char	*allow;		/* Allow header of a 405 */
-	const char	*token;		/* X-Keystone-Token header, if sent */
+	const char	*callback;	/* X-Keystone-Callback header, if sent */
+	int		 handled;	/* the route's handler ran */
 };
 
 /* cgi/app.c: the dispatcher and answers. */
@@ -65,7 +66,7 @@ void	 app_release(struct app *);
  * the request environment accessors in main.c. */
 struct reqenv {
 	const char	*method, *uri, *query, *ctype, *clen, *cookie, *addr;
-	const char	*token;		/* X-Keystone-Token */
+	const char	*callback;	/* X-Keystone-Callback */
 	/* Reads up to n body bytes; returns bytes read, 0 at end, -1 error. */
 	int		(*read)(void *arg, char *p, int n);
 	void		 *rarg;
@@ -118,5 +119,8 @@ extern const struct route	registry_routes[];
 extern const size_t		registry_nroutes;
 extern const struct route	provision_routes[];
 extern const size_t		provision_nroutes;
+/* Logs a refusal of POST /provision/callback answered before its handler
+ * ran (cgi/r_provision.c). */
+void	provision_refused_early(struct req *);
 
 #endif

@@ -67,7 +67,7 @@ serve(struct app *a, int sock)
 		env.clen = FCGX_GetParam("CONTENT_LENGTH", fr.envp);
 		env.cookie = FCGX_GetParam("HTTP_COOKIE", fr.envp);
 		env.addr = FCGX_GetParam("REMOTE_ADDR", fr.envp);
-		env.token = FCGX_GetParam("HTTP_X_KEYSTONE_TOKEN", fr.envp);
+		env.callback = FCGX_GetParam("HTTP_X_KEYSTONE_CALLBACK", fr.envp);
 		env.read = fcgi_read;
 		env.rarg = &fr;
 		env.write = fcgi_write;

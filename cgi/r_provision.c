@@ -1,8 +1,10 @@
 /*
  * The provisioning endpoints a server reaches without a session: the
  * one-time script (GET /provision/<token>) and its report
- * (POST /provision/callback, the token in the X-Keystone-Token header).
- * Every refusal is the same 401, whatever the reason, and is logged.
+ * (POST /provision/callback, with the script's own callback secret in the
+ * X-Keystone-Callback header; the URL's token authorises no callback).
+ * Every refusal is the same 401, whatever the reason (a malformed report
+ * with a secret: 400), and every refusal is logged.
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,7 +28,7 @@ static const struct field callback_fields[] = {
 };
 
 /* No CSRF on the callback: its caller is a server, authenticated by the
- * token, not a browser with a session. */
+ * callback secret, not a browser with a session. */
 const struct route provision_routes[] = {
 	{ "GET", "/provision/:token", script_get, NULL, 0, R_PUBLIC },
 	{ "POST", "/provision/callback", callback_post, callback_fields,
@@ -81,6 +83,16 @@ script_get(struct req *r)
 	return rc == -1 ? 500 : 0;
 }
 
+void
+provision_refused_early(struct req *r)
+{
+	char	 detail[64];
+
+	snprintf(detail, sizeof(detail), "HTTP %d before the report was read",
+	    r->resp.status);
+	prov_callback_refused(&r->app->db, r->remote_addr, detail);
+}
+
 static int
 callback_post(struct req *r)
 {
@@ -89,15 +101,19 @@ callback_post(struct req *r)
 	long long	 id;
 	int		 rc;
 
-	/* The token first: without a valid one, nothing is said about the
-	 * rest of the request. */
-	if (r->token == NULL) {
-		(void)prov_callback(&r->app->db, &r->app->keys, "", r->remote_addr,
-		    "", "{}", &id);
+	/* The secret first: without one, nothing is said about the rest of
+	 * the request. */
+	if (r->callback == NULL) {
+		(void)prov_callback(&r->app->db, &r->app->keys, NULL,
+		    r->remote_addr, "", "{}", &id);
 		return refused(r);
 	}
-	if (r->invalid)
+	if (r->invalid) {
+		/* Logged without the body or the secret. */
+		prov_callback_refused(&r->app->db, r->remote_addr,
+		    "malformed report");
 		return text(r, 400, "the report is malformed\n");
+	}
 	if ((facts = cJSON_CreateObject()) == NULL)
 		return 500;
 	for (size_t i = 1; i < sizeof(callback_fields) / sizeof(callback_fields[0]); i++)
@@ -107,7 +123,7 @@ callback_post(struct req *r)
 	cJSON_Delete(facts);
 	if (ftext == NULL)
 		return 500;
-	rc = prov_callback(&r->app->db, &r->app->keys, r->token, r->remote_addr,
+	rc = prov_callback(&r->app->db, &r->app->keys, r->callback, r->remote_addr,
 	    input_get(&r->in, "host_key"), ftext, &id);
 	cJSON_free(ftext);
 	if (rc == -1)

@@ -363,7 +363,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  "DO UPDATE SET sealed = EXCLUDED.sealed, key_version = EXCLUDED.key_version, "
  " created_at = now()" },
 [ST_PROV_EXCHANGE] = { "prov_exchange",
- "UPDATE provision_tokens t SET exchanged_at = now() FROM servers s "
+ "UPDATE provision_tokens t SET exchanged_at = now(), callback_hash = $2 FROM servers s "
  "WHERE t.token_hash = $1 AND s.id = t.server_id AND t.exchanged_at IS NULL "
  " AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() "
  "RETURNING t.server_id, s.name" },
@@ -371,7 +371,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  "DELETE FROM server_secrets WHERE server_id = $1::bigint AND name = 'sudo_password' "
  "RETURNING sealed" },
 [ST_PROV_USE] = { "prov_use",
- "UPDATE provision_tokens SET used_at = now() WHERE token_hash = $1 "
+ "UPDATE provision_tokens SET used_at = now() WHERE callback_hash = $1 "
  " AND exchanged_at IS NOT NULL AND used_at IS NULL AND revoked_at IS NULL "
  " AND expires_at > now() RETURNING server_id" },
 [ST_PROV_ACTIVATE] = { "prov_activate",

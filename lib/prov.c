@@ -31,6 +31,25 @@ token_hash(char out[65], const struct keys *k, const char *secret_token)
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
+/* The keyed hash a callback secret is stored as: the same key as the
+ * tokens', in its own domain, so that no token hash is ever a callback
+ * hash of the same string. */
+static void
+callback_hash(char out[65], const struct keys *k, const char *secret_callback)
+{
+	static const char	 dom[] = "keystone provision callback\n";
+	crypto_generichash_state st;
+	unsigned char		 h[32];
+
+	crypto_generichash_init(&st, k->token, sizeof(k->token), sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)dom, sizeof(dom) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)secret_callback,
+	    strlen(secret_callback));
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(out, 65, h, sizeof(h));
+	sodium_memzero(&st, sizeof(st));
+}
+
 /* A well-formed token: 43 characters of base64url. Anything else is
  * refused like an unknown token. */
 static int
@@ -124,7 +143,9 @@ out:
 	return rc;
 }
 
-/* The public key next to the management key's private file. */
+/* The public key next to the management key's private file: its first
+ * line, which must be an ed25519 key. out is a string on every return (an
+ * empty file leaves fgets() nothing to write). */
 static int
 mgmt_pubkey(const struct config *cfg, char *out, size_t sz)
 {
@@ -132,6 +153,7 @@ mgmt_pubkey(const struct config *cfg, char *out, size_t sz)
 	FILE	*f;
 	int	 ok;
 
+	out[0] = '\0';
 	if (cfg->ssh_key_file == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s.pub", cfg->ssh_key_file);
@@ -139,8 +161,12 @@ mgmt_pubkey(const struct config *cfg, char *out, size_t sz)
 		return -1;
 	ok = fgets(out, (int)sz, f) != NULL;
 	fclose(f);
+	if (!ok) {
+		out[0] = '\0';
+		return -1;
+	}
 	out[strcspn(out, "\r\n")] = '\0';
-	return ok && strncmp(out, "ssh-ed25519 ", 12) == 0 ? 0 : -1;
+	return strncmp(out, "ssh-ed25519 ", 12) == 0 ? 0 : -1;
 }
 
 /* A PEM file's text, or "" when path is NULL or unreadable. */
@@ -167,36 +193,75 @@ slurp_pem(const char *path)
 	return s;
 }
 
+static const char *
+nz(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+int
+prov_render(struct buf *out, const struct prov_script *v)
+{
+	size_t	 start = out->len;
+
+	/* Nothing but fixed text outside the assignments: a value in a
+	 * comment would end it at its first newline. */
+	if (buf_puts(out, "#!/bin/bash\n# Keystone: a server's one-time "
+	    "provisioning (this script removes itself)\n") == -1 ||
+	    shq_assign(out, "SERVER_NAME", nz(v->server_name)) == -1 ||
+	    shq_assign(out, "KEYSTONE_URL", nz(v->keystone_url)) == -1 ||
+	    shq_assign(out, "CALLBACK_SECRET", nz(v->secret_callback)) == -1 ||
+	    shq_assign(out, "MGMT_PUBKEY", nz(v->mgmt_pubkey)) == -1 ||
+	    shq_assign(out, "SUDO_PASSWORD", nz(v->secret_sudo)) == -1 ||
+	    shq_assign(out, "CA_PEM", nz(v->ca_pem)) == -1 ||
+	    shq_assign(out, "REG_HOST", nz(v->reg_host)) == -1 ||
+	    shq_assign(out, "REG_CA_PEM", nz(v->reg_ca_pem)) == -1 ||
+	    shq_assign(out, "DAEMON_JSON", nz(v->daemon_json)) == -1 ||
+	    buf_puts(out, script_provision) == -1) {
+		/* What was written held secrets. */
+		if (out->ptr != NULL) {
+			sodium_memzero(out->ptr + start, out->cap - start);
+			out->len = start;
+		}
+		return -1;
+	}
+	return 0;
+}
+
 int
 prov_exchange(struct db *db, const struct config *cfg,
     const struct keys *k, const char *secret_token,
     const char *addr, struct buf *out)
 {
-	char		 hash[65], ad[96], pub[1024], sid[24];
-	const char	*p[1];
-	PGresult	*res = NULL;
-	struct buf	 pw;
-	struct reg	 r;
-	char		*ca = NULL, *regca = NULL;
-	long long	 server_id = 0;
-	int		 rc = -1, have_reg;
+	char			 hash[65], cbhash[65], ad[96], pub[1024], sid[24];
+	char			 secret_callback[PROV_TOKEN_LEN + 1], *name = NULL;
+	const char		*p[2];
+	PGresult		*res = NULL;
+	struct buf		 pw;
+	struct reg		 r;
+	struct prov_script	 v;
+	char			*ca = NULL, *regca = NULL;
+	long long		 server_id = 0;
+	int			 rc = -1, have_reg;
 
 	buf_init(&pw);
+	memset(&v, 0, sizeof(v));
+	sec_random_b64(secret_callback, sizeof(secret_callback), 32);
 	if (!token_ok(secret_token)) {
 		note(db, 0, "fetch_refused", addr, "malformed token");
 		rc = 0;
 		goto out;
 	}
-	if (mgmt_pubkey(cfg, pub, sizeof(pub)) == -1) {
-		log_warnx("provision: no ed25519 public key at ssh_key_file.pub");
-		goto out;
-	}
+	/* The token first: before it is known to be valid, nothing else is
+	 * read (files included), and every bad one gets the same refusal. */
 	token_hash(hash, k, secret_token);
+	callback_hash(cbhash, k, secret_callback);
 	p[0] = hash;
+	p[1] = cbhash;
 	if (db_simple(db, "BEGIN") == -1)
 		goto out;
 	/* One fetch per token: the script carries the sudo password. */
-	if ((res = db_exec(db, ST_PROV_EXCHANGE, 1, p)) == NULL)
+	if ((res = db_exec(db, ST_PROV_EXCHANGE, 2, p)) == NULL)
 		goto rollback;
 	if (PQntuples(res) != 1) {
 		(void)db_simple(db, "ROLLBACK");
@@ -205,12 +270,17 @@ prov_exchange(struct db *db, const struct config *cfg,
 		goto out;
 	}
 	server_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	if (buf_puts(out, "#!/bin/bash\n# Keystone: provisioning of ") == -1 ||
-	    buf_puts(out, PQgetvalue(res, 0, 1)) == -1 ||
-	    buf_puts(out, " (one use; this script removes itself)\n") == -1 ||
-	    shq_assign(out, "SERVER_NAME", PQgetvalue(res, 0, 1)) == -1)
+	if ((name = strdup(PQgetvalue(res, 0, 1))) == NULL)
 		goto rollback;
 	PQclear(res);
+	res = NULL;
+	/* A failure from here on is Keystone's: rolled back, the token and
+	 * the sealed password stay for another try. */
+	if (mgmt_pubkey(cfg, pub, sizeof(pub)) == -1) {
+		log_warnx("provision: server %lld: no ed25519 public key at "
+		    "ssh_key_file.pub; the script is not rendered", server_id);
+		goto rollback;
+	}
 	snprintf(sid, sizeof(sid), "%lld", server_id);
 	p[0] = sid;
 	/* Taken out of the database as it is rendered. */
@@ -229,18 +299,22 @@ prov_exchange(struct db *db, const struct config *cfg,
 	ca = slurp_pem(cfg->provision_ca_file);
 	regca = slurp_pem(have_reg && cfg->registry_tls != NULL &&
 	    strcmp(cfg->registry_tls, "internal") == 0 ? cfg->registry_ca_file : NULL);
-	if (ca == NULL || regca == NULL ||
-	    shq_assign(out, "KEYSTONE_URL", cfg->base_url) == -1 ||
-	    shq_assign(out, "TOKEN", secret_token) == -1 ||
-	    shq_assign(out, "MGMT_PUBKEY", pub) == -1 ||
-	    shq_assign(out, "SUDO_PASSWORD", pw.ptr) == -1 ||
-	    shq_assign(out, "CA_PEM", ca) == -1 ||
-	    shq_assign(out, "REG_HOST", have_reg ? r.hostname : "") == -1 ||
-	    shq_assign(out, "REG_CA_PEM", regca) == -1 ||
-	    shq_assign(out, "DAEMON_JSON", cfg->provision_daemon_json ?
-	    cfg->provision_daemon_json : "") == -1 ||
-	    buf_puts(out, script_provision) == -1)
+	if (ca == NULL || regca == NULL)
 		goto rollback;
+	v.server_name = name;
+	v.keystone_url = cfg->base_url;
+	v.mgmt_pubkey = pub;
+	v.secret_callback = secret_callback;
+	v.secret_sudo = pw.ptr;
+	v.ca_pem = ca;
+	v.reg_host = have_reg ? r.hostname : "";
+	v.reg_ca_pem = regca;
+	v.daemon_json = cfg->provision_daemon_json;
+	if (prov_render(out, &v) == -1) {
+		log_warnx("provision: server %lld: the script cannot be rendered "
+		    "(a value is not valid UTF-8)", server_id);
+		goto rollback;
+	}
 	if (db_simple(db, "COMMIT") == -1)
 		goto out;
 	note(db, server_id, "fetched", addr, NULL);
@@ -250,17 +324,25 @@ rollback:
 	(void)db_simple(db, "ROLLBACK");
 out:
 	PQclear(res);
+	free(name);
 	free(ca);
 	free(regca);
 	if (pw.ptr != NULL)
 		sodium_memzero(pw.ptr, pw.cap);
 	buf_release(&pw);
+	sodium_memzero(secret_callback, sizeof(secret_callback));
 	return rc;
+}
+
+void
+prov_callback_refused(struct db *db, const char *addr, const char *detail)
+{
+	note(db, 0, "callback_refused", addr, detail);
 }
 
 int
 prov_callback(struct db *db, const struct keys *k,
-    const char *secret_token, const char *addr, const char *host_key,
+    const char *secret_callback, const char *addr, const char *host_key,
     const char *facts, long long *server_id)
 {
 	char		 hash[65], fp[128];
@@ -269,8 +351,11 @@ prov_callback(struct db *db, const struct keys *k,
 	int		 rc = -1;
 
 	*server_id = 0;
-	if (!token_ok(secret_token)) {
-		note(db, 0, "callback_refused", addr, "malformed token");
+	/* (The same shape as a token: 256 random bits in base64url.) */
+	if (secret_callback == NULL || !token_ok(secret_callback)) {
+		note(db, 0, "callback_refused", addr, secret_callback == NULL ||
+		    secret_callback[0] == '\0' ? "no callback secret" :
+		    "malformed callback secret");
 		return 0;
 	}
 	if (strncmp(host_key, "ssh-ed25519 ", 12) != 0 ||
@@ -278,7 +363,7 @@ prov_callback(struct db *db, const struct keys *k,
 		note(db, 0, "callback_refused", addr, "malformed host key");
 		return 0;
 	}
-	token_hash(hash, k, secret_token);
+	callback_hash(hash, k, secret_callback);
 	p[0] = hash;
 	if (db_simple(db, "BEGIN") == -1)
 		return -1;
@@ -289,7 +374,7 @@ prov_callback(struct db *db, const struct keys *k,
 		PQclear(res);
 		(void)db_simple(db, "ROLLBACK");
 		note(db, 0, "callback_refused", addr,
-		    "unknown, unfetched, used, revoked or expired token");
+		    "unknown, used, revoked or expired callback secret");
 		return 0;
 	}
 	*server_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

@@ -355,7 +355,7 @@ START_TEST(refusals_are_uniform)
 		if (first[0] == '\0')
 			snprintf(first, sizeof(first), "%s", tw_body(anon));
 		ck_assert_str_eq(tw_body(anon), first);
-		/* The callback with it in the header. */
+		/* The callback with it as its secret. */
 		buf_init(&f);
 		tw_fadd(&f, "host_key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl");
 		tw_fadd(&f, "os", "debian");
@@ -363,7 +363,7 @@ START_TEST(refusals_are_uniform)
 		tw_fadd(&f, "arch", "amd64");
 		tw_fadd(&f, "docker_version", "20.10");
 		tw_fadd(&f, "free_disk_kb", "1000");
-		snprintf(anon->extra_hdr, sizeof(anon->extra_hdr), "X-Keystone-Token: %s",
+		snprintf(anon->extra_hdr, sizeof(anon->extra_hdr), "X-Keystone-Callback: %s",
 		    toks[i]);
 		ck_status(tw_post(anon, "/provision/callback", &f), anon, 401);
 		anon->extra_hdr[0] = '\0';
@@ -388,11 +388,15 @@ START_TEST(refusals_are_uniform)
 }
 END_TEST
 
-/* Two callbacks with one token at the same moment: exactly one wins. */
+/* Two callbacks with one secret at the same moment: exactly one wins.
+ * Before them, someone on the server who saw the URL (in curl's
+ * arguments) calls back with its token: refused. */
 START_TEST(racing_callbacks)
 {
 	struct tw_client *cl = tw_login(), *anon = tw_cl_new();
 	char		 tok[64], sudo[64], cmd[512], path[128], c[2048], *out, *key;
+	char		 secret[64];
+	const char	*sp;
 	int		 ok = 0, no = 0;
 
 	/* A command issued and then issued again: the first stops working. */
@@ -406,11 +410,26 @@ START_TEST(racing_callbacks)
 	/* Fetched (the script is rendered once), then reported twice. */
 	ck_status(tw_get(anon, path), anon, 200);
 	ck_assert_ptr_nonnull(strstr(tw_body(anon), "chpasswd"));
+	ck_assert_ptr_nonnull(sp = strstr(tw_body(anon), "\nCALLBACK_SECRET='"));
+	snprintf(secret, sizeof(secret), "%.*s", (int)strcspn(sp + 18, "'"), sp + 18);
+	ck_assert_int_eq(strlen(secret), PROV_TOKEN_LEN);
 	ck_status(tw_get(anon, path), anon, 401);
 	ck_assert_int_eq(th_sh(&host, ts_tmp, "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub", &key), 0);
 	key[strcspn(key, "\n")] = '\0';
+	/* The URL's token, from the server, as an unprivileged user there
+	 * could have read it: in either header, refused. */
 	setenv("TOK", tok, 1);
-	snprintf(c, sizeof(c), "for i in 1 2; do printf 'header = \"X-Keystone-Token: %%s\"\\n' "
+	snprintf(c, sizeof(c), "for h in Token Callback; do printf 'header = \"X-Keystone-%%s: %%s\"\\n' "
+	    "\"$h\" \"$TOK\" | curl -s -K - -o /dev/null -w '%%{http_code}\\n' --cacert '%s' "
+	    "--data-urlencode 'host_key=%s' -d os=debian -d os_version=12 -d arch=amd64 "
+	    "-d docker_version=20.10 -d free_disk_kb=1000 %s/provision/callback; done",
+	    getenv("KS_CA"), key, getenv("KS_URL"));
+	out = th_local(ts_tmp, c);
+	unsetenv("TOK");
+	ck_assert_msg(strcmp(out, "401\n401\n") == 0, "the URL's token: %s", out);
+	free(out);
+	setenv("TOK", secret, 1);
+	snprintf(c, sizeof(c), "for i in 1 2; do printf 'header = \"X-Keystone-Callback: %%s\"\\n' "
 	    "\"$TOK\" | curl -s -K - -o /dev/null -w '%%{http_code}\\n' --cacert '%s' "
 	    "--data-urlencode 'host_key=%s' -d os=debian -d os_version=12 -d arch=amd64 "
 	    "-d docker_version=20.10 -d free_disk_kb=1000 %s/provision/callback & done; wait",

@@ -103,7 +103,8 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_cli && "$name" != check_model &&
 		"$name" != check_spool && "$name" != check_remote &&
 		"$name" != check_ops_web && "$name" != check_registry &&
-		"$name" != check_registry_web && "$name" != check_provision ]] || continue
+		"$name" != check_registry_web && "$name" != check_provision &&
+		"$name" != check_prov_web ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -224,7 +225,7 @@ if ((stack_ok)); then
 	# take its operations.
 	stack_spooler_stop "$DIR" || true
 	for t in check_migrate check_cli check_model check_spool check_ops_web \
-		check_registry_web; do
+		check_registry_web check_prov_web; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi

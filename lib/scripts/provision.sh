@@ -1,14 +1,17 @@
 # Keystone provisioning script for an existing Ubuntu 22.04/24.04 or
 # Debian 12 server, run as root (curl ... | sudo bash). Rendered for one
-# token and never stored: it holds the keystone user's sudo password.
-# Installs Docker and Compose, creates the keystone user (groups docker and
-# sudo) with that password (through chpasswd's stdin), authorises
-# Keystone's management key, makes SSH key-only, and reports the host's
-# SSH keys and facts back with the token in a header. It deletes itself
+# token and never stored: it holds the keystone user's sudo password and
+# the callback's own secret. Installs Docker and Compose, creates the
+# keystone user (groups docker and sudo) with that password (through
+# chpasswd's stdin), authorises Keystone's management key, makes SSH
+# key-only, and reports the host's SSH keys and facts back with the
+# callback secret in a header (the URL's token, seen in curl's arguments
+# while this script downloaded, authorises no report). It deletes itself
 # when it ends (when run from a file), also on failure, and writes no
-# secret to any file or log. Running it again does no harm.
-# Set before this text: KEYSTONE_URL TOKEN SERVER_NAME MGMT_PUBKEY
-# SUDO_PASSWORD CA_PEM REG_HOST REG_CA_PEM DAEMON_JSON.
+# secret to any file, log or command line. Running it again does no harm.
+# Set before this text, each through lib/shq.c: SERVER_NAME KEYSTONE_URL
+# CALLBACK_SECRET MGMT_PUBKEY SUDO_PASSWORD CA_PEM REG_HOST REG_CA_PEM
+# DAEMON_JSON.
 set -euo pipefail
 umask 022
 say() { printf 'keystone: %s\n' "$*" >&2; }
@@ -25,6 +28,9 @@ cleanup() {
 	esac
 }
 trap cleanup EXIT
+# The name as shown: control characters (a name stored other than through
+# the form) would drive the terminal.
+name=${SERVER_NAME//[[:cntrl:]]/?}
 
 [ "$(id -u)" = 0 ] || fail "run it as root (curl ... | sudo bash)"
 . /etc/os-release
@@ -32,7 +38,7 @@ case "${ID:-}:${VERSION_ID:-}" in
 ubuntu:22.04 | ubuntu:24.04 | debian:12) ;;
 *) fail "unsupported system ${PRETTY_NAME:-unknown}: Ubuntu 22.04/24.04 or Debian 12" ;;
 esac
-say "provisioning $SERVER_NAME (${PRETTY_NAME})"
+say "provisioning $name (${PRETTY_NAME})"
 
 curl_ca=()
 if [ -n "$CA_PEM" ]; then
@@ -133,13 +139,14 @@ elif [ -f /run/sshd.pid ]; then
 	kill -HUP "$(cat /run/sshd.pid)" || true
 fi
 
-# The report: host keys and facts, the token in a header (not the URL).
+# The report: host keys and facts, the callback secret in a header.
 hostkey=$(cat /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | cut -d' ' -f1,2)
 [ -n "$hostkey" ] || fail "no ed25519 host key in /etc/ssh"
 free_kb=$(df -Pk / | awk 'NR == 2 { print $4 }')
 dver=$(docker version --format '{{.Server.Version}}' 2>/dev/null || echo unknown)
-# (The header reaches curl as a config on its stdin, never in argv.)
-code=$(printf 'header = "X-Keystone-Token: %s"\n' "$TOKEN" |
+# (The header reaches curl as a config on its stdin, never in argv:
+# printf is bash's builtin.)
+code=$(printf 'header = "X-Keystone-Callback: %s"\n' "$CALLBACK_SECRET" |
 	curl -sS -K - -o "$tmp/answer" -w '%{http_code}' "${curl_ca[@]}" \
 	--data-urlencode "host_key=$hostkey" \
 	--data-urlencode "os=$ID" \
@@ -149,4 +156,4 @@ code=$(printf 'header = "X-Keystone-Token: %s"\n' "$TOKEN" |
 	--data-urlencode "free_disk_kb=$free_kb" \
 	"$KEYSTONE_URL/provision/callback") || fail "cannot reach $KEYSTONE_URL"
 [ "$code" = 200 ] || fail "Keystone refused the report (HTTP $code): $(head -c 200 "$tmp/answer")"
-say "done: $SERVER_NAME is connected to Keystone"
+say "done: $name is connected to Keystone"
