@@ -39,6 +39,10 @@ static CURL		*curl;
 static const char	*wd_url, *ks_url;
 static char		 session[128];
 static int		 npass, nfail, wd_failed;
+/* wd_quiet: an expected error is neither printed nor a failure; the last
+ * error's code is kept in wd_lasterr either way. */
+static int		 wd_quiet;
+static char		 wd_lasterr[64];
 
 /* ------------------------------------------------------------ reporting */
 
@@ -146,6 +150,7 @@ wd(const char *method, const char *path, const cJSON *body, cJSON **valuep)
 		curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 
 	if ((cc = curl_easy_perform(curl)) != CURLE_OK) {
+		snprintf(wd_lasterr, sizeof(wd_lasterr), "transport");
 		fprintf(stderr, "wd: %s %s: %s\n", method, path,
 		    curl_easy_strerror(cc));
 		goto out;
@@ -154,6 +159,7 @@ wd(const char *method, const char *path, const cJSON *body, cJSON **valuep)
 	doc = cJSON_ParseWithLength(buf_cstr(&resp), resp.len);
 	val = cJSON_GetObjectItem(doc, "value");
 	if (doc == NULL || val == NULL) {
+		snprintf(wd_lasterr, sizeof(wd_lasterr), "transport");
 		fprintf(stderr, "wd: %s %s: HTTP %ld, not a WebDriver answer: "
 		    "%.300s\n", method, path, status, buf_cstr(&resp));
 		goto out;
@@ -164,15 +170,17 @@ wd(const char *method, const char *path, const cJSON *body, cJSON **valuep)
 		    "error"));
 		const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(val,
 		    "message"));
-		fprintf(stderr, "wd: %s %s: HTTP %ld: %s: %.500s\n", method,
-		    path, status, e ? e : "error", m ? m : "");
+		snprintf(wd_lasterr, sizeof(wd_lasterr), "%s", e ? e : "error");
+		if (!wd_quiet)
+			fprintf(stderr, "wd: %s %s: HTTP %ld: %s: %.500s\n",
+			    method, path, status, e ? e : "error", m ? m : "");
 		goto out;
 	}
 	if (valuep != NULL)
 		*valuep = cJSON_DetachItemViaPointer(doc, val);
 	rc = 0;
 out:
-	if (rc == -1)
+	if (rc == -1 && !wd_quiet)
 		wd_failed = 1;
 	cJSON_Delete(doc);
 	curl_slist_free_all(hdrs);
@@ -403,17 +411,6 @@ fill(const char *name, const char *val)
 	return wd_post1(p, "text", val, NULL);
 }
 
-/* Clicks the submit button of the form in main. */
-static int
-submit(void)
-{
-	char	id[128];
-
-	if (need("main form button[type=\"submit\"]", id, sizeof(id)) == -1)
-		return -1;
-	return click(id);
-}
-
 static void
 sleep_ms(long ms)
 {
@@ -421,6 +418,38 @@ sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+/*
+ * Clicks the submit button of the form in main and waits until the page it
+ * was on is gone (the button's element is stale): a search right after the
+ * click must find elements of the answer, not of the form (whose h1 the
+ * answer may share).
+ */
+static int
+submit(void)
+{
+	char		 id[128], p[256];
+	cJSON		*v = NULL;
+	int		 r;
+
+	if (need("main form button[type=\"submit\"]", id, sizeof(id)) == -1 ||
+	    click(id) == -1 || elem_path(p, sizeof(p), id, "/name") == -1)
+		return -1;
+	for (int waited = 0; waited < WAIT_MS; waited += 50, sleep_ms(50)) {
+		wd_quiet = 1;
+		r = wd("GET", p, NULL, &v);
+		wd_quiet = 0;
+		cJSON_Delete(v);
+		v = NULL;
+		if (r == -1 && (strcmp(wd_lasterr, "stale element reference") == 0 ||
+		    strcmp(wd_lasterr, "no such element") == 0))
+			return 0;
+	}
+	fprintf(stderr, "wd: the page did not change within %d ms of a submit\n",
+	    WAIT_MS);
+	wd_failed = 1;
+	return -1;
 }
 
 /*
@@ -436,9 +465,20 @@ wait_h1(const char *want, int prefix, char **got)
 
 	*got = NULL;
 	for (waited = 0; ; waited += 100) {
-		if (find("css selector", "h1", NULL, 0) > 0) {
-			if ((h = text_of("h1")) == NULL)
-				return -1;
+		/* The page may change between the search and the read: an
+		 * h1 gone stale (or gone) is looked for again. */
+		wd_quiet = 1;
+		wd_lasterr[0] = '\0';
+		h = text_of("h1");
+		wd_quiet = 0;
+		if (h == NULL && wd_lasterr[0] != '\0' &&
+		    strcmp(wd_lasterr, "stale element reference") != 0 &&
+		    strcmp(wd_lasterr, "no such element") != 0) {
+			wd_failed = 1;
+			fprintf(stderr, "wd: reading the h1: %s\n", wd_lasterr);
+			return -1;
+		}
+		if (h != NULL) {
 			if (prefix ? strncmp(h, want, strlen(want)) == 0 :
 			    strcmp(h, want) == 0) {
 				free(h);
