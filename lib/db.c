@@ -186,8 +186,7 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
 [ST_OP_CLAIM] = { "op_claim",
- "SELECT op_id, op_fence, op_attempt, o.kind FROM ks_claim_operation($1, $2::int, $3::int) c "
- "JOIN operations o ON o.id = c.op_id" },
+ "SELECT op_id, op_fence, op_attempt, op_kind FROM ks_claim_operation($1, $2::int, $3::int)" },
 [ST_OP_RECOVER] = { "op_recover", "SELECT ks_recover_operations()" },
 [ST_OP_RENEW] = { "op_renew",
  "UPDATE operations o SET lease_until = now() + make_interval(secs => $3::int) "
