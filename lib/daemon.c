@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "log.h"
 #include "priv.h"
+#include "step.h"
 
 /* A worker that lived this long is replaced at once when it dies; one that
  * died younger waits BACKOFF_MIN_MS, twice that after the next young
@@ -43,15 +44,6 @@ static void
 on_child(int sig)
 {
 	(void)sig;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Waits for one of set's signals for at most ms (-1: no limit); returns
@@ -111,13 +103,13 @@ spawn(struct daemon *d, struct slot *s, const sigset_t *mask)
 	if ((pid = fork()) == -1) {
 		log_err("fork");
 		s->delay = s->delay ? s->delay : BACKOFF_MIN_MS;
-		s->due = now_ms() + s->delay;
+		s->due = step_now_ms() + s->delay;
 		return;
 	}
 	if (pid == 0)
 		worker(d, mask);
 	s->pid = pid;
-	s->started = now_ms();
+	s->started = step_now_ms();
 }
 
 /* Reaps every worker that exited; while running, schedules its
@@ -138,7 +130,7 @@ reap(struct daemon *d, struct slot *slots, int stopping)
 			s->pid = 0;
 			if (stopping)
 				break;
-			now = now_ms();
+			now = step_now_ms();
 			if (now - s->started >= STABLE_MS)
 				s->delay = 0;
 			else if ((s->delay = s->delay ? 2 * s->delay :
@@ -165,14 +157,14 @@ reap(struct daemon *d, struct slot *slots, int stopping)
 static void
 stop(struct daemon *d, struct slot *slots, const sigset_t *set)
 {
-	long long	 deadline = now_ms() + d->stop_s * 1000;
+	long long	 deadline = step_now_ms() + d->stop_s * 1000;
 	long		 left;
 
 	for (long i = 0; i < d->workers; i++)
 		if (slots[i].pid > 0)
 			(void)kill(slots[i].pid, SIGTERM);
 	while ((left = reap(d, slots, 1)) > 0) {
-		if (now_ms() >= deadline) {
+		if (step_now_ms() >= deadline) {
 			log_warnx("%ld worker(s) still running after %ld s: "
 			    "killing them", left, d->stop_s);
 			for (long i = 0; i < d->workers; i++)
@@ -183,7 +175,7 @@ stop(struct daemon *d, struct slot *slots, const sigset_t *set)
 					(void)waitpid(slots[i].pid, NULL, 0);
 			break;
 		}
-		(void)wait_signal(set, deadline - now_ms());
+		(void)wait_signal(set, deadline - step_now_ms());
 	}
 }
 
@@ -222,12 +214,12 @@ daemon_run(struct daemon *d)
 	if (d->workers < 1 || d->workers > DAEMON_MAX_WORKERS) {
 		log_warnx("%ld workers: from 1 to %d", d->workers,
 		    DAEMON_MAX_WORKERS);
-		return -1;
+		goto out;
 	}
 	if (d->key_file != NULL && keys_load(d->keys, d->key_file, d->key_set,
 	    err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
-		return -1;
+		goto out;
 	}
 	if ((d->user != NULL && !user_ok(d->user)) ||
 	    (d->prepare != NULL && d->prepare(d->arg) == -1))
@@ -251,7 +243,7 @@ daemon_run(struct daemon *d)
 	log_info("started %ld workers", d->workers);
 	for (;;) {
 		(void)reap(d, slots, 0);
-		now = now_ms();
+		now = step_now_ms();
 		next = -1;
 		for (long i = 0; i < d->workers; i++)
 			if (slots[i].pid == 0 && slots[i].due <= now)

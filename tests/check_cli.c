@@ -490,13 +490,7 @@ START_TEST(fcgi_sigterm_stops_all)
 	ck_assert_int_eq(access(sock, F_OK), 0);
 	t0 = time(NULL);
 	ck_assert_int_eq(kill(master, SIGTERM), 0);
-	for (int i = 0; i < 150 && !done; i++) {
-		if (waitpid(master, &st, WNOHANG) == master)
-			done = 1;
-		else
-			usleep(100000);
-	}
-	if (!done)
+	if (!(done = tu_wait_exit(master, 15000, &st)))
 		kill(-master, SIGKILL);
 	ck_assert_msg(done, "keystone.fcgi still runs 15 s after SIGTERM");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);

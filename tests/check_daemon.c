@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "keys.h"
+#include "step.h"
 #include "testutil.h"
 
 /* What each worker reports when it starts. */
@@ -69,15 +69,6 @@ work(void *arg)
 	}
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Starts a master running d in its own session; its exit status is
  * daemon_run's answer (0 or 1). */
 static void
@@ -116,17 +107,12 @@ next_hello(struct hello *h, int ms)
 static int
 master_exit(int ms)
 {
-	long long	 end = now_ms() + ms;
-	int		 st;
+	int	 st;
 
-	do {
-		if (waitpid(master, &st, WNOHANG) == master) {
-			master = -1;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		usleep(20000);
-	} while (now_ms() < end);
-	return -1;
+	if (!tu_wait_exit(master, ms, &st))
+		return -1;
+	master = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static int
@@ -242,10 +228,10 @@ START_TEST(killed_worker_replaced)
 	/* Only that one. */
 	ck_assert(!next_hello(&n, 500));
 
-	t0 = now_ms();
+	t0 = step_now_ms();
 	ck_assert_int_eq(kill(master, SIGTERM), 0);
 	ck_assert_int_eq(master_exit(4000), 0);
-	ck_assert_int_lt(now_ms() - t0, 4000);
+	ck_assert_int_lt(step_now_ms() - t0, 4000);
 	ck_assert(!alive(h[0].pid) && !alive(h[2].pid) && !alive(n.pid));
 }
 END_TEST
@@ -256,12 +242,12 @@ START_TEST(crash_loop_backs_off)
 {
 	struct daemon	 d;
 	struct hello	 h;
-	long long	 t0 = now_ms();
+	long long	 t0 = step_now_ms();
 	int		 starts = 0;
 
 	daemon_for(&d, 1, CRASHES);
 	start(&d);
-	while (now_ms() - t0 < 7500)
+	while (step_now_ms() - t0 < 7500)
 		if (next_hello(&h, 200))
 			starts++;
 	/* Forks at 0, 1, 3 and 7 s (back-off 1, 2, 4 s); a fixed 1 s pause
@@ -286,13 +272,13 @@ START_TEST(sigterm_bounded)
 	start(&d);
 	for (int i = 0; i < 2; i++)
 		ck_assert_msg(next_hello(&h[i], 5000), "worker %d did not start", i);
-	t0 = now_ms();
+	t0 = step_now_ms();
 	ck_assert_int_eq(kill(master, SIGTERM), 0);
 	rc = master_exit(6000);
 	ck_assert_msg(rc == 0, "master: %d (-1: still running 6 s after SIGTERM)",
 	    rc);
-	ck_assert_int_ge(now_ms() - t0, 1900);
-	ck_assert_int_lt(now_ms() - t0, 4000);
+	ck_assert_int_ge(step_now_ms() - t0, 1900);
+	ck_assert_int_lt(step_now_ms() - t0, 4000);
 	ck_assert(!alive(h[0].pid) && !alive(h[1].pid));
 }
 END_TEST

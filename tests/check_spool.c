@@ -486,7 +486,7 @@ START_TEST(killed_workers_replaced)
 	pid_t	 sp, old[8], now[8];
 	long long id;
 	time_t	 t0;
-	int	 n = 0, m = 0, wst = 0, done = 0, fresh = 0;
+	int	 n = 0, m = 0, wst = 0, fresh = 0;
 
 	sp = ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
 	for (int i = 0; i < 100 && (n = tu_children(sp, old, 8)) < 2; i++)
@@ -517,13 +517,7 @@ START_TEST(killed_workers_replaced)
 	    "claimed by %s, not by a new worker", by);
 	t0 = time(NULL);
 	ck_assert_int_eq(kill(sp, SIGTERM), 0);
-	for (int i = 0; i < 200 && !done; i++) {
-		if (waitpid(sp, &wst, WNOHANG) == sp)
-			done = 1;
-		else
-			usleep(100000);
-	}
-	ck_assert_msg(done, "the spooler still runs 20 s after SIGTERM");
+	ck_assert_msg(tu_wait_exit(sp, 20000, &wst), "the spooler still runs 20 s after SIGTERM");
 	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
 	ck_assert_int_le(time(NULL) - t0, 2 + 10);
 	for (int i = 0; i < m; i++)

@@ -1,10 +1,12 @@
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -75,4 +77,16 @@ tu_children(pid_t parent, pid_t *out, int max)
 	}
 	closedir(d);
 	return n;
+}
+
+int
+tu_wait_exit(pid_t pid, int ms, int *status)
+{
+	for (int waited = 0; ; waited += 20) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return 1;
+		if (waited >= ms)
+			return 0;
+		usleep(20000);
+	}
 }

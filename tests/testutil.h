@@ -16,4 +16,8 @@ int	 tu_run(struct Suite *);
  * or -1. */
 int	 tu_children(pid_t parent, pid_t *out, int max);
 
+/* Waits up to ms for the child pid to exit: 1 and its wait status in
+ * *status, or 0 if it still runs. */
+int	 tu_wait_exit(pid_t pid, int ms, int *status);
+
 #endif
