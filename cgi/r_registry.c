@@ -97,24 +97,28 @@ matrix(const PGresult *res)
 static int
 render(struct req *r, int status, const char *error)
 {
-	cJSON		*m = model_new("Registry", "registry"), *reg, *cols;
+	cJSON		*m = model_new("Registry", "registry"), *cols;
 	PGresult	*res = NULL;
-	const char	*host = NULL, *store = NULL;
+	struct reg	 row;
+	struct reg_settings s;
+	const char	*host, *store;
 	int		 rc = 500;
 
 	if (m == NULL)
 		return 500;
 	if ((res = db_exec(&r->app->db, ST_REG_PAGE, 0, NULL)) == NULL)
 		goto out;
-	if (PQntuples(res) == 1) {
-		reg = db_row_json(res, 0);
-		cJSON_AddItemToObject(m, "registry", reg);
-		host = cJSON_GetStringValue(cJSON_GetObjectItem(reg, "hostname"));
-		store = cJSON_GetStringValue(cJSON_GetObjectItem(reg, "storage_path"));
-	} else {
+	if (PQntuples(res) == 1)
+		cJSON_AddItemToObject(m, "registry", db_row_json(res, 0));
+	else
 		cJSON_AddTrueToObject(m, "missing");
-	}
 	PQclear(res);
+	res = NULL;
+	if (reg_load(&r->app->db, &row) == -1)
+		goto out;
+	reg_settings(&r->app->cfg, &row, &s);
+	host = s.hostname;
+	store = s.storage;
 	if ((res = db_exec(&r->app->db, ST_REG_CHECKS, 0, NULL)) == NULL)
 		goto out;
 	cols = cJSON_AddArrayToObject(m, "columns");
@@ -125,21 +129,20 @@ render(struct req *r, int status, const char *error)
 	}
 	cJSON_AddBoolToObject(m, "has_rows", PQntuples(res) > 0);
 	cJSON_AddItemToObject(m, "rows", matrix(res));
-	/* The settings form shows what was submitted, else what is stored,
-	 * else the configuration's defaults. */
+	/* The settings form shows what was submitted, else what is in
+	 * effect (lib/reg.c: stored, else configured, else the default). */
 	if (strcmp(r->method, "POST") == 0) {
-		host = kv_get(&r->form, "hostname");
-		store = kv_get(&r->form, "storage_path");
+		if (kv_get(&r->form, "hostname") != NULL)
+			host = kv_get(&r->form, "hostname");
+		if (kv_get(&r->form, "storage_path") != NULL)
+			store = kv_get(&r->form, "storage_path");
 		model_form(m, r, settings_fields,
 		    sizeof(settings_fields) / sizeof(settings_fields[0]));
 	}
 	if (error != NULL)
 		cJSON_AddStringToObject(m, "error", error);
-	cJSON_AddStringToObject(m, "hostname_value", host ? host :
-	    r->app->cfg.registry_host ? r->app->cfg.registry_host : "");
-	cJSON_AddStringToObject(m, "storage_value", store ? store :
-	    r->app->cfg.registry_storage ? r->app->cfg.registry_storage :
-	    "/home/keystone/registry/data");
+	cJSON_AddStringToObject(m, "hostname_value", host ? host : "");
+	cJSON_AddStringToObject(m, "storage_value", store ? store : "");
 	rc = page(r, status, "registry", m);
 	m = NULL;
 out:
