@@ -69,12 +69,6 @@ static const char *const sorts[] = { "name", "-name", "address", "-address",
 	"status", "-status", "created", "-created", NULL };
 
 /*
- * A new one-time provisioning command (and a new sudo password) for the
- * server, shown on this answer only: neither is stored in a form anyone
- * can read back (the token as a keyed hash, the password sealed until the
- * script is fetched). Older commands stop working.
- */
-/*
  * Answers with a new one-time provisioning command (and a new sudo
  * password) for the server s (taken), shown on this answer only: neither
  * is stored in a form anyone can read back (the token as a keyed hash,
@@ -117,6 +111,7 @@ out:
 	return rc;
 }
 
+/* "Connect with a one-time command" on an existing server's page. */
 static int
 provision_post(struct req *r)
 {
