@@ -39,11 +39,6 @@ app_init(struct app *a, const char *config_path)
 		log_warnx("config: %s", err);
 		return -1;
 	}
-	if (keys_load(&a->keys, a->cfg.master_key_file, KEYS_WEB, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		goto out;
-	}
 	if (a->cfg.templates_dir == NULL) {
 		log_warnx("config: templates_dir is required by keystone.fcgi");
 		goto out;

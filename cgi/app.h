@@ -28,7 +28,8 @@
 struct app {
 	struct config	 cfg;
 	struct db	 db;
-	/* KEYS_WEB: seals what it receives, opens no stored secret. */
+	/* KEYS_WEB, loaded by daemon_run (cgi/main.c): seals what it
+	 * receives, opens no stored secret. */
 	struct keys	 keys;
 };
 
@@ -62,7 +63,8 @@ struct req {
 	int		 handled;	/* the route's handler ran */
 };
 
-/* cgi/app.c: the dispatcher and answers. */
+/* cgi/app.c: the dispatcher and answers. app_init reads the
+ * configuration and the templates; the keys are not its part. */
 int	 app_init(struct app *, const char *config_path);
 void	 app_release(struct app *);
 /* Handles one request; the caller fills method, path, body etc. through

@@ -106,7 +106,9 @@ render(struct req *r, int status, const char *error)
 	cJSON		*m = model_new("Registry", "registry"), *cols;
 	struct reg_page	 reg;
 	struct reg_checks checks;
-	const char	*host = NULL, *store = NULL;
+	struct reg	 row;
+	struct reg_settings s;
+	const char	*host, *store;
 	int		 rc = 500, found;
 
 	memset(&reg, 0, sizeof(reg));
@@ -117,11 +119,14 @@ render(struct req *r, int status, const char *error)
 		goto out;
 	if (found) {
 		cJSON_AddItemToObject(m, "registry", reg_page_view(&reg));
-		host = reg.hostname;
-		store = reg.storage_path;
 	} else {
 		cJSON_AddTrueToObject(m, "missing");
 	}
+	if (reg_load(&r->app->db, &row) == -1)
+		goto out;
+	reg_settings(&r->app->cfg, &row, &s);
+	host = s.hostname;
+	store = s.storage;
 	if (m_reg_checks(&r->app->db, &checks) == -1)
 		goto out;
 	cols = cJSON_AddArrayToObject(m, "columns");
@@ -132,21 +137,20 @@ render(struct req *r, int status, const char *error)
 	}
 	cJSON_AddBoolToObject(m, "has_rows", checks.n > 0);
 	cJSON_AddItemToObject(m, "rows", matrix(&checks));
-	/* The settings form shows what was submitted, else what is stored,
-	 * else the configuration's defaults. */
+	/* The settings form shows what was submitted, else what is in
+	 * effect (lib/reg.c: stored, else configured, else the default). */
 	if (strcmp(r->method, "POST") == 0) {
-		host = kv_get(&r->form, "hostname");
-		store = kv_get(&r->form, "storage_path");
+		if (kv_get(&r->form, "hostname") != NULL)
+			host = kv_get(&r->form, "hostname");
+		if (kv_get(&r->form, "storage_path") != NULL)
+			store = kv_get(&r->form, "storage_path");
 		model_form(m, r, settings_fields,
 		    sizeof(settings_fields) / sizeof(settings_fields[0]));
 	}
 	if (error != NULL)
 		cJSON_AddStringToObject(m, "error", error);
-	cJSON_AddStringToObject(m, "hostname_value", host ? host :
-	    r->app->cfg.registry_host ? r->app->cfg.registry_host : "");
-	cJSON_AddStringToObject(m, "storage_value", store ? store :
-	    r->app->cfg.registry_storage ? r->app->cfg.registry_storage :
-	    "/home/keystone/registry/data");
+	cJSON_AddStringToObject(m, "hostname_value", host ? host : "");
+	cJSON_AddStringToObject(m, "storage_value", store ? store : "");
 	rc = page(r, status, "registry", m);
 	m = NULL;
 out:

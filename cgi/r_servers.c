@@ -134,6 +134,7 @@ out:
 	return rc;
 }
 
+/* "Connect with a one-time command" on an existing server's page. */
 static int
 provision_post(struct req *r)
 {

@@ -41,6 +41,24 @@ dflt(const char *v, const char *d)
 	return v != NULL && v[0] != '\0' ? v : d;
 }
 
+void
+reg_settings(const struct config *cfg, const struct reg *row,
+    struct reg_settings *out)
+{
+	out->hostname = dflt(row ? row->hostname : NULL, cfg->registry_host);
+	if (out->hostname != NULL && out->hostname[0] == '\0')
+		out->hostname = NULL;
+	out->storage = dflt(row ? row->storage : NULL,
+	    dflt(cfg->registry_storage, DEF_STORAGE));
+	out->listen = dflt(row ? row->listen : NULL,
+	    dflt(cfg->registry_listen, DEF_LISTEN));
+	out->conf_dir = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
+	out->image = dflt(cfg->registry_image, DEF_IMAGE);
+	out->container = dflt(cfg->registry_container, REG_CONTAINER);
+	out->docker_config = dflt(cfg->docker_config, DEF_DOCKER_CFG);
+	out->ca_file = dflt(cfg->registry_ca_file, "");
+}
+
 static int
 tls_internal(const struct config *cfg)
 {
@@ -158,13 +176,16 @@ reg_setup(struct db *db, const struct config *cfg,
     const struct keys *k, const char *hostname, const char *storage,
     char *err, size_t errsz)
 {
-	const char	*host = dflt(hostname, cfg->registry_host);
-	const char	*store = dflt(storage, dflt(cfg->registry_storage, DEF_STORAGE));
-	const char	*listen = dflt(cfg->registry_listen, DEF_LISTEN);
+	struct reg_settings s;
+	const char	*host, *store;
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
 	err[0] = '\0';
+	/* A new row takes what is given, else the configuration's. */
+	reg_settings(cfg, NULL, &s);
+	host = dflt(hostname, s.hostname);
+	store = dflt(storage, s.storage);
 	if (host == NULL) {
 		snprintf(err, errsz, "Set the registry's hostname first (registry_host "
 		    "in the configuration, or below).");
@@ -180,7 +201,7 @@ reg_setup(struct db *db, const struct config *cfg,
 		    "letters, digits and ._/+- only.");
 		return -1;
 	}
-	if (!listen_ok(listen) || !path_ok(dflt(cfg->registry_conf_dir, DEF_CONF_DIR))) {
+	if (!listen_ok(s.listen) || !path_ok(s.conf_dir)) {
 		snprintf(err, errsz, "registry_listen must be 127.x.y.z:port and "
 		    "registry_conf_dir a plain absolute path.");
 		return -1;
@@ -188,7 +209,7 @@ reg_setup(struct db *db, const struct config *cfg,
 	if (db_simple(db, "BEGIN") == -1)
 		return -1;
 	{
-		const char *p[] = { host, store, listen };
+		const char *p[] = { host, store, s.listen };
 		if ((res = db_exec(db, ST_REG_INSERT, NP(p), p)) == NULL)
 			goto out;
 		PQclear(res);
@@ -433,6 +454,9 @@ ca_pem(const struct config *cfg, char *err, size_t errsz)
 static void
 site_text(struct buf *b, const struct config *cfg, const struct reg *r)
 {
+	struct reg_settings s;
+
+	reg_settings(cfg, r, &s);
 	(void)buf_printf(b, "# Written by Keystone (managed registry). Edits are "
 	    "overwritten.\nhttps://%s {\n", r->hostname);
 	if (tls_internal(cfg))
@@ -442,7 +466,7 @@ site_text(struct buf *b, const struct config *cfg, const struct reg *r)
 	    "\trequest_body {\n\t\tmax_size 20GB\n\t}\n"
 	    "\troute {\n"
 	    "\t\tbasicauth {\n\t\t\timport %s/caddy-users\n\t\t}\n",
-	    dflt(cfg->registry_conf_dir, DEF_CONF_DIR));
+	    s.conf_dir);
 	if (r->pull_only)
 		(void)buf_printf(b,
 		    "\t\t# The runtime credential is pull-only: GET and HEAD.\n"
@@ -469,8 +493,10 @@ static void
 plan_auth_steps(struct plan *pl, const struct config *cfg, const struct reg *r,
     long long server, const char *ca, const char *user)
 {
+	struct reg_settings s;
 	char		 cfgdir[600];
 
+	reg_settings(cfg, r, &s);
 	if (ca != NULL) {
 		plan_step(pl, "Trust the registry's certificate", server, 120);
 		plan_var(pl, "HOST", r->hostname);
@@ -478,7 +504,7 @@ plan_auth_steps(struct plan *pl, const struct config *cfg, const struct reg *r,
 		plan_end(pl, script_auth_ca);
 	}
 	snprintf(cfgdir, sizeof(cfgdir), "%s", server ? NODE_DOCKER_CFG :
-	    dflt(cfg->docker_config, DEF_DOCKER_CFG));
+	    s.docker_config);
 	/* The operation holds one credential (build or runtime) under this
 	 * name. */
 	plan_step(pl, "Log Docker in to the registry", server, 300)->secrets =
@@ -651,15 +677,17 @@ static void
 plan_api_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
     const struct probe *pr, const char *mode, const char *title)
 {
+	struct reg_settings s;
 	int	 push = strcmp(mode, "push") == 0;
 
+	reg_settings(cfg, r, &s);
 	plan_step(pl, title, 0, 120)->secrets = push ? "BUILD_PASSWORD" :
 	    "RUNTIME_PASSWORD";
 	plan_cell(pl, 0, push ? "push_api" : strcmp(mode, "pull") == 0 ?
 	    "pull_api" : "refused");
 	plan_var(pl, "MODE", mode);
 	plan_var(pl, "HOST", r->hostname);
-	plan_var(pl, "CA_FILE", tls_internal(cfg) ? dflt(cfg->registry_ca_file, "") : "");
+	plan_var(pl, "CA_FILE", tls_internal(cfg) ? s.ca_file : "");
 	plan_var(pl, "REPO", REG_PROBE_REPO);
 	plan_var(pl, "TAG", "probe");
 	plan_var(pl, "USERNAME", push ? REG_BUILD_USER : REG_RUNTIME_USER);
@@ -677,8 +705,10 @@ static void
 plan_docker_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
     const struct probe *pr, long long server, const char *name, int push)
 {
+	struct reg_settings s;
 	char	 title[200];
 
+	reg_settings(cfg, r, &s);
 	snprintf(title, sizeof(title), "%s: Docker %s with its credential", name,
 	    push ? "pushes" : "pulls");
 	plan_step(pl, title, server, 300);
@@ -689,8 +719,7 @@ plan_docker_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
 	plan_var(pl, "MANIFEST_DIGEST", pr->digest);
 	plan_var(pl, "TAG", "push-check");
 	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
-	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG :
-	    dflt(cfg->docker_config, DEF_DOCKER_CFG));
+	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG : s.docker_config);
 	plan_end(pl, script_chk_docker);
 }
 
@@ -698,14 +727,15 @@ static void
 plan_https_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
     long long server, const char *name)
 {
+	struct reg_settings s;
 	char	 title[200];
 
+	reg_settings(cfg, r, &s);
 	snprintf(title, sizeof(title), "%s: registry URL over HTTPS", name);
 	plan_step(pl, title, server, 60);
 	plan_cell(pl, server, "https");
 	plan_var(pl, "HOST", r->hostname);
-	plan_var(pl, "CA_FILE", server == 0 && tls_internal(cfg) ?
-	    dflt(cfg->registry_ca_file, "") : "");
+	plan_var(pl, "CA_FILE", server == 0 && tls_internal(cfg) ? s.ca_file : "");
 	plan_end(pl, script_chk_https);
 }
 
@@ -715,6 +745,7 @@ reg_plan_check(struct db *db, const struct config *cfg,
     char *err, size_t errsz)
 {
 	struct reg	 r;
+	struct reg_settings s;
 	struct plan	 pl;
 	struct probe	 pr;
 	struct node	 nodes[MAX_NODES];
@@ -728,13 +759,14 @@ reg_plan_check(struct db *db, const struct config *cfg,
 		goto out;
 	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1)
 		goto out;
+	reg_settings(cfg, &r, &s);
 	probe_make(&pr);
 	for (i = 0; i < n; i++)
 		build_servers += nodes[i].build;
 
 	plan_step(&pl, "control node: registry service running", 0, 60);
 	plan_cell(&pl, 0, "service");
-	plan_var(&pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
+	plan_var(&pl, "NAME", s.container);
 	plan_var(&pl, "LISTEN", r.listen);
 	plan_end(&pl, script_chk_service);
 	plan_https_cell(&pl, cfg, &r, 0, "control node");
@@ -773,11 +805,12 @@ reg_plan_provision(struct db *db, const struct config *cfg,
     char *err, size_t errsz)
 {
 	struct reg	 r;
+	struct reg_settings s;
 	struct plan	 pl;
 	struct node	 nodes[MAX_NODES];
 	struct buf	 site;
 	char		*ca = NULL, u2[40];
-	const char	*conf = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
+	const char	*conf;
 	size_t		 n;
 	long long	 id, aid;
 	int		 rc = -1, build_servers = 0;
@@ -788,6 +821,8 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	if (reg_setup(db, cfg, k, NULL, NULL, err, errsz) == -1 ||
 	    need_registry(db, &r, err, errsz) == -1)
 		goto out;
+	reg_settings(cfg, &r, &s);
+	conf = s.conf_dir;
 	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
 		goto out;
 	if (cfg->caddy_sites_dir == NULL || cfg->caddy_admin_socket == NULL ||
@@ -811,8 +846,8 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	plan_var(&pl, "RUNTIME_USER", REG_RUNTIME_USER);
 	plan_end(&pl, script_reg_htpasswd);
 	plan_step(&pl, "Start the registry container", 0, 900);
-	plan_var(&pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
-	plan_var(&pl, "IMAGE", dflt(cfg->registry_image, DEF_IMAGE));
+	plan_var(&pl, "NAME", s.container);
+	plan_var(&pl, "IMAGE", s.image);
 	plan_var(&pl, "CONF_DIR", conf);
 	plan_var(&pl, "STORAGE", r.storage);
 	plan_var(&pl, "LISTEN", r.listen);
@@ -825,7 +860,7 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	plan_var(&pl, "SITE", site.ptr != NULL ? site.ptr : "");
 	plan_var(&pl, "CONF_DIR", conf);
 	plan_var(&pl, "HOST", r.hostname);
-	plan_var(&pl, "CA_FILE", tls_internal(cfg) ? cfg->registry_ca_file : "");
+	plan_var(&pl, "CA_FILE", tls_internal(cfg) ? s.ca_file : "");
 	plan_end(&pl, script_reg_caddy);
 
 	if (commit_with_both(db, &pl, "registry", user_id, k, &id,

@@ -569,6 +569,61 @@ START_TEST(sigterm_grace)
 }
 END_TEST
 
+/* The spooler's workers killed with SIGKILL are replaced and the new ones
+ * run operations; SIGTERM then stops the master and every worker within
+ * the bound (grace 2 s + 10 s), the running step cancelled. */
+START_TEST(killed_workers_replaced)
+{
+	struct op_step_in quick[] = { { "quick", "control_node", 0,
+	    "echo ran", 0, 60 } };
+	struct op_step_in slow[] = { { "slow", "control_node", 0,
+	    "sleep 600", 0, 600 } };
+	char	 st[32], by[160], *colon;
+	pid_t	 sp, old[8], now[8];
+	long long id;
+	time_t	 t0;
+	int	 n = 0, m = 0, wst = 0, fresh = 0;
+
+	sp = ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
+	for (int i = 0; i < 100 && (n = tu_children(sp, old, 8)) < 2; i++)
+		usleep(100000);
+	ck_assert_msg(n == 2, "%d spooler workers after 10 s", n);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(kill(old[i], SIGKILL), 0);
+	for (int i = 0; i < 100; i++) {
+		m = tu_children(sp, now, 8);
+		fresh = m == 2;
+		for (int j = 0; j < m; j++)
+			fresh = fresh && now[j] != old[0] && now[j] != old[1];
+		if (fresh)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(fresh, "10 s after killing both workers: %d workers, "
+	    "not both new", m);
+	id = ts_create(quick, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+
+	id = ts_create(slow, 1, NULL, 0);
+	ts_wait_status(id, "running", 10);
+	ts_op_field(id, "claimed_by", by, sizeof(by));
+	ck_assert_ptr_nonnull(colon = strrchr(by, ':'));
+	ck_assert_msg(atoi(colon + 1) == now[0] || atoi(colon + 1) == now[1],
+	    "claimed by %s, not by a new worker", by);
+	t0 = time(NULL);
+	ck_assert_int_eq(kill(sp, SIGTERM), 0);
+	ck_assert_msg(tu_wait_exit(sp, 20000, &wst), "the spooler still runs 20 s after SIGTERM");
+	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	ck_assert_int_le(time(NULL) - t0, 2 + 10);
+	for (int i = 0; i < m; i++)
+		ck_assert_msg(kill(now[i], 0) == -1, "worker %d outlived its "
+		    "master", (int)now[i]);
+	ts_wait_done(id, 5, st, sizeof(st));
+	ck_assert_str_eq(st, "cancelled");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -591,6 +646,7 @@ main(void)
 	tcase_add_test(tc, limits_and_order);
 	tcase_add_test(tc, dependencies);
 	tcase_add_test(tc, sigterm_grace);
+	tcase_add_test(tc, killed_workers_replaced);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
