@@ -183,17 +183,20 @@ START_TEST(timeout_kills_tree)
 {
 	struct sink	 s = { 0 };
 	struct exec_res	 r;
-	char		*pids;
+	char		*pids, path[64], script[256];
 	time_t		 t0 = time(NULL);
 
+	/* A name of this process's own: runs on one machine do not share it. */
+	snprintf(path, sizeof(path), "/tmp/ks-exec-pids.%d", (int)getpid());
+	snprintf(script, sizeof(script), "sleep 300 & echo $! > %s; (sleep 301 & "
+	    "echo $! >> %s; wait); wait", path, path);
 	buf_init(&s.b);
-	unlink("/tmp/ks-exec-pids");
-	run("sleep 300 & echo $! > /tmp/ks-exec-pids; (sleep 301 & echo $! >> /tmp/ks-exec-pids; wait); wait",
-	    NULL, 0, 2, 1 << 20, &s, &r);
+	unlink(path);
+	run(script, NULL, 0, 2, 1 << 20, &s, &r);
 	ck_assert_int_eq(r.timed_out, 1);
 	ck_assert_int_eq(r.exited && r.status == 0, 0);
 	ck_assert_int_lt(time(NULL) - t0, 15);
-	ck_assert_ptr_nonnull(pids = tu_slurp("/tmp/ks-exec-pids", NULL));
+	ck_assert_ptr_nonnull(pids = tu_slurp(path, NULL));
 	for (char *p = pids; *p != '\0';) {
 		pid_t pid = (pid_t)strtol(p, &p, 10);
 		if (pid > 0)
@@ -202,7 +205,7 @@ START_TEST(timeout_kills_tree)
 			p++;
 	}
 	free(pids);
-	unlink("/tmp/ks-exec-pids");
+	unlink(path);
 	buf_release(&s.b);
 }
 END_TEST
