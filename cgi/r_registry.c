@@ -209,28 +209,10 @@ check_post(struct req *r)
 static int
 auth_post(struct req *r)
 {
-	char		 uuid[40], err[256], ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	int		 rc = 0, n, build_servers = 0;
+	char	 uuid[40], err[256];
 
-	snprintf(ids, sizeof(ids), "0");
-	if ((res = db_exec(&r->app->db, ST_REG_NODES, 1, p)) == NULL)
-		return 500;
-	n = PQntuples(res);
-	for (int i = 0; i < n; i++)
-		build_servers += PQgetvalue(res, i, 2)[0] == 't';
-	/* The control node too when it is the build node. */
-	if (build_servers == 0)
-		rc = reg_plan_auth(&r->app->db, &r->app->cfg, &r->app->keys, 0,
-		    r->user_id, 0, uuid, err, sizeof(err));
-	for (int i = 0; i < n && rc == 0; i++) {
-		rc = reg_plan_auth(&r->app->db, &r->app->cfg, &r->app->keys,
-		    strtoll(PQgetvalue(res, i, 0), NULL, 10), r->user_id, 0, uuid,
-		    err, sizeof(err));
-	}
-	PQclear(res);
-	if (rc == -1)
+	if (reg_plan_auth_all(&r->app->db, &r->app->cfg, &r->app->keys,
+	    r->user_id, uuid, err, sizeof(err)) == -1)
 		return err[0] ? render(r, 409, err) : 500;
 	(void)flash_redirect(r, "ok", "Docker sign-in queued for every node.",
 	    "/ops");

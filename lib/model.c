@@ -458,7 +458,7 @@ env_write(struct db *db, enum stmt st, const char *const *p, int n,
 	char		 env_id[24];
 	int		 rc = -1;
 
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	if ((res = db_exec(db, st, n, p)) == NULL) {
 		rc = strncmp(db->sqlstate, "23", 2) == 0 ? 1 : -1;
@@ -473,13 +473,13 @@ env_write(struct db *db, enum stmt st, const char *const *p, int n,
 		snprintf(uuid, 40, "%s", PQgetvalue(res, 0, 1));
 	if ((rc = set_servers(db, env_id, servers, nservers)) != 0)
 		goto out;
-	rc = db_simple(db, "COMMIT") == 0 ? 0 : -1;
+	rc = db_tx_commit(db) == 0 ? 0 : -1;
 out:
 	PQclear(res);
 	if (rc != 0) {
 		/* Keep the refusal's sqlstate/constraint across the rollback. */
 		struct db saved = *db;
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		memcpy(db->sqlstate, saved.sqlstate, sizeof(db->sqlstate));
 		memcpy(db->constraint, saved.constraint, sizeof(db->constraint));
 	}
@@ -651,7 +651,7 @@ m_op_cancel(struct db *db, const char *uuid, cJSON **out)
 	int		 rc;
 
 	*out = NULL;
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	if ((rc = one(db, ST_OP_CANCEL, NP(p), p, out)) != 1)
 		goto out;
@@ -667,10 +667,10 @@ m_op_cancel(struct db *db, const char *uuid, cJSON **out)
 			goto out;
 		}
 	}
-	rc = db_simple(db, "COMMIT") == 0 ? 1 : -1;
+	rc = db_tx_commit(db) == 0 ? 1 : -1;
 out:
 	if (rc != 1) {
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		cJSON_Delete(*out);
 		*out = NULL;
 	}
@@ -686,7 +686,7 @@ m_op_retry(struct db *db, const char *uuid)
 	long		 rows = 0;
 	int		 rc;
 
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	if ((rc = write1(db, ST_OP_RETRY, NP(p), p, &rows, id)) != 0)
 		goto out;
@@ -698,9 +698,9 @@ m_op_retry(struct db *db, const char *uuid)
 	 * must find the steps already pending. */
 	if ((rc = write1(db, ST_OP_RETRY_STEPS, NP(ip), ip, NULL, NULL)) != 0)
 		goto out;
-	rc = db_simple(db, "COMMIT") == 0 ? 0 : -1;
+	rc = db_tx_commit(db) == 0 ? 0 : -1;
 out:
 	if (rc != 0)
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 	return rc;
 }
