@@ -39,11 +39,6 @@ app_init(struct app *a, const char *config_path)
 		log_warnx("config: %s", err);
 		return -1;
 	}
-	if (keys_load(&a->keys, a->cfg.master_key_file, KEYS_WEB, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		goto out;
-	}
 	if (a->cfg.templates_dir == NULL) {
 		log_warnx("config: templates_dir is required by keystone.fcgi");
 		goto out;
@@ -126,12 +121,13 @@ page(struct req *r, int status, const char *tpl, cJSON *model)
 {
 	struct buf	 out, ck;
 	struct hdr	 h[3];
-	cJSON		*flash = NULL;
+	struct flash_row flash;
 	size_t		 nh;
 	int		 rc = -1;
 
 	buf_init(&out);
 	buf_init(&ck);
+	memset(&flash, 0, sizeof(flash));
 	if (model == NULL && (model = model_new("Keystone", NULL)) == NULL)
 		goto out;
 	if (r->authed) {
@@ -140,14 +136,12 @@ page(struct req *r, int status, const char *tpl, cJSON *model)
 			cJSON_AddStringToObject(u, "username", r->username);
 		cJSON_AddStringToObject(model, "csrf", r->csrf);
 		if (r->has_flash && m_sess_take_flash(&r->app->db, r->sess_hash,
-		    &flash) == 1 && cJSON_IsString(cJSON_GetObjectItem(flash, "flash"))) {
+		    &flash) == 1 && flash.flash != NULL) {
 			cJSON *f = cJSON_AddObjectToObject(model, "flash");
-			const char *k = cJSON_GetStringValue(cJSON_GetObjectItem(flash,
-			    "flash_kind"));
 			if (f != NULL) {
-				cJSON_AddStringToObject(f, "message", cJSON_GetStringValue(
-				    cJSON_GetObjectItem(flash, "flash")));
-				cJSON_AddStringToObject(f, "kind", k ? k : "ok");
+				cJSON_AddStringToObject(f, "message", flash.flash);
+				cJSON_AddStringToObject(f, "kind", flash.flash_kind ?
+				    flash.flash_kind : "ok");
 			}
 		}
 	} else if (r->pre[0] != '\0') {
@@ -160,7 +154,7 @@ page(struct req *r, int status, const char *tpl, cJSON *model)
 		if (status < 500) {
 			/* Fall back to the plain error page once. */
 			cJSON_Delete(model);
-			cJSON_Delete(flash);
+			flash_row_free(&flash);
 			buf_release(&out);
 			buf_release(&ck);
 			return error_page(r, 500, "The page could not be rendered.");
@@ -174,7 +168,7 @@ page(struct req *r, int status, const char *tpl, cJSON *model)
 	rc = 0;
 out:
 	cJSON_Delete(model);
-	cJSON_Delete(flash);
+	flash_row_free(&flash);
 	buf_release(&out);
 	buf_release(&ck);
 	return rc;
@@ -238,18 +232,9 @@ error_page(struct req *r, int status, const char *message)
 }
 
 int
-fetch(struct req *r, getter get, const char *uuid, cJSON **out)
+found(int rc)
 {
-	cJSON	*row = NULL;
-	int	 rc = get(&r->app->db, uuid, &row);
-
-	if (rc != 1)
-		return rc == 0 ? 404 : 500;
-	if (out != NULL)
-		*out = row;
-	else
-		cJSON_Delete(row);
-	return 0;
+	return rc == 1 ? 0 : rc == 0 ? 404 : 500;
 }
 
 void
@@ -269,15 +254,24 @@ model_field_error(cJSON *m, const char *field, const char *msg)
 void
 model_form(cJSON *m, const struct req *r, const struct field *f, size_t n)
 {
-	char	 key[80];
+	unsigned	 skip = ROUTE_SKIP(r->route != NULL ? r->route->flags : 0);
+	char		 key[80];
+	cJSON		*a;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *v;
-		if (f[i].type == FT_SECRET || (f[i].flags & FF_MULTI))
+		if (f[i].type == FT_SECRET || (f[i].flags & skip))
 			continue;
 		snprintf(key, sizeof(key), "v_%s", f[i].name);
 		cJSON_DeleteItemFromObject(m, key);
-		if (f[i].type == FT_BOOL) {
+		if (f[i].flags & FF_MULTI) {
+			if ((a = cJSON_AddArrayToObject(m, key)) == NULL)
+				continue;
+			for (size_t j = 0; j < r->form.n; j++)
+				if (strcmp(r->form.v[j].key, f[i].name) == 0)
+					cJSON_AddItemToArray(a,
+					    cJSON_CreateString(r->form.v[j].val));
+		} else if (f[i].type == FT_BOOL) {
 			v = kv_get(&r->form, f[i].name);
 			cJSON_AddBoolToObject(m, key, v != NULL);
 		} else if ((v = kv_get(&r->form, f[i].name)) != NULL)
@@ -287,26 +281,31 @@ model_form(cJSON *m, const struct req *r, const struct field *f, size_t n)
 		model_field_error(m, r->in.errs.v[i].key, r->in.errs.v[i].val);
 }
 
+const char *
+req_query(const struct req *r, const char *name)
+{
+	return input_get(&r->q, name);
+}
+
 long
 req_page(const struct req *r)
 {
-	const char	*v = kv_get(&r->query, "page");
-	long		 p;
+	const char	*v = req_query(r, "page");
 
-	if (v == NULL || valid_int(v, 1, 100000, &p) != NULL)
-		return 1;
-	return p;
+	return v != NULL ? strtol(v, NULL, 10) : 1;
 }
 
 const char *
-req_sort(const struct req *r, const char *const *allowed, const char *dflt)
+req_sort(const struct req *r)
 {
-	const char	*v = kv_get(&r->query, "sort");
+	const char	*v = req_query(r, "sort");
 
-	for (; v != NULL && *allowed != NULL; allowed++)
-		if (strcmp(*allowed, v) == 0)
-			return *allowed;
-	return dflt;
+	if (v != NULL)
+		return v;
+	for (size_t i = 0; i < r->route->nquery; i++)
+		if (strcmp(r->route->query[i].name, "sort") == 0)
+			return r->route->query[i].choices[0];
+	return "";
 }
 
 void
@@ -338,7 +337,7 @@ static int
 load_session(struct req *r)
 {
 	const char	*id = kv_get(&r->cookies, SESS_COOKIE);
-	cJSON		*s = NULL;
+	struct sess_row	 s;
 	int		 rc;
 
 	if (id == NULL || sess_hash(id, r->sess_hash) == -1)
@@ -348,16 +347,15 @@ load_session(struct req *r)
 	if (rc != 1)
 		return rc;
 	r->authed = 1;
-	r->user_id = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "id"));
-	snprintf(r->username, sizeof(r->username), "%s",
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "username")));
-	r->has_flash = cJSON_IsTrue(cJSON_GetObjectItem(s, "has_flash"));
+	r->user_id = s.id;
+	snprintf(r->username, sizeof(r->username), "%s", s.username);
+	r->has_flash = s.has_flash == 1;
 	/* Touch at most once a minute: a write per request would cost more
 	 * than the page. */
-	if (cJSON_IsTrue(cJSON_GetObjectItem(s, "stale")))
+	if (s.stale == 1)
 		(void)m_sess_touch(&r->app->db, r->sess_hash);
 	csrf_token(r->csrf, r->app->keys.csrf, r->sess_hash);
-	cJSON_Delete(s);
+	sess_row_free(&s);
 	return 1;
 }
 
@@ -514,13 +512,22 @@ dispatch(struct req *r, const struct reqenv *env)
 		    "site. Go back, reload the page and try again.");
 		goto out;
 	}
+	r->route = rt;
 	if (rt->nfields > 0) {
-		rc = route_validate(rt->fields, rt->nfields, &r->form, &r->in);
+		rc = route_validate(rt->fields, rt->nfields, ROUTE_SKIP(rt->flags),
+		    &r->form, &r->in);
 		if (rc == -1) {
 			error_page(r, 500, "Out of memory.");
 			goto out;
 		}
 		r->invalid = rc;
+	}
+	/* A query value that fails is as if absent; a handler that must
+	 * refuse it looks at r->q.errs. */
+	if (rt->nquery > 0 && route_validate(rt->query, rt->nquery, 0,
+	    &r->query, &r->q) == -1) {
+		error_page(r, 500, "Out of memory.");
+		goto out;
 	}
 	r->handled = 1;
 	rc = rt->fn(r);
@@ -549,6 +556,7 @@ app_handle(struct app *a, const struct reqenv *env)
 	kvlist_init(&r.form);
 	kvlist_init(&r.cookies);
 	input_init(&r.in);
+	input_init(&r.q);
 	dispatch(&r, env);
 	if (!r.resp.opened)
 		(void)error_page(&r, 500, "No response was produced.");
@@ -570,4 +578,5 @@ app_handle(struct app *a, const struct reqenv *env)
 	kvlist_release(&r.form);
 	kvlist_release(&r.cookies);
 	input_release(&r.in);
+	input_release(&r.q);
 }

@@ -21,14 +21,15 @@
 #define APP_MAX_PATH	1024
 #define APP_PAGE_SIZE	50
 
-/* Route flags. */
+/* Route flags (lib/route.h has R_CREATE and R_UPDATE). */
 #define R_PUBLIC	0x01	/* no session required */
 #define R_NOCSRF	0x02	/* a machine's POST, authenticated otherwise */
 
 struct app {
 	struct config	 cfg;
 	struct db	 db;
-	/* KEYS_WEB: seals what it receives, opens no stored secret. */
+	/* KEYS_WEB, loaded by daemon_run (cgi/main.c): seals what it
+	 * receives, opens no stored secret. */
 	struct keys	 keys;
 };
 
@@ -38,12 +39,15 @@ struct req {
 	const char	*method;
 	char		 path[APP_MAX_PATH];
 	const char	*remote_addr;
+	/* Raw input: read by cgi/app.c only; handlers see in and q. */
 	struct kvlist	 query;
 	struct kvlist	 form;
 	struct kvlist	 cookies;
+	const struct route *route;	/* the one matched */
 	char		 params[ROUTE_MAXPARAMS][ROUTE_PARAMLEN];
 	struct input	 in;		/* validated form fields */
 	int		 invalid;	/* some field failed validation */
+	struct input	 q;		/* validated query-string fields */
 	/* Session, when signed in. */
 	int		 authed;
 	long long	 user_id;
@@ -59,7 +63,8 @@ struct req {
 	int		 handled;	/* the route's handler ran */
 };
 
-/* cgi/app.c: the dispatcher and answers. */
+/* cgi/app.c: the dispatcher and answers. app_init reads the
+ * configuration and the templates; the keys are not its part. */
 int	 app_init(struct app *, const char *config_path);
 void	 app_release(struct app *);
 /* Handles one request; the caller fills method, path, body etc. through
@@ -83,26 +88,92 @@ int	 flash_redirect(struct req *, const char *kind, const char *msg,
 	    const char *location);
 int	 error_page(struct req *, int status, const char *message);
 
-/* Looks up the row named by a path UUID with one of the m_*_get wrappers:
- * 0 when found (*out owned by the caller; out may be NULL to only check),
- * else the status to answer (404 or 500). */
-typedef int	(*getter)(struct db *, const char *, cJSON **);
-int	 fetch(struct req *, getter, const char *uuid, cJSON **out);
+/* A lookup's 1 found / 0 not found / -1 failure as 0 / 404 / 500. */
+int	 found(int rc);
 
 /* View-model helpers. */
 cJSON	*model_new(const char *title, const char *nav);
-/* Adds v_<field> with the submitted value (never for FT_SECRET) and
- * err_<field> {msg} for each failed field. */
+/* Adds v_<field> with the submitted value (never for FT_SECRET; an array
+ * of them for FF_MULTI) and err_<field> {msg} for each failed field; only
+ * the fields the route takes (FF_CREATE/FF_UPDATE). */
 void	 model_form(cJSON *, const struct req *, const struct field *, size_t);
 /* Adds err_<field> {msg} for one field, e.g. from a uniqueness refusal. */
 void	 model_field_error(cJSON *, const char *field, const char *msg);
-/* Pagination: page number from ?page=, validated (1..100000). */
+/* A validated query-string field (declared in the route), or NULL. */
+const char *req_query(const struct req *, const char *name);
+/* Pagination: the page number from ?page= (QUERY_PAGE), else 1. */
 long	 req_page(const struct req *);
-/* Sort key from ?sort= if it is one of allowed (NULL-terminated), else dflt. */
-const char *req_sort(const struct req *, const char *const *allowed,
-	    const char *dflt);
+/* The sort from ?sort= (an FT_ENUM of the route), else its first choice. */
+const char *req_sort(const struct req *);
 void	 model_pager(cJSON *, const char *base, const char *sort, long page,
 	    long total);
+
+/* Query-string fields of list pages. */
+#define QUERY_PAGE	{ "page", FT_INT, 0, 1, 100000, NULL }
+#define QUERY_SORT(s)	{ "sort", FT_ENUM, 0, 0, 0, s }
+
+/*
+ * A resource described once: its form's fields (FF_CREATE/FF_UPDATE for
+ * those of one action), the new form's defaults, which constraint refusal
+ * maps to which field, its templates, titles and messages, and its model
+ * as views. The generic handlers below (cgi/res.c) serve it; a route
+ * names the resource as its ctx (RES_ROUTES makes the usual eight, with
+ * the same fields as the resource's).
+ */
+struct refusal {
+	const char	*constraint, *field, *msg;
+};
+struct fdefault {
+	const char	*name, *value;	/* an FT_BOOL's: "true" or "false" */
+};
+struct resource {
+	const char		*path;		/* "/servers" */
+	const char		*nav;
+	const char		*one, *many;	/* view keys: "server", "servers" */
+	const char		*t_list, *t_new, *t_edit, *t_delete;
+	const char		*tpl_list, *tpl_form, *tpl_show, *tpl_delete;
+	const char		*m_created, *m_saved, *m_deleted;
+	const char		*m_in_use;	/* a delete refused; NULL: none */
+	const struct field	*fields;
+	size_t			 nfields;
+	const struct fdefault	*defaults;	/* NULL-terminated */
+	/* NULL-terminated; any other refusal is put on the first's field. */
+	const struct refusal	*refusals;
+	int	(*list)(struct db *, const char *sort, long limit, long offset,
+		    long *total, cJSON **rows);
+	int	(*get)(struct db *, const char *uuid, cJSON **view);
+	/* Inserts (uuid NULL; the new row's into out) or updates. */
+	int	(*save)(struct db *, const char *uuid, const struct input *,
+		    char out[40]);
+	int	(*remove)(struct db *, const char *uuid);
+	/* Optional: the rows the show page lists under children (e.g. an
+	 * application's environments), as a view; 0 or -1. */
+	const char	*children;
+	int	(*kids)(struct db *, const char *uuid, cJSON **rows);
+	/* Optional: answers a create in place of the redirect, or returns
+	 * RES_PASS. */
+	int	(*created)(struct req *, const char *uuid);
+};
+#define RES_PASS	1
+
+int	 res_list(struct req *);
+int	 res_new(struct req *);
+int	 res_create(struct req *);
+int	 res_show(struct req *);
+int	 res_edit(struct req *);
+int	 res_update(struct req *);
+int	 res_delete_get(struct req *);
+int	 res_delete_post(struct req *);
+
+#define RES_ROUTES(base, rs, f, nf, lq, nlq)				\
+	{ "GET", base, res_list, NULL, 0, 0, lq, nlq, rs },		\
+	{ "GET", base "/new", res_new, NULL, 0, 0, NULL, 0, rs },	\
+	{ "POST", base, res_create, f, nf, R_CREATE, NULL, 0, rs }, \
+	{ "GET", base "/:uuid", res_show, NULL, 0, 0, NULL, 0, rs },	\
+	{ "GET", base "/:uuid/edit", res_edit, NULL, 0, 0, NULL, 0, rs }, \
+	{ "POST", base "/:uuid", res_update, f, nf, R_UPDATE, NULL, 0, rs }, \
+	{ "GET", base "/:uuid/delete", res_delete_get, NULL, 0, 0, NULL, 0, rs }, \
+	{ "POST", base "/:uuid/delete", res_delete_post, NULL, 0, 0, NULL, 0, rs }
 
 /* Route tables, one per resource (cgi/r_*.c). */
 extern const struct route	auth_routes[];

@@ -146,20 +146,20 @@ out:
 static int
 cmd_server_pin(struct db *db, const struct config *cfg, int argc, char *argv[])
 {
-	char	 key[2048], fp[80], err[512];
-	cJSON	*s = NULL;
-	int	 rc = 1;
+	char			 key[2048], fp[80], err[512];
+	struct server_row	 s;
+	int			 rc = 1;
 
 	if (argc < 2 || argc > 3 || strcmp(argv[0], "pin") != 0)
 		usage();
 	if (m_server_by_name(db, argv[1], &s) != 1) {
 		fprintf(stderr, "keystonectl: no server named %s\n", argv[1]);
+		server_row_free(&s);
 		return 1;
 	}
-	if (ssh_offered_hostkey(cJSON_GetStringValue(cJSON_GetObjectItem(s,
-	    "address")), (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-	    "ssh_port")), cfg->ssh_connect_timeout, key, sizeof(key), fp,
-	    sizeof(fp), err, sizeof(err)) == -1) {
+	if (ssh_offered_hostkey(s.address, (int)s.ssh_port,
+	    cfg->ssh_connect_timeout, key, sizeof(key), fp, sizeof(fp), err,
+	    sizeof(err)) == -1) {
 		fprintf(stderr, "keystonectl: %s\n", err);
 		goto out;
 	}
@@ -174,13 +174,12 @@ cmd_server_pin(struct db *db, const struct config *cfg, int argc, char *argv[])
 		    "pinned\n", argv[1], fp, argv[2]);
 		goto out;
 	}
-	if (m_server_pin(db, cJSON_GetStringValue(cJSON_GetObjectItem(s, "uuid")),
-	    key, fp) == -1)
+	if (m_server_pin(db, s.uuid, key, fp) == -1)
 		goto out;
 	printf("pinned %s for %s\n", fp, argv[1]);
 	rc = 0;
 out:
-	cJSON_Delete(s);
+	server_row_free(&s);
 	return rc;
 }
 

@@ -1,15 +1,13 @@
 /*
- * keystone.fcgi: opens the FastCGI unix socket, forks the configured number
- * of workers and keeps them running. Each worker owns one database
- * connection and serves requests one at a time; a crashed worker is
- * replaced. SIGTERM stops the workers after their current request.
+ * keystone.fcgi: opens the FastCGI unix socket and runs the configured
+ * number of workers (lib/daemon.c: they hold the web keys only and serve
+ * as web_user). Each worker owns one database connection and serves
+ * requests one at a time. SIGTERM stops the workers after their current
+ * request.
  */
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <errno.h>
 #include <malloc.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +16,16 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "daemon.h"
 #include "log.h"
-#include "priv.h"
 
-#define MAX_WORKERS	64
+/* After SIGTERM, how long a worker may take over its current request. */
+#define STOP_S	10
 
-static volatile sig_atomic_t	 quit;
-
-static void
-on_term(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
+struct fcgi {
+	struct app	 a;
+	int		 sock;
+};
 
 static int
 fcgi_read(void *arg, char *p, int n)
@@ -58,7 +53,7 @@ serve(struct app *a, int sock)
 		log_warnx("FCGX_InitRequest failed");
 		return;
 	}
-	while (!quit && FCGX_Accept_r(&fr) >= 0) {
+	while (!daemon_stopping && FCGX_Accept_r(&fr) >= 0) {
 		memset(&env, 0, sizeof(env));
 		env.method = FCGX_GetParam("REQUEST_METHOD", fr.envp);
 		env.uri = FCGX_GetParam("REQUEST_URI", fr.envp);
@@ -78,48 +73,56 @@ serve(struct app *a, int sock)
 	FCGX_Free(&fr, 1);
 }
 
-static pid_t
-spawn(struct app *a, int sock)
+/* A worker: its own database connection, then requests until SIGTERM. */
+static void
+work(void *arg)
 {
-	char	 err[256];
-	pid_t	 pid;
+	struct fcgi	*f = arg;
 
-	if ((pid = fork()) == -1) {
-		log_err("fork");
+	/* Keep freed heap between requests instead of returning it to the
+	 * kernel and faulting it back in on the next one. */
+	(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+	(void)mallopt(M_TOP_PAD, 1024 * 1024);
+	if (db_open(&f->a.db, f->a.cfg.database) == -1)
+		log_warnx("database not reachable yet; will retry per request");
+	serve(&f->a, f->sock);
+}
+
+static void
+release(void *arg)
+{
+	app_release(&((struct fcgi *)arg)->a);
+}
+
+/* In the master, as root, before the workers: the socket. */
+static int
+prepare(void *arg)
+{
+	struct fcgi	*f = arg;
+
+	if (FCGX_Init() != 0) {
+		log_warnx("FCGX_Init failed");
 		return -1;
 	}
-	if (pid == 0) {
-		log_setprog("keystone.fcgi worker");
-		/* Keep freed heap between requests instead of returning it to
-		 * the kernel and faulting it back in on the next one. */
-		(void)mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
-		(void)mallopt(M_TOP_PAD, 1024 * 1024);
-		/* Before the first request: a worker that cannot drop
-		 * privileges serves nothing. */
-		if (a->cfg.web_user != NULL &&
-		    priv_drop(a->cfg.web_user, err, sizeof(err)) == -1) {
-			log_warnx("worker: %s", err);
-			app_release(a);
-			exit(1);
-		}
-		if (db_open(&a->db, a->cfg.database) == -1)
-			log_warnx("database not reachable yet; will retry per request");
-		serve(a, sock);
-		app_release(a);
-		exit(0);	/* not _exit: lets LeakSanitizer check the worker */
+	(void)unlink(f->a.cfg.fcgi_socket);
+	if ((f->sock = FCGX_OpenSocket(f->a.cfg.fcgi_socket, 128)) < 0) {
+		log_err("listen on %s", f->a.cfg.fcgi_socket);
+		return -1;
 	}
-	return pid;
+	/* Only the web server (same user or group) may talk to the app. */
+	if (chmod(f->a.cfg.fcgi_socket, 0660) == -1)
+		log_err("chmod %s", f->a.cfg.fcgi_socket);
+	log_info("listening on %s", f->a.cfg.fcgi_socket);
+	return 0;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct app		 a;
-	struct sigaction	 sa;
-	const char		*cfgpath = NULL;
-	pid_t			 pids[MAX_WORKERS], pid;
-	long			 n;
-	int			 ch, sock, status;
+	struct fcgi	 f;
+	struct daemon	 d;
+	const char	*cfgpath = NULL;
+	int		 ch, rc;
 
 	log_setprog("keystone.fcgi");
 	while ((ch = getopt(argc, argv, "c:")) != -1) {
@@ -132,56 +135,29 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (app_init(&a, cfgpath) == -1)
+	f.sock = -1;
+	if (app_init(&f.a, cfgpath) == -1)
 		return 1;
-	if (FCGX_Init() != 0) {
-		log_warnx("FCGX_Init failed");
-		return 1;
-	}
-	(void)unlink(a.cfg.fcgi_socket);
-	if ((sock = FCGX_OpenSocket(a.cfg.fcgi_socket, 128)) < 0) {
-		log_err("listen on %s", a.cfg.fcgi_socket);
-		return 1;
-	}
-	/* Only the web server (same user or group) may talk to the app. */
-	if (chmod(a.cfg.fcgi_socket, 0660) == -1)
-		log_err("chmod %s", a.cfg.fcgi_socket);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	n = a.cfg.workers;
-	for (long i = 0; i < n; i++)
-		pids[i] = spawn(&a, sock);
-	log_info("listening on %s with %ld workers", a.cfg.fcgi_socket, n);
-	while (!quit) {
-		if ((pid = wait(&status)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (long i = 0; i < n; i++) {
-			if (pids[i] != pid)
-				continue;
-			if (!quit) {
-				log_warnx("worker %d exited (status %d); restarting",
-				    (int)pid, status);
-				sleep(1);
-				pids[i] = spawn(&a, sock);
-			}
-		}
-	}
-	for (long i = 0; i < n; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	while (wait(&status) > 0 || errno == EINTR)
-		;
-	(void)unlink(a.cfg.fcgi_socket);
-	app_release(&a);
-	log_info("stopped");
-	return 0;
+	memset(&d, 0, sizeof(d));
+	d.name = "keystone.fcgi";
+	d.workers = f.a.cfg.workers;
+	/* Seals what it receives, opens no stored secret. */
+	d.key_file = f.a.cfg.master_key_file;
+	d.key_set = KEYS_WEB;
+	d.keys = &f.a.keys;
+	/* Before the first request: requests are served as web_user. */
+	d.user = f.a.cfg.web_user;
+	/* A request in progress is finished. */
+	d.stop_s = STOP_S;
+	d.prepare = prepare;
+	d.work = work;
+	d.release = release;
+	d.arg = &f;
+	rc = daemon_run(&d);
+	if (f.sock >= 0)
+		(void)unlink(f.a.cfg.fcgi_socket);
+	app_release(&f.a);
+	if (rc == 0)
+		log_info("stopped");
+	return rc == 0 ? 0 : 1;
 }

@@ -25,12 +25,21 @@ static const struct field login_fields[] = {
 	{ "next", FT_TEXT, 0, 0, 1024, NULL },
 };
 
+/* Where to go after signing in; "out" after signing out. */
+static const struct field login_query[] = {
+	{ "next", FT_TEXT, 0, 0, 1024, NULL },
+	{ "out", FT_TEXT, 0, 0, 16, NULL },
+};
+#define NQUERY	(sizeof(login_query) / sizeof(login_query[0]))
+
 const struct route auth_routes[] = {
-	{ "GET", "/login", login_get, NULL, 0, R_PUBLIC },
-	{ "POST", "/login", login_post, login_fields, 3, R_PUBLIC },
-	{ "POST", "/logout", logout_post, NULL, 0, 0 },
-	{ "GET", "/", overview_get, NULL, 0, 0 },
-	{ "GET", "/healthz", healthz_get, NULL, 0, R_PUBLIC },
+	{ "GET", "/login", login_get, NULL, 0, R_PUBLIC, login_query, NQUERY,
+	    NULL },
+	{ "POST", "/login", login_post, login_fields, 3, R_PUBLIC, login_query,
+	    NQUERY, NULL },
+	{ "POST", "/logout", logout_post, NULL, 0, 0, NULL, 0, NULL },
+	{ "GET", "/", overview_get, NULL, 0, 0, NULL, 0, NULL },
+	{ "GET", "/healthz", healthz_get, NULL, 0, R_PUBLIC, NULL, 0, NULL },
 };
 const size_t auth_nroutes = sizeof(auth_routes) / sizeof(auth_routes[0]);
 
@@ -48,16 +57,16 @@ static int
 login_form(struct req *r, int status, const char *msg)
 {
 	cJSON	*m = model_new("Sign in", NULL);
-	const char *next = kv_get(&r->form, "next");
+	const char *next = input_get(&r->in, "next");
 
 	if (m == NULL)
 		return 500;
 	if (next == NULL)
-		next = kv_get(&r->query, "next");
+		next = req_query(r, "next");
 	cJSON_AddStringToObject(m, "next", safe_next(next));
 	if (msg != NULL)
 		cJSON_AddStringToObject(cJSON_AddObjectToObject(m, "error"), "msg", msg);
-	if (kv_get(&r->query, "out") != NULL)
+	if (req_query(r, "out") != NULL)
 		cJSON_AddTrueToObject(m, "signed_out");
 	model_form(m, r, login_fields, 1);
 	return page(r, status, "login", m);
@@ -79,7 +88,7 @@ login_post(struct req *r)
 	const char	*secret_pw = input_get(&r->in, "password");
 	char		 id[SESS_IDLEN], hash[65], newhash[PW_HASHBYTES];
 	char		 name[M_LOGIN_NAMELEN];
-	cJSON		*u = NULL;
+	struct user_row	 u;
 	long long	 fu = 0, fa = 0;
 	int		 rc, ok = 0;
 	static const char *const refusal = "Wrong username or password.";
@@ -92,23 +101,22 @@ login_post(struct req *r)
 		return 500;
 	m_login_name(name, a->keys.login, user, rc == 1);
 	if (m_login_failures(&a->db, name, r->remote_addr, &fu, &fa) == -1) {
-		cJSON_Delete(u);
+		user_row_free(&u);
 		return 500;
 	}
 	if (fu >= a->cfg.login_max_failures || fa >= a->cfg.login_max_addr_failures) {
 		log_warnx("login: throttled user=%s addr=%s (failures user=%lld "
 		    "addr=%lld)", name, r->remote_addr, fu, fa);
 		(void)m_login_record(&a->db, name, r->remote_addr, 0);
-		cJSON_Delete(u);
+		user_row_free(&u);
 		return login_form(r, 429, "Too many failed attempts. Try again "
 		    "in an hour.");
 	}
 	/* An unknown user costs the same as a wrong password: one argon2id
 	 * run against the dummy hash pw_init built at start. */
-	ok = pw_check(rc == 1 ? cJSON_GetStringValue(cJSON_GetObjectItem(u,
-	    "password_hash")) : NULL, secret_pw, newhash);
+	ok = pw_check(rc == 1 ? u.password_hash : NULL, secret_pw, newhash);
 	if (ok == -1) {
-		cJSON_Delete(u);
+		user_row_free(&u);
 		log_warnx("login: password check failed to run");
 		return 500;
 	}
@@ -118,18 +126,17 @@ login_post(struct req *r)
 	log_info("login: %s user=%s addr=%s", ok ? "success" : "failure", name,
 	    r->remote_addr);
 	if (!ok) {
-		cJSON_Delete(u);
+		user_row_free(&u);
 		return login_form(r, 401, refusal);
 	}
 	/* A fresh ID at every sign-in: a planted cookie never becomes a session. */
 	sess_new(id, hash);
-	if (m_sess_insert(&a->db, hash, (long long)cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(u, "id")), r->remote_addr) != 0) {
-		cJSON_Delete(u);
+	if (m_sess_insert(&a->db, hash, u.id, r->remote_addr) != 0) {
+		user_row_free(&u);
 		sodium_memzero(id, sizeof(id));
 		return 500;
 	}
-	cJSON_Delete(u);
+	user_row_free(&u);
 	(void)m_sess_purge(&a->db, a->cfg.session_idle_min, a->cfg.session_max_hours);
 	{
 		struct buf	 ck, del;
@@ -180,13 +187,14 @@ logout_post(struct req *r)
 static int
 overview_get(struct req *r)
 {
-	cJSON	*m = model_new("Overview", "overview"), *o = NULL;
+	cJSON			*m = model_new("Overview", "overview");
+	struct overview_row	 o;
 
 	if (m == NULL || m_overview(&r->app->db, &o) != 1) {
 		cJSON_Delete(m);
 		return 500;
 	}
-	cJSON_AddItemToObject(m, "counts", o);
+	cJSON_AddItemToObject(m, "counts", overview_row_view(&o));
 	return page(r, 200, "overview", m);
 }
 

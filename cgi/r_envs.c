@@ -35,58 +35,102 @@ static const struct field env_fields[] = {
 };
 #define NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
 
+static const struct field artifacts_query[] = {
+	QUERY_PAGE,
+};
+
 const struct route env_routes[] = {
-	{ "GET", "/apps/:uuid/envs/new", new_get, NULL, 0, 0 },
-	{ "POST", "/apps/:uuid/envs", create_post, env_fields, NFIELDS, 0 },
-	{ "GET", "/apps/:uuid/envs/:uuid", show_get, NULL, 0, 0 },
-	{ "GET", "/apps/:uuid/envs/:uuid/edit", edit_get, NULL, 0, 0 },
-	{ "POST", "/apps/:uuid/envs/:uuid", update_post, env_fields, NFIELDS, 0 },
-	{ "POST", "/apps/:uuid/envs/:uuid/delete", delete_post, NULL, 0, 0 },
-	{ "GET", "/apps/:uuid/envs/:uuid/artifacts", artifacts_get, NULL, 0, 0 },
+	{ "GET", "/apps/:uuid/envs/new", new_get, NULL, 0, 0, NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs", create_post, env_fields, NFIELDS, 0, NULL,
+	    0, NULL },
+	{ "GET", "/apps/:uuid/envs/:uuid", show_get, NULL, 0, 0, NULL, 0, NULL },
+	{ "GET", "/apps/:uuid/envs/:uuid/edit", edit_get, NULL, 0, 0, NULL, 0,
+	    NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid", update_post, env_fields, NFIELDS, 0,
+	    NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/delete", delete_post, NULL, 0, 0, NULL,
+	    0, NULL },
+	{ "GET", "/apps/:uuid/envs/:uuid/artifacts", artifacts_get, NULL, 0, 0,
+	    artifacts_query, 1, NULL },
 };
 const size_t env_nroutes = sizeof(env_routes) / sizeof(env_routes[0]);
 
-/* Is uuid among the submitted runtime servers (or the stored ones)? */
-static int
-selected(const cJSON *chosen, const char *uuid)
-{
-	const cJSON	*c;
+/* What a page of one environment loads: its application, the environment
+ * and its runtime servers (each zeroed when not loaded). */
+struct envctx {
+	struct app_row		 app;
+	struct env_row		 env;
+	struct env_servers	 servers;
+};
 
-	cJSON_ArrayForEach(c, chosen) {
-		const char *u = cJSON_IsString(c) ? c->valuestring :
-		    cJSON_GetStringValue(cJSON_GetObjectItem(c, "uuid"));
-		if (u != NULL && strcmp(u, uuid) == 0)
+static void
+envctx_free(struct envctx *c)
+{
+	app_row_free(&c->app);
+	env_row_free(&c->env);
+	env_servers_free(&c->servers);
+}
+
+/* The runtime servers chosen: submitted (validated), else stored. */
+struct chosen {
+	const char	*v[64];
+	size_t		 n;
+};
+
+static int
+is_chosen(const struct chosen *c, const char *uuid)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->v[i], uuid) == 0)
 			return 1;
-	}
 	return 0;
 }
 
-/* Adds the server choices: build servers with the current one selected,
- * runtime servers checked when in chosen. */
-static int
-add_server_choices(struct req *r, cJSON *m, const char *build, const cJSON *chosen)
+/* The runtime server UUIDs submitted, pointing into r->in. */
+static void
+submitted_servers(const struct req *r, struct chosen *c)
 {
-	cJSON	*all = m_server_options(&r->app->db), *s, *bs, *rs;
+	c->n = 0;
+	for (size_t i = 0; i < r->in.vals.n && c->n < 64; i++)
+		if (strcmp(r->in.vals.v[i].key, "runtime_servers") == 0)
+			c->v[c->n++] = r->in.vals.v[i].val;
+}
 
-	if (all == NULL)
+/* Adds the server choices: build servers with the current one selected,
+ * runtime servers checked when chosen. */
+static int
+add_server_choices(struct req *r, cJSON *m, const char *build,
+    const struct chosen *chosen)
+{
+	struct server_options	 all;
+	cJSON			*v, *bs, *rs, *o;
+	int			 rc = -1;
+
+	if (m_server_options(&r->app->db, &all) == -1)
 		return -1;
-	bs = cJSON_AddArrayToObject(m, "build_servers");
-	rs = cJSON_AddArrayToObject(m, "runtime_servers");
-	cJSON_ArrayForEach(s, all) {
-		const char *u = cJSON_GetStringValue(cJSON_GetObjectItem(s, "uuid"));
-		if (cJSON_IsTrue(cJSON_GetObjectItem(s, "role_build"))) {
-			cJSON *o = cJSON_Duplicate(s, 1);
-			cJSON_AddBoolToObject(o, "selected", build && strcmp(build, u) == 0);
+	if ((v = server_options_view(&all)) == NULL ||
+	    (bs = cJSON_AddArrayToObject(m, "build_servers")) == NULL ||
+	    (rs = cJSON_AddArrayToObject(m, "runtime_servers")) == NULL)
+		goto out;
+	for (size_t i = 0; i < all.n; i++) {
+		const struct server_option *s = &all.v[i];
+		if (s->role_build == 1) {
+			o = cJSON_Duplicate(cJSON_GetArrayItem(v, (int)i), 1);
+			cJSON_AddBoolToObject(o, "selected", build != NULL &&
+			    strcmp(build, s->uuid) == 0);
 			cJSON_AddItemToArray(bs, o);
 		}
-		if (cJSON_IsTrue(cJSON_GetObjectItem(s, "role_runtime"))) {
-			cJSON *o = cJSON_Duplicate(s, 1);
-			cJSON_AddBoolToObject(o, "checked", selected(chosen, u));
+		if (s->role_runtime == 1) {
+			o = cJSON_Duplicate(cJSON_GetArrayItem(v, (int)i), 1);
+			cJSON_AddBoolToObject(o, "checked", is_chosen(chosen, s->uuid));
 			cJSON_AddItemToArray(rs, o);
 		}
 	}
-	cJSON_Delete(all);
-	return 0;
+	rc = 0;
+out:
+	cJSON_Delete(v);
+	server_options_free(&all);
+	return rc;
 }
 
 static void
@@ -98,67 +142,63 @@ add_choice_flags(cJSON *m, const char *loc, const char *src)
 	cJSON_AddBoolToObject(m, "src_keystone", src != NULL && strcmp(src, "keystone") == 0);
 }
 
-/* The form for a new environment (env NULL) or an edit (env = stored row,
- * servers = its runtime servers); after a POST the submitted values win. */
-static int
-form_page(struct req *r, int status, const cJSON *app, const cJSON *env,
-    const cJSON *servers, const char *extra_field, const char *extra_msg)
+static void
+add_str(cJSON *m, const char *key, const char *v)
 {
-	cJSON		*m, *chosen = NULL;
-	const char	*build = NULL, *loc = NULL, *src = NULL;
-	int		 rc = 500;
+	if (v != NULL)
+		cJSON_AddStringToObject(m, key, v);
+}
 
-	if ((m = model_new(env ? "Edit environment" : "New environment",
+/* The form for a new environment (c->env not loaded) or an edit; after a
+ * POST the submitted values win. */
+static int
+form_page(struct req *r, int status, const struct envctx *c, int editing,
+    const char *extra_field, const char *extra_msg)
+{
+	struct chosen	 chosen;
+	cJSON		*m;
+	const char	*build = NULL, *loc = NULL, *src = NULL;
+	const struct env_row *e = &c->env;
+
+	chosen.n = 0;
+	if ((m = model_new(editing ? "Edit environment" : "New environment",
 	    "apps")) == NULL)
 		return 500;
-	cJSON_AddItemToObject(m, "app", cJSON_Duplicate(app, 1));
+	cJSON_AddItemToObject(m, "app", app_row_view(&c->app));
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
-	cJSON_AddBoolToObject(m, "editing", env != NULL);
-	if (env != NULL) {
-		cJSON_AddStringToObject(m, "env_uuid", cJSON_GetStringValue(
-		    cJSON_GetObjectItem(env, "uuid")));
-	}
+	cJSON_AddBoolToObject(m, "editing", editing);
+	if (editing)
+		cJSON_AddStringToObject(m, "env_uuid", e->uuid);
 	if (strcmp(r->method, "POST") == 0) {
 		model_form(m, r, env_fields, NFIELDS);
-		build = kv_get(&r->form, "build_server");
-		loc = kv_get(&r->form, "build_location");
-		src = kv_get(&r->form, "dockerfile_source");
-		chosen = cJSON_CreateArray();
-		for (size_t i = 0; i < r->form.n; i++)
-			if (strcmp(r->form.v[i].key, "runtime_servers") == 0)
-				cJSON_AddItemToArray(chosen,
-				    cJSON_CreateString(r->form.v[i].val));
-	} else if (env != NULL) {
-		static const char *const keys[] = { "name", "branch",
-		    "pinned_commit", "dockerfile_path" };
-		char k[40];
-		for (size_t i = 0; i < 4; i++) {
-			const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(env, keys[i]));
-			snprintf(k, sizeof(k), "v_%s", keys[i]);
-			if (v != NULL)
-				cJSON_AddStringToObject(m, k, v);
-		}
-		cJSON_AddNumberToObject(m, "v_retention_count", cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(env, "retention_count")));
-		build = cJSON_GetStringValue(cJSON_GetObjectItem(env, "build_server_uuid"));
-		loc = cJSON_GetStringValue(cJSON_GetObjectItem(env, "build_location"));
-		src = cJSON_GetStringValue(cJSON_GetObjectItem(env, "dockerfile_source"));
-		chosen = cJSON_Duplicate(servers, 1);
+		build = input_get(&r->in, "build_server");
+		loc = input_get(&r->in, "build_location");
+		src = input_get(&r->in, "dockerfile_source");
+		submitted_servers(r, &chosen);
+	} else if (editing) {
+		add_str(m, "v_name", e->name);
+		add_str(m, "v_branch", e->branch);
+		add_str(m, "v_pinned_commit", e->pinned_commit);
+		add_str(m, "v_dockerfile_path", e->dockerfile_path);
+		cJSON_AddNumberToObject(m, "v_retention_count",
+		    (double)e->retention_count);
+		build = e->build_server_uuid;
+		loc = e->build_location;
+		src = e->dockerfile_source;
+		for (size_t i = 0; i < c->servers.n && i < 64; i++)
+			chosen.v[chosen.n++] = c->servers.v[i].uuid;
 	} else {
 		cJSON_AddStringToObject(m, "v_dockerfile_path", "Dockerfile");
 		cJSON_AddStringToObject(m, "v_retention_count", "3");
 	}
 	add_choice_flags(m, loc, src);
-	if (add_server_choices(r, m, build, chosen) == -1)
-		goto out;
+	if (add_server_choices(r, m, build, &chosen) == -1) {
+		cJSON_Delete(m);
+		return 500;
+	}
 	if (extra_field != NULL)
 		model_field_error(m, extra_field, extra_msg);
-	rc = page(r, status, "env_form", m);
-	m = NULL;
-out:
-	cJSON_Delete(m);
-	cJSON_Delete(chosen);
-	return rc;
+	return page(r, status, "env_form", m);
 }
 
 /* Cross-field rules the declarative pass cannot express. */
@@ -193,18 +233,6 @@ env_in(const struct req *r, struct env_in *e)
 	e->retention_count = input_get(&r->in, "retention_count");
 }
 
-/* The runtime server UUIDs submitted, pointing into r->in. */
-static size_t
-runtime_servers(const struct req *r, const char **out, size_t max)
-{
-	size_t	 n = 0;
-
-	for (size_t i = 0; i < r->in.vals.n && n < max; i++)
-		if (strcmp(r->in.vals.v[i].key, "runtime_servers") == 0)
-			out[n++] = r->in.vals.v[i].val;
-	return n;
-}
-
 static const char *
 refusal_field(struct req *r, const char **msg)
 {
@@ -226,182 +254,147 @@ refusal_field(struct req *r, const char **msg)
 	return "name";
 }
 
+/* Loads what the path names: the application and, with env, the
+ * environment and (with servers) its runtime servers. 0 or the status
+ * to answer. */
 static int
-load_app(struct req *r, cJSON **app)
+load(struct req *r, struct envctx *c, int env, int servers)
 {
-	return fetch(r, m_app_get, r->params[0], app);
+	int	 rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = found(m_app_get(&r->app->db, r->params[0], &c->app))) != 0 ||
+	    !env)
+		return rc;
+	if ((rc = found(m_env_get(&r->app->db, r->params[0], r->params[1],
+	    &c->env))) != 0 || !servers)
+		return rc;
+	return m_env_servers(&r->app->db, c->env.id, &c->servers) == 0 ? 0 : 500;
+}
+
+/* Create (editing 0) or update: validation, the cross-field rule, the
+ * write, then the form again with the refusal or a redirect. */
+static int
+save(struct req *r, int editing)
+{
+	struct envctx	 c;
+	struct env_in	 e;
+	struct chosen	 srv;
+	const char	*field, *msg;
+	char		 uuid[40], loc[200];
+	int		 rc;
+
+	if ((rc = load(r, &c, editing, editing)) != 0)
+		goto out;
+	if (r->invalid) {
+		rc = form_page(r, 422, &c, editing, NULL, NULL);
+		goto out;
+	}
+	if ((msg = check_build(r, &field)) != NULL) {
+		rc = form_page(r, 422, &c, editing, field, msg);
+		goto out;
+	}
+	env_in(r, &e);
+	submitted_servers(r, &srv);
+	if (editing)
+		rc = m_env_update(&r->app->db, r->params[0], r->params[1], &e,
+		    srv.v, srv.n);
+	else
+		rc = m_env_insert(&r->app->db, r->params[0], &e, srv.v, srv.n,
+		    uuid);
+	if (rc == 1) {
+		field = refusal_field(r, &msg);
+		rc = form_page(r, 422, &c, editing, field, msg);
+		goto out;
+	}
+	if (rc == -1) {
+		rc = 500;
+		goto out;
+	}
+	snprintf(loc, sizeof(loc), "/apps/%s/envs/%s", r->params[0],
+	    editing ? r->params[1] : uuid);
+	rc = flash_redirect(r, "ok", editing ? "Environment saved." :
+	    "Environment created.", loc);
+out:
+	envctx_free(&c);
+	return rc;
 }
 
 static int
 new_get(struct req *r)
 {
-	cJSON	*app = NULL;
-	int	 rc;
+	struct envctx	 c;
+	int		 rc;
 
-	if ((rc = load_app(r, &app)) != 0)
-		return rc;
-	rc = form_page(r, 200, app, NULL, NULL, NULL, NULL);
-	cJSON_Delete(app);
+	if ((rc = load(r, &c, 0, 0)) == 0)
+		rc = form_page(r, 200, &c, 0, NULL, NULL);
+	envctx_free(&c);
 	return rc;
 }
 
 static int
 create_post(struct req *r)
 {
-	struct env_in	 e;
-	const char	*srv[64], *field, *msg;
-	char		 uuid[40], loc[200];
-	cJSON		*app = NULL;
-	size_t		 ns;
-	int		 rc;
-
-	if ((rc = load_app(r, &app)) != 0)
-		return rc;
-	if (r->invalid) {
-		rc = form_page(r, 422, app, NULL, NULL, NULL, NULL);
-		goto out;
-	}
-	if ((msg = check_build(r, &field)) != NULL) {
-		rc = form_page(r, 422, app, NULL, NULL, field, msg);
-		goto out;
-	}
-	env_in(r, &e);
-	ns = runtime_servers(r, srv, 64);
-	rc = m_env_insert(&r->app->db, r->params[0], &e, srv, ns, uuid);
-	if (rc == 1) {
-		field = refusal_field(r, &msg);
-		rc = form_page(r, 422, app, NULL, NULL, field, msg);
-		goto out;
-	}
-	if (rc == -1) {
-		rc = 500;
-		goto out;
-	}
-	snprintf(loc, sizeof(loc), "/apps/%s/envs/%s", r->params[0], uuid);
-	rc = flash_redirect(r, "ok", "Environment created.", loc);
-out:
-	cJSON_Delete(app);
-	return rc;
-}
-
-/* Loads the application, the environment and, unless servers is NULL, its
- * runtime servers. */
-static int
-load_env(struct req *r, cJSON **app, cJSON **env, cJSON **servers)
-{
-	int	 rc;
-
-	*app = *env = NULL;
-	if (servers != NULL)
-		*servers = NULL;
-	if ((rc = load_app(r, app)) != 0)
-		return rc;
-	if ((rc = m_env_get(&r->app->db, r->params[0], r->params[1], env)) != 1)
-		return rc == 0 ? 404 : 500;
-	if (servers == NULL)
-		return 0;
-	if ((*servers = m_env_servers(&r->app->db, (long long)cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(*env, "id")))) == NULL)
-		return 500;
-	return 0;
+	return save(r, 0);
 }
 
 static int
 show_get(struct req *r)
 {
-	cJSON	*app, *env, *servers, *m;
-	int	 rc;
+	struct envctx	 c;
+	cJSON		*m = NULL, *env;
+	int		 rc;
 
-	if ((rc = load_env(r, &app, &env, &servers)) != 0)
-		goto fail;
-	if ((m = model_new(cJSON_GetStringValue(cJSON_GetObjectItem(env, "name")),
-	    "apps")) == NULL) {
-		rc = 500;
-		goto fail;
-	}
+	if ((rc = load(r, &c, 1, 1)) != 0)
+		goto out;
+	rc = 500;
+	if ((m = model_new(c.env.name, "apps")) == NULL ||
+	    (env = env_row_view(&c.env)) == NULL)
+		goto out;
 	/* On env itself: the template reads them inside {{#env}}, where a
 	 * top-level section would hide env's own values. */
-	add_choice_flags(env, cJSON_GetStringValue(cJSON_GetObjectItem(env,
-	    "build_location")), cJSON_GetStringValue(cJSON_GetObjectItem(env,
-	    "dockerfile_source")));
+	add_choice_flags(env, c.env.build_location, c.env.dockerfile_source);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
-	cJSON_AddItemToObject(m, "app", app);
+	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
 	cJSON_AddItemToObject(m, "env", env);
-	cJSON_AddItemToObject(m, "servers", servers);
-	return page(r, 200, "env_show", m);
-fail:
-	cJSON_Delete(app);
-	cJSON_Delete(env);
-	cJSON_Delete(servers);
+	cJSON_AddItemToObject(m, "servers", env_servers_view(&c.servers));
+	rc = page(r, 200, "env_show", m);
+	m = NULL;
+out:
+	cJSON_Delete(m);
+	envctx_free(&c);
 	return rc;
 }
 
 static int
 edit_get(struct req *r)
 {
-	cJSON	*app, *env, *servers;
-	int	 rc;
+	struct envctx	 c;
+	int		 rc;
 
-	if ((rc = load_env(r, &app, &env, &servers)) == 0)
-		rc = form_page(r, 200, app, env, servers, NULL, NULL);
-	cJSON_Delete(app);
-	cJSON_Delete(env);
-	cJSON_Delete(servers);
+	if ((rc = load(r, &c, 1, 1)) == 0)
+		rc = form_page(r, 200, &c, 1, NULL, NULL);
+	envctx_free(&c);
 	return rc;
 }
 
 static int
 update_post(struct req *r)
 {
-	struct env_in	 e;
-	const char	*srv[64], *field, *msg;
-	char		 loc[200];
-	cJSON		*app, *env, *servers;
-	size_t		 ns;
-	int		 rc;
-
-	if ((rc = load_env(r, &app, &env, &servers)) != 0)
-		goto out;
-	if (r->invalid) {
-		rc = form_page(r, 422, app, env, servers, NULL, NULL);
-		goto out;
-	}
-	if ((msg = check_build(r, &field)) != NULL) {
-		rc = form_page(r, 422, app, env, servers, field, msg);
-		goto out;
-	}
-	env_in(r, &e);
-	ns = runtime_servers(r, srv, 64);
-	rc = m_env_update(&r->app->db, r->params[0], r->params[1], &e, srv, ns);
-	if (rc == 1) {
-		field = refusal_field(r, &msg);
-		rc = form_page(r, 422, app, env, servers, field, msg);
-		goto out;
-	}
-	if (rc == -1) {
-		rc = 500;
-		goto out;
-	}
-	snprintf(loc, sizeof(loc), "/apps/%s/envs/%s", r->params[0], r->params[1]);
-	rc = flash_redirect(r, "ok", "Environment saved.", loc);
-out:
-	cJSON_Delete(app);
-	cJSON_Delete(env);
-	cJSON_Delete(servers);
-	return rc;
+	return save(r, 1);
 }
 
 static int
 delete_post(struct req *r)
 {
-	char	 loc[200];
-	int	 rc;
+	struct env_row	 e;
+	char		 loc[200];
+	int		 rc;
 
-	cJSON	*env = NULL;
-
-	if ((rc = m_env_get(&r->app->db, r->params[0], r->params[1], &env)) != 1)
-		return rc == 0 ? 404 : 500;
-	cJSON_Delete(env);
+	if ((rc = found(m_env_get(&r->app->db, r->params[0], r->params[1],
+	    &e))) != 0)
+		return rc;
+	env_row_free(&e);
 	if (m_env_delete(&r->app->db, r->params[0], r->params[1]) != 0)
 		return 500;
 	snprintf(loc, sizeof(loc), "/apps/%s", r->params[0]);
@@ -411,31 +404,34 @@ delete_post(struct req *r)
 static int
 artifacts_get(struct req *r)
 {
-	cJSON	*app, *env, *m = NULL, *rows;
-	long	 pg = req_page(r), total = 0;
-	char	 base[200];
-	int	 rc;
+	struct envctx		 c;
+	struct artifact_list	 l;
+	cJSON			*m = NULL, *rows;
+	long			 pg = req_page(r);
+	char			 base[200];
+	int			 rc;
 
-	if ((rc = load_env(r, &app, &env, NULL)) != 0)
-		goto fail;
+	memset(&l, 0, sizeof(l));
+	if ((rc = load(r, &c, 1, 0)) != 0)
+		goto out;
 	rc = 500;
-	if ((m = model_new("Artifacts", "apps")) == NULL)
-		goto fail;
-	if ((rows = m_artifact_list(&r->app->db, (long long)cJSON_GetNumberValue(
-	    cJSON_GetObjectItem(env, "id")), APP_PAGE_SIZE,
-	    (pg - 1) * APP_PAGE_SIZE, &total)) == NULL)
-		goto fail;
+	if ((m = model_new("Artifacts", "apps")) == NULL ||
+	    m_artifact_list(&r->app->db, c.env.id, APP_PAGE_SIZE,
+	    (pg - 1) * APP_PAGE_SIZE, &l) == -1 ||
+	    (rows = artifact_list_view(&l)) == NULL)
+		goto out;
 	cJSON_AddItemToObject(m, "artifacts", rows);
 	snprintf(base, sizeof(base), "/apps/%s/envs/%s/artifacts", r->params[0],
 	    r->params[1]);
-	model_pager(m, base, "created", pg, total);
+	model_pager(m, base, "created", pg, l.total);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
-	cJSON_AddItemToObject(m, "app", app);
-	cJSON_AddItemToObject(m, "env", env);
-	return page(r, 200, "artifacts", m);
-fail:
+	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
+	cJSON_AddItemToObject(m, "env", env_row_view(&c.env));
+	rc = page(r, 200, "artifacts", m);
+	m = NULL;
+out:
 	cJSON_Delete(m);
-	cJSON_Delete(app);
-	cJSON_Delete(env);
+	artifact_list_free(&l);
+	envctx_free(&c);
 	return rc;
 }

@@ -25,12 +25,22 @@ static int log_get(struct req *);
 static int cancel_post(struct req *);
 static int retry_post(struct req *);
 
+static const struct field list_query[] = {
+	QUERY_PAGE,
+};
+
+/* The log position a client continues from (log_get). */
+static const struct field log_query[] = {
+	{ "step", FT_INT, 0, 0, LONG_MAX, NULL },
+	{ "from", FT_INT, 0, 0, INT_MAX, NULL },
+};
+
 const struct route op_routes[] = {
-	{ "GET", "/ops", list_get, NULL, 0, 0 },
-	{ "GET", "/ops/:uuid", show_get, NULL, 0, 0 },
-	{ "GET", "/ops/:uuid/log", log_get, NULL, 0, 0 },
-	{ "POST", "/ops/:uuid/cancel", cancel_post, NULL, 0, 0 },
-	{ "POST", "/ops/:uuid/retry", retry_post, NULL, 0, 0 },
+	{ "GET", "/ops", list_get, NULL, 0, 0, list_query, 1, NULL },
+	{ "GET", "/ops/:uuid", show_get, NULL, 0, 0, NULL, 0, NULL },
+	{ "GET", "/ops/:uuid/log", log_get, NULL, 0, 0, log_query, 2, NULL },
+	{ "POST", "/ops/:uuid/cancel", cancel_post, NULL, 0, 0, NULL, 0, NULL },
+	{ "POST", "/ops/:uuid/retry", retry_post, NULL, 0, 0, NULL, 0, NULL },
 };
 const size_t op_nroutes = sizeof(op_routes) / sizeof(op_routes[0]);
 
@@ -57,18 +67,6 @@ static const struct {
 };
 
 static const char *
-str(const cJSON *o, const char *key)
-{
-	return cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
-}
-
-static long long
-num(const cJSON *o, const char *key)
-{
-	return (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, key));
-}
-
-static const char *
 kind_label(const char *kind)
 {
 	for (size_t i = 0; kind != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -87,21 +85,6 @@ target_label(const char *target)
 	return target != NULL ? target : "";
 }
 
-/* "42s", "3m 05s", "2h 07m": a duration keeps one more unit than an age,
- * the difference between two steps being what a reader compares. */
-static void
-fmt_took(char *out, size_t sz, long long s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(out, sz, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, sz, "%lldm %02llds", s / 60, s % 60);
-	else
-		snprintf(out, sz, "%lldh %02lldm", s / 3600, s % 3600 / 60);
-}
-
 static void
 fmt_bytes(char *out, size_t sz, long long n)
 {
@@ -113,48 +96,33 @@ fmt_bytes(char *out, size_t sz, long long n)
 		snprintf(out, sz, "%.1f MiB", (double)n / (1024 * 1024));
 }
 
-/* Replaces took_s (seconds, or null before the start) with took. */
+/* Adds to step s's view what it shows beyond its columns: labels, the
+ * exit, the size and the output. */
 static void
-took(cJSON *o)
+step_view(cJSON *v, const struct op_step *s, const char *output)
 {
-	cJSON	*v = cJSON_DetachItemFromObject(o, "took_s");
-	char	 text[32];
+	char	 text[48];
+	int	 ran = strcmp(s->status, "succeeded") == 0 ||
+		    strcmp(s->status, "failed") == 0 ||
+		    strcmp(s->status, "cancelled") == 0;
 
-	if (cJSON_IsNumber(v)) {
-		fmt_took(text, sizeof(text), (long long)v->valuedouble);
-		cJSON_AddStringToObject(o, "took", text);
+	cJSON_AddStringToObject(v, "target_label", target_label(s->target));
+	if (s->exit_signal != NULL) {
+		snprintf(text, sizeof(text), "signal %s", s->exit_signal);
+		cJSON_AddStringToObject(v, "exit", text);
+	} else if (s->exit_code != M_NULL) {
+		snprintf(text, sizeof(text), "%lld", s->exit_code);
+		cJSON_AddStringToObject(v, "exit", text);
 	} else
-		cJSON_AddNullToObject(o, "took");
-	cJSON_Delete(v);
-}
-
-/* Adds what a step row shows beyond its columns. */
-static void
-step_view(cJSON *s)
-{
-	const char	*st = str(s, "status"), *sig = str(s, "exit_signal");
-	cJSON		*code = cJSON_GetObjectItem(s, "exit_code");
-	char		 text[48];
-	int		 ran = st != NULL && (strcmp(st, "succeeded") == 0 ||
-			    strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0);
-
-	cJSON_AddStringToObject(s, "target_label", target_label(str(s, "target")));
-	if (sig != NULL) {
-		snprintf(text, sizeof(text), "signal %s", sig);
-		cJSON_AddStringToObject(s, "exit", text);
-	} else if (cJSON_IsNumber(code)) {
-		snprintf(text, sizeof(text), "%lld", (long long)code->valuedouble);
-		cJSON_AddStringToObject(s, "exit", text);
-	} else
-		cJSON_AddNullToObject(s, "exit");
-	took(s);
+		cJSON_AddNullToObject(v, "exit");
 	/* The count is written when a step ends: 0 before that (or for a
 	 * step that never ran) means nothing, not an empty result. */
 	if (ran) {
-		fmt_bytes(text, sizeof(text), num(s, "output_bytes"));
-		cJSON_AddStringToObject(s, "size", text);
+		fmt_bytes(text, sizeof(text), s->output_bytes);
+		cJSON_AddStringToObject(v, "size", text);
 	} else
-		cJSON_AddNullToObject(s, "size");
+		cJSON_AddNullToObject(v, "size");
+	cJSON_AddStringToObject(v, "output", output);
 }
 
 /*
@@ -180,29 +148,32 @@ snap_end(struct req *r)
 static int
 list_get(struct req *r)
 {
-	long	 pg = req_page(r), total = 0;
-	cJSON	*m = model_new("Operations", "ops"), *rows, *row;
+	struct op_list	 l;
+	long		 pg = req_page(r);
+	cJSON		*m = NULL, *rows = NULL;
+	int		 rc = 500;
 
-	if (m == NULL)
-		return 500;
-	rows = m_op_list(&r->app->db, APP_PAGE_SIZE, (pg - 1) * APP_PAGE_SIZE,
-	    &total);
-	if (rows == NULL) {
-		cJSON_Delete(m);
-		return 500;
-	}
-	cJSON_ArrayForEach(row, rows) {
-		cJSON_AddStringToObject(row, "kind_label", kind_label(str(row,
-		    "kind")));
-		took(row);
-	}
+	if (m_op_list(&r->app->db, APP_PAGE_SIZE, (pg - 1) * APP_PAGE_SIZE,
+	    &l) == -1 || (rows = op_list_view(&l)) == NULL ||
+	    (m = model_new("Operations", "ops")) == NULL)
+		goto out;
+	for (size_t i = 0; i < l.n; i++)
+		cJSON_AddStringToObject(cJSON_GetArrayItem(rows, (int)i),
+		    "kind_label", kind_label(l.v[i].kind));
 	cJSON_AddItemToObject(m, "ops", rows);
+	rows = NULL;
 	/* One order only, newest first; the pager's sort is for show. */
-	model_pager(m, "/ops", "-created", pg, total);
-	return page(r, 200, "ops", m);
+	model_pager(m, "/ops", "-created", pg, l.total);
+	rc = page(r, 200, "ops", m);
+	m = NULL;
+out:
+	cJSON_Delete(rows);
+	cJSON_Delete(m);
+	op_list_free(&l);
+	return rc;
 }
 
-/* Moves every item of from into to (from is left empty). */
+/* Moves every item of from into to (from is deleted). */
 static void
 merge(cJSON *to, cJSON *from)
 {
@@ -216,68 +187,104 @@ merge(cJSON *to, cJSON *from)
 		if (!cJSON_AddItemToObject(to, key, v))
 			cJSON_Delete(v);
 	}
+	cJSON_Delete(from);
+}
+
+/* What the operation page shows, read in one snapshot. */
+struct opctx {
+	struct op_row		 op;
+	struct op_info		 info;
+	struct op_steps		 steps;
+	char			**output;	/* per step */
+	struct op_log_end	 end;
+	int			 has_end;
+};
+
+static void
+opctx_free(struct opctx *c)
+{
+	for (size_t i = 0; c->output != NULL && i < c->steps.n; i++)
+		free(c->output[i]);
+	free(c->output);
+	op_row_free(&c->op);
+	op_info_free(&c->info);
+	op_steps_free(&c->steps);
+}
+
+/* 0, or the status to answer. */
+static int
+load(struct req *r, struct opctx *c)
+{
+	struct db	*db = &r->app->db;
+	int		 rc;
+
+	memset(c, 0, sizeof(*c));
+	if (snap_begin(r) == -1)
+		return 500;
+	if ((rc = found(m_op_get(db, r->params[0], &c->op))) != 0)
+		goto out;
+	rc = 500;
+	if (m_op_info(db, c->op.id, &c->info) != 1 ||
+	    m_op_steps(db, c->op.id, &c->steps) == -1 ||
+	    (c->has_end = m_op_log_end(db, c->op.id, &c->end)) == -1)
+		goto out;
+	if (c->steps.n > 0 &&
+	    (c->output = calloc(c->steps.n, sizeof(*c->output))) == NULL)
+		goto out;
+	for (size_t i = 0; i < c->steps.n; i++)
+		if ((c->output[i] = m_op_output(db, c->steps.v[i].id)) == NULL)
+			goto out;
+	rc = 0;
+out:
+	snap_end(r);
+	return rc;
 }
 
 static int
 show_get(struct req *r)
 {
-	struct db	*db = &r->app->db;
-	cJSON		*m = NULL, *op = NULL, *info = NULL, *steps = NULL;
-	cJSON		*end = NULL, *s, *out;
+	struct opctx	 c;
+	cJSON		*m = NULL, *op = NULL, *steps = NULL;
 	char		 title[2048];	/* a subject name is up to 400 characters */
-	long long	 id;
-	int		 rc, snap = 0;
+	const char	*label;
+	int		 rc;
 
-	if (snap_begin(r) == -1)
-		return 500;
-	snap = 1;
-	if ((rc = fetch(r, m_op_get, r->params[0], &op)) != 0)
+	if ((rc = load(r, &c)) != 0)
 		goto out;
 	rc = 500;
-	id = num(op, "id");
-	if (m_op_info(db, id, &info) != 1 || (steps = m_op_steps(db, id)) == NULL ||
-	    m_op_log_end(db, id, &end) == -1)
+	if ((op = op_row_view(&c.op)) == NULL ||
+	    (steps = op_steps_view(&c.steps)) == NULL)
 		goto out;
-	cJSON_ArrayForEach(s, steps) {
-		if ((out = m_op_output(db, num(s, "id"))) == NULL)
-			goto out;
-		cJSON_AddItemToObject(s, "output", out);
-		step_view(s);
-	}
-	snap_end(r);
-	snap = 0;
-
-	merge(op, info);
-	took(op);
-	cJSON_AddStringToObject(op, "kind_label", kind_label(str(op, "kind")));
+	for (size_t i = 0; i < c.steps.n; i++)
+		step_view(cJSON_GetArrayItem(steps, (int)i), &c.steps.v[i],
+		    c.output[i]);
+	merge(op, op_info_view(&c.info));
+	label = kind_label(c.op.kind);
+	cJSON_AddStringToObject(op, "kind_label", label);
 	/* Where the live log continues: after what this page shows. */
-	cJSON_AddNumberToObject(op, "log_step", end ? (double)num(end, "step") : 0);
-	cJSON_AddNumberToObject(op, "log_from", end ? (double)num(end, "next") : 0);
-	if (str(op, "subject_name") != NULL)
-		snprintf(title, sizeof(title), "%s · %s", kind_label(str(op, "kind")),
-		    str(op, "subject_name"));
+	cJSON_AddNumberToObject(op, "log_step", c.has_end ? (double)c.end.step : 0);
+	cJSON_AddNumberToObject(op, "log_from", c.has_end ? (double)c.end.next : 0);
+	if (c.info.subject_name != NULL)
+		snprintf(title, sizeof(title), "%s · %s", label, c.info.subject_name);
 	else
-		snprintf(title, sizeof(title), "%s", kind_label(str(op, "kind")));
+		snprintf(title, sizeof(title), "%s", label);
 	if ((m = model_new(title, "ops")) == NULL)
 		goto out;
 	/* Only browsers without JavaScript refresh (layout.tpl puts this in a
 	 * <noscript>); with it, static/ops.js follows the log in place. */
-	if (cJSON_IsTrue(cJSON_GetObjectItem(op, "active")))
+	if (c.op.active == 1)
 		cJSON_AddStringToObject(m, "refresh", REFRESH_S);
-	cJSON_AddBoolToObject(m, "has_steps", cJSON_GetArraySize(steps) > 0);
+	cJSON_AddBoolToObject(m, "has_steps", c.steps.n > 0);
 	cJSON_AddItemToObject(m, "op", op);
 	cJSON_AddItemToObject(m, "steps", steps);
 	op = steps = NULL;
 	rc = page(r, 200, "op_show", m);
 	m = NULL;
 out:
-	if (snap)
-		snap_end(r);
 	cJSON_Delete(m);
 	cJSON_Delete(op);
-	cJSON_Delete(info);
 	cJSON_Delete(steps);
-	cJSON_Delete(end);
+	opctx_free(&c);
 	return rc;
 }
 
@@ -291,32 +298,38 @@ static int
 log_get(struct req *r)
 {
 	struct db	*db = &r->app->db;
+	struct op_row	 op;
+	struct op_steps	 steps;
+	struct op_chunks chunks;
 	const char	*v;
-	cJSON		*op = NULL, *steps = NULL, *chunks = NULL, *res = NULL;
-	cJSON		*s, *a, *o;
+	cJSON		*res = NULL, *a, *o, *cv;
 	char		*json = NULL;
 	long		 step = 0, from = 0, ordinal = 0;
-	int		 rc = 400, snap = 0, more;
+	size_t		 n;
+	int		 rc = 400, snap = 0;
 
-	if ((v = kv_get(&r->query, "step")) != NULL &&
-	    valid_int(v, 0, LONG_MAX, &step) != NULL)
+	memset(&op, 0, sizeof(op));
+	memset(&steps, 0, sizeof(steps));
+	memset(&chunks, 0, sizeof(chunks));
+	if (r->q.errs.n > 0)
 		goto out;
-	if ((v = kv_get(&r->query, "from")) != NULL &&
-	    valid_int(v, 0, INT_MAX, &from) != NULL)
-		goto out;
+	if ((v = req_query(r, "step")) != NULL)
+		step = strtol(v, NULL, 10);
+	if ((v = req_query(r, "from")) != NULL)
+		from = strtol(v, NULL, 10);
 	rc = 500;
 	if (snap_begin(r) == -1)
 		goto out;
 	snap = 1;
-	if ((rc = fetch(r, m_op_get, r->params[0], &op)) != 0)
+	if ((rc = found(m_op_get(db, r->params[0], &op))) != 0)
 		goto out;
 	rc = 500;
-	if ((steps = m_op_steps(db, num(op, "id"))) == NULL)
+	if (m_op_steps(db, op.id, &steps) == -1)
 		goto out;
 	if (step != 0) {
-		cJSON_ArrayForEach(s, steps)
-			if (num(s, "id") == step)
-				ordinal = (long)num(s, "ordinal");
+		for (size_t i = 0; i < steps.n; i++)
+			if (steps.v[i].id == step)
+				ordinal = (long)steps.v[i].ordinal;
 		/* Another operation's step. */
 		if (ordinal == 0) {
 			rc = 400;
@@ -324,38 +337,44 @@ log_get(struct req *r)
 		}
 	} else
 		from = 0;
-	if ((chunks = m_op_log(db, num(op, "id"), ordinal, from,
-	    LOG_MAX_CHUNKS + 1)) == NULL)
+	if (m_op_log(db, op.id, ordinal, from, LOG_MAX_CHUNKS + 1, &chunks) == -1)
 		goto out;
 	snap_end(r);
 	snap = 0;
 
-	if ((more = cJSON_GetArraySize(chunks) > LOG_MAX_CHUNKS))
-		cJSON_DeleteItemFromArray(chunks, LOG_MAX_CHUNKS);
+	/* The one past the limit only says there is more. */
+	n = chunks.n > LOG_MAX_CHUNKS ? LOG_MAX_CHUNKS : chunks.n;
 	if ((res = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(res, "status", str(op, "status")) == NULL ||
-	    cJSON_AddBoolToObject(res, "active", cJSON_IsTrue(
-	    cJSON_GetObjectItem(op, "active"))) == NULL ||
-	    cJSON_AddBoolToObject(res, "cancel_requested", cJSON_IsTrue(
-	    cJSON_GetObjectItem(op, "cancel_requested"))) == NULL ||
+	    cJSON_AddStringToObject(res, "status", op.status) == NULL ||
+	    cJSON_AddBoolToObject(res, "active", op.active == 1) == NULL ||
+	    cJSON_AddBoolToObject(res, "cancel_requested",
+	    op.cancel_requested == 1) == NULL ||
 	    (a = cJSON_AddArrayToObject(res, "steps")) == NULL)
 		goto out;
-	cJSON_ArrayForEach(s, steps) {
+	for (size_t i = 0; i < steps.n; i++) {
+		const struct op_step *s = &steps.v[i];
 		if ((o = cJSON_CreateObject()) == NULL ||
 		    !cJSON_AddItemToArray(a, o)) {
 			cJSON_Delete(o);
 			goto out;
 		}
-		cJSON_AddNumberToObject(o, "id", (double)num(s, "id"));
-		cJSON_AddStringToObject(o, "status", str(s, "status"));
-		cJSON_AddItemToObject(o, "exit_code", cJSON_Duplicate(
-		    cJSON_GetObjectItem(s, "exit_code"), 0));
-		cJSON_AddItemToObject(o, "exit_signal", cJSON_Duplicate(
-		    cJSON_GetObjectItem(s, "exit_signal"), 0));
+		cJSON_AddNumberToObject(o, "id", (double)s->id);
+		cJSON_AddStringToObject(o, "status", s->status);
+		if (s->exit_code != M_NULL)
+			cJSON_AddNumberToObject(o, "exit_code", (double)s->exit_code);
+		else
+			cJSON_AddNullToObject(o, "exit_code");
+		if (s->exit_signal != NULL)
+			cJSON_AddStringToObject(o, "exit_signal", s->exit_signal);
+		else
+			cJSON_AddNullToObject(o, "exit_signal");
 	}
-	cJSON_AddItemToObject(res, "chunks", chunks);
-	chunks = NULL;
-	cJSON_AddBoolToObject(res, "more", more);
+	if ((cv = op_chunks_view(&chunks)) == NULL)
+		goto out;
+	if (chunks.n > n)
+		cJSON_DeleteItemFromArray(cv, (int)n);
+	cJSON_AddItemToObject(res, "chunks", cv);
+	cJSON_AddBoolToObject(res, "more", chunks.n > n);
 	if ((json = cJSON_PrintUnformatted(res)) == NULL)
 		goto out;
 	if (http_send(&r->resp, 200, "application/json", NULL, 0, json,
@@ -367,55 +386,51 @@ out:
 		snap_end(r);
 	cJSON_free(json);
 	cJSON_Delete(res);
-	cJSON_Delete(chunks);
-	cJSON_Delete(steps);
-	cJSON_Delete(op);
+	op_chunks_free(&chunks);
+	op_steps_free(&steps);
+	op_row_free(&op);
 	return rc;
 }
 
 static int
 cancel_post(struct req *r)
 {
-	cJSON		*done = NULL;
-	const char	*st;
-	char		 loc[80];
+	struct op_row	 op;
+	char		 loc[80], st[16];
 	int		 rc;
 
-	if ((rc = fetch(r, m_op_get, r->params[0], NULL)) != 0)
+	if ((rc = found(m_op_get(&r->app->db, r->params[0], &op))) != 0)
 		return rc;
+	op_row_free(&op);
 	snprintf(loc, sizeof(loc), "/ops/%s", r->params[0]);
-	if ((rc = m_op_cancel(&r->app->db, r->params[0], &done)) == -1)
+	if ((rc = m_op_cancel(&r->app->db, r->params[0], st)) == -1)
 		return 500;
 	if (rc == 0)
 		return flash_redirect(r, "error", "This operation has already "
 		    "finished; there is nothing to cancel.", loc);
-	st = str(done, "status");
-	rc = flash_redirect(r, "ok", st != NULL && strcmp(st, "cancelled") == 0 ?
+	return flash_redirect(r, "ok", strcmp(st, "cancelled") == 0 ?
 	    "Operation cancelled." : "Cancel requested. The running step is "
 	    "being stopped.", loc);
-	cJSON_Delete(done);
-	return rc;
 }
 
 static int
 retry_post(struct req *r)
 {
-	cJSON		*op = NULL;
-	const char	*st, *msg = NULL;
+	struct op_row	 op;
+	const char	*msg = NULL;
 	char		 loc[80];
 	int		 rc;
 
-	if ((rc = fetch(r, m_op_get, r->params[0], &op)) != 0)
+	if ((rc = found(m_op_get(&r->app->db, r->params[0], &op))) != 0)
 		return rc;
 	snprintf(loc, sizeof(loc), "/ops/%s", r->params[0]);
-	st = str(op, "status");
-	if (st == NULL || (strcmp(st, "failed") != 0 && strcmp(st,
-	    "cancelled") != 0))
+	if (strcmp(op.status, "failed") != 0 && strcmp(op.status,
+	    "cancelled") != 0)
 		msg = "Only a failed or cancelled operation can be retried.";
-	else if (cJSON_IsTrue(cJSON_GetObjectItem(op, "has_secrets")))
+	else if (op.has_secrets == 1)
 		msg = "This operation used secrets, which were deleted when it "
 		    "ended, so it cannot be retried; start a new one instead.";
-	cJSON_Delete(op);
+	op_row_free(&op);
 	if (msg != NULL)
 		return flash_redirect(r, "error", msg, loc);
 	if ((rc = m_op_retry(&r->app->db, r->params[0])) == -1)

@@ -30,10 +30,11 @@ static const struct field callback_fields[] = {
 /* No CSRF on the callback: its caller is a server, authenticated by the
  * callback secret, not a browser with a session. */
 const struct route provision_routes[] = {
-	{ "GET", "/provision/:token", script_get, NULL, 0, R_PUBLIC },
+	{ "GET", "/provision/:token", script_get, NULL, 0, R_PUBLIC, NULL, 0,
+	    NULL },
 	{ "POST", "/provision/callback", callback_post, callback_fields,
 	    sizeof(callback_fields) / sizeof(callback_fields[0]),
-	    R_PUBLIC | R_NOCSRF },
+	    R_PUBLIC | R_NOCSRF, NULL, 0, NULL },
 };
 const size_t provision_nroutes = sizeof(provision_routes) /
     sizeof(provision_routes[0]);

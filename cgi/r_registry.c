@@ -10,6 +10,7 @@
 #include "app.h"
 #include "buf.h"
 #include "db.h"
+#include "model.h"
 #include "reg.h"
 
 static int show_get(struct req *);
@@ -24,12 +25,14 @@ static const struct field settings_fields[] = {
 };
 
 const struct route registry_routes[] = {
-	{ "GET", "/registry", show_get, NULL, 0, 0 },
+	{ "GET", "/registry", show_get, NULL, 0, 0, NULL, 0, NULL },
 	{ "POST", "/registry/settings", settings_post, settings_fields,
-	    sizeof(settings_fields) / sizeof(settings_fields[0]), 0 },
-	{ "POST", "/registry/provision", provision_post, NULL, 0, 0 },
-	{ "POST", "/registry/check", check_post, NULL, 0, 0 },
-	{ "POST", "/registry/auth", auth_post, NULL, 0, 0 },
+	    sizeof(settings_fields) / sizeof(settings_fields[0]), 0, NULL, 0,
+	    NULL },
+	{ "POST", "/registry/provision", provision_post, NULL, 0, 0, NULL, 0,
+	    NULL },
+	{ "POST", "/registry/check", check_post, NULL, 0, 0, NULL, 0, NULL },
+	{ "POST", "/registry/auth", auth_post, NULL, 0, 0, NULL, 0, NULL },
 };
 const size_t registry_nroutes = sizeof(registry_routes) / sizeof(registry_routes[0]);
 
@@ -49,9 +52,9 @@ static const struct {
 #define NCOLS	(sizeof(columns) / sizeof(columns[0]))
 
 /* rows nodes, cells in column order; a node without a check gets an
- * empty cell. res: ST_REG_CHECKS (ordered by node). */
+ * empty cell. l is ordered by node. */
 static cJSON *
-matrix(const PGresult *res)
+matrix(const struct reg_checks *l)
 {
 	cJSON		*rows = cJSON_CreateArray(), *row = NULL, *cells = NULL;
 	const char	*node = NULL;
@@ -60,34 +63,37 @@ matrix(const PGresult *res)
 	if (rows == NULL)
 		return NULL;
 	buf_init(&msg);
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (node == NULL || strcmp(node, PQgetvalue(res, i, 0)) != 0) {
-			node = PQgetvalue(res, i, 0);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct reg_check *c = &l->v[i];
+		const char *text = c->message != NULL ? c->message : "";
+
+		if (node == NULL || strcmp(node, c->node) != 0) {
+			node = c->node;
 			row = cJSON_CreateObject();
 			cJSON_AddItemToArray(rows, row);
-			cJSON_AddStringToObject(row, "label", PQgetvalue(res, i, 5));
+			cJSON_AddStringToObject(row, "label", c->label);
 			cells = cJSON_AddArrayToObject(row, "cells");
-			for (size_t c = 0; c < NCOLS; c++) {
+			for (size_t k = 0; k < NCOLS; k++) {
 				cJSON *e = cJSON_CreateObject();
 				cJSON_AddTrueToObject(e, "none");
 				cJSON_AddItemToArray(cells, e);
 			}
 		}
-		for (size_t c = 0; c < NCOLS; c++) {
+		for (size_t k = 0; k < NCOLS; k++) {
 			cJSON *cell;
-			if (strcmp(columns[c].check, PQgetvalue(res, i, 1)) != 0)
+			if (strcmp(columns[k].check, c->check_name) != 0)
 				continue;
-			cell = cJSON_GetArrayItem(cells, (int)c);
+			cell = cJSON_GetArrayItem(cells, (int)k);
 			cJSON_DeleteItemFromObject(cell, "none");
-			cJSON_AddBoolToObject(cell, PQgetisnull(res, i, 2) ? "skipped" :
-			    PQgetvalue(res, i, 2)[0] == 't' ? "ok" : "bad", 1);
+			cJSON_AddBoolToObject(cell, c->ok == -1 ? "skipped" :
+			    c->ok ? "ok" : "bad", 1);
 			/* Digests shortened in the cell, whole on hover: the
 			 * matrix stays inside a 1280 px window. */
 			buf_reset(&msg);
-			if (buf_put_abbrev_digests(&msg, PQgetvalue(res, i, 3)) == 0)
+			if (buf_put_abbrev_digests(&msg, text) == 0)
 				cJSON_AddStringToObject(cell, "message", buf_cstr(&msg));
-			cJSON_AddStringToObject(cell, "message_full", PQgetvalue(res, i, 3));
-			cJSON_AddStringToObject(cell, "at", PQgetvalue(res, i, 4));
+			cJSON_AddStringToObject(cell, "message_full", text);
+			cJSON_AddStringToObject(cell, "at", c->at ? c->at : "");
 		}
 	}
 	buf_release(&msg);
@@ -97,25 +103,31 @@ matrix(const PGresult *res)
 static int
 render(struct req *r, int status, const char *error)
 {
-	cJSON		*m = model_new("Registry", "registry"), *reg, *cols;
-	PGresult	*res = NULL;
-	const char	*host = NULL, *store = NULL;
-	int		 rc = 500;
+	cJSON		*m = model_new("Registry", "registry"), *cols;
+	struct reg_page	 reg;
+	struct reg_checks checks;
+	struct reg	 row;
+	struct reg_settings s;
+	const char	*host, *store;
+	int		 rc = 500, found;
 
+	memset(&reg, 0, sizeof(reg));
+	memset(&checks, 0, sizeof(checks));
 	if (m == NULL)
 		return 500;
-	if ((res = db_exec(&r->app->db, ST_REG_PAGE, 0, NULL)) == NULL)
+	if ((found = m_reg_page(&r->app->db, &reg)) == -1)
 		goto out;
-	if (PQntuples(res) == 1) {
-		reg = db_row_json(res, 0);
-		cJSON_AddItemToObject(m, "registry", reg);
-		host = cJSON_GetStringValue(cJSON_GetObjectItem(reg, "hostname"));
-		store = cJSON_GetStringValue(cJSON_GetObjectItem(reg, "storage_path"));
+	if (found) {
+		cJSON_AddItemToObject(m, "registry", reg_page_view(&reg));
 	} else {
 		cJSON_AddTrueToObject(m, "missing");
 	}
-	PQclear(res);
-	if ((res = db_exec(&r->app->db, ST_REG_CHECKS, 0, NULL)) == NULL)
+	if (reg_load(&r->app->db, &row) == -1)
+		goto out;
+	reg_settings(&r->app->cfg, &row, &s);
+	host = s.hostname;
+	store = s.storage;
+	if (m_reg_checks(&r->app->db, &checks) == -1)
 		goto out;
 	cols = cJSON_AddArrayToObject(m, "columns");
 	for (size_t c = 0; c < NCOLS; c++) {
@@ -123,27 +135,27 @@ render(struct req *r, int status, const char *error)
 		cJSON_AddStringToObject(o, "label", columns[c].label);
 		cJSON_AddItemToArray(cols, o);
 	}
-	cJSON_AddBoolToObject(m, "has_rows", PQntuples(res) > 0);
-	cJSON_AddItemToObject(m, "rows", matrix(res));
-	/* The settings form shows what was submitted, else what is stored,
-	 * else the configuration's defaults. */
+	cJSON_AddBoolToObject(m, "has_rows", checks.n > 0);
+	cJSON_AddItemToObject(m, "rows", matrix(&checks));
+	/* The settings form shows what was submitted, else what is in
+	 * effect (lib/reg.c: stored, else configured, else the default). */
 	if (strcmp(r->method, "POST") == 0) {
-		host = kv_get(&r->form, "hostname");
-		store = kv_get(&r->form, "storage_path");
+		if (kv_get(&r->form, "hostname") != NULL)
+			host = kv_get(&r->form, "hostname");
+		if (kv_get(&r->form, "storage_path") != NULL)
+			store = kv_get(&r->form, "storage_path");
 		model_form(m, r, settings_fields,
 		    sizeof(settings_fields) / sizeof(settings_fields[0]));
 	}
 	if (error != NULL)
 		cJSON_AddStringToObject(m, "error", error);
-	cJSON_AddStringToObject(m, "hostname_value", host ? host :
-	    r->app->cfg.registry_host ? r->app->cfg.registry_host : "");
-	cJSON_AddStringToObject(m, "storage_value", store ? store :
-	    r->app->cfg.registry_storage ? r->app->cfg.registry_storage :
-	    "/home/keystone/registry/data");
+	cJSON_AddStringToObject(m, "hostname_value", host ? host : "");
+	cJSON_AddStringToObject(m, "storage_value", store ? store : "");
 	rc = page(r, status, "registry", m);
 	m = NULL;
 out:
-	PQclear(res);
+	reg_page_free(&reg);
+	reg_checks_free(&checks);
 	cJSON_Delete(m);
 	return rc == -1 ? 0 : rc;
 }

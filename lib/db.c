@@ -70,11 +70,13 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_SERVER_LIST_NEW] = { "server_list_new", SERVER_LIST "created_at, id" PAGE },
 [ST_SERVER_LIST_NEW_D] = { "server_list_new_d", SERVER_LIST "created_at DESC, id DESC" PAGE },
 [ST_SERVER_COUNT] = { "server_count", "SELECT count(*) FROM servers" },
-[ST_SERVER_GET] = { "server_get",
- "SELECT id, uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, "
- " host_key, host_key_sha256, ks_age(created_at) AS age, "
- " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS created "
- "FROM servers WHERE uuid = $1::uuid" },
+/* struct server_row (lib/model.h). */
+#define SERVER_ROW \
+ "SELECT id, uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, " \
+ " host_key, host_key_sha256, ks_age(created_at) AS age, " \
+ " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') AS created " \
+ "FROM servers "
+[ST_SERVER_GET] = { "server_get", SERVER_ROW "WHERE uuid = $1::uuid" },
 [ST_SERVER_INSERT] = { "server_insert",
  "INSERT INTO servers (name, address, ssh_port, ssh_user, role_build, role_runtime) "
  "VALUES ($1, $2, $3::int, $4, $5::bool, $6::bool) RETURNING uuid" },
@@ -114,7 +116,8 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_APP_DELETE] = { "app_delete",
  "DELETE FROM applications WHERE uuid = $1::uuid RETURNING name" },
 [ST_ENV_LIST] = { "env_list",
- "SELECT e.uuid, e.name, coalesce(e.branch, a.default_branch) AS branch, e.build_location, "
+ "SELECT e.uuid, a.uuid AS app_uuid, e.name, coalesce(e.branch, a.default_branch) AS branch, "
+ " e.build_location, "
  " e.retention_count, (SELECT count(*) FROM environment_servers es "
  "  WHERE es.environment_id = e.id) AS server_count, "
  " (SELECT count(*) FROM build_artifacts b WHERE b.environment_id = e.id "
@@ -270,8 +273,7 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_SERVER_PIN] = { "server_pin",
  "UPDATE servers SET host_key = $2, host_key_sha256 = $3, host_key_pinned_at = now(), "
  " updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
-[ST_SERVER_BY_NAME] = { "server_by_name",
- "SELECT uuid, address, ssh_port FROM servers WHERE name = $1" },
+[ST_SERVER_BY_NAME] = { "server_by_name", SERVER_ROW "WHERE name = $1" },
 [ST_SERVER_SSH] = { "server_ssh",
  "SELECT address, ssh_port, ssh_user, host_key FROM servers WHERE id = $1::bigint" },
 /* The operation page (cgi/r_ops.c): what ST_OP_GET leaves out. */

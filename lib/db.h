@@ -1,7 +1,9 @@
 /*
  * PostgreSQL access. Every query is a named prepared statement from the
  * table in db.c, prepared once per connection; values travel only as
- * parameters. One wrapper per query lives in the lib/m_*.c model files.
+ * parameters. The web pages' queries have one m_* wrapper each in
+ * lib/model.c; the operations, registry and provisioning modules (op.c,
+ * spool.c, reg.c, prov.c) run theirs through db_exec() themselves.
  */
 #ifndef KS_DB_H
 #define KS_DB_H

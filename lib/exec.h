@@ -1,6 +1,6 @@
 /*
  * Executors run one step's script somewhere: on the control node (local)
- * or on a server (SSH, later). Both send the same wrapper (step.h) to
+ * or on a server over SSH (ssh.h). Both send the same wrapper (step.h) to
  * `bash -s`, stream the output through the same filter, and report the
  * same result.
  */

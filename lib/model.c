@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -5,43 +6,337 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "log.h"
 #include "model.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* First row of st as an object: 1 found, 0 none, -1 failure. */
+/* ---- typed rows ------------------------------------------------------ */
+
+enum ctype {
+	C_STR,		/* char *, NULL for NULL */
+	C_INT,		/* long long, M_NULL for NULL */
+	C_BOOL,		/* int, -1 for NULL */
+	C_AGE,		/* char *: column NAME_s in seconds, as an age */
+	C_TOOK		/* char *: column NAME_s in seconds, as a duration */
+};
+
+struct col {
+	const char	*name;	/* the column's and the view's key */
+	enum ctype	 type;
+	size_t		 off;
+};
+
+/* A row type: its columns, each of which its statements must return. */
+struct rowtype {
+	const char		*name;
+	const struct col	*cols;
+	size_t			 ncols;
+	size_t			 size;
+};
+
+#define COL(T, f, ty)	{ #f, ty, offsetof(struct T, f) }
+#define ROWTYPE(T, cols)	{ #T, cols, NELEM(cols), sizeof(struct T) }
+
+/* "42s", "5m", "3h", "12d": compact ages for list pages. */
+static void
+fmt_age(char *out, size_t sz, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, sz, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, sz, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, sz, "%lldh", s / 3600);
+	else
+		snprintf(out, sz, "%lldd", s / 86400);
+}
+
+/* "42s", "3m 05s", "2h 07m": a duration keeps one more unit than an age,
+ * the difference between two steps being what a reader compares. */
+static void
+fmt_took(char *out, size_t sz, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, sz, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, sz, "%lldm %02llds", s / 60, s % 60);
+	else
+		snprintf(out, sz, "%lldh %02lldm", s / 3600, s % 3600 / 60);
+}
+
 static int
-one(struct db *db, enum stmt st, int n, const char *const *p, cJSON **out)
+is_text(enum ctype t)
+{
+	return t == C_STR || t == C_AGE || t == C_TOOK;
+}
+
+static void
+unfill(const struct rowtype *t, void *row)
+{
+	for (size_t i = 0; i < t->ncols; i++)
+		if (is_text(t->cols[i].type)) {
+			char **p = (char **)((char *)row + t->cols[i].off);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+/* Row r of res into row (zeroed first): 0, or -1 when a column is
+ * missing (the statement and the row type disagree) or memory ran out. */
+static int
+fill(const struct rowtype *t, const PGresult *res, int r, void *row)
+{
+	char		 cn[64], age[32];
+	const char	*v;
+	void		*p;
+	int		 f;
+
+	memset(row, 0, t->size);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct col *c = &t->cols[i];
+
+		snprintf(cn, sizeof(cn), c->type == C_AGE || c->type == C_TOOK ?
+		    "%s_s" : "%s", c->name);
+		if ((f = PQfnumber(res, cn)) < 0) {
+			log_warnx("model: %s: the statement has no column %s",
+			    t->name, cn);
+			goto fail;
+		}
+		p = (char *)row + c->off;
+		v = PQgetisnull(res, r, f) ? NULL : PQgetvalue(res, r, f);
+		switch (c->type) {
+		case C_STR:
+			if (v != NULL && (*(char **)p = strdup(v)) == NULL)
+				goto fail;
+			break;
+		case C_INT:
+			*(long long *)p = v ? strtoll(v, NULL, 10) : M_NULL;
+			break;
+		case C_BOOL:
+			*(int *)p = v ? v[0] == 't' : -1;
+			break;
+		case C_AGE:
+		case C_TOOK:
+			if (v == NULL)
+				break;
+			(c->type == C_AGE ? fmt_age : fmt_took)(age, sizeof(age),
+			    strtoll(v, NULL, 10));
+			if ((*(char **)p = strdup(age)) == NULL)
+				goto fail;
+			break;
+		}
+	}
+	return 0;
+fail:
+	unfill(t, row);
+	return -1;
+}
+
+static cJSON *
+view(const struct rowtype *t, const void *row)
+{
+	cJSON	*o, *v;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->ncols; i++) {
+		const struct col *c = &t->cols[i];
+		const void	*p = (const char *)row + c->off;
+
+		switch (c->type) {
+		case C_STR:
+		case C_AGE:
+		case C_TOOK:
+			v = *(char *const *)p != NULL ?
+			    cJSON_CreateString(*(char *const *)p) : cJSON_CreateNull();
+			break;
+		case C_INT:
+			v = *(const long long *)p != M_NULL ?
+			    cJSON_CreateNumber((double)*(const long long *)p) :
+			    cJSON_CreateNull();
+			break;
+		default:
+			v = *(const int *)p >= 0 ?
+			    cJSON_CreateBool(*(const int *)p) : cJSON_CreateNull();
+			break;
+		}
+		if (v == NULL || !cJSON_AddItemToObject(o, c->name, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static void
+unfill_all(const struct rowtype *t, void *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		unfill(t, (char *)v + i * t->size);
+	free(v);
+}
+
+/* Every row of res into a new array *v of *n rows: 0 or -1. */
+static int
+fill_all(const struct rowtype *t, const PGresult *res, void **v, size_t *n)
+{
+	size_t	 k = (size_t)PQntuples(res), i;
+
+	*v = NULL;
+	*n = 0;
+	if (k == 0)
+		return 0;
+	if ((*v = calloc(k, t->size)) == NULL)
+		return -1;
+	for (i = 0; i < k; i++)
+		if (fill(t, res, (int)i, (char *)*v + i * t->size) == -1) {
+			unfill_all(t, *v, i);
+			*v = NULL;
+			return -1;
+		}
+	*n = k;
+	return 0;
+}
+
+static cJSON *
+view_all(const struct rowtype *t, const void *v, size_t n)
+{
+	cJSON	*a, *o;
+
+	if ((a = cJSON_CreateArray()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((o = view(t, (const char *)v + i * t->size)) == NULL ||
+		    !cJSON_AddItemToArray(a, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* A row type's _free and _view; a list type's (v, n) likewise. */
+#define ROW_FUNCS(T, rt)						\
+void T##_free(struct T *r) { unfill(&rt, r); }				\
+cJSON *T##_view(const struct T *r) { return view(&rt, r); }
+#define LIST_FREE(L, rt)						\
+void L##_free(struct L *l) { unfill_all(&rt, l->v, l->n); l->v = NULL; l->n = 0; }
+#define LIST_FUNCS(L, rt)						\
+LIST_FREE(L, rt)							\
+cJSON *L##_view(const struct L *l) { return view_all(&rt, l->v, l->n); }
+
+/* A lookup by UUID as a view (fn), and a page of a list as one (lfn). */
+#define VIEW_GET(fn, T, get)						\
+int fn(struct db *db, const char *uuid, cJSON **v)			\
+{									\
+	struct T r;							\
+	int rc = get(db, uuid, &r);					\
+	*v = NULL;							\
+	if (rc == 1 && (*v = T##_view(&r)) == NULL)			\
+		rc = -1;						\
+	T##_free(&r);							\
+	return rc;							\
+}
+#define VIEW_LIST(lfn, L, list)						\
+int lfn(struct db *db, const char *sort, long limit, long offset,	\
+    long *total, cJSON **v)						\
+{									\
+	struct L l;							\
+	int rc = list(db, sort, limit, offset, &l);			\
+	*v = NULL;							\
+	*total = l.total;						\
+	if (rc == 0 && (*v = L##_view(&l)) == NULL)			\
+		rc = -1;						\
+	L##_free(&l);							\
+	return rc;							\
+}
+
+/* The first row of st into row: 1 found, 0 none, -1 failure. */
+static int
+get1(struct db *db, const struct rowtype *t, enum stmt st, int n,
+    const char *const *p, void *row)
 {
 	PGresult	*res;
 	int		 rc;
 
-	*out = NULL;
+	memset(row, 0, t->size);
 	if ((res = db_exec(db, st, n, p)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0)
 		rc = 0;
 	else
-		rc = (*out = db_row_json(res, 0)) != NULL ? 1 : -1;
+		rc = fill(t, res, 0, row) == 0 ? 1 : -1;
 	PQclear(res);
 	return rc;
 }
 
-static cJSON *
-many(struct db *db, enum stmt st, int n, const char *const *p)
+/* Every row of st: 0 or -1. */
+static int
+getall(struct db *db, const struct rowtype *t, enum stmt st, int n,
+    const char *const *p, void **v, size_t *nv)
 {
 	PGresult	*res;
-	cJSON		*a;
+	int		 rc;
 
+	*v = NULL;
+	*nv = 0;
 	if ((res = db_exec(db, st, n, p)) == NULL)
-		return NULL;
-	a = db_rows_json(res);
+		return -1;
+	rc = fill_all(t, res, v, nv);
 	PQclear(res);
-	return a;
+	return rc;
 }
 
+/* One page of a list: rows of st (parameters [key,] limit, offset) and the
+ * total from cst (parameter key, if any), in one round trip. */
+static int
+paged(struct db *db, const struct rowtype *t, enum stmt st, enum stmt cst,
+    const char *key, long limit, long offset, void **v, size_t *n, long *total)
+{
+	char		 l[24], o[24];
+	const char	*p[] = { key, l, o };
+	const char *const *pp = key != NULL ? p : p + 1;
+	struct db_q	 q[] = {
+		{ cst, key != NULL ? 1 : 0, p, NULL },
+		{ st, key != NULL ? 3 : 2, pp, NULL },
+	};
+	int		 rc;
+
+	*v = NULL;
+	*n = 0;
+	*total = 0;
+	snprintf(l, sizeof(l), "%ld", limit);
+	snprintf(o, sizeof(o), "%ld", offset);
+	if (db_exec_many(db, q, NELEM(q)) == -1)
+		return -1;
+	*total = PQntuples(q[0].res) == 1 ? atol(PQgetvalue(q[0].res, 0, 0)) : 0;
+	rc = fill_all(t, q[1].res, v, n);
+	PQclear(q[0].res);
+	PQclear(q[1].res);
+	return rc;
+}
+
+/* The statement for sort among names (parallel to sts), or the first. */
+static enum stmt
+sorted(const char *const *names, const enum stmt *sts, const char *sort)
+{
+	for (size_t i = 0; sort != NULL && names[i] != NULL; i++)
+		if (strcmp(names[i], sort) == 0)
+			return sts[i];
+	return sts[0];
+}
+
+/* ---- writes --------------------------------------------------------- */
+
 /* A write: 0 done (affected rows in *rows), 1 constraint refusal, -1 failure.
- * When uuid is given, the first row's first column is copied there. */
+ * When uuid is given, the first row's last column is copied there. */
 static int
 write1(struct db *db, enum stmt st, int n, const char *const *p, long *rows,
     char uuid[40])
@@ -62,11 +357,33 @@ write1(struct db *db, enum stmt st, int n, const char *const *p, long *rows,
 	return 0;
 }
 
+/* ---- users, sessions, sign-in ---------------------------------------- */
+
+static const struct col user_cols[] = {
+	COL(user_row, id, C_INT), COL(user_row, username, C_STR),
+	COL(user_row, password_hash, C_STR), COL(user_row, is_admin, C_BOOL),
+};
+static const struct rowtype user_t = ROWTYPE(user_row, user_cols);
+ROW_FUNCS(user_row, user_t)
+
+static const struct col sess_cols[] = {
+	COL(sess_row, id, C_INT), COL(sess_row, username, C_STR),
+	COL(sess_row, has_flash, C_BOOL), COL(sess_row, stale, C_BOOL),
+};
+static const struct rowtype sess_t = ROWTYPE(sess_row, sess_cols);
+ROW_FUNCS(sess_row, sess_t)
+
+static const struct col flash_cols[] = {
+	COL(flash_row, flash_kind, C_STR), COL(flash_row, flash, C_STR),
+};
+static const struct rowtype flash_t = ROWTYPE(flash_row, flash_cols);
+ROW_FUNCS(flash_row, flash_t)
+
 int
-m_user_by_name(struct db *db, const char *username, cJSON **out)
+m_user_by_name(struct db *db, const char *username, struct user_row *u)
 {
 	const char *p[] = { username };
-	return one(db, ST_USER_BY_NAME, NP(p), p, out);
+	return get1(db, &user_t, ST_USER_BY_NAME, NP(p), p, u);
 }
 
 int
@@ -101,14 +418,14 @@ m_sess_insert(struct db *db, const char *id_hash, long long user_id,
 
 int
 m_sess_get(struct db *db, const char *id_hash, long idle_min, long max_hours,
-    cJSON **out)
+    struct sess_row *s)
 {
 	char		 idle[24], max[24];
 	const char	*p[] = { id_hash, idle, max };
 
 	snprintf(idle, sizeof(idle), "%ld", idle_min);
 	snprintf(max, sizeof(max), "%ld", max_hours);
-	return one(db, ST_SESS_GET, NP(p), p, out);
+	return get1(db, &sess_t, ST_SESS_GET, NP(p), p, s);
 }
 
 int
@@ -119,10 +436,10 @@ m_sess_touch(struct db *db, const char *id_hash)
 }
 
 int
-m_sess_take_flash(struct db *db, const char *id_hash, cJSON **out)
+m_sess_take_flash(struct db *db, const char *id_hash, struct flash_row *f)
 {
 	const char *p[] = { id_hash };
-	return one(db, ST_SESS_TAKE_FLASH, NP(p), p, out);
+	return get1(db, &flash_t, ST_SESS_TAKE_FLASH, NP(p), p, f);
 }
 
 int
@@ -170,20 +487,25 @@ m_login_name(char out[M_LOGIN_NAMELEN], const unsigned char login_key[32],
 	sodium_memzero(h, sizeof(h));
 }
 
+struct fails_row {
+	long long	 by_user, by_address;
+};
+static const struct col fails_cols[] = {
+	COL(fails_row, by_user, C_INT), COL(fails_row, by_address, C_INT),
+};
+static const struct rowtype fails_t = ROWTYPE(fails_row, fails_cols);
+
 int
 m_login_failures(struct db *db, const char *name, const char *address,
     long long *by_user, long long *by_address)
 {
-	const char	*p[] = { name, address };
-	cJSON		*o;
-	int		 rc;
+	const char		*p[] = { name, address };
+	struct fails_row	 f;
 
-	if ((rc = one(db, ST_LOGIN_FAILS, NP(p), p, &o)) != 1)
+	if (get1(db, &fails_t, ST_LOGIN_FAILS, NP(p), p, &f) != 1)
 		return -1;
-	*by_user = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o, "by_user"));
-	*by_address = (long long)cJSON_GetNumberValue(cJSON_GetObjectItem(o,
-	    "by_address"));
-	cJSON_Delete(o);
+	*by_user = f.by_user;
+	*by_address = f.by_address;
 	return 0;
 }
 
@@ -195,111 +517,74 @@ m_login_record(struct db *db, const char *name, const char *address,
 	return write1(db, ST_LOGIN_RECORD, NP(p), p, NULL, NULL);
 }
 
-/* "42s", "5m", "3h", "12d": compact ages for list pages. */
-static void
-fmt_age(char *out, size_t sz, double secs)
-{
-	long long	 s = secs < 0 ? 0 : (long long)secs;
+/* ---- servers --------------------------------------------------------- */
 
-	if (s < 60)
-		snprintf(out, sz, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, sz, "%lldm", s / 60);
-	else if (s < 86400)
-		snprintf(out, sz, "%lldh", s / 3600);
-	else
-		snprintf(out, sz, "%lldd", s / 86400);
-}
-
-/* Replaces each row's KEY_s (seconds, or null) with KEY (formatted). */
-static void
-ages(cJSON *rows, const char *key)
-{
-	char	 skey[48], text[32];
-	cJSON	*row, *v;
-
-	snprintf(skey, sizeof(skey), "%s_s", key);
-	cJSON_ArrayForEach(row, rows) {
-		if ((v = cJSON_DetachItemFromObject(row, skey)) == NULL)
-			continue;
-		if (cJSON_IsNumber(v)) {
-			fmt_age(text, sizeof(text), v->valuedouble);
-			cJSON_AddStringToObject(row, key, text);
-		} else
-			cJSON_AddNullToObject(row, key);
-		cJSON_Delete(v);
-	}
-}
-
-/* One page of a list: rows of st (parameters [key,] limit, offset) and the
- * total from cst (parameter key, if any), in one round trip. */
-static cJSON *
-paged(struct db *db, enum stmt st, enum stmt cst, const char *key,
-    long limit, long offset, long *total)
-{
-	char		 l[24], o[24];
-	const char	*p[] = { key, l, o };
-	const char *const *pp = key != NULL ? p : p + 1;
-	struct db_q	 q[] = {
-		{ cst, key != NULL ? 1 : 0, p, NULL },
-		{ st, key != NULL ? 3 : 2, pp, NULL },
-	};
-	cJSON		*rows;
-
-	snprintf(l, sizeof(l), "%ld", limit);
-	snprintf(o, sizeof(o), "%ld", offset);
-	if (db_exec_many(db, q, NP(q)) == -1)
-		return NULL;
-	*total = PQntuples(q[0].res) == 1 ? atol(PQgetvalue(q[0].res, 0, 0)) : 0;
-	if ((rows = db_rows_json(q[1].res)) != NULL)
-		ages(rows, "age");
-	PQclear(q[0].res);
-	PQclear(q[1].res);
-	return rows;
-}
-
-struct sortstmt {
-	const char	*sort;
-	enum stmt	 st;
+static const struct col server_cols[] = {
+	COL(server_row, id, C_INT), COL(server_row, uuid, C_STR),
+	COL(server_row, name, C_STR), COL(server_row, address, C_STR),
+	COL(server_row, ssh_port, C_INT), COL(server_row, ssh_user, C_STR),
+	COL(server_row, role_build, C_BOOL), COL(server_row, role_runtime, C_BOOL),
+	COL(server_row, status, C_STR), COL(server_row, host_key, C_STR),
+	COL(server_row, host_key_sha256, C_STR), COL(server_row, age, C_STR),
+	COL(server_row, created, C_STR),
 };
+static const struct rowtype server_t = ROWTYPE(server_row, server_cols);
+ROW_FUNCS(server_row, server_t)
 
-/* The statement for sort, or the table's first (its default). */
-static enum stmt
-sorted(const struct sortstmt *t, size_t n, const char *sort)
-{
-	for (size_t i = 0; sort != NULL && i < n; i++)
-		if (strcmp(t[i].sort, sort) == 0)
-			return t[i].st;
-	return t[0].st;
-}
-
-static const struct sortstmt server_sorts[] = {
-	{ "name", ST_SERVER_LIST_NAME }, { "-name", ST_SERVER_LIST_NAME_D },
-	{ "address", ST_SERVER_LIST_ADDR }, { "-address", ST_SERVER_LIST_ADDR_D },
-	{ "status", ST_SERVER_LIST_STATUS }, { "-status", ST_SERVER_LIST_STATUS_D },
-	{ "created", ST_SERVER_LIST_NEW }, { "-created", ST_SERVER_LIST_NEW_D },
+static const struct col server_item_cols[] = {
+	COL(server_item, uuid, C_STR), COL(server_item, name, C_STR),
+	COL(server_item, address, C_STR), COL(server_item, ssh_port, C_INT),
+	COL(server_item, ssh_user, C_STR), COL(server_item, role_build, C_BOOL),
+	COL(server_item, role_runtime, C_BOOL), COL(server_item, status, C_STR),
+	COL(server_item, pinned, C_BOOL), COL(server_item, age, C_AGE),
 };
+static const struct rowtype server_item_t = ROWTYPE(server_item, server_item_cols);
+LIST_FUNCS(server_list, server_item_t)
 
-static const struct sortstmt app_sorts[] = {
-	{ "name", ST_APP_LIST_NAME }, { "-name", ST_APP_LIST_NAME_D },
-	{ "created", ST_APP_LIST_NEW }, { "-created", ST_APP_LIST_NEW_D },
+static const struct col server_option_cols[] = {
+	COL(server_option, uuid, C_STR), COL(server_option, name, C_STR),
+	COL(server_option, address, C_STR), COL(server_option, role_build, C_BOOL),
+	COL(server_option, role_runtime, C_BOOL),
 };
+static const struct rowtype server_option_t = ROWTYPE(server_option,
+    server_option_cols);
+LIST_FUNCS(server_options, server_option_t)
 
-cJSON *
+static const struct col server_env_cols[] = {
+	COL(server_env, uuid, C_STR), COL(server_env, name, C_STR),
+	COL(server_env, app_uuid, C_STR), COL(server_env, app_name, C_STR),
+};
+static const struct rowtype server_env_t = ROWTYPE(server_env, server_env_cols);
+LIST_FUNCS(server_envs, server_env_t)
+
+const char *const m_server_sorts[] = { "name", "-name", "address", "-address",
+	"status", "-status", "created", "-created", NULL };
+static const enum stmt server_sort_st[] = {
+	ST_SERVER_LIST_NAME, ST_SERVER_LIST_NAME_D, ST_SERVER_LIST_ADDR,
+	ST_SERVER_LIST_ADDR_D, ST_SERVER_LIST_STATUS, ST_SERVER_LIST_STATUS_D,
+	ST_SERVER_LIST_NEW, ST_SERVER_LIST_NEW_D,
+};
+_Static_assert(NELEM(server_sort_st) + 1 == NELEM(m_server_sorts),
+    "one statement per server sort");
+
+int
 m_server_list(struct db *db, const char *sort, long limit, long offset,
-    long *total)
+    struct server_list *l)
 {
-	return paged(db, sorted(server_sorts, sizeof(server_sorts) /
-	    sizeof(server_sorts[0]), sort), ST_SERVER_COUNT, NULL, limit, offset,
-	    total);
+	return paged(db, &server_item_t, sorted(m_server_sorts, server_sort_st,
+	    sort), ST_SERVER_COUNT, NULL, limit, offset, (void **)&l->v, &l->n,
+	    &l->total);
 }
 
 int
-m_server_get(struct db *db, const char *uuid, cJSON **out)
+m_server_get(struct db *db, const char *uuid, struct server_row *s)
 {
 	const char *p[] = { uuid };
-	return one(db, ST_SERVER_GET, NP(p), p, out);
+	return get1(db, &server_t, ST_SERVER_GET, NP(p), p, s);
 }
+
+VIEW_GET(m_server_view, server_row, m_server_get)
+VIEW_LIST(m_server_list_view, server_list, m_server_list)
 
 int
 m_server_insert(struct db *db, const struct server_in *s, char uuid[40])
@@ -341,39 +626,81 @@ m_server_pin(struct db *db, const char *uuid, const char *key, const char *fp)
 }
 
 int
-m_server_by_name(struct db *db, const char *name, cJSON **out)
+m_server_by_name(struct db *db, const char *name, struct server_row *s)
 {
 	const char *p[] = { name };
-	return one(db, ST_SERVER_BY_NAME, NP(p), p, out);
-}
-
-cJSON *
-m_server_options(struct db *db)
-{
-	return many(db, ST_SERVER_OPTIONS, 0, NULL);
-}
-
-cJSON *
-m_server_envs(struct db *db, const char *uuid)
-{
-	const char *p[] = { uuid };
-	return many(db, ST_SERVER_ENVS, NP(p), p);
-}
-
-cJSON *
-m_app_list(struct db *db, const char *sort, long limit, long offset,
-    long *total)
-{
-	return paged(db, sorted(app_sorts, sizeof(app_sorts) / sizeof(app_sorts[0]),
-	    sort), ST_APP_COUNT, NULL, limit, offset, total);
+	return get1(db, &server_t, ST_SERVER_BY_NAME, NP(p), p, s);
 }
 
 int
-m_app_get(struct db *db, const char *uuid, cJSON **out)
+m_server_envs_view(struct db *db, const char *uuid, cJSON **v)
+{
+	struct server_envs	 l;
+	int			 rc = m_server_envs(db, uuid, &l);
+
+	*v = rc == 0 ? server_envs_view(&l) : NULL;
+	server_envs_free(&l);
+	return *v != NULL ? 0 : -1;
+}
+
+int
+m_server_options(struct db *db, struct server_options *l)
+{
+	return getall(db, &server_option_t, ST_SERVER_OPTIONS, 0, NULL,
+	    (void **)&l->v, &l->n);
+}
+
+int
+m_server_envs(struct db *db, const char *uuid, struct server_envs *l)
 {
 	const char *p[] = { uuid };
-	return one(db, ST_APP_GET, NP(p), p, out);
+	return getall(db, &server_env_t, ST_SERVER_ENVS, NP(p), p,
+	    (void **)&l->v, &l->n);
 }
+
+/* ---- applications ---------------------------------------------------- */
+
+static const struct col app_cols[] = {
+	COL(app_row, id, C_INT), COL(app_row, uuid, C_STR),
+	COL(app_row, name, C_STR), COL(app_row, repository_url, C_STR),
+	COL(app_row, default_branch, C_STR), COL(app_row, age, C_STR),
+};
+static const struct rowtype app_t = ROWTYPE(app_row, app_cols);
+ROW_FUNCS(app_row, app_t)
+
+static const struct col app_item_cols[] = {
+	COL(app_item, uuid, C_STR), COL(app_item, name, C_STR),
+	COL(app_item, repository_url, C_STR), COL(app_item, default_branch, C_STR),
+	COL(app_item, age, C_AGE), COL(app_item, env_count, C_INT),
+};
+static const struct rowtype app_item_t = ROWTYPE(app_item, app_item_cols);
+LIST_FUNCS(app_list, app_item_t)
+
+const char *const m_app_sorts[] = { "name", "-name", "created", "-created",
+	NULL };
+static const enum stmt app_sort_st[] = {
+	ST_APP_LIST_NAME, ST_APP_LIST_NAME_D, ST_APP_LIST_NEW, ST_APP_LIST_NEW_D,
+};
+_Static_assert(NELEM(app_sort_st) + 1 == NELEM(m_app_sorts),
+    "one statement per application sort");
+
+int
+m_app_list(struct db *db, const char *sort, long limit, long offset,
+    struct app_list *l)
+{
+	return paged(db, &app_item_t, sorted(m_app_sorts, app_sort_st, sort),
+	    ST_APP_COUNT, NULL, limit, offset, (void **)&l->v, &l->n, &l->total);
+}
+
+int
+m_app_get(struct db *db, const char *uuid, struct app_row *a)
+{
+	const char *p[] = { uuid };
+	return get1(db, &app_t, ST_APP_GET, NP(p), p, a);
+}
+
+VIEW_GET(m_app_view, app_row, m_app_get)
+VIEW_LIST(m_app_list_view, app_list, m_app_list)
 
 int
 m_app_insert(struct db *db, const struct app_in *a, char uuid[40])
@@ -401,18 +728,96 @@ m_app_delete(struct db *db, const char *uuid)
 	return write1(db, ST_APP_DELETE, NP(p), p, NULL, NULL);
 }
 
-cJSON *
-m_env_list(struct db *db, const char *app_uuid)
+/* ---- overview -------------------------------------------------------- */
+
+static const struct col overview_cols[] = {
+	COL(overview_row, servers, C_INT), COL(overview_row, servers_active, C_INT),
+	COL(overview_row, applications, C_INT),
+	COL(overview_row, environments, C_INT), COL(overview_row, artifacts, C_INT),
+};
+static const struct rowtype overview_t = ROWTYPE(overview_row, overview_cols);
+cJSON *overview_row_view(const struct overview_row *o) { return view(&overview_t, o); }
+
+int
+m_overview(struct db *db, struct overview_row *o)
 {
-	const char *p[] = { app_uuid };
-	return many(db, ST_ENV_LIST, NP(p), p);
+	return get1(db, &overview_t, ST_OVERVIEW, 0, NULL, o);
+}
+
+/* ---- environments ---------------------------------------------------- */
+
+static const struct col env_item_cols[] = {
+	COL(env_item, uuid, C_STR), COL(env_item, app_uuid, C_STR),
+	COL(env_item, name, C_STR),
+	COL(env_item, branch, C_STR), COL(env_item, build_location, C_STR),
+	COL(env_item, retention_count, C_INT), COL(env_item, server_count, C_INT),
+	COL(env_item, artifact_count, C_INT),
+};
+static const struct rowtype env_item_t = ROWTYPE(env_item, env_item_cols);
+LIST_FUNCS(env_list, env_item_t)
+
+static const struct col env_cols[] = {
+	COL(env_row, id, C_INT), COL(env_row, uuid, C_STR),
+	COL(env_row, name, C_STR), COL(env_row, branch, C_STR),
+	COL(env_row, effective_branch, C_STR), COL(env_row, pinned_commit, C_STR),
+	COL(env_row, dockerfile_source, C_STR),
+	COL(env_row, dockerfile_path, C_STR), COL(env_row, build_location, C_STR),
+	COL(env_row, retention_count, C_INT),
+	COL(env_row, build_server_uuid, C_STR),
+	COL(env_row, build_server_name, C_STR), COL(env_row, age, C_STR),
+};
+static const struct rowtype env_t = ROWTYPE(env_row, env_cols);
+ROW_FUNCS(env_row, env_t)
+
+static const struct col env_server_cols[] = {
+	COL(env_server, uuid, C_STR), COL(env_server, name, C_STR),
+	COL(env_server, address, C_STR), COL(env_server, status, C_STR),
+};
+static const struct rowtype env_server_t = ROWTYPE(env_server, env_server_cols);
+LIST_FUNCS(env_servers, env_server_t)
+
+static const struct col artifact_cols[] = {
+	COL(artifact_item, uuid, C_STR), COL(artifact_item, tag, C_STR),
+	COL(artifact_item, manifest_digest, C_STR),
+	COL(artifact_item, commit_sha, C_STR), COL(artifact_item, short_sha, C_STR),
+	COL(artifact_item, status, C_STR), COL(artifact_item, age, C_AGE),
+	COL(artifact_item, pruned_age, C_AGE),
+};
+static const struct rowtype artifact_t = ROWTYPE(artifact_item, artifact_cols);
+LIST_FUNCS(artifact_list, artifact_t)
+
+static const char *
+idstr(char *b, size_t sz, long long v)
+{
+	snprintf(b, sz, "%lld", v);
+	return b;
 }
 
 int
-m_env_get(struct db *db, const char *app_uuid, const char *env_uuid, cJSON **out)
+m_env_list(struct db *db, const char *app_uuid, struct env_list *l)
+{
+	const char *p[] = { app_uuid };
+	return getall(db, &env_item_t, ST_ENV_LIST, NP(p), p, (void **)&l->v,
+	    &l->n);
+}
+
+int
+m_env_list_view(struct db *db, const char *app_uuid, cJSON **v)
+{
+	struct env_list	 l;
+	int		 rc = m_env_list(db, app_uuid, &l);
+
+	*v = rc == 0 ? env_list_view(&l) : NULL;
+	env_list_free(&l);
+	return *v != NULL ? 0 : -1;
+}
+
+int
+m_env_get(struct db *db, const char *app_uuid, const char *env_uuid,
+    struct env_row *e)
 {
 	const char *p[] = { app_uuid, env_uuid };
-	return one(db, ST_ENV_GET, NP(p), p, out);
+	return get1(db, &env_t, ST_ENV_GET, NP(p), p, e);
 }
 
 /* Replaces the environment's runtime servers; inside the caller's
@@ -513,154 +918,186 @@ m_env_delete(struct db *db, const char *app_uuid, const char *env_uuid)
 	return write1(db, ST_ENV_DELETE, NP(p), p, NULL, NULL);
 }
 
-cJSON *
-m_env_servers(struct db *db, long long env_id)
+int
+m_env_servers(struct db *db, long long env_id, struct env_servers *l)
 {
 	char		 id[24];
-	const char	*p[] = { id };
+	const char	*p[] = { idstr(id, sizeof(id), env_id) };
 
-	snprintf(id, sizeof(id), "%lld", env_id);
-	return many(db, ST_ENV_SERVERS, NP(p), p);
-}
-
-cJSON *
-m_artifact_list(struct db *db, long long env_id, long limit, long offset,
-    long *total)
-{
-	char	 id[24];
-	cJSON	*rows;
-
-	snprintf(id, sizeof(id), "%lld", env_id);
-	rows = paged(db, ST_ARTIFACT_LIST, ST_ARTIFACT_COUNT, id, limit, offset,
-	    total);
-	if (rows != NULL)
-		ages(rows, "pruned_age");
-	return rows;
+	return getall(db, &env_server_t, ST_ENV_SERVERS, NP(p), p,
+	    (void **)&l->v, &l->n);
 }
 
 int
-m_overview(struct db *db, cJSON **out)
+m_artifact_list(struct db *db, long long env_id, long limit, long offset,
+    struct artifact_list *l)
 {
-	return one(db, ST_OVERVIEW, 0, NULL, out);
+	char	 id[24];
+
+	return paged(db, &artifact_t, ST_ARTIFACT_LIST, ST_ARTIFACT_COUNT,
+	    idstr(id, sizeof(id), env_id), limit, offset, (void **)&l->v, &l->n,
+	    &l->total);
 }
 
 /* ---- operations ----------------------------------------------------- */
 
-static const char *
-op_idstr(char *b, size_t sz, long long v)
-{
-	snprintf(b, sz, "%lld", v);
-	return b;
-}
+static const struct col op_item_cols[] = {
+	COL(op_item, uuid, C_STR), COL(op_item, kind, C_STR),
+	COL(op_item, status, C_STR), COL(op_item, subject_type, C_STR),
+	COL(op_item, error, C_STR), COL(op_item, attempt, C_INT),
+	COL(op_item, age, C_AGE), COL(op_item, took, C_TOOK),
+	COL(op_item, subject_name, C_STR),
+};
+static const struct rowtype op_item_t = ROWTYPE(op_item, op_item_cols);
+LIST_FUNCS(op_list, op_item_t)
 
-/* ages() for a single row. */
-static void
-age1(cJSON *row, const char *key)
-{
-	cJSON	*a = cJSON_CreateArray();
+static const struct col op_cols[] = {
+	COL(op_row, id, C_INT), COL(op_row, uuid, C_STR), COL(op_row, kind, C_STR),
+	COL(op_row, status, C_STR), COL(op_row, subject_type, C_STR),
+	COL(op_row, error, C_STR), COL(op_row, attempt, C_INT),
+	COL(op_row, cancel_requested, C_BOOL), COL(op_row, has_secrets, C_BOOL),
+	COL(op_row, claimed_by, C_STR), COL(op_row, active, C_BOOL),
+	COL(op_row, retryable, C_BOOL), COL(op_row, age, C_AGE),
+	COL(op_row, depends_on_uuid, C_STR), COL(op_row, created_by, C_STR),
+};
+static const struct rowtype op_t = ROWTYPE(op_row, op_cols);
+ROW_FUNCS(op_row, op_t)
 
-	if (a == NULL || !cJSON_AddItemToArray(a, row)) {
-		cJSON_Delete(a);
-		return;
-	}
-	ages(a, key);
-	(void)cJSON_DetachItemFromArray(a, 0);
-	cJSON_Delete(a);
-}
+static const struct col op_info_cols[] = {
+	COL(op_info, subject_name, C_STR), COL(op_info, env_uuid, C_STR),
+	COL(op_info, app_uuid, C_STR), COL(op_info, app_name, C_STR),
+	COL(op_info, server_uuid, C_STR), COL(op_info, max_attempts, C_INT),
+	COL(op_info, created, C_STR), COL(op_info, took, C_TOOK),
+};
+static const struct rowtype op_info_t = ROWTYPE(op_info, op_info_cols);
+ROW_FUNCS(op_info, op_info_t)
 
-cJSON *
-m_op_list(struct db *db, long limit, long offset, long *total)
+static const struct col op_step_cols[] = {
+	COL(op_step, id, C_INT), COL(op_step, ordinal, C_INT),
+	COL(op_step, name, C_STR), COL(op_step, target, C_STR),
+	COL(op_step, status, C_STR), COL(op_step, exit_code, C_INT),
+	COL(op_step, exit_signal, C_STR), COL(op_step, error, C_STR),
+	COL(op_step, output_bytes, C_INT), COL(op_step, truncated, C_BOOL),
+	COL(op_step, server_name, C_STR), COL(op_step, took, C_TOOK),
+};
+static const struct rowtype op_step_t = ROWTYPE(op_step, op_step_cols);
+LIST_FUNCS(op_steps, op_step_t)
+
+static const struct col op_chunk_cols[] = {
+	COL(op_chunk, step, C_INT), COL(op_chunk, seq, C_INT),
+	COL(op_chunk, text, C_STR),
+};
+static const struct rowtype op_chunk_t = ROWTYPE(op_chunk, op_chunk_cols);
+LIST_FUNCS(op_chunks, op_chunk_t)
+
+static const struct col op_log_end_cols[] = {
+	COL(op_log_end, step, C_INT), COL(op_log_end, next, C_INT),
+};
+static const struct rowtype op_log_end_t = ROWTYPE(op_log_end, op_log_end_cols);
+
+struct op_cancelled {
+	long long	 id;
+	char		*status;
+};
+static const struct col op_cancelled_cols[] = {
+	COL(op_cancelled, id, C_INT), COL(op_cancelled, status, C_STR),
+};
+static const struct rowtype op_cancelled_t = ROWTYPE(op_cancelled,
+    op_cancelled_cols);
+
+int
+m_op_list(struct db *db, long limit, long offset, struct op_list *l)
 {
-	return paged(db, ST_OP_LIST, ST_OP_COUNT, NULL, limit, offset, total);
+	return paged(db, &op_item_t, ST_OP_LIST, ST_OP_COUNT, NULL, limit, offset,
+	    (void **)&l->v, &l->n, &l->total);
 }
 
 int
-m_op_get(struct db *db, const char *uuid, cJSON **out)
+m_op_get(struct db *db, const char *uuid, struct op_row *o)
 {
-	const char	*p[] = { uuid };
-	int		 rc;
-
-	if ((rc = one(db, ST_OP_GET, NP(p), p, out)) == 1)
-		age1(*out, "age");
-	return rc;
+	const char *p[] = { uuid };
+	return get1(db, &op_t, ST_OP_GET, NP(p), p, o);
 }
 
 int
-m_op_info(struct db *db, long long op_id, cJSON **out)
+m_op_info(struct db *db, long long op_id, struct op_info *o)
 {
 	char		 id[24];
-	const char	*p[] = { op_idstr(id, sizeof(id), op_id) };
+	const char	*p[] = { idstr(id, sizeof(id), op_id) };
 
-	return one(db, ST_OP_INFO, NP(p), p, out);
+	return get1(db, &op_info_t, ST_OP_INFO, NP(p), p, o);
 }
 
-cJSON *
-m_op_steps(struct db *db, long long op_id)
+int
+m_op_steps(struct db *db, long long op_id, struct op_steps *l)
 {
 	char		 id[24];
-	const char	*p[] = { op_idstr(id, sizeof(id), op_id) };
+	const char	*p[] = { idstr(id, sizeof(id), op_id) };
 
-	return many(db, ST_OP_STEPS, NP(p), p);
+	return getall(db, &op_step_t, ST_OP_STEPS, NP(p), p, (void **)&l->v,
+	    &l->n);
 }
 
-cJSON *
+char *
 m_op_output(struct db *db, long long step_id)
 {
 	char		 id[24];
-	const char	*p[] = { op_idstr(id, sizeof(id), step_id) };
+	const char	*p[] = { idstr(id, sizeof(id), step_id) };
 	PGresult	*res;
-	cJSON		*s;
+	char		*s;
 
 	if ((res = db_exec(db, ST_OP_OUTPUT, NP(p), p)) == NULL)
 		return NULL;
 	/* string_agg over no rows is NULL: no output yet. */
-	s = cJSON_CreateString(PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
+	s = strdup(PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) ?
 	    PQgetvalue(res, 0, 0) : "");
 	PQclear(res);
 	return s;
 }
 
-cJSON *
-m_op_log(struct db *db, long long op_id, long ordinal, long seq, long limit)
+int
+m_op_log(struct db *db, long long op_id, long ordinal, long seq, long limit,
+    struct op_chunks *l)
 {
-	char		 id[24], o[24], s[24], l[24];
-	const char	*p[] = { op_idstr(id, sizeof(id), op_id), o, s, l };
+	char		 id[24], o[24], s[24], n[24];
+	const char	*p[] = { idstr(id, sizeof(id), op_id), o, s, n };
 
 	snprintf(o, sizeof(o), "%ld", ordinal);
 	snprintf(s, sizeof(s), "%ld", seq);
-	snprintf(l, sizeof(l), "%ld", limit);
-	return many(db, ST_OP_LOG, NP(p), p);
+	snprintf(n, sizeof(n), "%ld", limit);
+	return getall(db, &op_chunk_t, ST_OP_LOG, NP(p), p, (void **)&l->v,
+	    &l->n);
 }
 
 int
-m_op_log_end(struct db *db, long long op_id, cJSON **out)
+m_op_log_end(struct db *db, long long op_id, struct op_log_end *e)
 {
 	char		 id[24];
-	const char	*p[] = { op_idstr(id, sizeof(id), op_id) };
+	const char	*p[] = { idstr(id, sizeof(id), op_id) };
 
-	return one(db, ST_OP_LOG_END, NP(p), p, out);
+	return get1(db, &op_log_end_t, ST_OP_LOG_END, NP(p), p, e);
 }
 
 int
-m_op_cancel(struct db *db, const char *uuid, cJSON **out)
+m_op_cancel(struct db *db, const char *uuid, char status[16])
 {
-	const char	*p[] = { uuid };
-	const char	*st;
-	char		 id[24];
-	const char	*ip[] = { id };
-	int		 rc;
+	const char		*p[] = { uuid };
+	struct op_cancelled	 c;
+	char			 id[24];
+	const char		*ip[] = { id };
+	int			 rc;
 
-	*out = NULL;
+	memset(&c, 0, sizeof(c));
+	status[0] = '\0';
 	if (db_tx_begin(db) == -1)
 		return -1;
-	if ((rc = one(db, ST_OP_CANCEL, NP(p), p, out)) != 1)
+	if ((rc = get1(db, &op_cancelled_t, ST_OP_CANCEL, NP(p), p, &c)) != 1)
 		goto out;
-	st = cJSON_GetStringValue(cJSON_GetObjectItem(*out, "status"));
-	if (st != NULL && strcmp(st, "cancelled") == 0) {
+	snprintf(status, 16, "%s", c.status);
+	if (strcmp(status, "cancelled") == 0) {
 		/* No spooler will end it: do what ending it does (lib/spool.c
 		 * finish_op) here, secrets first. */
-		op_idstr(id, sizeof(id), (long long)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(*out, "id")));
+		idstr(id, sizeof(id), c.id);
 		if (write1(db, ST_OP_SECRETS_DELETE, NP(ip), ip, NULL, NULL) != 0 ||
 		    write1(db, ST_OP_SKIP_PENDING, NP(ip), ip, NULL, NULL) != 0) {
 			rc = -1;
@@ -671,9 +1108,9 @@ m_op_cancel(struct db *db, const char *uuid, cJSON **out)
 out:
 	if (rc != 1) {
 		db_tx_rollback(db);
-		cJSON_Delete(*out);
-		*out = NULL;
+		status[0] = '\0';
 	}
+	unfill(&op_cancelled_t, &c);
 	return rc;
 }
 
@@ -703,4 +1140,53 @@ out:
 	if (rc != 0)
 		db_tx_rollback(db);
 	return rc;
+}
+
+/* ---- the managed registry ------------------------------------------- */
+
+static const struct col reg_page_cols[] = {
+	COL(reg_page, hostname, C_STR), COL(reg_page, storage_path, C_STR),
+	COL(reg_page, listen, C_STR), COL(reg_page, insecure, C_BOOL),
+	COL(reg_page, pull_only, C_BOOL), COL(reg_page, state, C_STR),
+	COL(reg_page, state_reason, C_STR), COL(reg_page, disk_usage, C_STR),
+	COL(reg_page, checked_at, C_STR), COL(reg_page, credentials, C_STR),
+};
+static const struct rowtype reg_page_t = ROWTYPE(reg_page, reg_page_cols);
+ROW_FUNCS(reg_page, reg_page_t)
+
+static const struct col reg_check_cols[] = {
+	COL(reg_check, node, C_STR), COL(reg_check, check_name, C_STR),
+	COL(reg_check, ok, C_BOOL), COL(reg_check, message, C_STR),
+	COL(reg_check, at, C_STR), COL(reg_check, label, C_STR),
+};
+static const struct rowtype reg_check_t = ROWTYPE(reg_check, reg_check_cols);
+
+static const struct col reg_node_cols[] = {
+	COL(reg_node, id, C_INT), COL(reg_node, name, C_STR),
+	COL(reg_node, role_build, C_BOOL), COL(reg_node, role_runtime, C_BOOL),
+};
+static const struct rowtype reg_node_t = ROWTYPE(reg_node, reg_node_cols);
+
+LIST_FREE(reg_checks, reg_check_t)
+LIST_FREE(reg_nodes, reg_node_t)
+
+int
+m_reg_page(struct db *db, struct reg_page *r)
+{
+	return get1(db, &reg_page_t, ST_REG_PAGE, 0, NULL, r);
+}
+
+int
+m_reg_checks(struct db *db, struct reg_checks *l)
+{
+	return getall(db, &reg_check_t, ST_REG_CHECKS, 0, NULL, (void **)&l->v,
+	    &l->n);
+}
+
+int
+m_reg_nodes(struct db *db, struct reg_nodes *l)
+{
+	const char *p[] = { "0" };
+	return getall(db, &reg_node_t, ST_REG_NODES, NP(p), p, (void **)&l->v,
+	    &l->n);
 }

@@ -42,6 +42,24 @@ dflt(const char *v, const char *d)
 	return v != NULL && v[0] != '\0' ? v : d;
 }
 
+void
+reg_settings(const struct config *cfg, const struct reg *row,
+    struct reg_settings *out)
+{
+	out->hostname = dflt(row ? row->hostname : NULL, cfg->registry_host);
+	if (out->hostname != NULL && out->hostname[0] == '\0')
+		out->hostname = NULL;
+	out->storage = dflt(row ? row->storage : NULL,
+	    dflt(cfg->registry_storage, DEF_STORAGE));
+	out->listen = dflt(row ? row->listen : NULL,
+	    dflt(cfg->registry_listen, DEF_LISTEN));
+	out->conf_dir = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
+	out->image = dflt(cfg->registry_image, DEF_IMAGE);
+	out->container = dflt(cfg->registry_container, REG_CONTAINER);
+	out->docker_config = dflt(cfg->docker_config, DEF_DOCKER_CFG);
+	out->ca_file = dflt(cfg->registry_ca_file, "");
+}
+
 static int
 tls_internal(const struct config *cfg)
 {
@@ -159,13 +177,16 @@ reg_setup(struct db *db, const struct config *cfg,
     const struct keys *k, const char *hostname, const char *storage,
     char *err, size_t errsz)
 {
-	const char	*host = dflt(hostname, cfg->registry_host);
-	const char	*store = dflt(storage, dflt(cfg->registry_storage, DEF_STORAGE));
-	const char	*listen = dflt(cfg->registry_listen, DEF_LISTEN);
+	struct reg_settings s;
+	const char	*host, *store;
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
 	err[0] = '\0';
+	/* A new row takes what is given, else the configuration's. */
+	reg_settings(cfg, NULL, &s);
+	host = dflt(hostname, s.hostname);
+	store = dflt(storage, s.storage);
 	if (host == NULL) {
 		snprintf(err, errsz, "Set the registry's hostname first (registry_host "
 		    "in the configuration, or below).");
@@ -181,7 +202,7 @@ reg_setup(struct db *db, const struct config *cfg,
 		    "letters, digits and ._/+- only.");
 		return -1;
 	}
-	if (!listen_ok(listen) || !path_ok(dflt(cfg->registry_conf_dir, DEF_CONF_DIR))) {
+	if (!listen_ok(s.listen) || !path_ok(s.conf_dir)) {
 		snprintf(err, errsz, "registry_listen must be 127.x.y.z:port and "
 		    "registry_conf_dir a plain absolute path.");
 		return -1;
@@ -189,7 +210,7 @@ reg_setup(struct db *db, const struct config *cfg,
 	if (db_tx_begin(db) == -1)
 		return -1;
 	{
-		const char *p[] = { host, store, listen };
+		const char *p[] = { host, store, s.listen };
 		if ((res = db_exec(db, ST_REG_INSERT, NP(p), p)) == NULL)
 			goto out;
 		PQclear(res);
@@ -390,6 +411,9 @@ ca_pem(const struct config *cfg, char *err, size_t errsz)
 static void
 site_text(struct buf *b, const struct config *cfg, const struct reg *r)
 {
+	struct reg_settings s;
+
+	reg_settings(cfg, r, &s);
 	(void)buf_printf(b, "# Written by Keystone (managed registry). Edits are "
 	    "overwritten.\nhttps://%s {\n", r->hostname);
 	if (tls_internal(cfg))
@@ -399,7 +423,7 @@ site_text(struct buf *b, const struct config *cfg, const struct reg *r)
 	    "\trequest_body {\n\t\tmax_size 20GB\n\t}\n"
 	    "\troute {\n"
 	    "\t\tbasicauth {\n\t\t\timport %s/caddy-users\n\t\t}\n",
-	    dflt(cfg->registry_conf_dir, DEF_CONF_DIR));
+	    s.conf_dir);
 	if (r->pull_only)
 		(void)buf_printf(b,
 		    "\t\t# The runtime credential is pull-only: GET and HEAD.\n"
@@ -426,8 +450,10 @@ static void
 plan_auth_steps(struct plan *pl, int op, const struct config *cfg,
     const struct reg *r, long long server, const char *ca, const char *user)
 {
+	struct reg_settings s;
 	char		 cfgdir[600];
 
+	reg_settings(cfg, r, &s);
 	if (ca != NULL) {
 		add_step(pl, op, "Trust the registry's certificate", server, 120, "",
 		    NULL);
@@ -436,7 +462,7 @@ plan_auth_steps(struct plan *pl, int op, const struct config *cfg,
 		plan_text(pl, script_auth_ca);
 	}
 	snprintf(cfgdir, sizeof(cfgdir), "%s", server ? NODE_DOCKER_CFG :
-	    dflt(cfg->docker_config, DEF_DOCKER_CFG));
+	    s.docker_config);
 	/* The operation holds one credential (build or runtime) under this
 	 * name. */
 	add_step(pl, op, "Log Docker in to the registry", server, 300,
@@ -685,14 +711,16 @@ plan_api_cell(struct plan *pl, int op, const struct config *cfg,
     const struct reg *r, const struct probe *pr, const char *mode,
     const char *title)
 {
+	struct reg_settings s;
 	int	 push = strcmp(mode, "push") == 0;
 
+	reg_settings(cfg, r, &s);
 	add_step(pl, op, title, 0, 120, push ? "BUILD_PASSWORD" :
 	    "RUNTIME_PASSWORD", push ? "push_api" : strcmp(mode, "pull") == 0 ?
 	    "pull_api" : "refused");
 	plan_var(pl, "MODE", mode);
 	plan_var(pl, "HOST", r->hostname);
-	plan_var(pl, "CA_FILE", tls_internal(cfg) ? dflt(cfg->registry_ca_file, "") : "");
+	plan_var(pl, "CA_FILE", tls_internal(cfg) ? s.ca_file : "");
 	plan_var(pl, "REPO", REG_PROBE_REPO);
 	plan_var(pl, "TAG", "probe");
 	plan_var(pl, "USERNAME", push ? REG_BUILD_USER : REG_RUNTIME_USER);
@@ -711,8 +739,10 @@ plan_docker_cell(struct plan *pl, int op, const struct config *cfg,
     const struct reg *r, const struct probe *pr, long long server,
     const char *name, int push)
 {
+	struct reg_settings s;
 	char	 title[200];
 
+	reg_settings(cfg, r, &s);
 	snprintf(title, sizeof(title), "%s: Docker %s with its credential", name,
 	    push ? "pushes" : "pulls");
 	add_step(pl, op, title, server, 300, "", push ? "push" : "pull");
@@ -722,8 +752,7 @@ plan_docker_cell(struct plan *pl, int op, const struct config *cfg,
 	plan_var(pl, "MANIFEST_DIGEST", pr->digest);
 	plan_var(pl, "TAG", "push-check");
 	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
-	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG :
-	    dflt(cfg->docker_config, DEF_DOCKER_CFG));
+	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG : s.docker_config);
 	plan_text(pl, script_chk_docker);
 }
 
@@ -731,13 +760,14 @@ static void
 plan_https_cell(struct plan *pl, int op, const struct config *cfg,
     const struct reg *r, long long server, const char *name)
 {
+	struct reg_settings s;
 	char	 title[200];
 
+	reg_settings(cfg, r, &s);
 	snprintf(title, sizeof(title), "%s: registry URL over HTTPS", name);
 	add_step(pl, op, title, server, 60, "", "https");
 	plan_var(pl, "HOST", r->hostname);
-	plan_var(pl, "CA_FILE", server == 0 && tls_internal(cfg) ?
-	    dflt(cfg->registry_ca_file, "") : "");
+	plan_var(pl, "CA_FILE", server == 0 && tls_internal(cfg) ? s.ca_file : "");
 	plan_text(pl, script_chk_https);
 }
 
@@ -747,19 +777,21 @@ static int
 check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
     const struct node *nodes, size_t n, long long user_id)
 {
+	struct reg_settings s;
 	struct probe	 pr;
 	size_t		 i;
 	int		 op, build_servers = 0;
 
 	if ((op = op_with_both(pl, "check", user_id)) == -1)
 		return -1;
+	reg_settings(cfg, r, &s);
 	probe_make(&pr);
 	for (i = 0; i < n; i++)
 		build_servers += nodes[i].build;
 
 	add_step(pl, op, "control node: registry service running", 0, 60, "",
 	    "service");
-	plan_var(pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
+	plan_var(pl, "NAME", s.container);
 	plan_var(pl, "LISTEN", r->listen);
 	plan_text(pl, script_chk_service);
 	plan_https_cell(pl, op, cfg, r, 0, "control node");
@@ -821,11 +853,14 @@ static int
 registry_op(struct plan *pl, const struct config *cfg, const struct reg *r,
     const struct buf *site, long long user_id)
 {
-	const char	*conf = dflt(cfg->registry_conf_dir, DEF_CONF_DIR);
+	struct reg_settings s;
+	const char	*conf;
 	int		 op;
 
 	if ((op = op_with_both(pl, "registry", user_id)) == -1)
 		return -1;
+	reg_settings(cfg, r, &s);
+	conf = s.conf_dir;
 	add_step(pl, op, "Write the registry's configuration", 0, 60, "", NULL);
 	plan_var(pl, "CONF_DIR", conf);
 	plan_var(pl, "STORAGE", r->storage);
@@ -838,8 +873,8 @@ registry_op(struct plan *pl, const struct config *cfg, const struct reg *r,
 	plan_var(pl, "RUNTIME_USER", REG_RUNTIME_USER);
 	plan_text(pl, script_reg_htpasswd);
 	add_step(pl, op, "Start the registry container", 0, 900, "", NULL);
-	plan_var(pl, "NAME", dflt(cfg->registry_container, REG_CONTAINER));
-	plan_var(pl, "IMAGE", dflt(cfg->registry_image, DEF_IMAGE));
+	plan_var(pl, "NAME", s.container);
+	plan_var(pl, "IMAGE", s.image);
 	plan_var(pl, "CONF_DIR", conf);
 	plan_var(pl, "STORAGE", r->storage);
 	plan_var(pl, "LISTEN", r->listen);
@@ -852,7 +887,7 @@ registry_op(struct plan *pl, const struct config *cfg, const struct reg *r,
 	plan_var(pl, "SITE", buf_cstr(site));
 	plan_var(pl, "CONF_DIR", conf);
 	plan_var(pl, "HOST", r->hostname);
-	plan_var(pl, "CA_FILE", tls_internal(cfg) ? cfg->registry_ca_file : "");
+	plan_var(pl, "CA_FILE", tls_internal(cfg) ? s.ca_file : "");
 	plan_text(pl, script_reg_caddy);
 	return op;
 }

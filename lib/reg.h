@@ -33,6 +33,26 @@ struct reg {
 	char	 reason[512];
 };
 
+/*
+ * The registry's settings in effect, resolved in this one place for the
+ * page and the planners: the stored row's (row may be NULL; its empty
+ * fields count as unset) where it has them, else the configuration's,
+ * else the defaults. The pointers are into cfg, row or constant strings;
+ * hostname is NULL when it is set nowhere, ca_file "" when unset.
+ */
+struct reg_settings {
+	const char	*hostname;
+	const char	*storage;
+	const char	*listen;
+	const char	*conf_dir;
+	const char	*image;
+	const char	*container;
+	const char	*docker_config;	/* the control node's */
+	const char	*ca_file;
+};
+void	reg_settings(const struct config *, const struct reg *row,
+	    struct reg_settings *out);
+
 /* 1 and *r filled when the registry row exists, 0 when it does not (r
  * then holds state "missing"), -1 on failure. */
 int	reg_load(struct db *, struct reg *r);

@@ -112,8 +112,8 @@ check_one(const struct field *f, const char *v, char *norm, size_t normsz)
 }
 
 int
-route_validate(const struct field *fields, size_t n, const struct kvlist *src,
-    struct input *in)
+route_validate(const struct field *fields, size_t n, unsigned skip,
+    const struct kvlist *src, struct input *in)
 {
 	char		 norm[4096 + 64];
 	const char	*msg, *v;
@@ -123,6 +123,8 @@ route_validate(const struct field *fields, size_t n, const struct kvlist *src,
 		const struct field *f = &fields[i];
 		size_t	 count = kv_count(src, f->name), seen = 0;
 
+		if (f->flags & skip)
+			continue;
 		if (count > 1 && !(f->flags & FF_MULTI)) {
 			if (kvlist_add(&in->errs, f->name, "was given more than once") == -1)
 				return -1;

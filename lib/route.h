@@ -38,6 +38,8 @@ enum ftype {
 
 #define FF_REQ		0x01	/* must be present and non-empty */
 #define FF_MULTI	0x02	/* may repeat; every value validated */
+#define FF_CREATE	0x04	/* only when creating (a route with R_CREATE) */
+#define FF_UPDATE	0x08	/* only when updating (a route with R_UPDATE) */
 
 struct field {
 	const char		*name;
@@ -58,18 +60,30 @@ void		 input_init(struct input *);
 void		 input_release(struct input *);
 const char	*input_get(const struct input *, const char *);	/* NULL if absent */
 /* Returns 0 when every field passed, 1 when some failed (errs filled), -1
- * on allocation failure. Fields not declared are ignored. */
-int		 route_validate(const struct field *, size_t n,
+ * on allocation failure. Fields not declared are ignored, and so are the
+ * declared ones whose flags share a bit with skip (FF_CREATE, FF_UPDATE). */
+int		 route_validate(const struct field *, size_t n, unsigned skip,
 		    const struct kvlist *src, struct input *);
+
+/* Route flags for the fields: which of FF_CREATE/FF_UPDATE apply. */
+#define R_CREATE	0x100
+#define R_UPDATE	0x200
+/* The field flags a route's flags leave out. */
+#define ROUTE_SKIP(flags) \
+	(((flags) & R_CREATE) ? FF_UPDATE : ((flags) & R_UPDATE) ? FF_CREATE : \
+	    FF_CREATE | FF_UPDATE)
 
 struct req;
 struct route {
 	const char		*method;
 	const char		*pattern;
 	int			(*fn)(struct req *);
-	const struct field	*fields;
+	const struct field	*fields;	/* the form's (POST) */
 	size_t			 nfields;
-	unsigned		 flags;	/* the dispatcher's own (auth, CSRF) */
+	unsigned		 flags;	/* the dispatcher's own (auth, CSRF), R_* */
+	const struct field	*query;		/* the query string's */
+	size_t			 nquery;
+	const void		*ctx;	/* what a generic handler serves */
 };
 
 /* Finds the route for method and path, filling params (in pattern order).

@@ -164,8 +164,6 @@ on_output(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* About once a second while a step runs: store output, renew the lease,
- * notice cancels and shutdown. Nonzero cancels the step. */
 /* Renews the lease now; marks the run lost or cancelled as the answer
  * says. */
 static void
@@ -183,6 +181,8 @@ renew_now(struct run *r)
 	r->renewed = time(NULL);
 }
 
+/* About once a second while a step runs: store output, renew the lease,
+ * notice cancels and shutdown. Nonzero cancels the step. */
 static int
 on_tick(void *arg)
 {
@@ -259,7 +259,6 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 	return ok ? 0 : -1;
 }
 
-/* Runs one step through the executor for its target. */
 /* Nonzero when w is one of the space-separated words of list. */
 static int
 word_in(const char *list, const char *w)
@@ -274,6 +273,7 @@ word_in(const char *list, const char *w)
 	return 0;
 }
 
+/* Runs one step through the executor for its target. */
 static int
 run_step(struct run *r, const char *target, const char *server_id,
     const char *script, long timeout_s, const struct op_secrets *sec,

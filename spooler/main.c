@@ -1,16 +1,13 @@
 /*
  * keystone-spooler: runs queued operations. A master process keeps the
- * configured number of workers alive; each worker has its own database
- * connection, LISTENs for new work (polling as a fallback), recovers
+ * configured number of workers alive (lib/daemon.c); each worker has its
+ * own database connection, LISTENs for new work (polling as a fallback), recovers
  * operations whose lease expired, and claims and runs one operation at a
  * time. SIGTERM: workers stop claiming, let the running step finish for up
- * to the grace period, then cancel it.
+ * to the grace period, then cancel it; the master kills a worker still
+ * running STOP_MARGIN_S after that.
  */
-#include <sys/wait.h>
-
-#include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +17,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "op.h"
@@ -27,16 +25,13 @@
 #include "keys.h"
 #include "spool.h"
 
-#define MAX_WORKERS	64
+/* After SIGTERM: beyond the grace period, time to cancel the step. */
+#define STOP_MARGIN_S	10
 
-static volatile sig_atomic_t	 quit;
-
-static void
-on_term(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
+struct spooler {
+	struct config	 cfg;
+	struct keys	 keys;		/* KEYS_OPENER */
+};
 
 /* Waits for a notification on the channel or the poll interval. */
 static void
@@ -93,7 +88,6 @@ worker(const struct config *cfg, const struct keys *k)
 	int		 listening = 0, rc;
 	time_t		 scheduled = 0;
 
-	log_setprog("keystone-spooler worker");
 	memset(&sp, 0, sizeof(sp));
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
@@ -104,7 +98,7 @@ worker(const struct config *cfg, const struct keys *k)
 	sp.build_limit = cfg->build_concurrency;
 	sp.output_cap = (size_t)cfg->step_output_max_kb * 1024;
 	sp.grace_s = cfg->spooler_grace_seconds;
-	sp.stopping = &quit;
+	sp.stopping = &daemon_stopping;
 	sp.ssh_key_file = cfg->ssh_key_file;
 	sp.ssh_connect_timeout = cfg->ssh_connect_timeout;
 	sp.ssh_idle_timeout = cfg->ssh_idle_timeout;
@@ -112,7 +106,7 @@ worker(const struct config *cfg, const struct keys *k)
 	sp.resolve = reg_resolve_secret;
 	if (db_open(&db, cfg->database) == -1)
 		log_warnx("database not reachable yet; retrying");
-	while (!quit) {
+	while (!daemon_stopping) {
 		if (db_ensure(&db) == -1) {
 			listening = 0;
 			sleep(1);
@@ -143,33 +137,28 @@ worker(const struct config *cfg, const struct keys *k)
 	db_close(&db);
 }
 
-static pid_t
-spawn(const struct config *cfg, const struct keys *k)
+static void
+work(void *arg)
 {
-	pid_t	 pid;
+	struct spooler	*s = arg;
 
-	if ((pid = fork()) == -1) {
-		log_err("fork");
-		return -1;
-	}
-	if (pid == 0) {
-		worker(cfg, k);
-		exit(0);	/* not _exit: lets LeakSanitizer check the worker */
-	}
-	return pid;
+	worker(&s->cfg, &s->keys);
+}
+
+static void
+release(void *arg)
+{
+	config_release(&((struct spooler *)arg)->cfg);
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct config		 cfg;
-	struct sigaction	 sa;
-	struct keys		 keys;
-	const char		*cfgpath = NULL;
-	char			 err[512];
-	pid_t			 pids[MAX_WORKERS], pid;
-	long			 n;
-	int			 ch, status;
+	struct spooler	 s;
+	struct daemon	 d;
+	const char	*cfgpath = NULL;
+	char		 err[512];
+	int		 ch, rc;
 
 	log_setprog("keystone-spooler");
 	while ((ch = getopt(argc, argv, "c:")) != -1) {
@@ -180,53 +169,29 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	config_init(&cfg);
-	if (config_load(&cfg, cfgpath, err, sizeof(err)) == -1) {
+	config_init(&s.cfg);
+	if (config_load(&s.cfg, cfgpath, err, sizeof(err)) == -1) {
 		log_warnx("config: %s", err);
 		return 1;
 	}
+	memset(&d, 0, sizeof(d));
+	d.name = "keystone-spooler";
+	d.workers = s.cfg.spooler_workers;
 	/* The one program that opens stored secrets (for the steps that use
 	 * them). It stays root: its control-node steps run Docker, write
 	 * /etc/docker/certs.d and the registry's files, and reload Caddy. */
-	if (keys_load(&keys, cfg.master_key_file, KEYS_OPENER, err,
-	    sizeof(err)) == -1) {
-		log_warnx("%s", err);
-		return 1;
-	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	n = cfg.spooler_workers;
-	for (long i = 0; i < n; i++)
-		pids[i] = spawn(&cfg, &keys);
-	log_info("started %ld workers", n);
-	while (!quit) {
-		if ((pid = wait(&status)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (long i = 0; i < n; i++) {
-			if (pids[i] != pid || quit)
-				continue;
-			log_warnx("worker %d exited (status %d); restarting",
-			    (int)pid, status);
-			sleep(1);
-			pids[i] = spawn(&cfg, &keys);
-		}
-	}
-	for (long i = 0; i < n; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	while (wait(&status) > 0 || errno == EINTR)
-		;
-	keys_release(&keys);
-	config_release(&cfg);
-	log_info("stopped");
-	return 0;
+	d.key_file = s.cfg.master_key_file;
+	d.key_set = KEYS_OPENER;
+	d.keys = &s.keys;
+	d.user = NULL;
+	/* The grace a running step has, then its cancel being recorded. */
+	d.stop_s = s.cfg.spooler_grace_seconds + STOP_MARGIN_S;
+	d.work = work;
+	d.release = release;
+	d.arg = &s;
+	rc = daemon_run(&d);
+	config_release(&s.cfg);
+	if (rc == 0)
+		log_info("stopped");
+	return rc == 0 ? 0 : 1;
 }

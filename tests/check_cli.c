@@ -7,16 +7,17 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -254,38 +255,26 @@ START_TEST(stack_config_no_bridge)
 }
 END_TEST
 
+/* The stack's keystone.fcgi master (fcgi.pid). */
+static pid_t
+fcgi_master(void)
+{
+	char	 path[300], *txt;
+	pid_t	 master;
+
+	snprintf(path, sizeof(path), "%s/run/fcgi.pid", ks_dir);
+	ck_assert_ptr_nonnull(txt = tu_slurp(path, NULL));
+	master = (pid_t)atol(txt);
+	free(txt);
+	return master;
+}
+
 /* The stack's keystone.fcgi workers: children of the master in fcgi.pid.
  * Returns how many (at most max). */
 static int
 fcgi_workers(pid_t *out, int max)
 {
-	char	 path[300], *txt, st[64];
-	DIR	*d;
-	struct dirent *e;
-	long	 master;
-	int	 n = 0;
-
-	snprintf(path, sizeof(path), "%s/run/fcgi.pid", ks_dir);
-	ck_assert_ptr_nonnull(txt = tu_slurp(path, NULL));
-	master = atol(txt);
-	free(txt);
-	ck_assert_ptr_nonnull(d = opendir("/proc"));
-	while ((e = readdir(d)) != NULL && n < max) {
-		long pid = atol(e->d_name), ppid = 0;
-		FILE *f;
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		/* pid (comm) state ppid: comm has no ')' here. */
-		if (fscanf(f, "%*d (%*[^)]) %63s %ld", st, &ppid) == 2 &&
-		    ppid == master)
-			out[n++] = (pid_t)pid;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
+	return tu_children(fcgi_master(), out, max);
 }
 
 /* One "Name:\tv1 v2..." line of /proc/PID/status into vals. */
@@ -425,6 +414,95 @@ START_TEST(fcgi_workers_unprivileged)
 }
 END_TEST
 
+/* Nonzero when no pid of a (n) is in b (m). */
+static int
+disjoint(const pid_t *a, int n, const pid_t *b, int m)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < m; j++)
+			if (a[i] == b[j])
+				return 0;
+	return 1;
+}
+
+/* Every web worker of the stack killed with SIGKILL: the master starts as
+ * many new ones, and they serve /healthz through Caddy. */
+START_TEST(fcgi_killed_workers_replaced)
+{
+	pid_t	 old[64], now[64];
+	char	 cmd[1024], *out;
+	int	 n, m = 0, rc;
+
+	ck_assert_msg(getenv("KS_URL") && getenv("KS_CA"),
+	    "KS_URL and KS_CA must be set (tests/run.sh)");
+	ck_assert_int_gt(n = fcgi_workers(old, 64), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(kill(old[i], SIGKILL), 0);
+	for (int i = 0; i < 100; i++) {
+		if ((m = fcgi_workers(now, 64)) == n && disjoint(now, m, old, n))
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(m == n && disjoint(now, m, old, n), "10 s after killing "
+	    "the %d workers: %d workers, %s", n, m, disjoint(now, m, old, n) ?
+	    "all new" : "some of them old");
+	snprintf(cmd, sizeof(cmd), "curl -sS -o /dev/null -w '%%{http_code}' "
+	    "--max-time 20 --cacert '%s' '%s/healthz' 2>&1", getenv("KS_CA"),
+	    getenv("KS_URL"));
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 0 && strcmp(out, "200") == 0,
+	    "GET /healthz after the replacement: curl exit %d, %s", rc, out);
+	free(out);
+}
+END_TEST
+
+/* SIGTERM stops keystone.fcgi's master and every worker within the bound,
+ * and removes the socket. */
+START_TEST(fcgi_sigterm_stops_all)
+{
+	char	 key[300], conf[300], bin[300], logp[300], sock[300];
+	pid_t	 master, w[64];
+	time_t	 t0;
+	int	 n = 0, st = 0, done = 0;
+
+	keyfile("term.key", "00112233445566778899aabbccddeeff00112233445566778899"
+	    "aabbccddeeff\n", 0600);
+	snprintf(key, sizeof(key), "%s/term.key", tmp);
+	config("term.conf", key, "workers = 3\n");
+	snprintf(conf, sizeof(conf), "%s/term.conf", tmp);
+	snprintf(bin, sizeof(bin), "%s/keystone.fcgi", ks_build);
+	snprintf(logp, sizeof(logp), "%s/fcgi.log", tmp);
+	snprintf(sock, sizeof(sock), "%s/app.sock", tmp);
+	if ((master = fork()) == 0) {
+		(void)setsid();
+		if (freopen(logp, "a", stderr) == NULL ||
+		    freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, "keystone.fcgi", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(master, 0);
+	for (int i = 0; i < 100 && (n = tu_children(master, w, 64)) < 3; i++)
+		usleep(100000);
+	if (n != 3)
+		kill(-master, SIGKILL);
+	ck_assert_msg(n == 3, "%d workers after 10 s; see %s", n, logp);
+	ck_assert_int_eq(access(sock, F_OK), 0);
+	t0 = time(NULL);
+	ck_assert_int_eq(kill(master, SIGTERM), 0);
+	if (!(done = tu_wait_exit(master, 15000, &st)))
+		kill(-master, SIGKILL);
+	ck_assert_msg(done, "keystone.fcgi still runs 15 s after SIGTERM");
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+	/* Idle workers stop at once, well within the 10 s bound. */
+	ck_assert_int_le(time(NULL) - t0, 3);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(kill(w[i], 0) == -1 && errno == ESRCH,
+		    "worker %d outlived its master", (int)w[i]);
+	ck_assert_int_eq(access(sock, F_OK), -1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -439,6 +517,8 @@ main(void)
 	tcase_add_test(tc, ctl_migrate_idempotent);
 	tcase_add_test(tc, stack_config_no_bridge);
 	tcase_add_test(tc, fcgi_workers_unprivileged);
+	tcase_add_test(tc, fcgi_killed_workers_replaced);
+	tcase_add_test(tc, fcgi_sigterm_stops_all);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -229,6 +229,158 @@ age_in(const char *age, long lo, long hi, char unit)
 	    n >= lo && n <= hi, "age \"%s\" not in %ld..%ld%c", age, lo, hi, unit);
 }
 
+/* ---- typed rows as views --------------------------------------------- */
+
+/*
+ * The tests below read rows through their views (row_view(), keyed by
+ * column name, as the templates see them), which checks each typed row
+ * and its view in one go; typed_rows reads the structs themselves.
+ */
+#define AS_VIEW(T, rc, r, o) do {					\
+	*(o) = (rc) == 1 ? T##_view(&(r)) : NULL;			\
+	T##_free(&(r));							\
+} while (0)
+#define LIST_VIEW(L, rc, l) do {					\
+	v = (rc) == 0 ? L##_view(&(l)) : NULL;				\
+	L##_free(&(l));							\
+} while (0)
+
+static int
+t_server_get(const char *uuid, cJSON **o)
+{
+	struct server_row r;
+	int rc = m_server_get(&db, uuid, &r);
+	AS_VIEW(server_row, rc, r, o);
+	return rc;
+}
+
+static int
+t_app_get(const char *uuid, cJSON **o)
+{
+	struct app_row r;
+	int rc = m_app_get(&db, uuid, &r);
+	AS_VIEW(app_row, rc, r, o);
+	return rc;
+}
+
+static int
+t_env_get(const char *app, const char *env, cJSON **o)
+{
+	struct env_row r;
+	int rc = m_env_get(&db, app, env, &r);
+	AS_VIEW(env_row, rc, r, o);
+	return rc;
+}
+
+static int
+t_user_by_name(const char *name, cJSON **o)
+{
+	struct user_row r;
+	int rc = m_user_by_name(&db, name, &r);
+	AS_VIEW(user_row, rc, r, o);
+	return rc;
+}
+
+static int
+t_sess_get(const char *h, long idle, long max, cJSON **o)
+{
+	struct sess_row r;
+	int rc = m_sess_get(&db, h, idle, max, &r);
+	AS_VIEW(sess_row, rc, r, o);
+	return rc;
+}
+
+static int
+t_take_flash(const char *h, cJSON **o)
+{
+	struct flash_row r;
+	int rc = m_sess_take_flash(&db, h, &r);
+	AS_VIEW(flash_row, rc, r, o);
+	return rc;
+}
+
+static int
+t_overview(cJSON **o)
+{
+	struct overview_row r;
+	int rc = m_overview(&db, &r);
+	*o = rc == 1 ? overview_row_view(&r) : NULL;
+	return rc;
+}
+
+static cJSON *
+t_server_list(const char *sort, long limit, long offset, long *total)
+{
+	struct server_list l;
+	cJSON *v;
+	int rc = m_server_list(&db, sort, limit, offset, &l);
+	*total = l.total;
+	LIST_VIEW(server_list, rc, l);
+	return v;
+}
+
+static cJSON *
+t_app_list(const char *sort, long limit, long offset, long *total)
+{
+	struct app_list l;
+	cJSON *v;
+	int rc = m_app_list(&db, sort, limit, offset, &l);
+	*total = l.total;
+	LIST_VIEW(app_list, rc, l);
+	return v;
+}
+
+static cJSON *
+t_artifact_list(long long env, long limit, long offset, long *total)
+{
+	struct artifact_list l;
+	cJSON *v;
+	int rc = m_artifact_list(&db, env, limit, offset, &l);
+	*total = l.total;
+	LIST_VIEW(artifact_list, rc, l);
+	return v;
+}
+
+static cJSON *
+t_env_list(const char *app)
+{
+	struct env_list l;
+	cJSON *v;
+	int rc = m_env_list(&db, app, &l);
+	LIST_VIEW(env_list, rc, l);
+	return v;
+}
+
+static cJSON *
+t_server_envs(const char *uuid)
+{
+	struct server_envs l;
+	cJSON *v;
+	int rc = m_server_envs(&db, uuid, &l);
+	LIST_VIEW(server_envs, rc, l);
+	return v;
+}
+
+static cJSON *
+t_server_options(void)
+{
+	struct server_options l;
+	cJSON *v;
+	int rc = m_server_options(&db, &l);
+	LIST_VIEW(server_options, rc, l);
+	return v;
+}
+
+static cJSON *
+t_env_servers(long long id)
+{
+	struct env_servers l;
+	cJSON *v;
+	int rc = m_env_servers(&db, id, &l);
+	LIST_VIEW(env_servers, rc, l);
+	return v;
+}
+
 /* ---- fixtures in the database --------------------------------------- */
 
 struct srv {
@@ -304,7 +456,7 @@ env_id(const char *app, const char *env)
 	cJSON		*o;
 	long long	 id;
 
-	ck_assert_int_eq(m_env_get(&db, app, env, &o), 1);
+	ck_assert_int_eq(t_env_get(app, env, &o), 1);
 	id = num(o, "id");
 	cJSON_Delete(o);
 	return id;
@@ -323,7 +475,7 @@ env_count(const char *app, const char *name)
 static void
 env_servers_are(long long id, const char *const *want, int n)
 {
-	cJSON	*rows = m_env_servers(&db, id);
+	cJSON	*rows = t_env_servers(id);
 
 	ck_assert_ptr_nonnull(rows);
 	ck_assert_int_eq(cJSON_GetArraySize(rows), n);
@@ -435,10 +587,10 @@ START_TEST(user_insert_get)
 	cJSON	*o;
 
 	uniq(name, sizeof(name), "mu");
-	ck_assert_int_eq(m_user_by_name(&db, name, &o), 0);
+	ck_assert_int_eq(t_user_by_name(name, &o), 0);
 	ck_assert_ptr_null(o);
 	ck_assert_int_eq(m_user_insert(&db, name, "hash-1", 1), 0);
-	ck_assert_int_eq(m_user_by_name(&db, name, &o), 1);
+	ck_assert_int_eq(t_user_by_name(name, &o), 1);
 	ck_assert_int_gt(num(o, "id"), 0);
 	ck_assert_str_eq(str(o, "username"), name);
 	ck_assert_str_eq(str(o, "password_hash"), "hash-1");
@@ -453,7 +605,7 @@ START_TEST(user_insert_get)
 
 	ck_assert_int_eq(m_user_set_password(&db, name, "hash-3"), 0);
 	ck_assert_str_eq(db_constraint(&db), "");
-	ck_assert_int_eq(m_user_by_name(&db, name, &o), 1);
+	ck_assert_int_eq(t_user_by_name(name, &o), 1);
 	ck_assert_str_eq(str(o, "password_hash"), "hash-3");
 	cJSON_Delete(o);
 	/* An unknown user is a refusal, not a failure. */
@@ -462,6 +614,52 @@ START_TEST(user_insert_get)
 END_TEST
 
 /* ---- servers --------------------------------------------------------- */
+
+/* The structs themselves: typed values, NULL for SQL NULL, and a row
+ * zeroed when nothing is found, so its _free is always safe. */
+START_TEST(typed_rows)
+{
+	const char		*nouuid = "00000000-0000-4000-8000-000000000000";
+	struct srv		 s;
+	struct server_row	 r;
+	struct server_list	 l;
+	int			 seen = 0;
+
+	new_server(&s, NULL, NULL);
+	ck_assert_int_eq(m_server_get(&db, s.uuid, &r), 1);
+	ck_assert_int_gt(r.id, 0);
+	ck_assert_str_eq(r.uuid, s.uuid);
+	ck_assert_str_eq(r.name, s.name);
+	ck_assert_int_eq(r.ssh_port, 22);
+	ck_assert_int_eq(r.role_build, 0);
+	ck_assert_int_eq(r.role_runtime, 1);
+	ck_assert_ptr_null(r.host_key);
+	ck_assert_ptr_null(r.host_key_sha256);
+	server_row_free(&r);
+	ck_assert_ptr_null(r.name);
+	ck_assert_int_eq(m_server_by_name(&db, s.name, &r), 1);
+	ck_assert_str_eq(r.uuid, s.uuid);
+	server_row_free(&r);
+	ck_assert_int_eq(m_server_get(&db, nouuid, &r), 0);
+	ck_assert_ptr_null(r.uuid);
+	server_row_free(&r);
+	ck_assert_int_eq(m_server_get(&db, "not-a-uuid", &r), -1);
+	server_row_free(&r);
+
+	ck_assert_int_eq(m_server_list(&db, "-created", ALL, 0, &l), 0);
+	ck_assert_int_ge(l.total, 1);
+	ck_assert_uint_eq(l.n, (size_t)l.total);
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].uuid, s.uuid) == 0) {
+			ck_assert_str_eq(l.v[i].age, "0s");
+			ck_assert_int_eq(l.v[i].pinned, 0);
+			seen++;
+		}
+	ck_assert_int_eq(seen, 1);
+	server_list_free(&l);
+	ck_assert_ptr_null(l.v);
+}
+END_TEST
 
 START_TEST(server_crud)
 {
@@ -474,7 +672,7 @@ START_TEST(server_crud)
 	new_server(&s, NULL, NULL);
 	ck_assert_int_eq(num2("SELECT count(*) FROM servers", NULL, NULL), n + 1);
 
-	ck_assert_int_eq(m_server_get(&db, s.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(s.uuid, &o), 1);
 	ck_assert_int_gt(num(o, "id"), 0);
 	ck_assert_str_eq(str(o, "uuid"), s.uuid);
 	ck_assert_str_eq(str(o, "name"), s.name);
@@ -498,7 +696,7 @@ START_TEST(server_crud)
 	in.role_build = "true";
 	in.role_runtime = "false";
 	ck_assert_int_eq(m_server_update(&db, s.uuid, &in), 0);
-	ck_assert_int_eq(m_server_get(&db, s.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(s.uuid, &o), 1);
 	ck_assert_str_eq(str(o, "name"), s.name);
 	ck_assert_str_eq(str(o, "address"), s.addr);
 	ck_assert_int_eq(num(o, "ssh_port"), 2222);
@@ -508,10 +706,10 @@ START_TEST(server_crud)
 	cJSON_Delete(o);
 
 	/* The options list and the overview see it. */
-	ck_assert_ptr_nonnull(o = m_server_options(&db));
+	ck_assert_ptr_nonnull(o = t_server_options());
 	ck_assert_int_eq(boolv(row(o, s.uuid), "role_build"), 1);
 	cJSON_Delete(o);
-	ck_assert_int_eq(m_overview(&db, &o), 1);
+	ck_assert_int_eq(t_overview(&o), 1);
 	ck_assert_int_eq(num(o, "servers"), n + 1);
 	ck_assert_int_eq(num(o, "servers_active"),
 	    num2("SELECT count(*) FROM servers WHERE status = 'active'", NULL, NULL));
@@ -520,7 +718,7 @@ START_TEST(server_crud)
 	cJSON_Delete(o);
 
 	ck_assert_int_eq(m_server_delete(&db, s.uuid), 0);
-	ck_assert_int_eq(m_server_get(&db, s.uuid, &o), 0);
+	ck_assert_int_eq(t_server_get(s.uuid, &o), 0);
 	ck_assert_ptr_null(o);
 	ck_assert_int_eq(num2("SELECT count(*) FROM servers", NULL, NULL), n);
 }
@@ -544,7 +742,7 @@ START_TEST(server_refusals)
 	ck_assert(db_unique_violation(&db));
 
 	/* A success clears the last refusal. */
-	ck_assert_int_eq(m_server_get(&db, a.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(a.uuid, &o), 1);
 	cJSON_Delete(o);
 	ck_assert_str_eq(db_constraint(&db), "");
 	ck_assert(!db_unique_violation(&db));
@@ -583,7 +781,7 @@ START_TEST(server_refusals)
 	snprintf(c.addr, sizeof(c.addr), "%s", a.addr);
 	ck_assert_int_eq(m_server_update(&db, b.uuid, &in), 1);
 	ck_assert_str_eq(db_constraint(&db), "servers_address_ssh_port_key");
-	ck_assert_int_eq(m_server_get(&db, b.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(b.uuid, &o), 1);
 	ck_assert_str_eq(str(o, "name"), b.name);
 	ck_assert_str_eq(str(o, "address"), b.addr);
 	cJSON_Delete(o);
@@ -600,7 +798,7 @@ START_TEST(server_unknown_uuid)
 
 	new_server(&s, NULL, NULL);
 	n = num2("SELECT count(*) FROM servers", NULL, NULL);
-	ck_assert_int_eq(m_server_get(&db, nouuid, &o), 0);
+	ck_assert_int_eq(t_server_get(nouuid, &o), 0);
 	ck_assert_ptr_null(o);
 	srv_in(&in, &s, "22");
 	uniq(s.name, sizeof(s.name), "ghost");
@@ -610,12 +808,12 @@ START_TEST(server_unknown_uuid)
 	ck_assert_int_eq(num2("SELECT count(*) FROM servers WHERE name = $1",
 	    s.name, NULL), 0);
 	/* Not a UUID at all: a failure, not "not found". */
-	ck_assert_int_eq(m_server_get(&db, "not-a-uuid", &o), -1);
+	ck_assert_int_eq(t_server_get("not-a-uuid", &o), -1);
 	ck_assert_ptr_null(o);
 	ck_assert_int_eq(m_server_update(&db, "not-a-uuid", &in), -1);
 	ck_assert_int_eq(m_server_delete(&db, "not-a-uuid"), -1);
 	/* The connection is still usable afterwards. */
-	ck_assert_int_eq(m_server_get(&db, s.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(s.uuid, &o), 1);
 	cJSON_Delete(o);
 }
 END_TEST
@@ -666,7 +864,7 @@ START_TEST(server_list_orders)
 
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		total = -1;
-		rows = m_server_list(&db, want[w].sort, ALL, 0, &total);
+		rows = t_server_list(want[w].sort, ALL, 0, &total);
 		ck_assert_ptr_nonnull(rows);
 		ck_assert_int_eq(total, n);
 		ck_assert_int_eq(cJSON_GetArraySize(rows), n);
@@ -684,7 +882,7 @@ START_TEST(server_list_orders)
 	}
 
 	/* The rows a page shows. */
-	ck_assert_ptr_nonnull(rows = m_server_list(&db, "created", ALL, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_server_list("created", ALL, 0, &total));
 	for (int i = 0; i < 4; i++) {
 		r = row(rows, s[i].uuid);
 		ck_assert_str_eq(str(r, "name"), s[i].name);
@@ -699,9 +897,9 @@ START_TEST(server_list_orders)
 
 	/* Limit and offset: a window of the whole list; the total is still
 	 * the whole. */
-	ck_assert_ptr_nonnull(rows = m_server_list(&db, "-created", ALL, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_server_list("-created", ALL, 0, &total));
 	t2 = -1;
-	ck_assert_ptr_nonnull(page = m_server_list(&db, "-created", 2, 1, &t2));
+	ck_assert_ptr_nonnull(page = t_server_list("-created", 2, 1, &t2));
 	ck_assert_int_eq(t2, total);
 	ck_assert_int_eq(cJSON_GetArraySize(page), 2);
 	for (int i = 0; i < 2; i++)
@@ -709,7 +907,7 @@ START_TEST(server_list_orders)
 		    str(cJSON_GetArrayItem(rows, i + 1), "uuid"));
 	cJSON_Delete(page);
 	t2 = -1;
-	ck_assert_ptr_nonnull(page = m_server_list(&db, "name", 10, total, &t2));
+	ck_assert_ptr_nonnull(page = t_server_list("name", 10, total, &t2));
 	ck_assert_int_eq(cJSON_GetArraySize(page), 0);
 	ck_assert_int_eq(t2, total);
 	cJSON_Delete(page);
@@ -746,12 +944,12 @@ START_TEST(server_ages)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		exec2("UPDATE servers SET created_at = now() - $2::interval "
 		    "WHERE uuid = $1::uuid", s.uuid, cases[i].ago);
-		ck_assert_ptr_nonnull(rows = m_server_list(&db, "-created", ALL, 0,
+		ck_assert_ptr_nonnull(rows = t_server_list("-created", ALL, 0,
 		    &total));
 		age_in(str(row(rows, s.uuid), "age"), cases[i].lo, cases[i].hi,
 		    cases[i].unit);
 		cJSON_Delete(rows);
-		ck_assert_int_eq(m_server_get(&db, s.uuid, &o), 1);
+		ck_assert_int_eq(t_server_get(s.uuid, &o), 1);
 		age_in(str(o, "age"), cases[i].lo, cases[i].hi, cases[i].unit);
 		cJSON_Delete(o);
 	}
@@ -798,12 +996,12 @@ START_TEST(server_delete_in_use)
 	e.build_server = build.uuid;
 	ck_assert_int_eq(m_env_insert(&db, a.uuid, &e, NULL, 0, uuid2), 0);
 
-	ck_assert_ptr_nonnull(rows = m_server_envs(&db, run.uuid));
+	ck_assert_ptr_nonnull(rows = t_server_envs(run.uuid));
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 1);
 	ck_assert_str_eq(str(row(rows, uuid), "app_uuid"), a.uuid);
 	ck_assert_str_eq(str(row(rows, uuid), "app_name"), a.name);
 	cJSON_Delete(rows);
-	ck_assert_ptr_nonnull(rows = m_server_envs(&db, build.uuid));
+	ck_assert_ptr_nonnull(rows = t_server_envs(build.uuid));
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 1);
 	ck_assert_str_eq(str(row(rows, uuid2), "name"), name);
 	cJSON_Delete(rows);
@@ -813,9 +1011,9 @@ START_TEST(server_delete_in_use)
 	ck_assert(db_fk_violation(&db));
 	ck_assert_int_eq(m_server_delete(&db, build.uuid), 1);
 	ck_assert_str_eq(db_constraint(&db), "environments_build_server_id_fkey");
-	ck_assert_int_eq(m_server_get(&db, run.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(run.uuid, &o), 1);
 	cJSON_Delete(o);
-	ck_assert_int_eq(m_server_get(&db, build.uuid, &o), 1);
+	ck_assert_int_eq(t_server_get(build.uuid, &o), 1);
 	cJSON_Delete(o);
 
 	/* Once nothing uses them, they go. */
@@ -823,7 +1021,7 @@ START_TEST(server_delete_in_use)
 	ck_assert_int_eq(m_env_delete(&db, a.uuid, uuid2), 0);
 	ck_assert_int_eq(m_server_delete(&db, run.uuid), 0);
 	ck_assert_int_eq(m_server_delete(&db, build.uuid), 0);
-	ck_assert_int_eq(m_server_get(&db, run.uuid, &o), 0);
+	ck_assert_int_eq(t_server_get(run.uuid, &o), 0);
 }
 END_TEST
 
@@ -839,7 +1037,7 @@ START_TEST(app_crud)
 
 	new_app(&a, NULL);
 	new_app(&b, NULL);
-	ck_assert_int_eq(m_app_get(&db, a.uuid, &o), 1);
+	ck_assert_int_eq(t_app_get(a.uuid, &o), 1);
 	ck_assert_int_gt(num(o, "id"), 0);
 	ck_assert_str_eq(str(o, "uuid"), a.uuid);
 	ck_assert_str_eq(str(o, "name"), a.name);
@@ -853,7 +1051,7 @@ START_TEST(app_crud)
 	in.repository_url = "ssh://git@git.example.com/k/other.git";
 	in.default_branch = "trunk";
 	ck_assert_int_eq(m_app_update(&db, a.uuid, &in), 0);
-	ck_assert_int_eq(m_app_get(&db, a.uuid, &o), 1);
+	ck_assert_int_eq(t_app_get(a.uuid, &o), 1);
 	ck_assert_str_eq(str(o, "name"), name);
 	ck_assert_str_eq(str(o, "repository_url"), in.repository_url);
 	ck_assert_str_eq(str(o, "default_branch"), "trunk");
@@ -865,7 +1063,7 @@ START_TEST(app_crud)
 	ck_assert_str_eq(db_constraint(&db), "applications_name_key");
 	ck_assert_int_eq(m_app_update(&db, a.uuid, &in), 1);
 	ck_assert_str_eq(db_constraint(&db), "applications_name_key");
-	ck_assert_int_eq(m_app_get(&db, a.uuid, &o), 1);
+	ck_assert_int_eq(t_app_get(a.uuid, &o), 1);
 	ck_assert_str_eq(str(o, "name"), name);
 	cJSON_Delete(o);
 	/* An empty repository URL: its CHECK. */
@@ -875,15 +1073,15 @@ START_TEST(app_crud)
 	ck_assert_str_eq(db_constraint(&db), "applications_repository_url_check");
 
 	/* Unknown UUIDs. */
-	ck_assert_int_eq(m_app_get(&db, nouuid, &o), 0);
+	ck_assert_int_eq(t_app_get(nouuid, &o), 0);
 	ck_assert_ptr_null(o);
 	in.repository_url = "https://x";
 	ck_assert_int_eq(m_app_update(&db, nouuid, &in), -1);
 	ck_assert_int_eq(m_app_delete(&db, nouuid), 0);
 
 	ck_assert_int_eq(m_app_delete(&db, b.uuid), 0);
-	ck_assert_int_eq(m_app_get(&db, b.uuid, &o), 0);
-	ck_assert_int_eq(m_app_get(&db, a.uuid, &o), 1);
+	ck_assert_int_eq(t_app_get(b.uuid, &o), 0);
+	ck_assert_int_eq(t_app_get(a.uuid, &o), 1);
 	cJSON_Delete(o);
 }
 END_TEST
@@ -927,7 +1125,7 @@ START_TEST(app_list_orders)
 
 	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		total = -1;
-		ck_assert_ptr_nonnull(rows = m_app_list(&db, want[w].sort, ALL, 0,
+		ck_assert_ptr_nonnull(rows = t_app_list(want[w].sort, ALL, 0,
 		    &total));
 		ck_assert_int_eq(total, n);
 		ck_assert_int_eq(cJSON_GetArraySize(rows), n);
@@ -942,7 +1140,7 @@ START_TEST(app_list_orders)
 		cJSON_Delete(rows);
 	}
 
-	ck_assert_ptr_nonnull(rows = m_app_list(&db, "name", ALL, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_app_list("name", ALL, 0, &total));
 	for (int i = 0; i < 3; i++) {
 		r = row(rows, a[i].uuid);
 		ck_assert_str_eq(str(r, "name"), a[i].name);
@@ -950,13 +1148,13 @@ START_TEST(app_list_orders)
 		ck_assert_int_eq(num(r, "env_count"), i == 0 ? 2 : 0);
 		ck_assert_str_eq(str(r, "age"), ages[i]);
 		ck_assert_ptr_null(cJSON_GetObjectItem(r, "age_s"));
-		ck_assert_int_eq(m_app_get(&db, a[i].uuid, &o), 1);
+		ck_assert_int_eq(t_app_get(a[i].uuid, &o), 1);
 		ck_assert_str_eq(str(o, "age"), ages[i]);
 		cJSON_Delete(o);
 	}
 	cJSON_Delete(rows);
 
-	ck_assert_ptr_nonnull(rows = m_app_list(&db, "name", 1, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_app_list("name", 1, 0, &total));
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 1);
 	ck_assert_int_eq(total, n);
 	cJSON_Delete(rows);
@@ -989,7 +1187,7 @@ START_TEST(env_insert_servers)
 	ck_assert_int_eq(m_env_insert(&db, a.uuid, &e, srvs, 3, uuid), 0);
 	ck_assert_uint_eq(strlen(uuid), 36);
 
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	id = num(o, "id");
 	ck_assert_str_eq(str(o, "uuid"), uuid);
 	ck_assert_str_eq(str(o, "name"), name);
@@ -1004,28 +1202,28 @@ START_TEST(env_insert_servers)
 	cJSON_Delete(o);
 	env_servers_are(id, want, 3);
 
-	ck_assert_ptr_nonnull(rows = m_env_servers(&db, id));
+	ck_assert_ptr_nonnull(rows = t_env_servers(id));
 	ck_assert_str_eq(str(row(rows, s[1].uuid), "name"), s[1].name);
 	ck_assert_str_eq(str(row(rows, s[1].uuid), "address"), s[1].addr);
 	ck_assert_str_eq(str(row(rows, s[1].uuid), "status"), "new");
 	cJSON_Delete(rows);
 
 	/* An environment in another application of the same name is not it. */
-	ck_assert_int_eq(m_env_get(&db, "00000000-0000-4000-8000-000000000000",
+	ck_assert_int_eq(t_env_get("00000000-0000-4000-8000-000000000000",
 	    uuid, &o), 0);
 
 	/* Without a branch: the application's default. */
 	uniq(name, sizeof(name), "env");
 	env_defaults(&e, name);
 	ck_assert_int_eq(m_env_insert(&db, a.uuid, &e, NULL, 0, uuid), 0);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	is_null(o, "branch");
 	ck_assert_str_eq(str(o, "effective_branch"), "main");
 	id = num(o, "id");
 	cJSON_Delete(o);
 	env_servers_are(id, NULL, 0);
 
-	ck_assert_ptr_nonnull(rows = m_env_list(&db, a.uuid));
+	ck_assert_ptr_nonnull(rows = t_env_list(a.uuid));
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 2);
 	ck_assert_int_eq(num(row(rows, uuid), "server_count"), 0);
 	ck_assert_str_eq(str(row(rows, uuid), "branch"), "main");
@@ -1146,7 +1344,7 @@ START_TEST(env_unique_name)
 	ck_assert_int_eq(env_count(b.uuid, name), 1);
 	ck_assert_str_ne(uuid, uuid2);
 	/* Each environment belongs to its own application only. */
-	ck_assert_int_eq(m_env_get(&db, b.uuid, uuid, &o), 0);
+	ck_assert_int_eq(t_env_get(b.uuid, uuid, &o), 0);
 	ck_assert_int_eq(m_env_delete(&db, b.uuid, uuid), 0);
 	ck_assert_int_eq(env_count(a.uuid, name), 1);
 
@@ -1157,7 +1355,7 @@ START_TEST(env_unique_name)
 	e.name = name;
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid2, &e, NULL, 0), 1);
 	ck_assert_str_eq(db_constraint(&db), "environments_application_id_name_key");
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid2, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid2, &o), 1);
 	ck_assert_str_eq(str(o, "name"), other);
 	cJSON_Delete(o);
 }
@@ -1205,7 +1403,7 @@ START_TEST(env_build_location)
 	e.build_location = "specific";
 	e.build_server = bs.uuid;
 	ck_assert_int_eq(m_env_insert(&db, a.uuid, &e, NULL, 0, uuid), 0);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	ck_assert_str_eq(str(o, "build_location"), "specific");
 	ck_assert_str_eq(str(o, "build_server_uuid"), bs.uuid);
 	ck_assert_str_eq(str(o, "build_server_name"), bs.name);
@@ -1217,7 +1415,7 @@ START_TEST(env_build_location)
 	ck_assert_str_eq(db_constraint(&db), "environments_check");
 	e.build_server = NULL;
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, NULL, 0), 0);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	ck_assert_str_eq(str(o, "build_location"), "external");
 	is_null(o, "build_server_uuid");
 	cJSON_Delete(o);
@@ -1252,7 +1450,7 @@ START_TEST(env_update_servers)
 	e.branch = "next";
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, srvs, 1), 0);
 	env_servers_are(id, srvs, 1);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	ck_assert_str_eq(str(o, "name"), name2);
 	ck_assert_str_eq(str(o, "branch"), "next");
 	ck_assert_int_eq(num(o, "id"), id);
@@ -1267,7 +1465,7 @@ START_TEST(env_update_servers)
 	ck_assert_str_eq(db_constraint(&db), "environment_servers_server_id_fkey");
 	srvs[0] = s[2].uuid;
 	env_servers_are(id, srvs, 1);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, uuid, &o), 1);
+	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	ck_assert_str_eq(str(o, "name"), name2);
 	cJSON_Delete(o);
 
@@ -1276,7 +1474,7 @@ START_TEST(env_update_servers)
 		srvs[i] = s[i].uuid;
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, srvs, 3), 0);
 	env_servers_are(id, srvs, 3);
-	ck_assert_ptr_nonnull(rows = m_env_list(&db, a.uuid));
+	ck_assert_ptr_nonnull(rows = t_env_list(a.uuid));
 	ck_assert_int_eq(num(row(rows, uuid), "server_count"), 3);
 	cJSON_Delete(rows);
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, NULL, 0), 0);
@@ -1323,7 +1521,7 @@ artifact_total(long long id)
 	long	 total = -1;
 
 	snprintf(sid, sizeof(sid), "%lld", id);
-	ck_assert_ptr_nonnull(rows = m_artifact_list(&db, id, 1, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_artifact_list(id, 1, 0, &total));
 	ck_assert_int_eq(total, num2("SELECT count(*) FROM build_artifacts "
 	    "WHERE environment_id = $1::bigint", sid, NULL));
 	ck_assert_int_eq(cJSON_GetArraySize(rows), total > 0 ? 1 : 0);
@@ -1361,7 +1559,7 @@ START_TEST(artifact_list_total)
 
 	/* Newest first; a page is a window; the total is every row. */
 	total = -1;
-	ck_assert_ptr_nonnull(rows = m_artifact_list(&db, id1, 10, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_artifact_list(id1, 10, 0, &total));
 	ck_assert_int_eq(total, 25);
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 10);
 	for (int i = 0; i < 10; i++) {
@@ -1380,7 +1578,7 @@ START_TEST(artifact_list_total)
 	age_in(str(cJSON_GetArrayItem(rows, 0), "age"), 1, 1, 'm');
 	age_in(str(cJSON_GetArrayItem(rows, 9), "age"), 10, 10, 'm');
 	cJSON_Delete(rows);
-	ck_assert_ptr_nonnull(rows = m_artifact_list(&db, id1, 10, 20, &total));
+	ck_assert_ptr_nonnull(rows = t_artifact_list(id1, 10, 20, &total));
 	ck_assert_int_eq(total, 25);
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 5);
 	ck_assert_str_eq(str(cJSON_GetArrayItem(rows, 0), "tag"),
@@ -1392,7 +1590,7 @@ START_TEST(artifact_list_total)
 	    "interval '2 hours 5 minutes' WHERE environment_id = $1::bigint AND "
 	    "tag LIKE '%:2'", sid, NULL);
 	ck_assert_int_eq(artifact_total(id1), 25);
-	ck_assert_ptr_nonnull(rows = m_artifact_list(&db, id1, 3, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_artifact_list(id1, 3, 0, &total));
 	r = cJSON_GetArrayItem(rows, 1);
 	ck_assert_str_eq(str(r, "status"), "pruned");
 	ck_assert_str_eq(str(r, "pruned_age"), "2h");
@@ -1403,7 +1601,7 @@ START_TEST(artifact_list_total)
 	    "tag ~ ':1[0-6]$'", sid, NULL);
 	ck_assert_int_eq(artifact_total(id1), 18);
 	ck_assert_int_eq(artifact_total(id2), 3);
-	ck_assert_ptr_nonnull(rows = m_env_list(&db, a.uuid));
+	ck_assert_ptr_nonnull(rows = t_env_list(a.uuid));
 	ck_assert_int_eq(num(row(rows, u1), "artifact_count"), 17); /* available */
 	ck_assert_int_eq(num(row(rows, u2), "artifact_count"), 3);
 	cJSON_Delete(rows);
@@ -1412,19 +1610,19 @@ START_TEST(artifact_list_total)
 
 	/* Deleting an environment with its artifacts. */
 	ck_assert_int_eq(m_env_delete(&db, a.uuid, u2), 0);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, u2, &o), 0);
+	ck_assert_int_eq(t_env_get(a.uuid, u2, &o), 0);
 	total = -1;
-	ck_assert_ptr_nonnull(rows = m_artifact_list(&db, id2, 10, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_artifact_list(id2, 10, 0, &total));
 	ck_assert_int_eq(total, 0);
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 0);
 	cJSON_Delete(rows);
 
 	/* And the whole application: cascades through the trigger. */
 	ck_assert_int_eq(m_app_delete(&db, a.uuid), 0);
-	ck_assert_int_eq(m_app_get(&db, a.uuid, &o), 0);
-	ck_assert_int_eq(m_env_get(&db, a.uuid, u1, &o), 0);
+	ck_assert_int_eq(t_app_get(a.uuid, &o), 0);
+	ck_assert_int_eq(t_env_get(a.uuid, u1, &o), 0);
 	total = -1;
-	ck_assert_ptr_nonnull(rows = m_artifact_list(&db, id1, 10, 0, &total));
+	ck_assert_ptr_nonnull(rows = t_artifact_list(id1, 10, 0, &total));
 	ck_assert_int_eq(total, 0);
 	ck_assert_int_eq(cJSON_GetArraySize(rows), 0);
 	cJSON_Delete(rows);
@@ -1444,7 +1642,7 @@ new_user(char *name, size_t sz)
 
 	uniq(name, sz, "mu");
 	ck_assert_int_eq(m_user_insert(&db, name, "hash", 0), 0);
-	ck_assert_int_eq(m_user_by_name(&db, name, &o), 1);
+	ck_assert_int_eq(t_user_by_name(name, &o), 1);
 	id = num(o, "id");
 	cJSON_Delete(o);
 	return id;
@@ -1474,7 +1672,7 @@ START_TEST(session_get_limits)
 
 	uid = new_user(user, sizeof(user));
 	new_hash(h);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 0);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 0);
 	ck_assert_ptr_null(o);
 	ck_assert_int_eq(m_sess_insert(&db, h, uid, "192.0.2.7"), 0);
 	ck_assert_int_eq(m_sess_insert(&db, h, uid, "192.0.2.7"), 1);
@@ -1482,7 +1680,7 @@ START_TEST(session_get_limits)
 	ck_assert_int_eq(m_sess_insert(&db, bad, uid, "192.0.2.7"), 1);
 	ck_assert_str_eq(db_constraint(&db), "sessions_id_hash_check");
 
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 1);
 	ck_assert_int_eq(num(o, "id"), uid);
 	ck_assert_str_eq(str(o, "username"), user);
 	ck_assert_int_eq(boolv(o, "has_flash"), 0);
@@ -1492,33 +1690,33 @@ START_TEST(session_get_limits)
 	/* Seen two minutes ago: still valid, but stale (worth a touch). */
 	exec2("UPDATE sessions SET last_seen_at = now() - interval '2 minutes' "
 	    "WHERE id_hash = $1", h, NULL);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 1);
 	ck_assert_int_eq(boolv(o, "stale"), 1);
 	cJSON_Delete(o);
 	ck_assert_int_eq(m_sess_touch(&db, h), 0);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 1);
 	ck_assert_int_eq(boolv(o, "stale"), 0);
 	cJSON_Delete(o);
 
 	/* Idle past the limit: gone, though the row is still there. */
 	exec2("UPDATE sessions SET last_seen_at = now() - interval '31 minutes' "
 	    "WHERE id_hash = $1", h, NULL);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 0);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 0);
 	ck_assert_ptr_null(o);
 	ck_assert_int_eq(sess_exists(h), 1);
-	ck_assert_int_eq(m_sess_get(&db, h, 60, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, 60, MAX_HOURS, &o), 1);
 	cJSON_Delete(o);
 
 	/* Active, but older than the absolute limit. */
 	exec2("UPDATE sessions SET last_seen_at = now(), created_at = now() - "
 	    "interval '13 hours' WHERE id_hash = $1", h, NULL);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 0);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, 24, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 0);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, 24, &o), 1);
 	cJSON_Delete(o);
 
 	ck_assert_int_eq(m_sess_delete(&db, h), 0);
 	ck_assert_int_eq(sess_exists(h), 0);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, 24, &o), 0);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, 24, &o), 0);
 }
 END_TEST
 
@@ -1547,23 +1745,23 @@ START_TEST(session_flash)
 	ck_assert_int_eq(m_sess_insert(&db, other, uid, "192.0.2.8"), 0);
 
 	ck_assert_int_eq(m_sess_set_flash(&db, h, "ok", "Server created."), 0);
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 1);
 	ck_assert_int_eq(boolv(o, "has_flash"), 1);
 	cJSON_Delete(o);
-	ck_assert_int_eq(m_sess_get(&db, other, IDLE_MIN, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(other, IDLE_MIN, MAX_HOURS, &o), 1);
 	ck_assert_int_eq(boolv(o, "has_flash"), 0);
 	cJSON_Delete(o);
 
-	ck_assert_int_eq(m_sess_take_flash(&db, h, &o), 1);
+	ck_assert_int_eq(t_take_flash(h, &o), 1);
 	ck_assert_str_eq(str(o, "flash_kind"), "ok");
 	ck_assert_str_eq(str(o, "flash"), "Server created.");
 	cJSON_Delete(o);
 	/* Taken: cleared. */
-	ck_assert_int_eq(m_sess_get(&db, h, IDLE_MIN, MAX_HOURS, &o), 1);
+	ck_assert_int_eq(t_sess_get(h, IDLE_MIN, MAX_HOURS, &o), 1);
 	ck_assert_int_eq(boolv(o, "has_flash"), 0);
 	cJSON_Delete(o);
 	/* Taking again finds nothing: either no row or a null flash. */
-	switch (m_sess_take_flash(&db, h, &o)) {
+	switch (t_take_flash(h, &o)) {
 	case 0:
 		ck_assert_ptr_null(o);
 		break;
@@ -1583,14 +1781,14 @@ START_TEST(session_flash)
 	ck_assert_int_eq(m_sess_set_flash(&db, h, "error", "second"), 0);
 	ck_assert_int_eq(m_sess_set_flash(&db, h, "warning", "third"), 1);
 	ck_assert_str_eq(db_constraint(&db), "sessions_flash_kind_check");
-	ck_assert_int_eq(m_sess_take_flash(&db, h, &o), 1);
+	ck_assert_int_eq(t_take_flash(h, &o), 1);
 	ck_assert_str_eq(str(o, "flash_kind"), "error");
 	ck_assert_str_eq(str(o, "flash"), "second");
 	cJSON_Delete(o);
 
 	/* No such session. */
 	new_hash(other);
-	ck_assert_int_eq(m_sess_take_flash(&db, other, &o), 0);
+	ck_assert_int_eq(t_take_flash(other, &o), 0);
 	ck_assert_ptr_null(o);
 }
 END_TEST
@@ -1688,6 +1886,7 @@ main(void)
 	tcase_add_test(tc, row_json_types);
 	tcase_add_test(tc, exec_many_pipeline);
 	tcase_add_test(tc, user_insert_get);
+	tcase_add_test(tc, typed_rows);
 	tcase_add_test(tc, server_crud);
 	tcase_add_test(tc, server_refusals);
 	tcase_add_test(tc, server_unknown_uuid);

@@ -80,8 +80,9 @@ START_TEST(missing_then_settings)
 	ck_status(tw_get(cl, "/registry"), cl, 200);
 	ck_has(cl, "status-missing");
 	ck_has(cl, "No check has run yet.");
-	/* The configured default is offered. */
+	/* The configured default is offered (the stack configures both). */
 	ck_has(cl, "value=\"registry.ks.test");
+	ck_has(cl, "/registry/data\"");
 	tw_take_csrf(cl);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ck_status(post_settings(cl, bad[i][0], bad[i][1]), cl, 400);
@@ -107,6 +108,9 @@ START_TEST(missing_then_settings)
 	ck_has(cl, "Registry settings saved.");
 	ck_has(cl, "https://registry.example.test");
 	ck_has(cl, "/mnt/keystone-registry");
+	/* The form now offers what is stored, not the configuration's. */
+	ck_has(cl, "value=\"registry.example.test\"");
+	ck_has(cl, "value=\"/mnt/keystone-registry\"");
 	ck_has(cl, "build: ks-build, runtime: ks-runtime");
 	ck_has(cl, "<strong>pull-only</strong>");
 }

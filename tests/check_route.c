@@ -96,7 +96,7 @@ validate(const char *form, struct input *in)
 	kvlist_init(&l);
 	ck_assert_int_eq(form_parse(&l, form, strlen(form)), FORM_OK);
 	input_init(in);
-	rc = route_validate(fields, NF, &l, in);
+	rc = route_validate(fields, NF, 0, &l, in);
 	kvlist_release(&l);
 	return rc;
 }
@@ -122,6 +122,40 @@ START_TEST(validation_ok)
 	ck_assert_ptr_null(input_get(&in, "count"));
 	ck_assert_ptr_null(input_get(&in, "note"));
 	input_release(&in);
+}
+END_TEST
+
+/* A field of one action only (FF_CREATE, FF_UPDATE) is neither checked
+ * nor kept by a route of the other; ROUTE_SKIP names what a route skips. */
+START_TEST(validation_modes)
+{
+	static const struct field f[] = {
+		{ "name", FT_NAME, FF_REQ, 0, 0, NULL },
+		{ "connect", FT_BOOL, FF_CREATE, 0, 0, NULL },
+		{ "token", FT_NAME, FF_REQ | FF_UPDATE, 0, 0, NULL },
+	};
+	struct kvlist	 l;
+	struct input	 in;
+
+	kvlist_init(&l);
+	ck_assert_int_eq(form_parse(&l, "name=a&connect=on", 17), FORM_OK);
+	input_init(&in);
+	ck_assert_int_eq(route_validate(f, 3, ROUTE_SKIP(R_CREATE), &l, &in), 0);
+	ck_assert_str_eq(input_get(&in, "connect"), "true");
+	ck_assert_ptr_null(input_get(&in, "token"));
+	input_release(&in);
+	/* Updating: connect is ignored, the required token is missing. */
+	input_init(&in);
+	ck_assert_int_eq(route_validate(f, 3, ROUTE_SKIP(R_UPDATE), &l, &in), 1);
+	ck_assert_ptr_null(input_get(&in, "connect"));
+	ck_assert_str_eq(kv_get(&in.errs, "token"), "is required");
+	input_release(&in);
+	/* A route of neither action takes neither. */
+	input_init(&in);
+	ck_assert_int_eq(route_validate(f, 3, ROUTE_SKIP(0), &l, &in), 0);
+	ck_assert_ptr_null(input_get(&in, "connect"));
+	input_release(&in);
+	kvlist_release(&l);
 }
 END_TEST
 
@@ -165,6 +199,7 @@ main(void)
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, validation_ok);
 	tcase_add_test(tc, validation_errors);
+	tcase_add_test(tc, validation_modes);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

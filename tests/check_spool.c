@@ -175,6 +175,38 @@ START_TEST(kill9_recovered)
 }
 END_TEST
 
+/* What an operation ended as and why, for a failed check's message: its
+ * status, error, attempts, claimant and times, then each step's status,
+ * error, exit and the end of its output. (A static buffer.) */
+static const char *
+op_report(long long id)
+{
+	static char	 b[4096];
+	char		 ids[24];
+	const char	*p[] = { ids };
+	PGresult	*res;
+	int		 n;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT format('status %s, error %L, attempt %s, fence %s, "
+	    "created %s, started %s, finished %s', status, error, attempt, fence, "
+	    "created_at::time, started_at::time, finished_at::time) "
+	    "FROM operations WHERE id = $1::bigint", 1, p);
+	n = snprintf(b, sizeof(b), "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) :
+	    "no such operation");
+	PQclear(res);
+	res = ts_q("SELECT format('; step %s (%s) %s, error %L, exit %s, signal %s, "
+	    "started %s, finished %s, output %L', s.ordinal, s.name, s.status, s.error, "
+	    "s.exit_code, s.exit_signal, s.started_at::time, s.finished_at::time, "
+	    "right((SELECT string_agg(c.chunk, '' ORDER BY c.seq) FROM operation_output c "
+	    "WHERE c.step_id = s.id), 300)) FROM operation_steps s "
+	    "WHERE s.operation_id = $1::bigint ORDER BY s.ordinal", 1, p);
+	for (int i = 0; i < PQntuples(res) && n >= 0 && (size_t)n < sizeof(b); i++)
+		n += snprintf(b + n, sizeof(b) - n, "%s", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return b;
+}
+
 START_TEST(two_spoolers_exactly_once)
 {
 	char	 path[256], script[512], st[32];
@@ -193,7 +225,8 @@ START_TEST(two_spoolers_exactly_once)
 	ts_wait_done(ids[199], 120, st, sizeof(st));
 	for (int i = 0; i < 200; i++) {
 		ts_wait_done(ids[i], 60, st, sizeof(st));
-		ck_assert_str_eq(st, "succeeded");
+		ck_assert_msg(strcmp(st, "succeeded") == 0, "operation %d (id %lld): %s",
+		    i, ids[i], op_report(ids[i]));
 	}
 	ck_assert_ptr_nonnull(data = tu_slurp(path, NULL));
 	for (line = strtok(data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -344,6 +377,69 @@ START_TEST(fencing)
 }
 END_TEST
 
+/*
+ * A claim that picks an operation committed while the claim waited for the
+ * claimers' lock must hand that operation to its worker. (It once came
+ * back empty: the claim's outer SELECT, whose snapshot predates the
+ * commit, joined the function's result to operations and found no row, so
+ * the operation stayed running with nobody on it until recovery failed it
+ * as "spooler stopped".) The order is forced: the lock is held here, the
+ * claim is seen waiting for it, the operation is committed, the lock let go.
+ */
+START_TEST(claim_during_commit)
+{
+	struct op_step_in s[] = { { "x", "control_node", 0, "true", 0, 60 } };
+	struct db	 holder;
+	struct op_claim	 c;
+	long long	 got[2] = { -1, -1 }, id;
+	char		 ids[24], st[32];
+	const char	*p[] = { ids };
+	int		 fd[2], waiting = 0, wst;
+	pid_t		 pid;
+
+	ck_assert_int_eq(db_open(&holder, ts_pgconn), 0);
+	ck_assert_int_eq(db_simple(&holder, "BEGIN"), 0);
+	ck_assert_int_eq(db_simple(&holder, "SELECT pg_advisory_xact_lock(727275)"), 0);
+	ck_assert_int_eq(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		struct db d;
+		long long r[2] = { -1, 0 };
+
+		close(fd[0]);
+		if (db_open(&d, ts_pgconn) == 0) {
+			r[0] = op_claim(&d, "test:race", 60, 1, &c);
+			r[1] = r[0] == 1 ? c.id : 0;
+			db_close(&d);
+		}
+		_exit(write(fd[1], r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : 1);
+	}
+	ck_assert_int_gt(pid, 0);
+	close(fd[1]);
+	/* The claim has started (its statement's snapshot is taken) and waits. */
+	for (int i = 0; i < 100 && !waiting; i++) {
+		PGresult *res = ts_q("SELECT count(*) FROM pg_locks WHERE locktype = "
+		    "'advisory' AND objid = 727275 AND NOT granted", 0, NULL);
+		waiting = atoi(PQgetvalue(res, 0, 0)) > 0;
+		PQclear(res);
+		if (!waiting)
+			usleep(100000);
+	}
+	ck_assert_msg(waiting, "the claim never waited for the claimers' lock");
+	id = ts_create(s, 1, NULL, 0);
+	ck_assert_int_eq(db_simple(&holder, "COMMIT"), 0);
+	db_close(&holder);
+	ck_assert_int_eq(read(fd[0], got, sizeof(got)), (ssize_t)sizeof(got));
+	close(fd[0]);
+	ck_assert_int_eq(waitpid(pid, &wst, 0), pid);
+	ts_op_field(id, "status", st, sizeof(st));
+	snprintf(ids, sizeof(ids), "%lld", id);
+	PQclear(ts_q("UPDATE operations SET status = 'cancelled' WHERE id = $1::bigint",
+	    1, p));
+	ck_assert_msg(got[0] == 1 && got[1] == id, "op_claim returned %lld (operation "
+	    "%lld) while operation %lld is %s in the database", got[0], got[1], id, st);
+}
+END_TEST
+
 /* Seconds since the epoch of a timestamp column, as a double. */
 static double
 ts_epoch(long long id, const char *col)
@@ -473,6 +569,61 @@ START_TEST(sigterm_grace)
 }
 END_TEST
 
+/* The spooler's workers killed with SIGKILL are replaced and the new ones
+ * run operations; SIGTERM then stops the master and every worker within
+ * the bound (grace 2 s + 10 s), the running step cancelled. */
+START_TEST(killed_workers_replaced)
+{
+	struct op_step_in quick[] = { { "quick", "control_node", 0,
+	    "echo ran", 0, 60 } };
+	struct op_step_in slow[] = { { "slow", "control_node", 0,
+	    "sleep 600", 0, 600 } };
+	char	 st[32], by[160], *colon;
+	pid_t	 sp, old[8], now[8];
+	long long id;
+	time_t	 t0;
+	int	 n = 0, m = 0, wst = 0, fresh = 0;
+
+	sp = ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=2");
+	for (int i = 0; i < 100 && (n = tu_children(sp, old, 8)) < 2; i++)
+		usleep(100000);
+	ck_assert_msg(n == 2, "%d spooler workers after 10 s", n);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(kill(old[i], SIGKILL), 0);
+	for (int i = 0; i < 100; i++) {
+		m = tu_children(sp, now, 8);
+		fresh = m == 2;
+		for (int j = 0; j < m; j++)
+			fresh = fresh && now[j] != old[0] && now[j] != old[1];
+		if (fresh)
+			break;
+		usleep(100000);
+	}
+	ck_assert_msg(fresh, "10 s after killing both workers: %d workers, "
+	    "not both new", m);
+	id = ts_create(quick, 1, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+
+	id = ts_create(slow, 1, NULL, 0);
+	ts_wait_status(id, "running", 10);
+	ts_op_field(id, "claimed_by", by, sizeof(by));
+	ck_assert_ptr_nonnull(colon = strrchr(by, ':'));
+	ck_assert_msg(atoi(colon + 1) == now[0] || atoi(colon + 1) == now[1],
+	    "claimed by %s, not by a new worker", by);
+	t0 = time(NULL);
+	ck_assert_int_eq(kill(sp, SIGTERM), 0);
+	ck_assert_msg(tu_wait_exit(sp, 20000, &wst), "the spooler still runs 20 s after SIGTERM");
+	ck_assert(WIFEXITED(wst) && WEXITSTATUS(wst) == 0);
+	ck_assert_int_le(time(NULL) - t0, 2 + 10);
+	for (int i = 0; i < m; i++)
+		ck_assert_msg(kill(now[i], 0) == -1, "worker %d outlived its "
+		    "master", (int)now[i]);
+	ts_wait_done(id, 5, st, sizeof(st));
+	ck_assert_str_eq(st, "cancelled");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -483,6 +634,7 @@ main(void)
 	tcase_add_checked_fixture(tc, ts_setup, ts_teardown);
 	tcase_add_unchecked_fixture(tc, ts_reap_all, ts_reap_all);
 	tcase_add_test(tc, fencing);
+	tcase_add_test(tc, claim_during_commit);
 	tcase_add_test(tc, three_steps_in_order);
 	tcase_add_test(tc, failing_step_stops);
 	tcase_add_test(tc, step_timeout);
@@ -494,6 +646,7 @@ main(void)
 	tcase_add_test(tc, limits_and_order);
 	tcase_add_test(tc, dependencies);
 	tcase_add_test(tc, sigterm_grace);
+	tcase_add_test(tc, killed_workers_replaced);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -1257,6 +1257,15 @@ START_TEST(duplicate_names)
 	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE name = $1",
 	    1, name), 1);
 	ck_assert_int_eq(count_servers(), n0);
+	/* The create form's own box is kept across the refusal (it was
+	 * lost when the refusal redrew the form from the edit fields). */
+	ck_has(cl, "name=\"connect\" value=\"1\">");
+	server_form(&f, cl->csrf, name, addr, "22", "keystone", 0, 1);
+	buf_printf(&f, "&connect=1");
+	ck_status(tw_post(cl, "/servers", &f), cl, 422);
+	ck_field_error(cl, "Name is already used by another server.");
+	ck_has(cl, "name=\"connect\" value=\"1\" checked>");
+	ck_assert_int_eq(count_servers(), n0);
 
 	/* Renaming another server onto the name is refused too. */
 	snprintf(path, sizeof(path), "/servers/%s", uuid2);

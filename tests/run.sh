@@ -75,12 +75,40 @@ run_prog() {
 	fi
 }
 
+# Ports this run holds: a directory per port under PORTS_DIR, made with
+# mkdir (atomic) and naming this run's pid, so that two runs on one machine
+# never pick the same port before either listens on it (the registry's port
+# is bound only when its test runs). A dead run's reservations are taken.
+PORTS_DIR=/run/ks-test-ports
+reserve_port() {
+	local d=$PORTS_DIR/$1 pid
+	mkdir -p -- "$PORTS_DIR" || return 1
+	if ! mkdir -- "$d" 2>/dev/null; then
+		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
+		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
+	fi
+	echo "$$" >"$d/pid"
+}
+release_ports() {
+	local d
+	for d in "$PORTS_DIR"/*; do
+		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
+			rm -rf -- "$d"
+		fi
+	done
+	return 0
+}
+
 # A TCP port with nothing listening on it nor on the next one (Caddy's
-# http_port), starting at $1.
+# http_port), starting at $1, reserved for this run.
 free_port() {
 	local p
 	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]]; then
+		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
+			reserve_port "$p"; then
 			printf '%s\n' "$p"
 			return 0
 		fi
@@ -164,6 +192,7 @@ registry_cleanup() {
 }
 
 cleanup() {
+	release_ports
 	registry_cleanup
 	hosts_cleanup
 	stop_chromedriver
