@@ -134,16 +134,15 @@ step_view(cJSON *v, const struct op_step *s, const char *output)
 static int
 snap_begin(struct req *r)
 {
-	return db_simple(&r->app->db,
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	return db_tx_snapshot(&r->app->db);
 }
 
 static void
 snap_end(struct req *r)
 {
-	/* Read only: COMMIT and ROLLBACK are the same, and either ends an
-	 * aborted transaction too. The connection outlives the request. */
-	(void)db_simple(&r->app->db, "COMMIT");
+	/* Read only: ending it either way is the same, and a rollback also
+	 * ends an aborted one quietly. The connection outlives the request. */
+	db_tx_rollback(&r->app->db);
 }
 
 static int

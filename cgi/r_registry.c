@@ -221,24 +221,10 @@ check_post(struct req *r)
 static int
 auth_post(struct req *r)
 {
-	struct reg_nodes nodes;
-	char		 uuid[40], err[256];
-	int		 rc = 0, build_servers = 0;
+	char	 uuid[40], err[256];
 
-	if (m_reg_nodes(&r->app->db, &nodes) == -1)
-		return 500;
-	for (size_t i = 0; i < nodes.n; i++)
-		build_servers += nodes.v[i].role_build == 1;
-	/* The control node too when it is the build node. */
-	if (build_servers == 0)
-		rc = reg_plan_auth(&r->app->db, &r->app->cfg, &r->app->keys, 0,
-		    r->user_id, 0, uuid, err, sizeof(err));
-	for (size_t i = 0; i < nodes.n && rc == 0; i++) {
-		rc = reg_plan_auth(&r->app->db, &r->app->cfg, &r->app->keys,
-		    nodes.v[i].id, r->user_id, 0, uuid, err, sizeof(err));
-	}
-	reg_nodes_free(&nodes);
-	if (rc == -1)
+	if (reg_plan_auth_all(&r->app->db, &r->app->cfg, &r->app->keys,
+	    r->user_id, uuid, err, sizeof(err)) == -1)
 		return err[0] ? render(r, 409, err) : 500;
 	(void)flash_redirect(r, "ok", "Docker sign-in queued for every node.",
 	    "/ops");

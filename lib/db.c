@@ -185,6 +185,10 @@ static const struct stmtdef stmts[ST__MAX] = {
  " $10, $11, $12)" },
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
+/* An operation waits for another (lib/plan.c); needs: only if it succeeds. */
+[ST_OP_DEP_INSERT] = { "op_dep_insert",
+ "INSERT INTO operation_deps (operation_id, depends_on, require_success) "
+ "VALUES ($1::bigint, $2::bigint, $3::bool)" },
 [ST_OP_CLAIM] = { "op_claim",
  "SELECT op_id, op_fence, op_attempt, op_kind FROM ks_claim_operation($1, $2::int, $3::int)" },
 [ST_OP_RECOVER] = { "op_recover", "SELECT ks_recover_operations()" },
@@ -347,6 +351,10 @@ static const struct stmtdef stmts[ST__MAX] = {
  " coalesce(s.name, 'control node') AS label "
  "FROM registry_checks c LEFT JOIN servers s ON s.id = c.server_id "
  "ORDER BY c.node <> 'control', s.name, c.node, c.check_name" },
+/* What a health check comes after: the registry's operations in flight. */
+[ST_REG_ACTIVE] = { "reg_active",
+ "SELECT id FROM operations WHERE kind IN ('registry', 'registry_auth') "
+ " AND status IN ('queued', 'running') ORDER BY id" },
 /* Provisioning (lib/prov.c). */
 [ST_PROV_LOG] = { "prov_log",
  "INSERT INTO provision_log (server_id, event, remote_addr, detail) "
@@ -420,6 +428,7 @@ db_close(struct db *db)
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	db->conn = NULL;
+	db->in_tx = 0;
 }
 
 int
@@ -427,6 +436,12 @@ db_ensure(struct db *db)
 {
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return 0;
+	if (db->in_tx) {
+		/* A new connection would run the rest of the transaction's
+		 * statements outside it: they fail until it is rolled back. */
+		log_warnx("db: connection lost inside a transaction");
+		return -1;
+	}
 	db->prepared = 0;
 	if (db->conn == NULL)
 		db->conn = PQconnectdb(db->conninfo);
@@ -572,6 +587,83 @@ db_simple(struct db *db, const char *sql)
 	}
 	PQclear(res);
 	return 0;
+}
+
+static int
+tx_open(struct db *db, const char *sql)
+{
+	if (db->in_tx || (db->conn != NULL &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE &&
+	    PQstatus(db->conn) == CONNECTION_OK)) {
+		log_warnx("db: a transaction is already open; nested ones are "
+		    "refused");
+		return -1;
+	}
+	if (db_simple(db, sql) == -1)
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
+int
+db_tx_begin(struct db *db)
+{
+	return tx_open(db, "BEGIN");
+}
+
+int
+db_tx_snapshot(struct db *db)
+{
+	return tx_open(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+}
+
+int
+db_tx_commit(struct db *db)
+{
+	PGresult	*res;
+	int		 ok;
+
+	if (!db->in_tx) {
+		log_warnx("db: commit without a transaction");
+		return -1;
+	}
+	db->in_tx = 0;
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		log_warnx("db: commit: the connection is gone");
+		return -1;
+	}
+	res = PQexec(db->conn, "COMMIT");
+	/* PostgreSQL answers COMMIT of a transaction a failed statement
+	 * aborted with success and the tag ROLLBACK. */
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK &&
+	    strcmp(PQcmdStatus(res), "COMMIT") == 0;
+	if (!ok && PQresultStatus(res) != PGRES_COMMAND_OK)
+		note_error(db, res, "commit");
+	else if (!ok)
+		log_warnx("db: commit: the transaction had failed; rolled back");
+	PQclear(res);
+	return ok ? 0 : -1;
+}
+
+void
+db_tx_rollback(struct db *db)
+{
+	char		 st[sizeof(db->sqlstate)], cn[sizeof(db->constraint)];
+	PGresult	*res;
+
+	if (!db->in_tx)
+		return;
+	db->in_tx = 0;
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return;	/* gone with the connection */
+	memcpy(st, db->sqlstate, sizeof(st));
+	memcpy(cn, db->constraint, sizeof(cn));
+	res = PQexec(db->conn, "ROLLBACK");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		log_warnx("db: rollback: %s", PQresultErrorMessage(res));
+	PQclear(res);
+	memcpy(db->sqlstate, st, sizeof(st));
+	memcpy(db->constraint, cn, sizeof(cn));
 }
 
 int

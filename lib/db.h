@@ -62,6 +62,7 @@ enum stmt {
 	ST_OP_INSERT,
 	ST_OP_STEP_INSERT,
 	ST_OP_SECRET_INSERT,
+	ST_OP_DEP_INSERT,
 	ST_OP_CLAIM,
 	ST_OP_RECOVER,
 	ST_OP_RENEW,
@@ -99,6 +100,7 @@ enum stmt {
 	ST_REG_GATE,
 	ST_REG_PAGE,
 	ST_REG_CHECKS,
+	ST_REG_ACTIVE,
 	ST_PROV_LOG,
 	ST_PROV_ISSUE,
 	ST_PROV_SUDO_PUT,
@@ -115,6 +117,7 @@ struct db {
 	char	 sqlstate[6];	/* of the last failed statement, "" if none */
 	int	 prepared;	/* statements prepared on this connection */
 	char	 constraint[64];	/* its constraint name, "" if none */
+	int	 in_tx;		/* a transaction of db_tx_begin() is open */
 };
 
 /* Connects; statements are prepared on first use, so migrations can run
@@ -139,8 +142,25 @@ struct db_q {
 	PGresult		*res;		/* out */
 };
 int		 db_exec_many(struct db *, struct db_q *q, size_t nq);
-/* Plain SQL without parameters, for BEGIN/COMMIT/ROLLBACK and migrations. */
+/* Plain SQL without parameters (migrations, LISTEN). */
 int		 db_simple(struct db *, const char *sql);
+
+/*
+ * Transactions: the one way to open and end one. A second db_tx_begin()
+ * while one is open fails (-1, logged) and leaves the open one as it was:
+ * a function that makes its own transaction cannot be called inside
+ * another one by mistake and have its COMMIT end the caller's. While one
+ * is open a dropped connection is not silently replaced (the statements
+ * after it would run outside the transaction): they fail instead.
+ * db_tx_snapshot() opens a read-only one that sees one snapshot.
+ * db_tx_commit() is -1 when the transaction did not commit (a statement in
+ * it had failed); either way it is over. db_tx_rollback() keeps the
+ * sqlstate and constraint of the failure that led to it.
+ */
+int		 db_tx_begin(struct db *);
+int		 db_tx_snapshot(struct db *);
+int		 db_tx_commit(struct db *);
+void		 db_tx_rollback(struct db *);
 
 /* SQLSTATE classes the handlers map to field errors. */
 int		 db_unique_violation(const struct db *);

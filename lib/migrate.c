@@ -78,11 +78,11 @@ apply(struct db *db, const char *dir, const char *name, int version)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		if (buf_put(&sql, chunk, n) == -1)
 			goto out;
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		goto out;
 	if (db_simple(db, buf_cstr(&sql)) == -1) {
 		log_warnx("migrate: %s failed", name);
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		goto out;
 	}
 	snprintf(v, sizeof(v), "%d", version);
@@ -91,11 +91,11 @@ apply(struct db *db, const char *dir, const char *name, int version)
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		log_warnx("migrate: record %s: %s", name, PQresultErrorMessage(res));
 		PQclear(res);
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		goto out;
 	}
 	PQclear(res);
-	if (db_simple(db, "COMMIT") == -1)
+	if (db_tx_commit(db) == -1)
 		goto out;
 	log_info("migrate: applied %s", name);
 	rc = 0;

@@ -863,7 +863,7 @@ env_write(struct db *db, enum stmt st, const char *const *p, int n,
 	char		 env_id[24];
 	int		 rc = -1;
 
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	if ((res = db_exec(db, st, n, p)) == NULL) {
 		rc = strncmp(db->sqlstate, "23", 2) == 0 ? 1 : -1;
@@ -878,13 +878,13 @@ env_write(struct db *db, enum stmt st, const char *const *p, int n,
 		snprintf(uuid, 40, "%s", PQgetvalue(res, 0, 1));
 	if ((rc = set_servers(db, env_id, servers, nservers)) != 0)
 		goto out;
-	rc = db_simple(db, "COMMIT") == 0 ? 0 : -1;
+	rc = db_tx_commit(db) == 0 ? 0 : -1;
 out:
 	PQclear(res);
 	if (rc != 0) {
 		/* Keep the refusal's sqlstate/constraint across the rollback. */
 		struct db saved = *db;
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		memcpy(db->sqlstate, saved.sqlstate, sizeof(db->sqlstate));
 		memcpy(db->constraint, saved.constraint, sizeof(db->constraint));
 	}
@@ -1089,7 +1089,7 @@ m_op_cancel(struct db *db, const char *uuid, char status[16])
 
 	memset(&c, 0, sizeof(c));
 	status[0] = '\0';
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	if ((rc = get1(db, &op_cancelled_t, ST_OP_CANCEL, NP(p), p, &c)) != 1)
 		goto out;
@@ -1104,10 +1104,10 @@ m_op_cancel(struct db *db, const char *uuid, char status[16])
 			goto out;
 		}
 	}
-	rc = db_simple(db, "COMMIT") == 0 ? 1 : -1;
+	rc = db_tx_commit(db) == 0 ? 1 : -1;
 out:
 	if (rc != 1) {
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		status[0] = '\0';
 	}
 	unfill(&op_cancelled_t, &c);
@@ -1123,7 +1123,7 @@ m_op_retry(struct db *db, const char *uuid)
 	long		 rows = 0;
 	int		 rc;
 
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	if ((rc = write1(db, ST_OP_RETRY, NP(p), p, &rows, id)) != 0)
 		goto out;
@@ -1135,10 +1135,10 @@ m_op_retry(struct db *db, const char *uuid)
 	 * must find the steps already pending. */
 	if ((rc = write1(db, ST_OP_RETRY_STEPS, NP(ip), ip, NULL, NULL)) != 0)
 		goto out;
-	rc = db_simple(db, "COMMIT") == 0 ? 0 : -1;
+	rc = db_tx_commit(db) == 0 ? 0 : -1;
 out:
 	if (rc != 0)
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 	return rc;
 }
 

@@ -8,17 +8,9 @@
 #include "db.h"
 #include "log.h"
 #include "op.h"
+#include "plan.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
-
-static const char *
-idstr(char *b, size_t sz, long long v)
-{
-	if (v <= 0)
-		return NULL;	/* SQL NULL */
-	snprintf(b, sz, "%lld", v);
-	return b;
-}
 
 void
 op_secret_ad(char *out, size_t sz, long long op_id, const char *name)
@@ -26,89 +18,29 @@ op_secret_ad(char *out, size_t sz, long long op_id, const char *name)
 	snprintf(out, sz, "operation_secrets:%lld:%s", op_id, name);
 }
 
-static int
-insert_secret(struct db *db, long long id, const struct secret *s,
-    const struct keys *k)
-{
-	char		 ad[128], ids[24], *b64 = NULL;
-	PGresult	*res = NULL;
-	int		 rc = -1;
-
-	op_secret_ad(ad, sizeof(ad), id, s->name);
-	if (keys_seal_b64(&b64, k, ad, s->value, strlen(s->value)) == -1)
-		goto out;
-	{
-		const char *p[] = { idstr(ids, sizeof(ids), id), s->name, b64 };
-		if ((res = db_exec(db, ST_OP_SECRET_INSERT, NP(p), p)) == NULL)
-			goto out;
-	}
-	rc = 0;
-out:
-	PQclear(res);
-	free(b64);
-	return rc;
-}
-
 int
 op_create(struct db *db, const struct op_in *o, const struct op_step_in *steps,
     size_t nsteps, const struct secret *sec, size_t nsec,
     const struct keys *k, long long *id, char uuid[40])
 {
-	char		 a[24], b[24], c[24], d[24], e[24], ord[24], to[24], srv[24];
-	PGresult	*res = NULL;
-	int		 rc = -1;
+	struct plan	*pl;
+	int		 op, rc = -1;
 
-	if (nsteps == 0 || nsec + o->nrefs > STEP_MAX_SECRETS)
+	if ((pl = plan_new()) == NULL)
 		return -1;
-	if (db_simple(db, "BEGIN") == -1)
-		return -1;
-	{
-		const char *p[] = { o->kind, o->subject_type,
-		    idstr(a, sizeof(a), o->subject_id),
-		    idstr(b, sizeof(b), o->environment_id),
-		    idstr(c, sizeof(c), o->build_server_id),
-		    o->uses_build_node ? "true" : "false",
-		    idstr(d, sizeof(d), o->depends_on),
-		    idstr(e, sizeof(e), o->created_by),
-		    nsec > 0 ? "true" : "false" };
-		if ((res = db_exec(db, ST_OP_INSERT, NP(p), p)) == NULL ||
-		    PQntuples(res) != 1)
-			goto out;
-	}
-	*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(uuid, 40, "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
-	res = NULL;
-	for (size_t i = 0; i < nsteps; i++) {
-		const struct op_step_in *s = &steps[i];
-		snprintf(ord, sizeof(ord), "%zu", i + 1);
-		snprintf(to, sizeof(to), "%ld", s->timeout_s > 0 ? s->timeout_s : 3600);
-		const char *p[] = { idstr(a, sizeof(a), *id), ord, s->name, s->target,
-		    idstr(srv, sizeof(srv), s->server_id), s->script,
-		    s->idempotent ? "true" : "false", to,
-		    s->keep_going ? "true" : "false", s->check_node, s->check_name,
-		    s->secrets };
-		if ((res = db_exec(db, ST_OP_STEP_INSERT, NP(p), p)) == NULL)
-			goto out;
-		PQclear(res);
-		res = NULL;
-	}
+	if ((op = plan_op(pl, o)) == -1)
+		goto out;
+	for (size_t i = 0; i < nsteps; i++)
+		(void)plan_step(pl, op, &steps[i]);
 	for (size_t i = 0; i < nsec; i++)
-		if (insert_secret(db, *id, &sec[i], k) == -1)
-			goto out;
-	for (size_t i = 0; i < o->nrefs; i++) {
-		const char *p[] = { idstr(a, sizeof(a), *id), o->refs[i].name,
-		    o->refs[i].ref };
-		if ((res = db_exec(db, ST_OP_SECRET_REF_INSERT, NP(p), p)) == NULL)
-			goto out;
-		PQclear(res);
-		res = NULL;
-	}
-	rc = db_simple(db, "COMMIT");
+		plan_secret(pl, op, sec[i].name, sec[i].value);
+	if (plan_commit(db, pl, k) == -1)
+		goto out;
+	*id = plan_id(pl, op);
+	snprintf(uuid, 40, "%s", plan_uuid(pl, op));
+	rc = 0;
 out:
-	PQclear(res);
-	if (rc == -1)
-		(void)db_simple(db, "ROLLBACK");
+	plan_free(pl);
 	return rc;
 }
 

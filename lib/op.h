@@ -1,5 +1,5 @@
 /*
- * Operations: creation (by the web app and later the planners), and the
+ * Operations: what they are made of (created through lib/plan.h), and the
  * spooler's side: claim, lease, fenced step writes, recovery.
  *
  * Fencing: op_claim() returns the operation's new fence; every later
@@ -58,16 +58,16 @@ struct op_in {
 	long long	 environment_id;
 	long long	 build_server_id;
 	int		 uses_build_node;
-	long long	 depends_on;
+	long long	 depends_on;	/* 0, or an existing operation it needs */
 	long long	 created_by;
 	const struct op_secret_ref *refs;	/* secrets by reference */
 	size_t		 nrefs;
 };
 
-/* Creates the operation, its steps, its secrets (values sealed with the
- * public key: any program may create operations) and its secret
- * references in one transaction. id/uuid (40 bytes) of the new operation
- * on success. */
+/* A plan of one operation (lib/plan.h): the operation, its steps, its
+ * secrets (values sealed with the public key: any program may create
+ * operations) and its secret references, in one transaction. id/uuid (40
+ * bytes) of the new operation on success. */
 int	op_create(struct db *, const struct op_in *, const struct op_step_in *,
 	    size_t nsteps, const struct secret *, size_t nsecrets,
 	    const struct keys *, long long *id, char uuid[40]);

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "log.h"
 #include "op.h"
+#include "plan.h"
 #include "prov.h"
 #include "reg.h"
 #include "shq.h"
@@ -110,7 +111,7 @@ prov_issue(struct db *db, const struct keys *k,
 	/* Sealed with the provisioning subkey, which the web workers hold:
 	 * they open it once, to render the script, and erase it. */
 	if (sec_seal_b64(&sealed, k->prov, KEYVER, ad, secret_sudo,
-	    strlen(secret_sudo)) == -1 || db_simple(db, "BEGIN") == -1)
+	    strlen(secret_sudo)) == -1 || db_tx_begin(db) == -1)
 		goto out;
 	{
 		const char *p[] = { sid, hash, ttl };
@@ -126,13 +127,13 @@ prov_issue(struct db *db, const struct keys *k,
 		PQclear(res);
 	}
 	res = NULL;
-	if (db_simple(db, "COMMIT") == -1)
+	if (db_tx_commit(db) == -1)
 		goto out;
 	note(db, server_id, "issued", NULL, NULL);
 	rc = 0;
 	goto out;
 rollback:
-	(void)db_simple(db, "ROLLBACK");
+	db_tx_rollback(db);
 out:
 	PQclear(res);
 	free(sealed);
@@ -258,13 +259,13 @@ prov_exchange(struct db *db, const struct config *cfg,
 	callback_hash(cbhash, k, secret_callback);
 	p[0] = hash;
 	p[1] = cbhash;
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		goto out;
 	/* One fetch per token: the script carries the sudo password. */
 	if ((res = db_exec(db, ST_PROV_EXCHANGE, 2, p)) == NULL)
 		goto rollback;
 	if (PQntuples(res) != 1) {
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		note(db, 0, "fetch_refused", addr, "unknown, used, revoked or expired token");
 		rc = 0;
 		goto out;
@@ -315,13 +316,13 @@ prov_exchange(struct db *db, const struct config *cfg,
 		    "(a value is not valid UTF-8)", server_id);
 		goto rollback;
 	}
-	if (db_simple(db, "COMMIT") == -1)
+	if (db_tx_commit(db) == -1)
 		goto out;
 	note(db, server_id, "fetched", addr, NULL);
 	rc = 1;
 	goto out;
 rollback:
-	(void)db_simple(db, "ROLLBACK");
+	db_tx_rollback(db);
 out:
 	PQclear(res);
 	free(name);
@@ -365,14 +366,14 @@ prov_callback(struct db *db, const struct keys *k,
 	}
 	callback_hash(hash, k, secret_callback);
 	p[0] = hash;
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	/* Atomic and single-use: of two racing callbacks one gets the row. */
 	if ((res = db_exec(db, ST_PROV_USE, 1, p)) == NULL)
 		goto rollback;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 		note(db, 0, "callback_refused", addr,
 		    "unknown, used, revoked or expired callback secret");
 		return 0;
@@ -390,13 +391,13 @@ prov_callback(struct db *db, const struct keys *k,
 		    PQntuples(res) != 1)
 			goto rollback;
 	}
-	if (db_simple(db, "COMMIT") == -1)
+	if (db_tx_commit(db) == -1)
 		goto out;
 	note(db, *server_id, "callback", addr, fp);
 	rc = 1;
 	goto out;
 rollback:
-	(void)db_simple(db, "ROLLBACK");
+	db_tx_rollback(db);
 out:
 	PQclear(res);
 	return rc;
@@ -413,10 +414,10 @@ prov_after(struct db *db, const struct config *cfg,
 	    "id\n";
 	struct op_step_in step;
 	struct op_in	 in;
-	char		 uuid[40], err[256];
+	struct plan	*pl;
+	char		 err[256];
 	struct reg	 r;
-	long long	 id;
-	int		 rc = -1;
+	int		 v, rc = -1;
 
 	memset(&step, 0, sizeof(step));
 	memset(&in, 0, sizeof(in));
@@ -429,14 +430,20 @@ prov_after(struct db *db, const struct config *cfg,
 	in.kind = "verify";
 	in.subject_type = "server";
 	in.subject_id = server_id;
-	if (op_create(db, &in, &step, 1, NULL, 0, k, &id, uuid) == -1)
+	if ((pl = plan_new()) == NULL)
+		return -1;
+	if ((v = plan_op(pl, &in)) == -1)
 		goto out;
+	(void)plan_step(pl, v, &step);
+	/* The registry sign-in after the verification, in the same
+	 * transaction; without it the verification is still queued. */
 	if (reg_load(db, &r) == 1 && strcmp(r.state, "missing") != 0 &&
-	    reg_plan_auth(db, cfg, k, server_id, 0, id, uuid, err,
+	    reg_plan_auth_into(pl, db, cfg, server_id, 0, v, err,
 	    sizeof(err)) == -1)
 		log_warnx("provision: server %lld: registry sign-in not queued: %s",
 		    server_id, err[0] ? err : "database error");
-	rc = 0;
+	rc = plan_commit(db, pl, k);
 out:
+	plan_free(pl);
 	return rc;
 }

@@ -77,9 +77,10 @@ int	prov_callback(struct db *, const struct keys *,
  * body, say). detail says why; it never holds the body or a secret. */
 void	prov_callback_refused(struct db *, const char *addr, const char *detail);
 
-/* Queues the checks after a callback: the verification operation (SSH
- * with the pinned key as the server's user: docker info, disk) and, when
- * the managed registry exists, Docker sign-in for the server's roles. */
+/* Queues the checks after a callback, in one transaction: the
+ * verification operation (SSH with the pinned key as the server's user:
+ * docker info, disk) and, when the managed registry exists, Docker sign-in
+ * for the server's roles, which needs the verification to succeed. */
 int	prov_after(struct db *, const struct config *,
 	    const struct keys *, long long server_id);
 

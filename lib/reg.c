@@ -11,6 +11,7 @@
 #include "db.h"
 #include "log.h"
 #include "op.h"
+#include "plan.h"
 #include "reg.h"
 #include "shq.h"
 
@@ -206,7 +207,7 @@ reg_setup(struct db *db, const struct config *cfg,
 		    "registry_conf_dir a plain absolute path.");
 		return -1;
 	}
-	if (db_simple(db, "BEGIN") == -1)
+	if (db_tx_begin(db) == -1)
 		return -1;
 	{
 		const char *p[] = { host, store, s.listen };
@@ -223,11 +224,11 @@ reg_setup(struct db *db, const struct config *cfg,
 	if (cred_make(db, k, "build", REG_BUILD_USER) == -1 ||
 	    cred_make(db, k, "runtime", REG_RUNTIME_USER) == -1)
 		goto out;
-	rc = db_simple(db, "COMMIT");
+	rc = db_tx_commit(db);
 out:
 	PQclear(res);
 	if (rc == -1)
-		(void)db_simple(db, "ROLLBACK");
+		db_tx_rollback(db);
 	return rc;
 }
 
@@ -288,95 +289,36 @@ reg_resolve_secret(struct db *db, const struct keys *k, const char *ref,
 
 /* ------------------------------------------------------------ plans */
 
-/* Steps being assembled: each script is `NAME='value'` lines (every value
- * through shq) followed by one fixed text from lib/scripts/. */
-struct plan {
-	/* The last slot is a scratch one that takes the writes to a step
-	 * beyond the limit (the plan then fails as a whole). */
-	struct op_step_in	 steps[MAX_STEPS + 1];
-	struct buf		 scripts[MAX_STEPS + 1];
-	char			 names[MAX_STEPS + 1][160];
-	char			 nodes[MAX_STEPS + 1][32];
-	size_t			 n;
-	size_t			 cur;	/* the step being written */
-	int			 failed;
-};
+/* Each step's script is `NAME='value'` lines (every value through shq,
+ * plan_var()) followed by one fixed text from lib/scripts/. */
 
+/* Starts a step of op; server 0 runs it on the control node. check, when
+ * not NULL, makes it a cell of the health matrix (a failed cell does not
+ * stop the others). secrets: the operation's secrets it gets. */
 static void
-plan_init(struct plan *pl)
+add_step(struct plan *pl, int op, const char *name, long long server,
+    long timeout_s, const char *secrets, const char *check)
 {
-	memset(pl, 0, sizeof(*pl));
-}
+	struct op_step_in s;
+	char		 node[32];
 
-static void
-plan_release(struct plan *pl)
-{
-	for (size_t i = 0; i <= MAX_STEPS; i++)
-		buf_release(&pl->scripts[i]);
-}
-
-/* Starts a step; later plan_var() calls and plan_end() fill its script.
- * server 0 runs it on the control node. */
-static struct op_step_in *
-plan_step(struct plan *pl, const char *name, long long server, long timeout_s)
-{
-	struct op_step_in *s;
-
-	if (pl->n == MAX_STEPS) {
-		pl->failed = 1;
-		pl->cur = MAX_STEPS;
-	} else
-		pl->cur = pl->n++;
-	s = &pl->steps[pl->cur];
-	memset(s, 0, sizeof(*s));
-	snprintf(pl->names[pl->cur], sizeof(pl->names[0]), "%s", name);
-	s->name = pl->names[pl->cur];
-	s->target = server ? "specific_server" : "control_node";
-	s->server_id = server;
-	s->idempotent = 1;
-	s->timeout_s = timeout_s;
-	s->secrets = "";
-	return s;
-}
-
-static void
-plan_var(struct plan *pl, const char *name, const char *value)
-{
-	if (shq_assign(&pl->scripts[pl->cur], name, value) == -1)
-		pl->failed = 1;
-}
-
-static void
-plan_end(struct plan *pl, const char *text)
-{
-	if (buf_puts(&pl->scripts[pl->cur], text) == -1)
-		pl->failed = 1;
-}
-
-/* Marks the last step as the health-matrix cell (node, check). */
-static void
-plan_cell(struct plan *pl, long long server, const char *check)
-{
-	struct op_step_in *s = &pl->steps[pl->cur];
-
-	if (server)
-		snprintf(pl->nodes[pl->cur], sizeof(pl->nodes[0]), "server:%lld", server);
-	else
-		snprintf(pl->nodes[pl->cur], sizeof(pl->nodes[0]), "control");
-	s->check_node = pl->nodes[pl->cur];
-	s->check_name = check;
-	s->keep_going = 1;
-}
-
-static int
-plan_commit(struct db *db, struct plan *pl, const struct op_in *in,
-    const struct keys *k, long long *id, char uuid[40])
-{
-	if (pl->failed)
-		return -1;
-	for (size_t i = 0; i < pl->n; i++)
-		pl->steps[i].script = pl->scripts[i].ptr;
-	return op_create(db, in, pl->steps, pl->n, NULL, 0, k, id, uuid);
+	memset(&s, 0, sizeof(s));
+	s.name = name;
+	s.target = server ? "specific_server" : "control_node";
+	s.server_id = server;
+	s.idempotent = 1;
+	s.timeout_s = timeout_s;
+	s.secrets = secrets;
+	if (check != NULL) {
+		if (server)
+			snprintf(node, sizeof(node), "server:%lld", server);
+		else
+			snprintf(node, sizeof(node), "control");
+		s.check_node = node;
+		s.check_name = check;
+		s.keep_going = 1;
+	}
+	(void)plan_step(pl, op, &s);
 }
 
 /* The credentials by reference: the spooler opens them. */
@@ -385,11 +327,10 @@ static const struct op_secret_ref both_refs[] = {
 	{ "RUNTIME_PASSWORD", "registry_credentials/runtime" },
 };
 
-/* Queues pl as an operation of kind on the registry holding both
- * credentials (its steps name the ones each of them gets). */
+/* Adds an operation of kind on the registry holding both credentials (its
+ * steps name the ones each of them gets). */
 static int
-commit_with_both(struct db *db, struct plan *pl, const char *kind,
-    long long user_id, const struct keys *k, long long *id, char uuid[40])
+op_with_both(struct plan *pl, const char *kind, long long user_id)
 {
 	struct op_in	 in;
 
@@ -400,7 +341,23 @@ commit_with_both(struct db *db, struct plan *pl, const char *kind,
 	in.created_by = user_id;
 	in.refs = both_refs;
 	in.nrefs = 2;
-	return plan_commit(db, pl, &in, k, id, uuid);
+	return plan_op(pl, &in);
+}
+
+/* A health check comes after the registry's operations in flight, however
+ * they end: its matrix shows the state they leave. */
+static int
+after_active(struct db *db, struct plan *pl, int op)
+{
+	PGresult	*res;
+
+	if ((res = db_exec(db, ST_REG_ACTIVE, 0, NULL)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		plan_dep_id(pl, op, strtoll(PQgetvalue(res, i, 0), NULL, 10),
+		    PLAN_AFTER);
+	PQclear(res);
+	return 0;
 }
 
 /* The registry's settings, or a message when it is not set up. */
@@ -490,30 +447,31 @@ site_text(struct buf *b, const struct config *cfg, const struct reg *r)
 
 /* The Docker auth steps for one node (server 0: the control node). */
 static void
-plan_auth_steps(struct plan *pl, const struct config *cfg, const struct reg *r,
-    long long server, const char *ca, const char *user)
+plan_auth_steps(struct plan *pl, int op, const struct config *cfg,
+    const struct reg *r, long long server, const char *ca, const char *user)
 {
 	struct reg_settings s;
 	char		 cfgdir[600];
 
 	reg_settings(cfg, r, &s);
 	if (ca != NULL) {
-		plan_step(pl, "Trust the registry's certificate", server, 120);
+		add_step(pl, op, "Trust the registry's certificate", server, 120, "",
+		    NULL);
 		plan_var(pl, "HOST", r->hostname);
 		plan_var(pl, "CA_PEM", ca);
-		plan_end(pl, script_auth_ca);
+		plan_text(pl, script_auth_ca);
 	}
 	snprintf(cfgdir, sizeof(cfgdir), "%s", server ? NODE_DOCKER_CFG :
 	    s.docker_config);
 	/* The operation holds one credential (build or runtime) under this
 	 * name. */
-	plan_step(pl, "Log Docker in to the registry", server, 300)->secrets =
-	    "REGISTRY_PASSWORD";
+	add_step(pl, op, "Log Docker in to the registry", server, 300,
+	    "REGISTRY_PASSWORD", NULL);
 	plan_var(pl, "HOST", r->hostname);
 	plan_var(pl, "REG_USER", user);
 	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
 	plan_var(pl, "CFG", cfgdir);
-	plan_end(pl, script_auth_login);
+	plan_text(pl, script_auth_login);
 }
 
 struct node {
@@ -549,47 +507,40 @@ load_nodes(struct db *db, long long only, struct node *out, size_t max,
 	return 0;
 }
 
-/* One auth operation for a node, its credential by reference. */
+/* Adds the auth operation of a node, its credential by reference. */
 static int
-auth_op(struct db *db, const struct config *cfg, const struct keys *k,
-    const struct reg *r, const char *ca, long long server, int build,
-    long long user_id, long long depends_on, long long *id, char uuid[40])
+auth_op(struct plan *pl, const struct config *cfg, const struct reg *r,
+    const char *ca, long long server, int build, long long user_id)
 {
-	struct plan	 pl;
 	struct op_in	 in;
 	struct op_secret_ref ref;
-	int		 rc;
+	int		 op;
 
-	plan_init(&pl);
-	plan_auth_steps(&pl, cfg, r, server, ca, build ? REG_BUILD_USER :
-	    REG_RUNTIME_USER);
 	memset(&in, 0, sizeof(in));
 	in.kind = "registry_auth";
 	in.subject_type = server ? "server" : "registry";
 	in.subject_id = server ? server : 1;
-	in.depends_on = depends_on;
 	in.created_by = user_id;
 	ref.name = "REGISTRY_PASSWORD";
 	ref.ref = build ? both_refs[0].ref : both_refs[1].ref;
 	in.refs = &ref;
 	in.nrefs = 1;
-	rc = plan_commit(db, &pl, &in, k, id, uuid);
-	plan_release(&pl);
-	return rc;
+	if ((op = plan_op(pl, &in)) != -1)
+		plan_auth_steps(pl, op, cfg, r, server, ca, build ? REG_BUILD_USER :
+		    REG_RUNTIME_USER);
+	return op;
 }
 
 int
-reg_plan_auth(struct db *db, const struct config *cfg,
-    const struct keys *k, long long server_id,
-    long long user_id, long long depends_on, char uuid[40], char *err,
+reg_plan_auth_into(struct plan *pl, struct db *db, const struct config *cfg,
+    long long server_id, long long user_id, int after, char *err,
     size_t errsz)
 {
 	struct reg	 r;
 	struct node	 nd[1];
 	size_t		 n = 0;
 	char		*ca = NULL;
-	long long	 id;
-	int		 rc = -1, build = 1;
+	int		 op = -1, build = 1;
 
 	err[0] = '\0';
 	if (need_registry(db, &r, err, errsz) == -1)
@@ -605,9 +556,91 @@ reg_plan_auth(struct db *db, const struct config *cfg,
 		}
 		build = nd[0].build;
 	}
-	rc = auth_op(db, cfg, k, &r, ca, server_id, build, user_id, depends_on,
-	    &id, uuid);
+	if ((op = auth_op(pl, cfg, &r, ca, server_id, build, user_id)) != -1 &&
+	    after >= 0)
+		plan_dep(pl, op, after, PLAN_NEEDS);
 out:
+	free(ca);
+	return op;
+}
+
+/* Commits pl and writes the uuid of its first operation. */
+static int
+commit(struct db *db, struct plan *pl, const struct keys *k, char uuid[40])
+{
+	if (plan_commit(db, pl, k) == -1)
+		return -1;
+	snprintf(uuid, 40, "%s", plan_uuid(pl, 0));
+	return 0;
+}
+
+int
+reg_plan_auth(struct db *db, const struct config *cfg,
+    const struct keys *k, long long server_id,
+    long long user_id, long long depends_on, char uuid[40], char *err,
+    size_t errsz)
+{
+	struct plan	*pl;
+	int		 op, rc = -1;
+
+	err[0] = '\0';
+	if ((pl = plan_new()) == NULL)
+		return -1;
+	if ((op = reg_plan_auth_into(pl, db, cfg, server_id, user_id, -1, err,
+	    errsz)) == -1)
+		goto out;
+	if (depends_on > 0)
+		plan_dep_id(pl, op, depends_on, PLAN_NEEDS);
+	rc = commit(db, pl, k, uuid);
+out:
+	plan_free(pl);
+	return rc;
+}
+
+/* Docker auth on every node, each its own operation (the control node's
+ * when it is the build node), each needing op when op >= 0. */
+static void
+auth_all(struct plan *pl, const struct config *cfg, const struct reg *r,
+    const char *ca, const struct node *nodes, size_t n, long long user_id,
+    int op)
+{
+	int	 build_servers = 0, a;
+
+	for (size_t i = 0; i < n; i++)
+		build_servers += nodes[i].build;
+	if (build_servers == 0 &&
+	    (a = auth_op(pl, cfg, r, ca, 0, 1, user_id)) != -1 && op >= 0)
+		plan_dep(pl, a, op, PLAN_NEEDS);
+	for (size_t i = 0; i < n; i++)
+		if ((a = auth_op(pl, cfg, r, ca, nodes[i].id, nodes[i].build,
+		    user_id)) != -1 && op >= 0)
+			plan_dep(pl, a, op, PLAN_NEEDS);
+}
+
+int
+reg_plan_auth_all(struct db *db, const struct config *cfg,
+    const struct keys *k, long long user_id, char uuid[40], char *err,
+    size_t errsz)
+{
+	struct reg	 r;
+	struct node	 nodes[MAX_NODES];
+	struct plan	*pl = NULL;
+	char		*ca = NULL;
+	size_t		 n;
+	int		 rc = -1;
+
+	err[0] = '\0';
+	if (need_registry(db, &r, err, errsz) == -1)
+		return -1;
+	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
+		return -1;
+	if (load_nodes(db, 0, nodes, MAX_NODES, &n) == -1 ||
+	    (pl = plan_new()) == NULL)
+		goto out;
+	auth_all(pl, cfg, &r, ca, nodes, n, user_id, -1);
+	rc = commit(db, pl, k, uuid);
+out:
+	plan_free(pl);
 	free(ca);
 	return rc;
 }
@@ -674,16 +707,16 @@ probe_make(struct probe *pr)
 /* ------------------------------------------------------------ check */
 
 static void
-plan_api_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
-    const struct probe *pr, const char *mode, const char *title)
+plan_api_cell(struct plan *pl, int op, const struct config *cfg,
+    const struct reg *r, const struct probe *pr, const char *mode,
+    const char *title)
 {
 	struct reg_settings s;
 	int	 push = strcmp(mode, "push") == 0;
 
 	reg_settings(cfg, r, &s);
-	plan_step(pl, title, 0, 120)->secrets = push ? "BUILD_PASSWORD" :
-	    "RUNTIME_PASSWORD";
-	plan_cell(pl, 0, push ? "push_api" : strcmp(mode, "pull") == 0 ?
+	add_step(pl, op, title, 0, 120, push ? "BUILD_PASSWORD" :
+	    "RUNTIME_PASSWORD", push ? "push_api" : strcmp(mode, "pull") == 0 ?
 	    "pull_api" : "refused");
 	plan_var(pl, "MODE", mode);
 	plan_var(pl, "HOST", r->hostname);
@@ -698,12 +731,13 @@ plan_api_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
 	plan_var(pl, "MANIFEST", pr->manifest);
 	plan_var(pl, "MANIFEST_DIGEST", pr->digest);
 	plan_var(pl, "MT", MT_MANIFEST);
-	plan_end(pl, script_chk_api);
+	plan_text(pl, script_chk_api);
 }
 
 static void
-plan_docker_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
-    const struct probe *pr, long long server, const char *name, int push)
+plan_docker_cell(struct plan *pl, int op, const struct config *cfg,
+    const struct reg *r, const struct probe *pr, long long server,
+    const char *name, int push)
 {
 	struct reg_settings s;
 	char	 title[200];
@@ -711,8 +745,7 @@ plan_docker_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
 	reg_settings(cfg, r, &s);
 	snprintf(title, sizeof(title), "%s: Docker %s with its credential", name,
 	    push ? "pushes" : "pulls");
-	plan_step(pl, title, server, 300);
-	plan_cell(pl, server, push ? "push" : "pull");
+	add_step(pl, op, title, server, 300, "", push ? "push" : "pull");
 	plan_var(pl, "MODE", push ? "push" : "pull");
 	plan_var(pl, "HOST", r->hostname);
 	plan_var(pl, "REPO", REG_PROBE_REPO);
@@ -720,23 +753,71 @@ plan_docker_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
 	plan_var(pl, "TAG", "push-check");
 	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
 	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG : s.docker_config);
-	plan_end(pl, script_chk_docker);
+	plan_text(pl, script_chk_docker);
 }
 
 static void
-plan_https_cell(struct plan *pl, const struct config *cfg, const struct reg *r,
-    long long server, const char *name)
+plan_https_cell(struct plan *pl, int op, const struct config *cfg,
+    const struct reg *r, long long server, const char *name)
 {
 	struct reg_settings s;
 	char	 title[200];
 
 	reg_settings(cfg, r, &s);
 	snprintf(title, sizeof(title), "%s: registry URL over HTTPS", name);
-	plan_step(pl, title, server, 60);
-	plan_cell(pl, server, "https");
+	add_step(pl, op, title, server, 60, "", "https");
 	plan_var(pl, "HOST", r->hostname);
 	plan_var(pl, "CA_FILE", server == 0 && tls_internal(cfg) ? s.ca_file : "");
-	plan_end(pl, script_chk_https);
+	plan_text(pl, script_chk_https);
+}
+
+/* Adds the health check (a cell per step) of the control node and nodes;
+ * its index. */
+static int
+check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
+    const struct node *nodes, size_t n, long long user_id)
+{
+	struct reg_settings s;
+	struct probe	 pr;
+	size_t		 i;
+	int		 op, build_servers = 0;
+
+	if ((op = op_with_both(pl, "check", user_id)) == -1)
+		return -1;
+	reg_settings(cfg, r, &s);
+	probe_make(&pr);
+	for (i = 0; i < n; i++)
+		build_servers += nodes[i].build;
+
+	add_step(pl, op, "control node: registry service running", 0, 60, "",
+	    "service");
+	plan_var(pl, "NAME", s.container);
+	plan_var(pl, "LISTEN", r->listen);
+	plan_text(pl, script_chk_service);
+	plan_https_cell(pl, op, cfg, r, 0, "control node");
+	plan_api_cell(pl, op, cfg, r, &pr, "push",
+	    "control node: build credential pushes a test manifest");
+	plan_api_cell(pl, op, cfg, r, &pr, "pull",
+	    "control node: runtime credential pulls it");
+	if (r->pull_only)
+		plan_api_cell(pl, op, cfg, r, &pr, "refused",
+		    "control node: runtime credential's push is refused");
+	add_step(pl, op, "control node: storage disk usage", 0, 120, "", "disk");
+	plan_var(pl, "STORAGE", r->storage);
+	plan_text(pl, script_chk_disk);
+	/* The control node is the build node unless a server has that role. */
+	if (build_servers == 0)
+		plan_docker_cell(pl, op, cfg, r, &pr, 0, "control node", 1);
+	for (i = 0; i < n; i++) {
+		plan_https_cell(pl, op, cfg, r, nodes[i].id, nodes[i].name);
+		if (nodes[i].build)
+			plan_docker_cell(pl, op, cfg, r, &pr, nodes[i].id,
+			    nodes[i].name, 1);
+		if (nodes[i].runtime)
+			plan_docker_cell(pl, op, cfg, r, &pr, nodes[i].id,
+			    nodes[i].name, 0);
+	}
+	return op;
 }
 
 int
@@ -745,59 +826,71 @@ reg_plan_check(struct db *db, const struct config *cfg,
     char *err, size_t errsz)
 {
 	struct reg	 r;
-	struct reg_settings s;
-	struct plan	 pl;
-	struct probe	 pr;
+	struct plan	*pl = NULL;
 	struct node	 nodes[MAX_NODES];
-	size_t		 n, i;
-	long long	 id;
-	int		 rc = -1, build_servers = 0;
+	size_t		 n;
+	int		 op, rc = -1;
 
 	err[0] = '\0';
-	plan_init(&pl);
 	if (need_registry(db, &r, err, errsz) == -1)
+		return -1;
+	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1 ||
+	    (pl = plan_new()) == NULL)
 		goto out;
-	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1)
+	if ((op = check_op(pl, cfg, &r, nodes, n, user_id)) == -1 ||
+	    after_active(db, pl, op) == -1)
 		goto out;
-	reg_settings(cfg, &r, &s);
-	probe_make(&pr);
-	for (i = 0; i < n; i++)
-		build_servers += nodes[i].build;
-
-	plan_step(&pl, "control node: registry service running", 0, 60);
-	plan_cell(&pl, 0, "service");
-	plan_var(&pl, "NAME", s.container);
-	plan_var(&pl, "LISTEN", r.listen);
-	plan_end(&pl, script_chk_service);
-	plan_https_cell(&pl, cfg, &r, 0, "control node");
-	plan_api_cell(&pl, cfg, &r, &pr, "push",
-	    "control node: build credential pushes a test manifest");
-	plan_api_cell(&pl, cfg, &r, &pr, "pull",
-	    "control node: runtime credential pulls it");
-	if (r.pull_only)
-		plan_api_cell(&pl, cfg, &r, &pr, "refused",
-		    "control node: runtime credential's push is refused");
-	plan_step(&pl, "control node: storage disk usage", 0, 120);
-	plan_cell(&pl, 0, "disk");
-	plan_var(&pl, "STORAGE", r.storage);
-	plan_end(&pl, script_chk_disk);
-	/* The control node is the build node unless a server has that role. */
-	if (build_servers == 0)
-		plan_docker_cell(&pl, cfg, &r, &pr, 0, "control node", 1);
-	for (i = 0; i < n; i++) {
-		plan_https_cell(&pl, cfg, &r, nodes[i].id, nodes[i].name);
-		if (nodes[i].build)
-			plan_docker_cell(&pl, cfg, &r, &pr, nodes[i].id, nodes[i].name, 1);
-		if (nodes[i].runtime)
-			plan_docker_cell(&pl, cfg, &r, &pr, nodes[i].id, nodes[i].name, 0);
-	}
-	rc = commit_with_both(db, &pl, "check", user_id, k, &id, uuid);
+	rc = commit(db, pl, k, uuid);
 out:
-	plan_release(&pl);
+	plan_free(pl);
 	return rc;
 }
 
 /* ------------------------------------------------------------ provision */
+
+/* The registry itself: configuration, htpasswd, container, Caddy site. */
+static int
+registry_op(struct plan *pl, const struct config *cfg, const struct reg *r,
+    const struct buf *site, long long user_id)
+{
+	struct reg_settings s;
+	const char	*conf;
+	int		 op;
+
+	if ((op = op_with_both(pl, "registry", user_id)) == -1)
+		return -1;
+	reg_settings(cfg, r, &s);
+	conf = s.conf_dir;
+	add_step(pl, op, "Write the registry's configuration", 0, 60, "", NULL);
+	plan_var(pl, "CONF_DIR", conf);
+	plan_var(pl, "STORAGE", r->storage);
+	plan_var(pl, "LISTEN", r->listen);
+	plan_text(pl, script_reg_config);
+	add_step(pl, op, "Write the credentials' bcrypt hashes", 0, 120,
+	    "BUILD_PASSWORD RUNTIME_PASSWORD", NULL);
+	plan_var(pl, "CONF_DIR", conf);
+	plan_var(pl, "BUILD_USER", REG_BUILD_USER);
+	plan_var(pl, "RUNTIME_USER", REG_RUNTIME_USER);
+	plan_text(pl, script_reg_htpasswd);
+	add_step(pl, op, "Start the registry container", 0, 900, "", NULL);
+	plan_var(pl, "NAME", s.container);
+	plan_var(pl, "IMAGE", s.image);
+	plan_var(pl, "CONF_DIR", conf);
+	plan_var(pl, "STORAGE", r->storage);
+	plan_var(pl, "LISTEN", r->listen);
+	plan_text(pl, script_reg_start);
+	add_step(pl, op, "Serve the registry over HTTPS through Caddy", 0, 120, "",
+	    NULL);
+	plan_var(pl, "SITES_DIR", cfg->caddy_sites_dir);
+	plan_var(pl, "CADDYFILE", cfg->caddyfile);
+	plan_var(pl, "CADDY_ADMIN", cfg->caddy_admin_socket);
+	plan_var(pl, "SITE", buf_cstr(site));
+	plan_var(pl, "CONF_DIR", conf);
+	plan_var(pl, "HOST", r->hostname);
+	plan_var(pl, "CA_FILE", tls_internal(cfg) ? s.ca_file : "");
+	plan_text(pl, script_reg_caddy);
+	return op;
+}
 
 int
 reg_plan_provision(struct db *db, const struct config *cfg,
@@ -805,24 +898,20 @@ reg_plan_provision(struct db *db, const struct config *cfg,
     char *err, size_t errsz)
 {
 	struct reg	 r;
-	struct reg_settings s;
-	struct plan	 pl;
+	struct plan	*pl = NULL;
 	struct node	 nodes[MAX_NODES];
 	struct buf	 site;
-	char		*ca = NULL, u2[40];
-	const char	*conf;
-	size_t		 n;
-	long long	 id, aid;
-	int		 rc = -1, build_servers = 0;
+	char		*ca = NULL;
+	size_t		 n, first;
+	int		 rc = -1, rop, chk;
 
 	err[0] = '\0';
-	plan_init(&pl);
 	buf_init(&site);
+	/* The settings row and the credentials (their own transaction: what
+	 * `registry setup` makes, and made once; they queue nothing). */
 	if (reg_setup(db, cfg, k, NULL, NULL, err, errsz) == -1 ||
 	    need_registry(db, &r, err, errsz) == -1)
 		goto out;
-	reg_settings(cfg, &r, &s);
-	conf = s.conf_dir;
 	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
 		goto out;
 	if (cfg->caddy_sites_dir == NULL || cfg->caddy_admin_socket == NULL ||
@@ -831,57 +920,27 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 		    "caddyfile in the configuration: the registry is served by Caddy.");
 		goto out;
 	}
-	if (load_nodes(db, 0, nodes, MAX_NODES, &n) == -1)
+	if (load_nodes(db, 0, nodes, MAX_NODES, &n) == -1 ||
+	    (pl = plan_new()) == NULL)
 		goto out;
-
-	plan_step(&pl, "Write the registry's configuration", 0, 60);
-	plan_var(&pl, "CONF_DIR", conf);
-	plan_var(&pl, "STORAGE", r.storage);
-	plan_var(&pl, "LISTEN", r.listen);
-	plan_end(&pl, script_reg_config);
-	plan_step(&pl, "Write the credentials' bcrypt hashes", 0, 120)->secrets =
-	    "BUILD_PASSWORD RUNTIME_PASSWORD";
-	plan_var(&pl, "CONF_DIR", conf);
-	plan_var(&pl, "BUILD_USER", REG_BUILD_USER);
-	plan_var(&pl, "RUNTIME_USER", REG_RUNTIME_USER);
-	plan_end(&pl, script_reg_htpasswd);
-	plan_step(&pl, "Start the registry container", 0, 900);
-	plan_var(&pl, "NAME", s.container);
-	plan_var(&pl, "IMAGE", s.image);
-	plan_var(&pl, "CONF_DIR", conf);
-	plan_var(&pl, "STORAGE", r.storage);
-	plan_var(&pl, "LISTEN", r.listen);
-	plan_end(&pl, script_reg_start);
 	site_text(&site, cfg, &r);
-	plan_step(&pl, "Serve the registry over HTTPS through Caddy", 0, 120);
-	plan_var(&pl, "SITES_DIR", cfg->caddy_sites_dir);
-	plan_var(&pl, "CADDYFILE", cfg->caddyfile);
-	plan_var(&pl, "CADDY_ADMIN", cfg->caddy_admin_socket);
-	plan_var(&pl, "SITE", site.ptr != NULL ? site.ptr : "");
-	plan_var(&pl, "CONF_DIR", conf);
-	plan_var(&pl, "HOST", r.hostname);
-	plan_var(&pl, "CA_FILE", tls_internal(cfg) ? s.ca_file : "");
-	plan_end(&pl, script_reg_caddy);
-
-	if (commit_with_both(db, &pl, "registry", user_id, k, &id,
-	    uuid) == -1)
+	/* One transaction: the registry, Docker auth on each node after it
+	 * (each needs it), then the check after all of them, however they
+	 * end (its matrix shows what they left). */
+	rop = registry_op(pl, cfg, &r, &site, user_id);
+	first = plan_nops(pl);
+	auth_all(pl, cfg, &r, ca, nodes, n, user_id, rop);
+	if ((chk = check_op(pl, cfg, &r, nodes, n, user_id)) == -1 ||
+	    after_active(db, pl, chk) == -1)
 		goto out;
-	/* Docker auth on each node, each its own operation after this one;
-	 * the check after them waits for all of them (ks_claim_operation). */
-	for (size_t i = 0; i < n; i++)
-		build_servers += nodes[i].build;
-	if (build_servers == 0 && auth_op(db, cfg, k, &r, ca, 0, 1, user_id, id,
-	    &aid, u2) == -1)
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (auth_op(db, cfg, k, &r, ca, nodes[i].id, nodes[i].build,
-		    user_id, id, &aid, u2) == -1)
-			goto out;
-	rc = reg_plan_check(db, cfg, k, user_id, u2, err, errsz);
+	plan_dep(pl, chk, rop, PLAN_AFTER);
+	for (size_t i = first; i < (size_t)chk; i++)
+		plan_dep(pl, chk, (int)i, PLAN_AFTER);
+	rc = commit(db, pl, k, uuid);
 out:
 	buf_release(&site);
 	free(ca);
-	plan_release(&pl);
+	plan_free(pl);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 struct buf;
 struct db;
 struct config;
+struct plan;
 
 #define REG_CONTAINER	"keystone-registry"	/* default registry_container */
 #define REG_PROBE_REPO	"keystone/health-probe"
@@ -76,11 +77,17 @@ int	reg_resolve_secret(struct db *, const struct keys *, const char *ref,
 	    struct buf *out);
 
 /*
- * Operations (all queued, uuid of the first written to uuid, 40 bytes):
+ * Operations, each call's in one transaction (lib/plan.h; uuid of the
+ * first written to uuid, 40 bytes):
  *   reg_plan_provision: the registry itself (config, htpasswd, container,
- *     Caddy site), then Docker auth on every node, then a health check;
- *   reg_plan_auth: Docker auth on one node (server_id 0: the control node);
- *   reg_plan_check: the health matrix.
+ *     Caddy site), then Docker auth on every node (each needs the
+ *     registry's operation), then a health check after all of them;
+ *   reg_plan_auth: Docker auth on one node (server_id 0: the control node),
+ *     needing the existing operation depends_on unless 0;
+ *   reg_plan_auth_all: Docker auth on every node (the control node too
+ *     when it is the build node);
+ *   reg_plan_check: the health matrix, after any registry or auth
+ *     operation queued or running (however they end).
  * 0, or -1 with a message for the user in err ("" for a failure).
  */
 int	reg_plan_provision(struct db *, const struct config *,
@@ -89,6 +96,15 @@ int	reg_plan_provision(struct db *, const struct config *,
 int	reg_plan_auth(struct db *, const struct config *,
 	    const struct keys *, long long server_id,
 	    long long user_id, long long depends_on, char uuid[40], char *err,
+	    size_t errsz);
+int	reg_plan_auth_all(struct db *, const struct config *,
+	    const struct keys *, long long user_id, char uuid[40], char *err,
+	    size_t errsz);
+/* Adds reg_plan_auth's operation to a plan being built, needing its
+ * operation after unless after is -1: its index, or -1 with a message in
+ * err ("" for a failure) and nothing added. */
+int	reg_plan_auth_into(struct plan *, struct db *, const struct config *,
+	    long long server_id, long long user_id, int after, char *err,
 	    size_t errsz);
 int	reg_plan_check(struct db *, const struct config *,
 	    const struct keys *, long long user_id,

@@ -132,7 +132,7 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_spool && "$name" != check_remote &&
 		"$name" != check_ops_web && "$name" != check_registry &&
 		"$name" != check_registry_web && "$name" != check_provision &&
-		"$name" != check_prov_web ]] || continue
+		"$name" != check_prov_web && "$name" != check_plan ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -253,8 +253,8 @@ if ((stack_ok)); then
 	# check_spool starts and kills its own spoolers: the stack's must not
 	# take its operations.
 	stack_spooler_stop "$DIR" || true
-	for t in check_migrate check_cli check_model check_spool check_ops_web \
-		check_registry_web check_prov_web; do
+	for t in check_migrate check_cli check_model check_spool check_plan \
+		check_ops_web check_registry_web check_prov_web; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi
