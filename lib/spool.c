@@ -280,6 +280,7 @@ step_item(struct run *r, const char *target, const char *server_id,
 	size_t		 n = 0;
 
 	memset(it, 0, sizeof(*it));
+	/* Only the secrets the step names travel to where it runs. */
 	for (size_t i = 0; i < sec->n; i++)
 		if (names == NULL || word_in(names, sec->v[i].name))
 			mine[n++] = sec->v[i];
