@@ -3,7 +3,8 @@
  * reading the wrapper and the secrets on stdin. Its own session, so every
  * process a step starts can be found and stopped.
  */
-#define _GNU_SOURCE	/* pipe2 */
+#define _GNU_SOURCE	/* pipe2, sigabbrev_np */
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -18,12 +19,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "exec.h"
-#include "log.h"
 
-#define GRACE_S	5	/* from cancel (stdin closed) to SIGKILL */
+struct lchan {
+	struct chan	 c;
+	pid_t		 pid;		/* 0 until started */
+	int		 in, out;	/* the step's stdin; its stdout+stderr */
+	int		 pidfd;		/* readable when it exits; -1: polled */
+	int		 reaped;
+	int		 status;
+};
 
 /* SIGKILLs every process of session sid (the step's, and any job it put
  * in a process group of its own). */
@@ -36,6 +41,8 @@ kill_session(pid_t sid)
 	FILE		*f;
 	long		 pid, s;
 
+	if (sid <= 0)
+		return;	/* never started: -0 would be our own group */
 	(void)kill(-sid, SIGKILL);
 	if ((d = opendir("/proc")) == NULL)
 		return;
@@ -77,135 +84,31 @@ child(int in, int out)
 	_exit(127);
 }
 
-int
-exec_local(const struct exec_req *rq, struct exec_res *res)
+static int
+l_start(struct chan *c, char *err, size_t errsz)
 {
-	struct outfilter of;
-	struct buf	 input;
-	struct pollfd	 pfd[2];
-	char		 chunk[65536];
-	size_t		 sent = 0;
-	ssize_t		 n;
-	long long	 start = step_now_ms(), last_tick = start, cancel_at = 0;
-	pid_t		 pid, w;
-	int		 inp[2] = { -1, -1 }, outp[2] = { -1, -1 };
-	int		 status = 0, reaped = 0, out_open = 1, rc = -1;
+	struct lchan	*l = (struct lchan *)c;
+	int		 inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, rc = -1;
 
-	memset(res, 0, sizeof(*res));
-	buf_init(&input);
-	outfilter_init(&of, rq->secrets, rq->nsecrets, rq->output_cap,
-	    rq->output, rq->arg);
-	if (step_wrapper(&input, rq->script, rq->secrets, rq->nsecrets) == -1 ||
-	    step_secret_input(&input, rq->secrets, rq->nsecrets) == -1) {
-		snprintf(res->error, sizeof(res->error), "invalid secret for the step");
-		goto out;
-	}
 	if (pipe2(inp, O_CLOEXEC) == -1 || pipe2(outp, O_CLOEXEC) == -1) {
-		snprintf(res->error, sizeof(res->error), "pipe: %s", strerror(errno));
+		snprintf(err, errsz, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	if ((pid = fork()) == -1) {
-		snprintf(res->error, sizeof(res->error), "fork: %s", strerror(errno));
+	if ((l->pid = fork()) == -1) {
+		l->pid = 0;
+		snprintf(err, errsz, "fork: %s", strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
+	if (l->pid == 0)
 		child(inp[0], outp[1]);
-	close(inp[0]);
-	close(outp[1]);
-	inp[0] = outp[1] = -1;
-	(void)fcntl(inp[1], F_SETFL, O_NONBLOCK);
-
-	while (out_open || !reaped) {
-		long long t = step_now_ms();
-		/* With the output closed only the exit is awaited, which poll
-		 * cannot see: look again soon rather than in 200 ms. */
-		int nfds = 0, timeout = out_open ? 200 : 5;
-
-		if (out_open) {
-			pfd[nfds].fd = outp[0];
-			pfd[nfds++].events = POLLIN;
-		}
-		if (inp[1] != -1 && sent < input.len) {
-			pfd[nfds].fd = inp[1];
-			pfd[nfds++].events = POLLOUT;
-		}
-		if (poll(pfd, (nfds_t)nfds, timeout) == -1 && errno != EINTR) {
-			snprintf(res->error, sizeof(res->error), "poll: %s",
-			    strerror(errno));
-			kill_session(pid);
-			cancel_at = 1;
-		}
-		for (int i = 0; i < nfds; i++) {
-			if (pfd[i].fd == outp[0] && (pfd[i].revents & (POLLIN | POLLHUP))) {
-				n = read(outp[0], chunk, sizeof(chunk));
-				if (n > 0) {
-					if (outfilter_feed(&of, chunk, (size_t)n) == -1) {
-						snprintf(res->error, sizeof(res->error),
-						    "storing output failed");
-						kill_session(pid);
-						cancel_at = 1;
-					}
-				} else if (n == 0 || errno != EINTR) {
-					out_open = 0;
-					close(outp[0]);
-					outp[0] = -1;
-				}
-			} else if (pfd[i].fd == inp[1] && (pfd[i].revents &
-			    (POLLOUT | POLLERR | POLLHUP))) {
-				n = write(inp[1], input.ptr + sent, input.len - sent);
-				if (n > 0)
-					sent += (size_t)n;
-				else if (n == -1 && errno != EAGAIN && errno != EINTR)
-					sent = input.len;	/* the step is gone */
-			}
-		}
-		if (!reaped && (w = waitpid(pid, &status, WNOHANG)) == pid)
-			reaped = 1;
-		/* The wrapper is done; whatever it left holding the pipe goes. */
-		if (reaped && out_open && cancel_at == 0)
-			cancel_at = t;
-		t = step_now_ms();
-		if (cancel_at == 0 && t - last_tick >= 1000) {
-			last_tick = t;
-			if (rq->tick != NULL && rq->tick(rq->arg) != 0) {
-				res->cancelled = 1;
-				cancel_at = t;
-			}
-		}
-		if (cancel_at == 0 && rq->timeout_s > 0 &&
-		    t - start >= rq->timeout_s * 1000) {
-			res->timed_out = 1;
-			cancel_at = t;
-		}
-		if (cancel_at != 0 && inp[1] != -1) {
-			/* Closing stdin is the cancel signal (step.h). */
-			close(inp[1]);
-			inp[1] = -1;
-		}
-		if (cancel_at != 0 && t - cancel_at >= GRACE_S * 1000)
-			kill_session(pid);
-		if (cancel_at != 0 && reaped && t - cancel_at >= GRACE_S * 1000 + 1000 &&
-		    out_open) {
-			/* A daemonised grandchild holds the pipe: stop waiting. */
-			close(outp[0]);
-			outp[0] = -1;
-			out_open = 0;
-		}
-	}
-	kill_session(pid);	/* nothing of a finished step lingers */
-	if (outfilter_finish(&of) == -1 && res->error[0] == '\0')
-		snprintf(res->error, sizeof(res->error), "storing output failed");
-	if (WIFEXITED(status)) {
-		res->exited = 1;
-		res->status = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		res->signal = WTERMSIG(status);
-		if (sigabbrev_np(res->signal) != NULL)
-			snprintf(res->signame, sizeof(res->signame), "%s",
-			    sigabbrev_np(res->signal));
-	}
-	res->output_bytes = of.total;
-	res->truncated = of.truncated;
+	l->in = inp[1];
+	l->out = outp[0];
+	inp[1] = outp[0] = -1;
+	(void)fcntl(l->in, F_SETFL, O_NONBLOCK);
+	(void)fcntl(l->out, F_SETFL, O_NONBLOCK);
+	/* Its exit wakes the loop; without pidfd (Linux < 5.3), it is
+	 * looked for every few milliseconds. */
+	l->pidfd = (int)syscall(SYS_pidfd_open, l->pid, 0);
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {
@@ -214,9 +117,152 @@ out:
 		if (outp[i] != -1)
 			close(outp[i]);
 	}
-	if (input.ptr != NULL)
-		sodium_memzero(input.ptr, input.cap);	/* holds the secrets */
-	buf_release(&input);
-	outfilter_release(&of);
 	return rc;
+}
+
+static int
+l_want(struct chan *c, struct pollfd *pfd, int wr, int *ms)
+{
+	struct lchan	*l = (struct lchan *)c;
+	int		 n = 0;
+
+	if (l->out != -1) {
+		pfd[n].fd = l->out;
+		pfd[n++].events = POLLIN;
+	}
+	if (wr && l->in != -1) {
+		pfd[n].fd = l->in;
+		pfd[n++].events = POLLOUT;
+	}
+	if (!l->reaped && l->pidfd != -1) {
+		pfd[n].fd = l->pidfd;
+		pfd[n++].events = POLLIN;
+	} else if (!l->reaped && l->out == -1 && *ms > 5)
+		*ms = 5;
+	return n;
+}
+
+static ssize_t
+l_write(struct chan *c, const char *p, size_t n)
+{
+	struct lchan	*l = (struct lchan *)c;
+	ssize_t		 w;
+
+	if (l->in == -1)
+		return -1;
+	if ((w = write(l->in, p, n)) >= 0)
+		return w;
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+static ssize_t
+l_read(struct chan *c, char *p, size_t n, char *err, size_t errsz)
+{
+	struct lchan	*l = (struct lchan *)c;
+	ssize_t		 r;
+
+	(void)err;
+	(void)errsz;
+	if (l->out == -1)
+		return CHAN_EOF;
+	if ((r = read(l->out, p, n)) > 0)
+		return r;
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	close(l->out);
+	l->out = -1;
+	return CHAN_EOF;
+}
+
+static int
+l_close_input(struct chan *c)
+{
+	struct lchan	*l = (struct lchan *)c;
+
+	if (l->in != -1)
+		close(l->in);
+	l->in = -1;
+	return 0;
+}
+
+static int
+l_exited(struct chan *c)
+{
+	struct lchan	*l = (struct lchan *)c;
+
+	if (!l->reaped && waitpid(l->pid, &l->status, WNOHANG) == l->pid)
+		l->reaped = 1;
+	return l->reaped;
+}
+
+static void
+l_kill(struct chan *c)
+{
+	kill_session(((struct lchan *)c)->pid);
+}
+
+static void
+l_result(struct chan *c, const struct outfilter *of, struct exec_res *res)
+{
+	struct lchan	*l = (struct lchan *)c;
+
+	(void)of;	/* the wait status says it all */
+	kill_session(l->pid);	/* nothing of a finished step lingers */
+	if (WIFEXITED(l->status)) {
+		res->exited = 1;
+		res->status = WEXITSTATUS(l->status);
+	} else if (WIFSIGNALED(l->status)) {
+		res->signal = WTERMSIG(l->status);
+		if (sigabbrev_np(res->signal) != NULL)
+			snprintf(res->signame, sizeof(res->signame), "%s",
+			    sigabbrev_np(res->signal));
+	}
+}
+
+static void
+l_free(struct chan *c)
+{
+	struct lchan	*l = (struct lchan *)c;
+
+	if (l->pid > 0 && !l->reaped) {
+		kill_session(l->pid);
+		(void)waitpid(l->pid, NULL, 0);
+	}
+	if (l->in != -1)
+		close(l->in);
+	if (l->out != -1)
+		close(l->out);
+	if (l->pidfd != -1)
+		close(l->pidfd);
+	free(l);
+}
+
+static const struct chan_ops local_ops = {
+	l_start, l_want, l_write, l_read, l_close_input, l_exited, l_kill,
+	NULL, l_result, l_free
+};
+
+struct chan *
+chan_local(void)
+{
+	struct lchan	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->c.ops = &local_ops;
+	l->in = l->out = l->pidfd = -1;
+	return &l->c;
+}
+
+int
+exec_local(const struct exec_req *rq, struct exec_res *res)
+{
+	struct chan	*ch;
+
+	if ((ch = chan_local()) == NULL) {
+		memset(res, 0, sizeof(*res));
+		snprintf(res->error, sizeof(res->error), "out of memory");
+		return -1;
+	}
+	return exec_run(ch, rq, res);
 }

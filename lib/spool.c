@@ -41,9 +41,8 @@ struct run {
 	struct conns		 conns;
 };
 
-static void	renew_now(struct run *);
-
-/* The connection to server_id, made on first use. NULL with err. */
+/* The connection to server_id, made on first use (it connects when a
+ * step's channel on it starts). NULL with err. */
 static struct ssh_conn *
 conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
 {
@@ -85,15 +84,11 @@ conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
 	t.user = PQgetvalue(res, 0, 2);
 	t.hostkey = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
 	t.key_file = r->sp->ssh_key_file;
-	/* Nothing renews the lease while a connection is being made: start
-	 * it with a fresh lease and keep the TCP connect and the handshake
-	 * (each bounded by connect_timeout_s) inside two thirds of one. */
+	/* The lease is renewed by the ticks while it connects. */
 	t.connect_timeout_s = r->sp->ssh_connect_timeout;
-	if (t.connect_timeout_s > r->sp->lease_s / 3)
-		t.connect_timeout_s = r->sp->lease_s / 3 > 0 ? r->sp->lease_s / 3 : 1;
 	t.idle_timeout_s = r->sp->ssh_idle_timeout;
-	renew_now(r);
-	c = ssh_connect(&t, err, errsz);
+	if ((c = ssh_conn_new(&t)) == NULL)
+		snprintf(err, errsz, "out of memory");
 	PQclear(res);
 	if (c != NULL) {
 		cs->v[cs->n].server_id = id;
@@ -273,43 +268,66 @@ word_in(const char *list, const char *w)
 	return 0;
 }
 
+/* The supervision item for one step: the channel for its target, only
+ * the secrets it names (into mine, of STEP_MAX_SECRETS). -1 with
+ * it->res.error when it cannot be made. */
+static int
+step_item(struct run *r, const char *target, const char *server_id,
+    const char *script, long timeout_s, const struct op_secrets *sec,
+    const char *names, struct secret *mine, struct sup_item *it)
+{
+	struct ssh_conn	*c;
+	size_t		 n = 0;
+
+	memset(it, 0, sizeof(*it));
+	/* Only the secrets the step names travel to where it runs. */
+	for (size_t i = 0; i < sec->n; i++)
+		if (names == NULL || word_in(names, sec->v[i].name))
+			mine[n++] = sec->v[i];
+	it->rq.script = script;
+	it->rq.secrets = mine;
+	it->rq.nsecrets = n;
+	it->rq.timeout_s = timeout_s;
+	it->rq.output_cap = r->sp->output_cap;
+	it->rq.output = on_output;
+	it->rq.arg = r;
+	if (strcmp(target, "control_node") == 0 ||
+	    (strcmp(target, "build_node") == 0 && server_id == NULL))
+		it->ch = chan_local();
+	else if (server_id == NULL) {
+		snprintf(it->res.error, sizeof(it->res.error), "target %s names "
+		    "no server", target);
+		return -1;
+	} else if ((c = conn_for(r, server_id, it->res.error,
+	    sizeof(it->res.error))) == NULL)
+		return -1;
+	else
+		it->ch = ssh_chan(c);
+	if (it->ch == NULL) {
+		snprintf(it->res.error, sizeof(it->res.error), "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* Runs one step through the executor for its target. */
 static int
 run_step(struct run *r, const char *target, const char *server_id,
     const char *script, long timeout_s, const struct op_secrets *sec,
     const char *names, struct exec_res *res)
 {
-	struct exec_req	 rq;
 	struct secret	 mine[STEP_MAX_SECRETS];
-	size_t		 n = 0;
+	struct sup_item	 it;
 
-	/* Only the secrets the step names travel to where it runs. */
-	for (size_t i = 0; i < sec->n; i++)
-		if (names == NULL || word_in(names, sec->v[i].name))
-			mine[n++] = sec->v[i];
-	memset(&rq, 0, sizeof(rq));
-	rq.script = script;
-	rq.secrets = mine;
-	rq.nsecrets = n;
-	rq.timeout_s = timeout_s;
-	rq.output_cap = r->sp->output_cap;
-	rq.output = on_output;
-	rq.tick = on_tick;
-	rq.arg = r;
-	struct ssh_conn	*c;
-
-	if (strcmp(target, "control_node") == 0 ||
-	    (strcmp(target, "build_node") == 0 && server_id == NULL))
-		return exec_local(&rq, res);
-	memset(res, 0, sizeof(*res));
-	if (server_id == NULL) {
-		snprintf(res->error, sizeof(res->error), "target %s names no server",
-		    target);
+	if (step_item(r, target, server_id, script, timeout_s, sec, names,
+	    mine, &it) == -1) {
+		*res = it.res;
 		return -1;
 	}
-	if ((c = conn_for(r, server_id, res->error, sizeof(res->error))) == NULL)
-		return -1;
-	return ssh_exec(c, &rq, res);
+	if (supervise(&it, 1, on_tick, r) == -1)
+		it.rc = -1;
+	*res = it.res;
+	return it.rc;
 }
 
 int

@@ -20,12 +20,31 @@
 #include "log.h"
 #include "ssh.h"
 
-#define GRACE_S	5
+#define KILL_CLOSE_MS	2000	/* a killed step's channel: close within */
+
+/* Where a connection is: each state moves on without blocking. */
+enum conn_state {
+	C_NEW,		/* nothing done yet (or again, after a failure) */
+	C_TCP,		/* the TCP connect is under way */
+	C_HANDSHAKE,	/* SSH handshake, then the host key check */
+	C_AUTH,		/* public key authentication */
+	C_READY,
+	C_FAILED	/* err says why; a new channel starts over */
+};
 
 struct ssh_conn {
+	char		*host, *user, *hostkey, *key_file;
+	int		 port;
+	long		 connect_s;
+	long long	 idle_ms;
+	int		 keyonly;	/* stop after the handshake */
+	enum conn_state	 state;
+	struct addrinfo	*ai0, *ai;	/* the addresses; the one tried */
 	int		 fd;
 	LIBSSH2_SESSION	*s;
-	long		 idle_ms;
+	long long	 deadline;	/* of the TCP connect; of the rest */
+	char		 err[256];
+	char		 key[2048], fp[80];	/* what the server offers */
 };
 
 static int
@@ -39,61 +58,6 @@ lib_init(void)
 		done = 1;
 	}
 	return 0;
-}
-
-/* A TCP connection within timeout_s, or -1 with err. */
-static int
-tcp_connect(const char *host, int port, long timeout_s, char *err, size_t errsz)
-{
-	struct addrinfo	 hints, *res = NULL, *ai;
-	struct pollfd	 pfd;
-	char		 portstr[16];
-	socklen_t	 len;
-	int		 fd = -1, rc, soerr = 0;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	if ((rc = getaddrinfo(host, portstr, &hints, &res)) != 0) {
-		snprintf(err, errsz, "cannot resolve %s: %s", host, gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol)) == -1)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			rc = poll(&pfd, 1, (int)(timeout_s * 1000));
-			len = sizeof(soerr);
-			if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &len) == 0 && soerr == 0)
-				break;
-			if (rc == 0)
-				snprintf(err, errsz, "connection to %s port %d timed "
-				    "out after %ld s", host, port, timeout_s);
-			else
-				snprintf(err, errsz, "cannot connect to %s port %d: %s",
-				    host, port, strerror(soerr ? soerr : errno));
-		} else
-			snprintf(err, errsz, "cannot connect to %s port %d: %s",
-			    host, port, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd != -1) {
-		int one = 1;
-		(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-		/* SSH sends small packets and waits for answers: without this,
-		 * each step waits on the peer's delayed ACKs (~40 ms each). */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	return fd;
 }
 
 static const char *
@@ -160,72 +124,6 @@ session_hostkey(LIBSSH2_SESSION *s, char *key, size_t keysz, char *fp, size_t fp
 	return 0;
 }
 
-/* A session through the handshake, with Terrapin-safe preferences. */
-static LIBSSH2_SESSION *
-handshake(int fd, long timeout_s, const char *host, char *err, size_t errsz)
-{
-	LIBSSH2_SESSION	*s;
-
-	if ((s = libssh2_session_init()) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		return NULL;
-	}
-	libssh2_session_set_blocking(s, 1);
-	libssh2_session_set_timeout(s, timeout_s * 1000);
-	if (libssh2_session_method_pref(s, LIBSSH2_METHOD_KEX,
-	    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
-	    "ecdh-sha2-nistp384,diffie-hellman-group16-sha512,"
-	    "diffie-hellman-group14-sha256") != 0 ||
-	    libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY,
-	    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,rsa-sha2-512,"
-	    "rsa-sha2-256") != 0 ||
-	    libssh2_session_method_pref(s, LIBSSH2_METHOD_CRYPT_CS,
-	    "aes256-ctr,aes192-ctr,aes128-ctr") != 0 ||
-	    libssh2_session_method_pref(s, LIBSSH2_METHOD_CRYPT_SC,
-	    "aes256-ctr,aes192-ctr,aes128-ctr") != 0 ||
-	    libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_CS,
-	    "hmac-sha2-256,hmac-sha2-512") != 0 ||
-	    libssh2_session_method_pref(s, LIBSSH2_METHOD_MAC_SC,
-	    "hmac-sha2-256,hmac-sha2-512") != 0) {
-		snprintf(err, errsz, "SSH method preferences refused by libssh2");
-		libssh2_session_free(s);
-		return NULL;
-	}
-	if (libssh2_session_handshake(s, fd) != 0) {
-		char *msg = NULL;
-		libssh2_session_last_error(s, &msg, NULL, 0);
-		snprintf(err, errsz, "SSH handshake with %s failed: %s", host,
-		    msg ? msg : "unknown error");
-		libssh2_session_free(s);
-		return NULL;
-	}
-	return s;
-}
-
-int
-ssh_offered_hostkey(const char *host, int port, long timeout_s, char *key,
-    size_t keysz, char *fp, size_t fpsz, char *err, size_t errsz)
-{
-	LIBSSH2_SESSION	*s;
-	int		 fd, rc = -1;
-
-	if (lib_init() == -1 || (fd = tcp_connect(host, port, timeout_s, err,
-	    errsz)) == -1)
-		return -1;
-	if ((s = handshake(fd, timeout_s, host, err, errsz)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	if (session_hostkey(s, key, keysz, fp, fpsz) == -1)
-		snprintf(err, errsz, "%s offers a host key of an unknown type", host);
-	else
-		rc = 0;
-	libssh2_session_disconnect(s, "host key read");
-	libssh2_session_free(s);
-	close(fd);
-	return rc;
-}
-
 /* Compares two "TYPE BASE64" keys, ignoring a trailing comment. */
 static int
 same_key(const char *a, const char *b)
@@ -240,67 +138,307 @@ same_key(const char *a, const char *b)
 	return ka == kb && sodium_memcmp(a + la + 1, b + lb + 1, ka) == 0;
 }
 
-struct ssh_conn *
-ssh_connect(const struct ssh_target *t, char *err, size_t errsz)
+/*
+ * Drops the session and the socket. A ready session is told goodbye,
+ * within 2 s (only ssh_close() drops one: no step waits on it); then, with
+ * the socket shut, freeing the session (and any channel it still holds)
+ * sends nothing and waits for nothing.
+ */
+static void
+conn_drop(struct ssh_conn *c)
 {
-	struct ssh_conn	*c = NULL;
-	LIBSSH2_SESSION	*s = NULL;
-	char		 key[2048], fp[80], pinfp[80], pub[1024];
-	int		 fd = -1;
+	if (c->s != NULL) {
+		if (c->state == C_READY) {
+			libssh2_session_set_blocking(c->s, 1);
+			libssh2_session_set_timeout(c->s, 2000);
+			(void)libssh2_session_disconnect(c->s, "done");
+		}
+		(void)shutdown(c->fd, SHUT_RDWR);
+		libssh2_session_free(c->s);
+		c->s = NULL;
+	}
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+	if (c->ai0 != NULL)
+		freeaddrinfo(c->ai0);
+	c->ai0 = c->ai = NULL;
+}
+
+/* Starts a TCP connect to c->ai or a later address; -1 when none is left
+ * (c->err says why the last one failed). */
+static int
+tcp_next(struct ssh_conn *c)
+{
+	for (; c->ai != NULL; c->ai = c->ai->ai_next) {
+		if (c->fd != -1)
+			close(c->fd);
+		if ((c->fd = socket(c->ai->ai_family, c->ai->ai_socktype |
+		    SOCK_CLOEXEC | SOCK_NONBLOCK, c->ai->ai_protocol)) != -1 &&
+		    (connect(c->fd, c->ai->ai_addr, c->ai->ai_addrlen) == 0 ||
+		    errno == EINPROGRESS))
+			return 0;
+		snprintf(c->err, sizeof(c->err), "cannot connect to %s port %d: %s",
+		    c->host, c->port, strerror(errno));
+	}
+	return -1;
+}
+
+/* The TCP connect: 0 connected, 1 under way, -1 failed. */
+static int
+tcp_step(struct ssh_conn *c, long long t)
+{
+	struct pollfd	 pfd = { c->fd, POLLOUT, 0 };
+	socklen_t	 len = sizeof(int);
+	int		 soerr = 0, one = 1;
+
+	if (poll(&pfd, 1, 0) == 1) {
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
+			soerr = errno;
+		if (soerr == 0) {
+			/* SSH sends small packets and waits for answers:
+			 * without this, each step waits on the peer's
+			 * delayed ACKs (~40 ms each). */
+			(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+			return 0;
+		}
+		snprintf(c->err, sizeof(c->err), "cannot connect to %s port %d: %s",
+		    c->host, c->port, strerror(soerr));
+		c->ai = c->ai->ai_next;
+		return tcp_next(c) == -1 ? -1 : 1;
+	}
+	if (t < c->deadline)
+		return 1;
+	snprintf(c->err, sizeof(c->err), "connection to %s port %d timed out "
+	    "after %ld s", c->host, c->port, c->connect_s);
+	return -1;
+}
+
+/* A non-blocking session with Terrapin-safe preferences. */
+static int
+session_begin(struct ssh_conn *c)
+{
+	if ((c->s = libssh2_session_init()) == NULL) {
+		snprintf(c->err, sizeof(c->err), "out of memory");
+		return -1;
+	}
+	libssh2_session_set_blocking(c->s, 0);
+	if (libssh2_session_method_pref(c->s, LIBSSH2_METHOD_KEX,
+	    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
+	    "ecdh-sha2-nistp384,diffie-hellman-group16-sha512,"
+	    "diffie-hellman-group14-sha256") != 0 ||
+	    libssh2_session_method_pref(c->s, LIBSSH2_METHOD_HOSTKEY,
+	    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,rsa-sha2-512,"
+	    "rsa-sha2-256") != 0 ||
+	    libssh2_session_method_pref(c->s, LIBSSH2_METHOD_CRYPT_CS,
+	    "aes256-ctr,aes192-ctr,aes128-ctr") != 0 ||
+	    libssh2_session_method_pref(c->s, LIBSSH2_METHOD_CRYPT_SC,
+	    "aes256-ctr,aes192-ctr,aes128-ctr") != 0 ||
+	    libssh2_session_method_pref(c->s, LIBSSH2_METHOD_MAC_CS,
+	    "hmac-sha2-256,hmac-sha2-512") != 0 ||
+	    libssh2_session_method_pref(c->s, LIBSSH2_METHOD_MAC_SC,
+	    "hmac-sha2-256,hmac-sha2-512") != 0) {
+		snprintf(c->err, sizeof(c->err),
+		    "SSH method preferences refused by libssh2");
+		return -1;
+	}
+	return 0;
+}
+
+/* Before anything is authenticated or sent: the offered key is the
+ * pinned one (for ssh_offered_hostkey, it is only read). */
+static int
+hostkey_check(struct ssh_conn *c)
+{
+	char	 pinfp[80];
+
+	if (session_hostkey(c->s, c->key, sizeof(c->key), c->fp,
+	    sizeof(c->fp)) == -1) {
+		snprintf(c->err, sizeof(c->err), "%s offers a host key of an "
+		    "unknown type", c->host);
+		return -1;
+	}
+	if (c->keyonly || same_key(c->key, c->hostkey))
+		return 0;
+	if (ssh_fingerprint(c->hostkey, pinfp, sizeof(pinfp)) == -1)
+		snprintf(pinfp, sizeof(pinfp), "(malformed)");
+	snprintf(c->err, sizeof(c->err), "host key mismatch for %s: it offers %s, "
+	    "Keystone pinned %s; refusing to connect", c->host, c->fp, pinfp);
+	return -1;
+}
+
+/* libssh2's last error on c, or what. */
+static const char *
+last_error(struct ssh_conn *c, const char *what)
+{
+	char	*msg = NULL;
+
+	if (c->s != NULL)
+		libssh2_session_last_error(c->s, &msg, NULL, 0);
+	return msg != NULL && msg[0] != '\0' ? msg : what;
+}
+
+/* The first move: refusals that need no network, then the TCP connect. */
+static int
+conn_begin(struct ssh_conn *c, long long t)
+{
+	struct addrinfo	 hints;
+	char		 port[16];
+	int		 rc;
 
 	if (lib_init() == -1) {
-		snprintf(err, errsz, "libssh2 failed to initialise");
-		return NULL;
+		snprintf(c->err, sizeof(c->err), "libssh2 failed to initialise");
+		return -1;
 	}
-	if (t->hostkey == NULL || t->hostkey[0] == '\0') {
-		snprintf(err, errsz, "the host key of %s is not pinned yet: confirm "
-		    "its fingerprint on the server page first", t->host);
-		return NULL;
+	if (!c->keyonly && (c->hostkey == NULL || c->hostkey[0] == '\0')) {
+		snprintf(c->err, sizeof(c->err), "the host key of %s is not pinned "
+		    "yet: confirm its fingerprint on the server page first", c->host);
+		return -1;
 	}
-	if ((fd = tcp_connect(t->host, t->port, t->connect_timeout_s, err,
-	    errsz)) == -1)
-		return NULL;
-	if ((s = handshake(fd, t->connect_timeout_s, t->host, err, errsz)) == NULL)
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	snprintf(port, sizeof(port), "%d", c->port);
+	/* An address (as servers are mostly given) resolves at once; a
+	 * name waits for the resolver. */
+	if ((rc = getaddrinfo(c->host, port, &hints, &c->ai0)) != 0) {
+		c->ai0 = NULL;
+		snprintf(c->err, sizeof(c->err), "cannot resolve %s: %s", c->host,
+		    gai_strerror(rc));
+		return -1;
+	}
+	c->ai = c->ai0;
+	c->deadline = t + c->connect_s * 1000;
+	c->state = C_TCP;
+	return tcp_next(c);
+}
+
+/*
+ * Moves the connection on as far as it can go now: 0 ready, 1 under way
+ * (conn_want() says what to wait for), -1 failed (c->err). The TCP connect
+ * has connect_s; the handshake, host key check and authentication have
+ * connect_s more.
+ */
+static int
+conn_step(struct ssh_conn *c)
+{
+	long long	 t = step_now_ms();
+	char		 pub[1024];
+	int		 rc;
+
+	if (c->state == C_NEW && conn_begin(c, t) == -1)
 		goto fail;
-	/* Before anything is authenticated or sent. */
-	if (session_hostkey(s, key, sizeof(key), fp, sizeof(fp)) == -1) {
-		snprintf(err, errsz, "%s offers a host key of an unknown type", t->host);
-		goto fail;
+	if (c->state == C_TCP) {
+		if ((rc = tcp_step(c, t)) != 0) {
+			if (rc == -1)
+				goto fail;
+			return 1;
+		}
+		freeaddrinfo(c->ai0);
+		c->ai0 = c->ai = NULL;
+		if (session_begin(c) == -1)
+			goto fail;
+		c->deadline = t + c->connect_s * 1000;
+		c->state = C_HANDSHAKE;
 	}
-	if (!same_key(key, t->hostkey)) {
-		if (ssh_fingerprint(t->hostkey, pinfp, sizeof(pinfp)) == -1)
-			snprintf(pinfp, sizeof(pinfp), "(malformed)");
-		snprintf(err, errsz, "host key mismatch for %s: it offers %s, "
-		    "Keystone pinned %s; refusing to connect", t->host, fp, pinfp);
-		goto fail;
+	if (c->state == C_HANDSHAKE) {
+		if ((rc = libssh2_session_handshake(c->s, c->fd)) ==
+		    LIBSSH2_ERROR_EAGAIN) {
+			if (t < c->deadline)
+				return 1;
+			snprintf(c->err, sizeof(c->err), "SSH handshake with %s "
+			    "timed out after %ld s", c->host, c->connect_s);
+			goto fail;
+		}
+		if (rc != 0) {
+			snprintf(c->err, sizeof(c->err), "SSH handshake with %s "
+			    "failed: %s", c->host, last_error(c, "unknown error"));
+			goto fail;
+		}
+		if (hostkey_check(c) == -1)
+			goto fail;
+		c->state = c->keyonly ? C_READY : C_AUTH;
 	}
-	snprintf(pub, sizeof(pub), "%s.pub", t->key_file);
-	if (libssh2_userauth_publickey_fromfile(s, t->user,
-	    access(pub, R_OK) == 0 ? pub : NULL, t->key_file, NULL) != 0) {
-		char *msg = NULL;
-		libssh2_session_last_error(s, &msg, NULL, 0);
-		snprintf(err, errsz, "%s refused Keystone's key for user %s: %s",
-		    t->host, t->user, msg ? msg : "authentication failed");
-		goto fail;
+	if (c->state == C_AUTH) {
+		snprintf(pub, sizeof(pub), "%s.pub", c->key_file);
+		if ((rc = libssh2_userauth_publickey_fromfile(c->s, c->user,
+		    access(pub, R_OK) == 0 ? pub : NULL, c->key_file, NULL)) ==
+		    LIBSSH2_ERROR_EAGAIN) {
+			if (t < c->deadline)
+				return 1;
+			snprintf(c->err, sizeof(c->err), "%s did not complete "
+			    "Keystone's authentication within %ld s", c->host,
+			    c->connect_s);
+			goto fail;
+		}
+		if (rc != 0) {
+			snprintf(c->err, sizeof(c->err), "%s refused Keystone's key "
+			    "for user %s: %s", c->host, c->user,
+			    last_error(c, "authentication failed"));
+			goto fail;
+		}
+		libssh2_keepalive_config(c->s, 1, 15);
+		c->state = C_READY;
 	}
-	libssh2_keepalive_config(s, 1, 15);
-	libssh2_session_set_timeout(s, t->idle_timeout_s * 1000);
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		snprintf(err, errsz, "out of memory");
-		goto fail;
-	}
-	c->fd = fd;
-	c->s = s;
-	c->idle_ms = t->idle_timeout_s * 1000;
-	return c;
+	return c->state == C_READY ? 0 : -1;
 fail:
-	if (s != NULL) {
-		libssh2_session_disconnect(s, "refused");
-		libssh2_session_free(s);
+	conn_drop(c);
+	c->state = C_FAILED;
+	return -1;
+}
+
+/* What the connection waits for: 1 with pfd filled, or 0. */
+static int
+conn_want(struct ssh_conn *c, struct pollfd *pfd)
+{
+	int	 dir;
+
+	if (c->fd == -1 || c->state == C_NEW || c->state == C_FAILED)
+		return 0;
+	pfd->fd = c->fd;
+	pfd->events = 0;
+	if (c->state == C_TCP) {
+		pfd->events = POLLOUT;
+		return 1;
 	}
-	if (fd != -1)
-		close(fd);
-	return NULL;
+	dir = libssh2_session_block_directions(c->s);
+	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
+		pfd->events |= POLLIN;
+	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		pfd->events |= POLLOUT;
+	if (pfd->events == 0)
+		pfd->events = POLLIN;
+	return 1;
+}
+
+/* A connection; keyonly: for reading the host key, no authentication. */
+static struct ssh_conn *
+conn_make(const struct ssh_target *t, int keyonly)
+{
+	struct ssh_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = -1;
+	c->port = t->port;
+	c->connect_s = t->connect_timeout_s;
+	c->idle_ms = (long long)t->idle_timeout_s * 1000;
+	c->keyonly = keyonly;
+	if ((c->host = strdup(t->host)) == NULL ||
+	    (t->user != NULL && (c->user = strdup(t->user)) == NULL) ||
+	    (t->hostkey != NULL && (c->hostkey = strdup(t->hostkey)) == NULL) ||
+	    (t->key_file != NULL && (c->key_file = strdup(t->key_file)) == NULL)) {
+		ssh_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct ssh_conn *
+ssh_conn_new(const struct ssh_target *t)
+{
+	return conn_make(t, 0);
 }
 
 void
@@ -308,168 +446,277 @@ ssh_close(struct ssh_conn *c)
 {
 	if (c == NULL)
 		return;
-	libssh2_session_set_blocking(c->s, 1);
-	libssh2_session_set_timeout(c->s, 2000);
-	libssh2_session_disconnect(c->s, "done");
-	libssh2_session_free(c->s);
-	close(c->fd);
+	conn_drop(c);
+	free(c->host);
+	free(c->user);
+	free(c->hostkey);
+	free(c->key_file);
 	free(c);
 }
 
-/* Waits until the socket is ready in the directions libssh2 asks for. */
-static void
-wait_socket(struct ssh_conn *c, int ms)
+int
+ssh_offered_hostkey(const char *host, int port, long timeout_s, char *key,
+    size_t keysz, char *fp, size_t fpsz, char *err, size_t errsz)
 {
+	struct ssh_target t;
+	struct ssh_conn	*c;
 	struct pollfd	 pfd;
-	int		 dir = libssh2_session_block_directions(c->s);
+	int		 rc;
 
-	pfd.fd = c->fd;
-	pfd.events = 0;
-	if (dir & LIBSSH2_SESSION_BLOCK_INBOUND)
-		pfd.events |= POLLIN;
-	if (dir & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-		pfd.events |= POLLOUT;
-	if (pfd.events == 0)
-		pfd.events = POLLIN;
-	(void)poll(&pfd, 1, ms);
+	memset(&t, 0, sizeof(t));
+	t.host = host;
+	t.port = port;
+	t.connect_timeout_s = t.idle_timeout_s = timeout_s;
+	if ((c = conn_make(&t, 1)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return -1;
+	}
+	/* One connection alone: waiting here holds up nobody else. */
+	while ((rc = conn_step(c)) == 1)
+		(void)poll(&pfd, (nfds_t)conn_want(c, &pfd), 200);
+	if (rc == 0) {
+		snprintf(key, keysz, "%s", c->key);
+		snprintf(fp, fpsz, "%s", c->fp);
+	} else
+		snprintf(err, errsz, "%s", c->err);
+	ssh_close(c);
+	return rc;
 }
 
-int
-ssh_exec(struct ssh_conn *c, const struct exec_req *rq, struct exec_res *res)
+/*
+ * A step's channel on a connection, for supervise().
+ */
+enum chan_state { S_CONNECT, S_OPEN, S_EXEC, S_RUN };
+
+struct schan {
+	struct chan	 c;
+	struct ssh_conn	*conn;
+	LIBSSH2_CHANNEL	*ch;
+	enum chan_state	 state;
+	long long	 open_by;	/* opening the channel: no later */
+	long long	 close_by;	/* closing it: given up after */
+	int		 eof;		/* all output read */
+	int		 killed;
+	int		 closed;	/* closed, or given up */
+};
+
+/* The channel's start could not go on; err says why. */
+static int
+start_failed(const char *why, char *err, size_t errsz)
 {
-	LIBSSH2_CHANNEL	*ch = NULL;
-	struct outfilter of;
-	struct buf	 input;
-	char		 chunk[32768], *sig = NULL;
-	size_t		 sent = 0;
-	ssize_t		 n;
-	long long	 start = step_now_ms(), last_tick = start, cancel_at = 0,
-			 last_io = start;
-	int		 eof_sent = 0, rc = -1, progress, st;
+	snprintf(err, errsz, "cannot start the step: %s", why);
+	return -1;
+}
 
-	memset(res, 0, sizeof(*res));
-	buf_init(&input);
-	outfilter_init(&of, rq->secrets, rq->nsecrets, rq->output_cap,
-	    rq->output, rq->arg);
-	if (step_wrapper(&input, rq->script, rq->secrets, rq->nsecrets) == -1 ||
-	    step_secret_input(&input, rq->secrets, rq->nsecrets) == -1) {
-		snprintf(res->error, sizeof(res->error), "invalid secret for the step");
-		goto out;
-	}
-	/* Blocking (with the idle timeout) while the channel opens. */
-	libssh2_session_set_blocking(c->s, 1);
-	if ((ch = libssh2_channel_open_session(c->s)) == NULL ||
-	    libssh2_channel_exec(ch, "bash -s") != 0) {
-		char *msg = NULL;
-		libssh2_session_last_error(c->s, &msg, NULL, 0);
-		snprintf(res->error, sizeof(res->error), "cannot start the step: %s",
-		    msg ? msg : "channel refused");
-		goto out;
-	}
-	libssh2_session_set_blocking(c->s, 0);
-	for (;;) {
-		long long t;
+static int
+s_start(struct chan *c, char *err, size_t errsz)
+{
+	struct schan	*h = (struct schan *)c;
+	struct ssh_conn	*k = h->conn;
+	char		 why[128];
+	int		 rc;
 
-		progress = 0;
-		if (sent < input.len) {
-			n = libssh2_channel_write(ch, input.ptr + sent, input.len - sent);
-			if (n > 0) {
-				sent += (size_t)n;
-				progress = 1;
-			} else if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
-				sent = input.len;
-		}
-		/* Drain both streams, or a full one stalls the other. */
+	if (h->state == S_CONNECT) {
+		if ((rc = conn_step(k)) == -1)
+			snprintf(err, errsz, "%s", k->err);
+		if (rc != 0)
+			return rc;
+		h->state = S_OPEN;
+		h->open_by = step_now_ms() + k->idle_ms;
+	}
+	if (h->state == S_OPEN) {
+		/* Channels of one session open one at a time: libssh2 keeps
+		 * one open under way per session, and hands it to whichever
+		 * channel asks when it completes. */
+		if ((h->ch = libssh2_channel_open_session(k->s)) == NULL &&
+		    libssh2_session_last_errno(k->s) != LIBSSH2_ERROR_EAGAIN)
+			return start_failed(last_error(k, "channel refused"),
+			    err, errsz);
+		if (h->ch != NULL)
+			h->state = S_EXEC;
+	}
+	if (h->state == S_EXEC) {
+		rc = libssh2_channel_exec(h->ch, "bash -s");
+		if (rc != 0 && rc != LIBSSH2_ERROR_EAGAIN)
+			return start_failed(last_error(k, "channel refused"),
+			    err, errsz);
+		if (rc == 0)
+			h->state = S_RUN;
+	}
+	if (h->state == S_RUN)
+		return 0;
+	if (step_now_ms() < h->open_by)
+		return 1;
+	snprintf(why, sizeof(why), "no answer from %s within %lld s", k->host,
+	    k->idle_ms / 1000);
+	return start_failed(why, err, errsz);
+}
+
+static int
+s_want(struct chan *c, struct pollfd *pfd, int wr, int *ms)
+{
+	struct schan	*h = (struct schan *)c;
+
+	(void)wr;	/* libssh2 says when it waits to send */
+	(void)ms;
+	return h->closed ? 0 : conn_want(h->conn, pfd);
+}
+
+static ssize_t
+s_write(struct chan *c, const char *p, size_t n)
+{
+	struct schan	*h = (struct schan *)c;
+	ssize_t		 w;
+
+	if ((w = libssh2_channel_write(h->ch, p, n)) >= 0)
+		return w;
+	return w == LIBSSH2_ERROR_EAGAIN ? 0 : -1;
+}
+
+static ssize_t
+s_read(struct chan *c, char *p, size_t n, char *err, size_t errsz)
+{
+	struct schan	*h = (struct schan *)c;
+	ssize_t		 r;
+
+	if (h->eof || h->closed)
+		return CHAN_EOF;
+	/* Both streams, or a full one stalls the other. Once the end is
+	 * seen, one more look: what arrived with it is read first. */
+	for (int pass = 0; pass < 2; pass++) {
 		for (int stream = 0; stream < 2; stream++) {
-			while ((n = libssh2_channel_read_ex(ch, stream, chunk,
-			    sizeof(chunk))) > 0) {
-				progress = 1;
-				if (outfilter_feed(&of, chunk, (size_t)n) == -1 &&
-				    cancel_at == 0) {
-					snprintf(res->error, sizeof(res->error),
-					    "storing output failed");
-					cancel_at = step_now_ms();
-				}
-			}
-			if (n < 0 && n != LIBSSH2_ERROR_EAGAIN) {
-				char *msg = NULL;
-				libssh2_session_last_error(c->s, &msg, NULL, 0);
-				snprintf(res->error, sizeof(res->error), "connection "
-				    "lost during the step: %s", msg ? msg : "read error");
-				goto done;
+			if ((r = libssh2_channel_read_ex(h->ch, stream, p, n)) > 0)
+				return r;
+			if (r < 0 && r != LIBSSH2_ERROR_EAGAIN) {
+				snprintf(err, errsz, "connection lost during the "
+				    "step: %s", last_error(h->conn, "read error"));
+				return -1;
 			}
 		}
-		if (libssh2_channel_eof(ch))
-			break;
-		t = step_now_ms();
-		if (progress)
-			last_io = t;
-		if (cancel_at == 0 && t - last_tick >= 1000) {
-			last_tick = t;
-			if (rq->tick != NULL && rq->tick(rq->arg) != 0) {
-				res->cancelled = 1;
-				cancel_at = t;
-			}
-		}
-		if (cancel_at == 0 && rq->timeout_s > 0 &&
-		    t - start >= rq->timeout_s * 1000) {
-			res->timed_out = 1;
-			cancel_at = t;
-		}
-		/* stdin EOF is the cancel signal (step.h). */
-		if (cancel_at != 0 && !eof_sent) {
-			if (libssh2_channel_send_eof(ch) != LIBSSH2_ERROR_EAGAIN)
-				eof_sent = 1;
-		}
-		if (cancel_at != 0 && t - cancel_at >= GRACE_S * 1000)
-			break;	/* the channel is closed below */
-		if (!progress && libssh2_keepalive_send(c->s, &st) == 0 &&
-		    t - last_io > c->idle_ms + (long long)rq->timeout_s * 1000) {
-			snprintf(res->error, sizeof(res->error), "no answer from the "
-			    "server for %lld s", (t - last_io) / 1000);
-			goto done;
-		}
-		if (!progress)
-			wait_socket(c, 200);
+		if (!libssh2_channel_eof(h->ch))
+			return 0;
 	}
-done:
-	if (outfilter_finish(&of) == -1 && res->error[0] == '\0')
-		snprintf(res->error, sizeof(res->error), "storing output failed");
-	libssh2_session_set_blocking(c->s, 1);
-	(void)libssh2_channel_close(ch);
-	(void)libssh2_channel_wait_closed(ch);
-	if (res->error[0] == '\0') {
-		/* The protocol's exit status is 0 also when none arrived: trust
-		 * it only when the wrapper's in-band status agrees it ran to
-		 * the end; a signal is reported on its own. */
-		st = libssh2_channel_get_exit_status(ch);
-		(void)libssh2_channel_get_exit_signal(ch, &sig, NULL, NULL, NULL,
-		    NULL, NULL);
-		if (sig != NULL) {
-			snprintf(res->signame, sizeof(res->signame), "%s", sig);
-			snprintf(res->error, sizeof(res->error), "killed by signal %s",
-			    sig);
-		} else if (of.have_status) {
-			res->exited = 1;
-			res->status = of.status;
-			if (st != of.status)
-				log_warnx("ssh: exit status %d, in-band status %d",
-				    st, of.status);
-		} else if (!res->cancelled && !res->timed_out)
-			snprintf(res->error, sizeof(res->error), "the step ended "
-			    "without an exit status (connection or shell lost)");
+	h->eof = 1;
+	return CHAN_EOF;
+}
+
+static int
+s_close_input(struct chan *c)
+{
+	struct schan	*h = (struct schan *)c;
+
+	return libssh2_channel_send_eof(h->ch) == LIBSSH2_ERROR_EAGAIN;
+}
+
+/* Ended once closed both ways (then the exit status is in), or given up. */
+static int
+s_exited(struct chan *c)
+{
+	struct schan	*h = (struct schan *)c;
+	long long	 t = step_now_ms();
+	int		 rc;
+
+	if (h->closed || (!h->eof && !h->killed))
+		return h->closed;
+	if (h->close_by == 0)
+		h->close_by = t + h->conn->idle_ms;
+	rc = libssh2_channel_close(h->ch);
+	/* Waiting for the peer's close needs its end of output first. */
+	if (rc == 0 && h->eof)
+		rc = libssh2_channel_wait_closed(h->ch);
+	if (rc != LIBSSH2_ERROR_EAGAIN || t >= h->close_by)
+		h->closed = 1;
+	return h->closed;
+}
+
+static void
+s_kill(struct chan *c)
+{
+	struct schan	*h = (struct schan *)c;
+	long long	 by = step_now_ms() + KILL_CLOSE_MS;
+
+	/* The wrapper stops the step when its stdin ends (step.h); what is
+	 * left is the channel, closed within KILL_CLOSE_MS. */
+	if (!h->killed && (h->close_by == 0 || h->close_by > by))
+		h->close_by = by;
+	h->killed = 1;
+}
+
+static int
+s_alive(struct chan *c, long long quiet_ms, long timeout_s, char *err,
+    size_t errsz)
+{
+	struct schan	*h = (struct schan *)c;
+	int		 next;
+
+	if (libssh2_keepalive_send(h->conn->s, &next) != 0 ||
+	    quiet_ms <= h->conn->idle_ms + (long long)timeout_s * 1000)
+		return 0;
+	snprintf(err, errsz, "no answer from the server for %lld s",
+	    quiet_ms / 1000);
+	return -1;
+}
+
+static void
+s_result(struct chan *c, const struct outfilter *of, struct exec_res *res)
+{
+	struct schan	*h = (struct schan *)c;
+	char		*sig = NULL;
+	int		 st;
+
+	if (res->error[0] != '\0')
+		return;
+	/* The protocol's exit status is 0 also when none arrived: trust it
+	 * only when the wrapper's in-band status agrees it ran to the end;
+	 * a signal is reported on its own. */
+	st = libssh2_channel_get_exit_status(h->ch);
+	(void)libssh2_channel_get_exit_signal(h->ch, &sig, NULL, NULL, NULL,
+	    NULL, NULL);
+	if (sig != NULL) {
+		snprintf(res->signame, sizeof(res->signame), "%s", sig);
+		snprintf(res->error, sizeof(res->error), "killed by signal %s", sig);
+		libssh2_free(h->conn->s, sig);
+	} else if (of->have_status) {
+		res->exited = 1;
+		res->status = of->status;
+		if (st != of->status)
+			log_warnx("ssh: exit status %d, in-band status %d", st,
+			    of->status);
+	} else if (!res->cancelled && !res->timed_out)
+		snprintf(res->error, sizeof(res->error), "the step ended without "
+		    "an exit status (connection or shell lost)");
+}
+
+static void
+s_free(struct chan *c)
+{
+	struct schan	*h = (struct schan *)c;
+
+	/* A channel that cannot be freed without waiting (its close is
+	 * not sent yet) stays with its session, which frees it in
+	 * ssh_close(). */
+	if (h->ch != NULL)
+		(void)libssh2_channel_free(h->ch);
+	free(h);
+}
+
+static const struct chan_ops ssh_ops = {
+	s_start, s_want, s_write, s_read, s_close_input, s_exited, s_kill,
+	s_alive, s_result, s_free
+};
+
+struct chan *
+ssh_chan(struct ssh_conn *k)
+{
+	struct schan	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->c.ops = &ssh_ops;
+	h->conn = k;
+	if (k->state == C_FAILED) {
+		k->state = C_NEW;	/* another attempt */
+		k->err[0] = '\0';
 	}
-	res->output_bytes = of.total;
-	res->truncated = of.truncated;
-	rc = 0;
-out:
-	if (sig != NULL)
-		libssh2_free(c->s, sig);
-	if (ch != NULL)
-		libssh2_channel_free(ch);
-	if (input.ptr != NULL)
-		sodium_memzero(input.ptr, input.cap);
-	buf_release(&input);
-	outfilter_release(&of);
-	return rc;
+	return &h->c;
 }

@@ -4,7 +4,8 @@
  * or different key is a refusal, and nothing is sent. Keys: Keystone's
  * ed25519 management key. Method preferences avoid what the Terrapin attack
  * reaches (libssh2 1.10 has no strict KEX): CTR ciphers with non-EtM
- * SHA-2 MACs. Connect and idle timeouts, keepalive.
+ * SHA-2 MACs. Connect and idle timeouts, keepalive. Nothing blocks: every
+ * session is non-blocking, driven by the supervision loop (exec.h).
  */
 #ifndef KS_SSH_H
 #define KS_SSH_H
@@ -20,16 +21,23 @@ struct ssh_target {
 	const char	*hostkey;	/* pinned: "TYPE BASE64", NULL = none */
 	const char	*key_file;	/* private key; KEY.pub beside it */
 	long		 connect_timeout_s;
-	long		 idle_timeout_s;	/* a blocking call waits at most */
+	long		 idle_timeout_s;	/* a silent server is given up after */
 };
 
 struct ssh_conn;
 
-/* Connects, verifies the pinned host key, authenticates. NULL with err
- * filled on any failure (refusals say why in words a user can act on). */
-struct ssh_conn	*ssh_connect(const struct ssh_target *, char *err, size_t errsz);
-/* Runs one step over a new channel of conn (see exec.h and step.h). */
-int		 ssh_exec(struct ssh_conn *, const struct exec_req *, struct exec_res *);
+/* A connection to t (its strings are copied), made when a channel on it
+ * first starts: nothing is sent or received here. NULL: out of memory. */
+struct ssh_conn	*ssh_conn_new(const struct ssh_target *);
+/*
+ * A channel that runs one step over conn (see exec.h), for supervise().
+ * Its start connects conn when it is not yet connected: the TCP connect,
+ * the handshake, the host key check and the authentication, without
+ * blocking, within connect_timeout_s (a refusal says why in words a user
+ * can act on). Several channels may share one conn; one made after the
+ * conn failed makes a new attempt. NULL: out of memory.
+ */
+struct chan	*ssh_chan(struct ssh_conn *);
 void		 ssh_close(struct ssh_conn *);
 
 /* The host key a server offers, for pinning by an explicit act: "TYPE

@@ -1,7 +1,8 @@
 /*
  * The step runtime and the local executor, with real bash: wrapper,
  * secrets on stdin only, redaction across chunk boundaries, capped output,
- * exit codes and signals, timeout, cancel of a whole process tree.
+ * exit codes and signals, timeout, cancel of a whole process tree, and
+ * several steps supervised at once.
  */
 #define _GNU_SOURCE	/* memmem */
 #include <check.h>
@@ -230,6 +231,91 @@ START_TEST(cancel_stops_step)
 }
 END_TEST
 
+/* The fourth step of several_at_once is cancelled alone, at the second
+ * tick; the others go on. */
+struct group {
+	struct sup_item	*items;
+	int		 ticks;
+};
+
+static int
+group_tick(void *arg)
+{
+	struct group	*g = arg;
+
+	if (++g->ticks == 2)
+		g->items[3].cancel = 1;
+	return 0;
+}
+
+/*
+ * Several steps supervised at once in one process: each keeps its own
+ * output, secrets, exit status, timeout and cancel, and together they take
+ * about as long as the longest, not the sum.
+ */
+START_TEST(several_at_once)
+{
+	struct secret	 sa[] = { { "PW", "alpha-secret-1" } },
+			 sb[] = { { "PW", "bravo-secret-2" } };
+	const char	*scripts[] = {
+		"echo a-start; sleep 3; printf 'a=%s\\n' \"$PW\"; echo a-end",
+		"echo b-start >&2; sleep 4; printf 'b=%s\\n' \"$PW\"; exit 5",
+		"echo c-start; sleep 300; echo c-never",
+		"echo d-start; sleep 300; echo d-never",
+	};
+	const char	*want[] = { "a-start\na=[redacted]\na-end\n",
+	    "b-start\nb=[redacted]\n", "c-start\n", "d-start\n" };
+	long		 timeouts[] = { 30, 30, 2, 30 };
+	struct sink	 s[4];
+	struct sup_item	 it[4];
+	struct group	 g = { it, 0 };
+	long long	 t0, took;
+
+	memset(s, 0, sizeof(s));
+	memset(it, 0, sizeof(it));
+	for (int i = 0; i < 4; i++) {
+		buf_init(&s[i].b);
+		ck_assert_ptr_nonnull(it[i].ch = chan_local());
+		it[i].rq.script = scripts[i];
+		it[i].rq.secrets = i == 0 ? sa : i == 1 ? sb : NULL;
+		it[i].rq.nsecrets = i < 2;
+		it[i].rq.timeout_s = timeouts[i];
+		it[i].rq.output_cap = 1 << 20;
+		it[i].rq.output = sink_out;
+		it[i].rq.arg = &s[i];
+	}
+	t0 = step_now_ms();
+	ck_assert_int_eq(supervise(it, 4, group_tick, &g), 0);
+	took = step_now_ms() - t0;
+	for (int i = 0; i < 4; i++) {
+		ck_assert_msg(it[i].done && it[i].rc == 0 && it[i].ch == NULL,
+		    "step %d: done %d rc %d: %s", i, it[i].done, it[i].rc,
+		    it[i].res.error);
+		ck_assert_msg(strcmp(buf_cstr(&s[i].b), want[i]) == 0,
+		    "step %d wrote \"%s\"", i, buf_cstr(&s[i].b));
+	}
+	ck_assert_int_eq(it[0].res.exited && it[0].res.status == 0, 1);
+	ck_assert_int_eq(it[1].res.exited && it[1].res.status == 5, 1);
+	ck_assert_int_eq(it[2].res.timed_out, 1);
+	ck_assert_int_eq(it[3].res.cancelled, 1);
+	ck_assert_int_eq(it[0].res.timed_out + it[0].res.cancelled +
+	    it[1].res.timed_out + it[1].res.cancelled + it[2].res.cancelled +
+	    it[3].res.timed_out, 0);
+	/* Each ended in its own time: the timeout (2 s) and the cancel (2nd
+	 * tick) first, then a (3 s), then b (4 s). */
+	ck_assert_msg(it[2].ended_ms - t0 < 3000 && it[3].ended_ms - t0 < 3000,
+	    "the timed-out step ended after %lld ms, the cancelled one after "
+	    "%lld ms", it[2].ended_ms - t0, it[3].ended_ms - t0);
+	ck_assert_msg(it[0].ended_ms - t0 >= 3000 && it[0].ended_ms <
+	    it[1].ended_ms, "a ended after %lld ms, b after %lld ms",
+	    it[0].ended_ms - t0, it[1].ended_ms - t0);
+	/* Together: the longest (4 s), far from the sum (over 9 s). */
+	ck_assert_msg(took >= 4000 && took < 6500, "four steps took %lld ms", took);
+	for (int i = 0; i < 4; i++)
+		buf_release(&s[i].b);
+}
+END_TEST
+
 static int
 collect(void *arg, const char *p, size_t n)
 {
@@ -300,6 +386,7 @@ main(void)
 	tcase_add_test(tc, huge_output_capped);
 	tcase_add_test(tc, timeout_kills_tree);
 	tcase_add_test(tc, cancel_stops_step);
+	tcase_add_test(tc, several_at_once);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

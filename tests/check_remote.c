@@ -3,7 +3,8 @@
  * on two ready hosts and the control node, host key refusals, timeouts,
  * big output, crash recovery, exactly-once under two spoolers, secrets,
  * cancel, every connection closed however many servers an operation
- * touches. Needs the stack ($KS_PGCONN, $KS_DIR, $KS_BUILD) and at least
+ * touches, several channels supervised at once with silent hosts among
+ * them. Needs the stack ($KS_PGCONN, $KS_DIR, $KS_BUILD) and at least
  * two ready hosts ($KS_HOSTS_STATE, from `hostctl up`).
  */
 #define _GNU_SOURCE
@@ -13,6 +14,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "exec.h"
+#include "ssh.h"
 #include "testutil.h"
 #include "tu_hosts.h"
 #include "tu_spool.h"
@@ -499,6 +504,164 @@ START_TEST(unreachable_and_silent)
 }
 END_TEST
 
+static int
+collect(void *arg, const char *p, size_t n)
+{
+	return buf_put(arg, p, n);
+}
+
+/* A TCP listener on 127.0.0.1 that never accepts; its port into *port. */
+static int
+listener(int backlog, int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t	 len = sizeof(sa);
+	int		 fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, backlog), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/*
+ * Several SSH channels supervised at once in this process (what step
+ * groups run on): two steps on hosts[0] over one connection, one on
+ * hosts[1], one on the control node, and two servers that never answer
+ * SSH: one accepts the TCP connection and never speaks, one never answers
+ * the TCP connect at all (its listener's accept queue is full, so the
+ * kernel drops new SYNs). The others finish while the silent ones are
+ * still connecting; each silent one fails on its own deadline, saying so.
+ */
+START_TEST(group_with_silent_hosts)
+{
+	enum { N = 6, CT = 5 };
+	const char	*conn_of = "echo \"$SSH_CONNECTION\"";
+	struct ssh_target t;
+	struct ssh_conn	*k[4];
+	struct sup_item	 it[N];
+	struct buf	 out[N];
+	char		 keyf[512], script[N][128], want[128], *l0, *l1;
+	int		 mute, full, filler, mute_port, full_port;
+	long long	 t0, last_real = 0;
+
+	snprintf(keyf, sizeof(keyf), "%s/keys/mgmt_ed25519", hstate);
+	mute = listener(8, &mute_port);
+	full = listener(0, &full_port);
+	/* Backlog 0 holds one connection: this one fills it. */
+	ck_assert_int_ge(filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0), 0);
+	{
+		struct sockaddr_in sa;
+		struct pollfd	 pfd = { filler, POLLOUT, 0 };
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa.sin_port = htons((unsigned short)full_port);
+		(void)connect(filler, (struct sockaddr *)&sa, sizeof(sa));
+		ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	}
+
+	memset(&t, 0, sizeof(t));
+	t.user = "keystone";
+	t.key_file = keyf;
+	t.connect_timeout_s = CT;
+	t.idle_timeout_s = 30;
+	t.port = 22;
+	for (int i = 0; i < 2; i++) {
+		t.host = hosts[i].addr;
+		t.hostkey = hosts[i].key;
+		ck_assert_ptr_nonnull(k[i] = ssh_conn_new(&t));
+	}
+	t.host = "127.0.0.1";
+	t.hostkey = hosts[0].key;
+	t.port = mute_port;
+	ck_assert_ptr_nonnull(k[2] = ssh_conn_new(&t));
+	t.port = full_port;
+	ck_assert_ptr_nonnull(k[3] = ssh_conn_new(&t));
+
+	snprintf(script[0], sizeof(script[0]), "sleep 1; hostname; %s", conn_of);
+	snprintf(script[1], sizeof(script[1]), "hostname; %s", conn_of);
+	snprintf(script[2], sizeof(script[2]), "hostname; echo to-stderr >&2");
+	snprintf(script[3], sizeof(script[3]), "echo on-control");
+	snprintf(script[4], sizeof(script[4]), "echo never");
+	snprintf(script[5], sizeof(script[5]), "echo never");
+	memset(it, 0, sizeof(it));
+	for (int i = 0; i < N; i++) {
+		buf_init(&out[i]);
+		/* Steps 0, 1: k[0]; 2: k[1]; 3: local; 4: k[2]; 5: k[3]. */
+		it[i].ch = i == 3 ? chan_local() :
+		    ssh_chan(k[i < 2 ? 0 : i == 2 ? 1 : i - 2]);
+		ck_assert_ptr_nonnull(it[i].ch);
+		it[i].rq.script = script[i];
+		it[i].rq.timeout_s = 60;
+		it[i].rq.output_cap = 1 << 20;
+		it[i].rq.output = collect;
+		it[i].rq.arg = &out[i];
+	}
+	t0 = step_now_ms();
+	ck_assert_int_eq(supervise(it, N, NULL, NULL), 0);
+
+	for (int i = 0; i < 4; i++) {
+		ck_assert_msg(it[i].rc == 0 && it[i].res.exited &&
+		    it[i].res.status == 0, "step %d: rc %d, exit %d: %s", i,
+		    it[i].rc, it[i].res.status, it[i].res.error);
+		if (it[i].ended_ms > last_real)
+			last_real = it[i].ended_ms;
+	}
+	/* Each its own output; the two on hosts[0] over one connection (the
+	 * same client port), at the same time (the second ended first). */
+	l0 = strchr(buf_cstr(&out[0]), '\n');
+	l1 = strchr(buf_cstr(&out[1]), '\n');
+	ck_assert_msg(l0 != NULL && l1 != NULL && strcmp(l0, l1) == 0 &&
+	    strstr(l0, hosts[0].addr) != NULL, "not one connection: %s / %s",
+	    buf_cstr(&out[0]), buf_cstr(&out[1]));
+	for (int i = 0; i < 2; i++) {
+		snprintf(want, sizeof(want), "%s\n", hosts[0].name);
+		ck_assert_int_eq(strncmp(buf_cstr(&out[i]), want, strlen(want)), 0);
+	}
+	ck_assert_msg(it[1].ended_ms < it[0].ended_ms, "the steps on hosts[0] "
+	    "did not overlap");
+	snprintf(want, sizeof(want), "%s\nto-stderr\n", hosts[1].name);
+	ck_assert_str_eq(buf_cstr(&out[2]), want);
+	ck_assert_str_eq(buf_cstr(&out[3]), "on-control\n");
+
+	/* The silent ones: still connecting when the others were done. */
+	ck_assert_msg(last_real - t0 < CT * 1000, "the reachable steps took "
+	    "%lld ms", last_real - t0);
+	for (int i = 4; i < N; i++) {
+		ck_assert_msg(it[i].rc == -1 && it[i].ended_ms > last_real,
+		    "silent step %d: rc %d, ended %lld ms after the start: %s", i,
+		    it[i].rc, it[i].ended_ms - t0, it[i].res.error);
+		ck_assert_msg(it[i].ended_ms - t0 >= CT * 1000 - 100 &&
+		    it[i].ended_ms - t0 < CT * 1000 + 2000, "silent step %d "
+		    "ended after %lld ms (connect timeout %d s): %s", i,
+		    it[i].ended_ms - t0, CT, it[i].res.error);
+		ck_assert_str_eq(buf_cstr(&out[i]), "");
+	}
+	snprintf(want, sizeof(want), "SSH handshake with 127.0.0.1 timed out "
+	    "after %d s", CT);
+	ck_assert_str_eq(it[4].res.error, want);
+	snprintf(want, sizeof(want), "connection to 127.0.0.1 port %d timed out "
+	    "after %d s", full_port, CT);
+	ck_assert_str_eq(it[5].res.error, want);
+
+	for (int i = 0; i < N; i++)
+		buf_release(&out[i]);
+	for (int i = 0; i < 4; i++)
+		ssh_close(k[i]);
+	close(filler);
+	close(full);
+	close(mute);
+}
+END_TEST
+
 START_TEST(hang_times_out_and_remote_stops)
 {
 	char	 st[32], err[256], script[128], cmd[128];
@@ -748,6 +911,7 @@ main(void)
 	tcase_add_test(tc, pin_with_keystonectl);
 	tcase_add_test(tc, pin_on_the_web);
 	tcase_add_test(tc, unreachable_and_silent);
+	tcase_add_test(tc, group_with_silent_hosts);
 	tcase_add_test(tc, hang_times_out_and_remote_stops);
 	tcase_add_test(tc, secret_canary_both_sides);
 	tcase_add_test(tc, cancel_stops_remote_process);
