@@ -245,7 +245,10 @@ supervise(struct sup_item *items, size_t n, int (*tick)(void *), void *arg)
 			}
 		}
 		t = step_now_ms();
-		if (!cancel && t - last_tick >= 1000) {
+		/* Ticks go on during a cancel's grace too: they renew the
+		 * lease, so a step that takes its grace to end is still this
+		 * worker's when it does (not failed by another's recovery). */
+		if (t - last_tick >= 1000) {
 			last_tick = t;
 			if (tick != NULL && tick(arg) != 0)
 				cancel = 1;

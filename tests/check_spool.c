@@ -298,6 +298,34 @@ START_TEST(secret_canary)
 }
 END_TEST
 
+/* A cancelled step that ignores SIGTERM takes the whole grace to end
+ * (5 s, longer than this 3 s lease): the lease is renewed meanwhile, so it
+ * ends cancelled, not failed by the other spooler's recovery. */
+START_TEST(cancel_outlives_lease)
+{
+	char	 flag[256], script[512], st[32], err[512], ids[24];
+	struct op_step_in s[] = { { "stubborn", "control_node", 0, script, 0, 600 } };
+	const char *p[] = { ids };
+	long long id;
+
+	snprintf(flag, sizeof(flag), "%s/started", ts_tmp);
+	snprintf(script, sizeof(script), "trap '' TERM; touch %s; sleep 60", flag);
+	ts_spooler_start("KEYSTONE_LEASE_SECONDS=3");
+	ts_spooler_start("KEYSTONE_LEASE_SECONDS=3");
+	id = ts_create(s, 1, NULL, 0);
+	for (int i = 0; i < 300 && access(flag, F_OK) != 0; i++)
+		usleep(100000);
+	ck_assert_msg(access(flag, F_OK) == 0, "the step never started");
+	snprintf(ids, sizeof(ids), "%lld", id);
+	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
+	    1, p));
+	ts_wait_done(id, 60, st, sizeof(st));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "operation %lld ended %s: %s",
+	    id, st, err);
+}
+END_TEST
+
 START_TEST(cancel_running)
 {
 	char	 pidfile[256], script[512], st[32], ids[24], *pidtxt;
@@ -641,6 +669,7 @@ main(void)
 	tcase_add_test(tc, signal_recorded);
 	tcase_add_test(tc, secret_canary);
 	tcase_add_test(tc, cancel_running);
+	tcase_add_test(tc, cancel_outlives_lease);
 	tcase_add_test(tc, kill9_recovered);
 	tcase_add_test(tc, two_spoolers_exactly_once);
 	tcase_add_test(tc, limits_and_order);
