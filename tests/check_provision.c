@@ -305,8 +305,8 @@ START_TEST(sudo_password_nowhere)
 	free(out);
 	/* The database, dumped whole, and every log and file of the stack. */
 	setenv("PW", sudo1, 1);
-	snprintf(c, sizeof(c), "pg_dump '%s' | grep -caF \"$PW\"; "
-	    "grep -rlaF \"$PW\" '%s' --exclude-dir=pg; true", getenv("KS_PGCONN"),
+	snprintf(c, sizeof(c), "pg_dump '%s' | grep -caF -e \"$PW\"; "
+	    "grep -rlaF -e \"$PW\" '%s' --exclude-dir=pg; true", getenv("KS_PGCONN"),
 	    getenv("KS_DIR"));
 	out = th_local(ts_tmp, c);
 	unsetenv("PW");
@@ -314,7 +314,7 @@ START_TEST(sudo_password_nowhere)
 	free(out);
 	/* The token is in no log either (the path is logged as [token]). */
 	setenv("PW", token1, 1);
-	snprintf(c, sizeof(c), "grep -rlaF \"$PW\" '%s/log'; true", getenv("KS_DIR"));
+	snprintf(c, sizeof(c), "grep -rlaF -e \"$PW\" '%s/log'; true", getenv("KS_DIR"));
 	out = th_local(ts_tmp, c);
 	unsetenv("PW");
 	ck_assert_msg(out[0] == '\0', "token in: %s", out);
