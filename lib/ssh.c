@@ -536,7 +536,11 @@ s_start(struct chan *c, char *err, size_t errsz)
 			h->state = S_EXEC;
 	}
 	if (h->state == S_EXEC) {
-		rc = libssh2_channel_exec(h->ch, "bash -s");
+		/* One stream, as on the control node: stdout and stderr
+		 * travel as two SSH streams whose order the server does not
+		 * keep, and the wrapper's status line (its last output, on
+		 * stderr) must come after everything the step printed. */
+		rc = libssh2_channel_exec(h->ch, "exec bash -s 2>&1");
 		if (rc != 0 && rc != LIBSSH2_ERROR_EAGAIN)
 			return start_failed(last_error(k, "channel refused"),
 			    err, errsz);

@@ -202,6 +202,53 @@ sockets_of(pid_t pid)
 }
 
 /*
+ * Many short steps, one after another on one connection, their output on
+ * stdout, on stderr or both: every one ends with its exit status (the
+ * wrapper's in-band status is the last thing it prints, on stderr, and
+ * must never be lost at the channel's end).
+ */
+START_TEST(many_short_steps_keep_status)
+{
+	enum { N = 120 };
+	static struct op_step_in s[N];
+	static char	 scripts[N][96], names[N][16];
+	char		 st[32], err[512];
+	long long	 id;
+
+	for (int i = 0; i < N; i++) {
+		switch (i % 4) {
+		case 0:
+			snprintf(scripts[i], sizeof(scripts[i]), "echo out-%d", i);
+			break;
+		case 1:
+			snprintf(scripts[i], sizeof(scripts[i]), "echo err-%d >&2", i);
+			break;
+		case 2:
+			snprintf(scripts[i], sizeof(scripts[i]), "echo o-%d; echo e-%d >&2; "
+			    "exit 0", i, i);
+			break;
+		default:
+			snprintf(scripts[i], sizeof(scripts[i]), "head -c 70000 /dev/zero | "
+			    "tr '\\0' x; head -c 70000 /dev/zero | tr '\\0' y >&2");
+			break;
+		}
+		snprintf(names[i], sizeof(names[i]), "s%d", i);
+		s[i].name = names[i];
+		s[i].target = "specific_server";
+		s[i].server_id = srv[0];
+		s[i].script = scripts[i];
+		s[i].timeout_s = 60;
+	}
+	ts_spooler_start(NULL);
+	id = ts_create(s, N, NULL, 0);
+	ts_wait_done(id, 600, st, sizeof(st));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "operation %lld: %s: %s", id, st,
+	    err);
+}
+END_TEST
+
+/*
  * One operation with two steps on each of MANY servers (the second round
  * after all the first ones): each second step reuses its server's
  * connection, and when the operation has ended every connection it made
@@ -914,6 +961,7 @@ main(void)
 	tcase_add_test(tc, group_with_silent_hosts);
 	tcase_add_test(tc, hang_times_out_and_remote_stops);
 	tcase_add_test(tc, secret_canary_both_sides);
+	tcase_add_test(tc, many_short_steps_keep_status);
 	tcase_add_test(tc, cancel_stops_remote_process);
 	tcase_add_test(tc, kill9_mid_remote_step);
 	tcase_add_test(tc, fifty_megabytes);
