@@ -10,35 +10,26 @@
 #include "model.h"	/* M_NULL */
 #include "row.h"
 
-/* "42s", "5m", "3h", "12d": compact ages for list pages. */
+/* Seconds as text: an age keeps one unit ("42s", "5m", "3h", "12d"), a
+ * duration one more ("42s", "3m 05s", "2h 07m"), the difference between
+ * two steps being what a reader compares. */
 static void
-fmt_age(char *out, size_t sz, long long s)
+fmt_secs(char *out, size_t sz, long long s, int took)
 {
 	if (s < 0)
 		s = 0;
 	if (s < 60)
 		snprintf(out, sz, "%llds", s);
+	else if (s < 3600 && took)
+		snprintf(out, sz, "%lldm %02llds", s / 60, s % 60);
 	else if (s < 3600)
 		snprintf(out, sz, "%lldm", s / 60);
+	else if (took)
+		snprintf(out, sz, "%lldh %02lldm", s / 3600, s % 3600 / 60);
 	else if (s < 86400)
 		snprintf(out, sz, "%lldh", s / 3600);
 	else
 		snprintf(out, sz, "%lldd", s / 86400);
-}
-
-/* "42s", "3m 05s", "2h 07m": a duration keeps one more unit than an age,
- * the difference between two steps being what a reader compares. */
-static void
-fmt_took(char *out, size_t sz, long long s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(out, sz, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, sz, "%lldm %02llds", s / 60, s % 60);
-	else
-		snprintf(out, sz, "%lldh %02lldm", s / 3600, s % 3600 / 60);
 }
 
 static int
@@ -96,8 +87,8 @@ row_fill(const struct rowtype *t, const PGresult *res, int r, void *row)
 		case C_TOOK:
 			if (v == NULL)
 				break;
-			(c->type == C_AGE ? fmt_age : fmt_took)(age, sizeof(age),
-			    strtoll(v, NULL, 10));
+			fmt_secs(age, sizeof(age), strtoll(v, NULL, 10),
+			    c->type == C_TOOK);
 			if ((*(char **)p = strdup(age)) == NULL)
 				goto fail;
 			break;

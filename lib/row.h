@@ -8,7 +8,8 @@
  * For the modules that own statements (lib/model.c for the web pages,
  * lib/reg.c, lib/prov.c, lib/plan.c): each defines its row types next to
  * the functions that run its statements, and reads results only through
- * these. Nothing else includes this header.
+ * these. Nothing else includes this header (but tests/check_model.c,
+ * which tests it).
  */
 #ifndef KS_ROW_H
 #define KS_ROW_H
