@@ -128,10 +128,11 @@ prov_issue(struct db *db, const struct keys *k,
     long long server_id, long ttl_min, char secret_token[PROV_TOKEN_LEN + 1],
     char secret_sudo[PROV_SUDO_LEN + 1])
 {
-	char		 hash[65], sid[24], ttl[24], ad[96], kv[8], *sealed = NULL;
+	char			 hash[65], sid[24], ttl[24], ad[96], kv[8];
+	char			*sealed = NULL;
 	struct written_row	 id;
-	PGresult	*res = NULL;
-	int		 rc = -1;
+	PGresult		*res = NULL;
+	int			 rc = -1;
 
 	sec_random_b64(secret_token, PROV_TOKEN_LEN + 1, 32);
 	sec_random_b64(secret_sudo, PROV_SUDO_LEN + 1, 24);
@@ -378,7 +379,7 @@ prov_callback(struct db *db, const struct keys *k,
 	char			 hash[65], fp[128];
 	const char		*p[4];
 	struct callback_row	 cb;
-	struct written_row		 id;
+	struct written_row	 id;
 	int			 rc = -1, found;
 
 	*server_id = 0;
