@@ -210,6 +210,7 @@ cmd_registry(struct db *db, const struct config *cfg, const struct keys *k,
 			printf("%s\n", r.state);
 			rc = 0;
 		}
+		reg_free(&r);
 	} else if (strcmp(argv[0], "check") == 0 && argc == 1) {
 		if ((rc = reg_plan_check(db, cfg, k, 0, uuid, err, sizeof(err))) == 0)
 			printf("queued check operation %s\n", uuid);

@@ -113,6 +113,7 @@ render(struct req *r, int status, const char *error)
 
 	memset(&reg, 0, sizeof(reg));
 	memset(&checks, 0, sizeof(checks));
+	memset(&row, 0, sizeof(row));
 	if (m == NULL)
 		return 500;
 	if ((found = m_reg_page(&r->app->db, &reg)) == -1)
@@ -156,6 +157,7 @@ render(struct req *r, int status, const char *error)
 out:
 	reg_page_free(&reg);
 	reg_checks_free(&checks);
+	reg_free(&row);
 	cJSON_Delete(m);
 	return rc == -1 ? 0 : rc;
 }

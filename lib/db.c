@@ -305,9 +305,10 @@ static const struct stmtdef stmts[ST__MAX] = {
  "UPDATE operation_steps SET status = 'skipped' WHERE operation_id = $1::bigint "
  " AND status = 'pending'" },
 /* The managed registry (lib/reg.c, cgi/r_registry.c). */
+/* struct reg (lib/reg.h). */
 [ST_REG_GET] = { "reg_get",
- "SELECT hostname, storage_path, listen, insecure, pull_only, state, "
- " coalesce(state_reason, '') FROM registry WHERE id = 1" },
+ "SELECT hostname, storage_path AS storage, listen, insecure, pull_only, state, "
+ " coalesce(state_reason, '') AS reason FROM registry WHERE id = 1" },
 [ST_REG_INSERT] = { "reg_insert",
  "INSERT INTO registry (hostname, storage_path, listen) VALUES ($1, $2, $3) "
  "ON CONFLICT (id) DO NOTHING" },
@@ -327,12 +328,12 @@ static const struct stmtdef stmts[ST__MAX] = {
  "  WHERE o.kind IN ('check', 'registry', 'registry_auth') "
  "  AND o.status IN ('queued', 'running')) "
  " AND (r.checked_at IS NULL OR r.checked_at < now() - make_interval(mins => $1::int)) "
- "FROM registry r WHERE r.id = 1" },
+ " AS due FROM registry r WHERE r.id = 1" },
 /* A server the registry is not known to work from: its HTTPS cell or its
  * Docker cell (push on build servers, pull on runtime ones) not green. */
 [ST_REG_GATE] = { "reg_gate",
  "SELECT s.name, coalesce(CASE WHEN h.ok IS NOT TRUE THEN h.message ELSE d.message END, "
- "  'no registry check has run on it yet') "
+ "  'no registry check has run on it yet') AS message "
  "FROM servers s "
  "LEFT JOIN registry_checks h ON h.server_id = s.id AND h.check_name = 'https' "
  "LEFT JOIN registry_checks d ON d.server_id = s.id "
@@ -682,63 +683,4 @@ const char *
 db_constraint(const struct db *db)
 {
 	return db->constraint;
-}
-
-/* Type OIDs from pg_type.h, stable across PostgreSQL versions. */
-#define OID_BOOL	16
-#define OID_INT8	20
-#define OID_INT2	21
-#define OID_INT4	23
-
-cJSON *
-db_row_json(const PGresult *res, int r)
-{
-	cJSON	*o, *v;
-	int	 nf = PQnfields(res);
-
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	for (int f = 0; f < nf; f++) {
-		const char *val = PQgetvalue(res, r, f);
-		if (PQgetisnull(res, r, f))
-			v = cJSON_CreateNull();
-		else switch (PQftype(res, f)) {
-		case OID_BOOL:
-			v = cJSON_CreateBool(val[0] == 't');
-			break;
-		case OID_INT8:
-		case OID_INT2:
-		case OID_INT4:
-			v = cJSON_CreateNumber((double)strtoll(val, NULL, 10));
-			break;
-		default:
-			v = cJSON_CreateString(val);
-			break;
-		}
-		if (v == NULL || !cJSON_AddItemToObject(o, PQfname(res, f), v)) {
-			cJSON_Delete(v);
-			cJSON_Delete(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-cJSON *
-db_rows_json(const PGresult *res)
-{
-	cJSON	*a, *o;
-	int	 n = PQntuples(res);
-
-	if ((a = cJSON_CreateArray()) == NULL)
-		return NULL;
-	for (int r = 0; r < n; r++) {
-		if ((o = db_row_json(res, r)) == NULL ||
-		    !cJSON_AddItemToArray(a, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(a);
-			return NULL;
-		}
-	}
-	return a;
 }

@@ -1,15 +1,15 @@
 /*
  * PostgreSQL access. Every query is a named prepared statement from the
  * table in db.c, prepared once per connection; values travel only as
- * parameters. The web pages' queries have one m_* wrapper each in
- * lib/model.c; the operations, registry and provisioning modules (op.c,
- * spool.c, reg.c, prov.c) run theirs through db_exec() themselves.
+ * parameters. The module that owns a statement runs it and reads its rows
+ * into typed structs by column name (lib/row.h): the web pages' queries
+ * through one m_* wrapper each in lib/model.c; plans, the registry and
+ * provisioning in lib/plan.c, lib/reg.c and lib/prov.c.
  */
 #ifndef KS_DB_H
 #define KS_DB_H
 
 #include <libpq-fe.h>
-#include <cjson/cJSON.h>
 
 enum stmt {
 	ST_USER_BY_NAME,
@@ -167,11 +167,5 @@ int		 db_unique_violation(const struct db *);
 int		 db_fk_violation(const struct db *);
 /* Name of the constraint that failed last, or "" (for mapping to a field). */
 const char	*db_constraint(const struct db *);
-
-/* Row r of res as an object keyed by column name: booleans and integers
- * typed, NULL as null, the rest strings. Caller owns the result. */
-cJSON		*db_row_json(const PGresult *, int r);
-/* All rows as an array. Caller owns the result. */
-cJSON		*db_rows_json(const PGresult *);
 
 #endif

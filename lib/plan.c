@@ -8,6 +8,7 @@
 #include "db.h"
 #include "log.h"
 #include "plan.h"
+#include "row.h"
 #include "shq.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
@@ -315,6 +316,16 @@ wrote(PGresult *res)
 	return 0;
 }
 
+/* What ST_OP_INSERT returns. */
+struct op_new {
+	long long	 id;
+	char		*uuid;
+};
+static const struct col op_new_cols[] = {
+	COL(op_new, id, C_INT), COL(op_new, uuid, C_STR),
+};
+static const struct rowtype op_new_t = ROWTYPE(op_new, op_new_cols);
+
 static long long
 dep_id(const struct plan *pl, const struct pdep *d)
 {
@@ -327,7 +338,7 @@ insert_op(struct db *db, struct plan *pl, struct pop *o, const struct keys *k)
 	char		 a[24], b[24], c[24], d[24], e[24], ord[24], to[24], srv[24];
 	char		 ad[128], *b64 = NULL;
 	long long	 needs = 0;
-	PGresult	*res;
+	struct op_new	 nw;
 	int		 rc = -1;
 
 	/* The first operation it needs, for the operation page. */
@@ -343,16 +354,12 @@ insert_op(struct db *db, struct plan *pl, struct pop *o, const struct keys *k)
 		    idstr(d, sizeof(d), needs),
 		    idstr(e, sizeof(e), o->in.created_by),
 		    o->nsec > 0 ? "true" : "false" };
-		if ((res = db_exec(db, ST_OP_INSERT, NP(p), p)) == NULL)
+		if (row_get(db, &op_new_t, ST_OP_INSERT, NP(p), p, &nw) != 1)
 			return -1;
-		if (PQntuples(res) != 1) {
-			PQclear(res);
-			return -1;
-		}
 	}
-	o->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(o->uuid, sizeof(o->uuid), "%s", PQgetvalue(res, 0, 1));
-	PQclear(res);
+	o->id = nw.id;
+	snprintf(o->uuid, sizeof(o->uuid), "%s", nw.uuid);
+	row_unfill(&op_new_t, &nw);
 	idstr(a, sizeof(a), o->id);
 	for (size_t i = 0; i < o->nsteps; i++) {
 		const struct op_step_in *s = &o->steps[i].in;

@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "prov.h"
 #include "reg.h"
+#include "row.h"
 #include "shq.h"
 #include "ssh.h"
 
@@ -19,6 +20,36 @@
 #define KEYVER	1
 
 extern const char script_provision[];
+
+/* The rows the statements below return (lib/row.h). */
+struct written_row {		/* a row written (RETURNING id) */
+	long long	 id;
+};
+static const struct col written_cols[] = { COL(written_row, id, C_INT) };
+static const struct rowtype written_t = ROWTYPE(written_row, written_cols);
+
+struct token_row {		/* the server a fetched token is for */
+	long long	 server_id;
+	char		*name;
+};
+static const struct col token_cols[] = {
+	COL(token_row, server_id, C_INT), COL(token_row, name, C_STR),
+};
+static const struct rowtype token_t = ROWTYPE(token_row, token_cols);
+
+struct callback_row {		/* the server a used callback is for */
+	long long	 server_id;
+};
+static const struct col callback_cols[] = {
+	COL(callback_row, server_id, C_INT),
+};
+static const struct rowtype callback_t = ROWTYPE(callback_row, callback_cols);
+
+struct sealed_row {		/* the sudo password, sealed */
+	char		*sealed;
+};
+static const struct col sealed_cols[] = { COL(sealed_row, sealed, C_STR) };
+static const struct rowtype sealed_t = ROWTYPE(sealed_row, sealed_cols);
 
 /* The keyed hash a token is stored as: no row of the database is a token
  * that works, and no hash can be checked without the token subkey. */
@@ -97,9 +128,11 @@ prov_issue(struct db *db, const struct keys *k,
     long long server_id, long ttl_min, char secret_token[PROV_TOKEN_LEN + 1],
     char secret_sudo[PROV_SUDO_LEN + 1])
 {
-	char		 hash[65], sid[24], ttl[24], ad[96], kv[8], *sealed = NULL;
-	PGresult	*res = NULL;
-	int		 rc = -1;
+	char			 hash[65], sid[24], ttl[24], ad[96], kv[8];
+	char			*sealed = NULL;
+	struct written_row	 id;
+	PGresult		*res = NULL;
+	int			 rc = -1;
 
 	sec_random_b64(secret_token, PROV_TOKEN_LEN + 1, 32);
 	sec_random_b64(secret_sudo, PROV_SUDO_LEN + 1, 24);
@@ -115,10 +148,8 @@ prov_issue(struct db *db, const struct keys *k,
 		goto out;
 	{
 		const char *p[] = { sid, hash, ttl };
-		if ((res = db_exec(db, ST_PROV_ISSUE, NP(p), p)) == NULL ||
-		    PQntuples(res) != 1)
+		if (row_get(db, &written_t, ST_PROV_ISSUE, NP(p), p, &id) != 1)
 			goto rollback;
-		PQclear(res);
 	}
 	{
 		const char *p[] = { sid, sealed, kv };
@@ -235,18 +266,22 @@ prov_exchange(struct db *db, const struct config *cfg,
     const char *addr, struct buf *out)
 {
 	char			 hash[65], cbhash[65], ad[96], pub[1024], sid[24];
-	char			 secret_callback[PROV_TOKEN_LEN + 1], *name = NULL;
+	char			 secret_callback[PROV_TOKEN_LEN + 1];
 	const char		*p[2];
-	PGresult		*res = NULL;
+	struct token_row	 t;
+	struct sealed_row	 sd;
 	struct buf		 pw;
 	struct reg		 r;
 	struct prov_script	 v;
 	char			*ca = NULL, *regca = NULL;
 	long long		 server_id = 0;
-	int			 rc = -1, have_reg;
+	int			 rc = -1, have_reg, found;
 
 	buf_init(&pw);
 	memset(&v, 0, sizeof(v));
+	memset(&t, 0, sizeof(t));
+	memset(&sd, 0, sizeof(sd));
+	memset(&r, 0, sizeof(r));
 	sec_random_b64(secret_callback, sizeof(secret_callback), 32);
 	if (!token_ok(secret_token)) {
 		note(db, 0, "fetch_refused", addr, "malformed token");
@@ -262,19 +297,15 @@ prov_exchange(struct db *db, const struct config *cfg,
 	if (db_tx_begin(db) == -1)
 		goto out;
 	/* One fetch per token: the script carries the sudo password. */
-	if ((res = db_exec(db, ST_PROV_EXCHANGE, 2, p)) == NULL)
+	if ((found = row_get(db, &token_t, ST_PROV_EXCHANGE, 2, p, &t)) == -1)
 		goto rollback;
-	if (PQntuples(res) != 1) {
+	if (found == 0) {
 		db_tx_rollback(db);
 		note(db, 0, "fetch_refused", addr, "unknown, used, revoked or expired token");
 		rc = 0;
 		goto out;
 	}
-	server_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	if ((name = strdup(PQgetvalue(res, 0, 1))) == NULL)
-		goto rollback;
-	PQclear(res);
-	res = NULL;
+	server_id = t.server_id;
 	/* A failure from here on is Keystone's: rolled back, the token and
 	 * the sealed password stay for another try. */
 	if (mgmt_pubkey(cfg, pub, sizeof(pub)) == -1) {
@@ -285,16 +316,14 @@ prov_exchange(struct db *db, const struct config *cfg,
 	snprintf(sid, sizeof(sid), "%lld", server_id);
 	p[0] = sid;
 	/* Taken out of the database as it is rendered. */
-	if ((res = db_exec(db, ST_PROV_SUDO_TAKE, 1, p)) == NULL || PQntuples(res) != 1)
+	if (row_get(db, &sealed_t, ST_PROV_SUDO_TAKE, 1, p, &sd) != 1)
 		goto rollback;
 	sudo_ad(ad, sizeof(ad), server_id);
-	if (sec_open_b64(&pw, k->prov, ad, PQgetvalue(res, 0, 0)) == -1) {
+	if (sec_open_b64(&pw, k->prov, ad, sd.sealed) == -1) {
 		log_warnx("provision: server %lld: the sudo password does not open",
 		    server_id);
 		goto rollback;
 	}
-	PQclear(res);
-	res = NULL;
 	if ((have_reg = reg_load(db, &r)) == -1)
 		goto rollback;
 	ca = slurp_pem(cfg->provision_ca_file);
@@ -302,7 +331,7 @@ prov_exchange(struct db *db, const struct config *cfg,
 	    strcmp(cfg->registry_tls, "internal") == 0 ? cfg->registry_ca_file : NULL);
 	if (ca == NULL || regca == NULL)
 		goto rollback;
-	v.server_name = name;
+	v.server_name = t.name;
 	v.keystone_url = cfg->base_url;
 	v.mgmt_pubkey = pub;
 	v.secret_callback = secret_callback;
@@ -324,8 +353,9 @@ prov_exchange(struct db *db, const struct config *cfg,
 rollback:
 	db_tx_rollback(db);
 out:
-	PQclear(res);
-	free(name);
+	row_unfill(&token_t, &t);
+	row_unfill(&sealed_t, &sd);
+	reg_free(&r);
 	free(ca);
 	free(regca);
 	if (pw.ptr != NULL)
@@ -346,10 +376,11 @@ prov_callback(struct db *db, const struct keys *k,
     const char *secret_callback, const char *addr, const char *host_key,
     const char *facts, long long *server_id)
 {
-	char		 hash[65], fp[128];
-	const char	*p[4];
-	PGresult	*res = NULL;
-	int		 rc = -1;
+	char			 hash[65], fp[128];
+	const char		*p[4];
+	struct callback_row	 cb;
+	struct written_row	 id;
+	int			 rc = -1, found;
 
 	*server_id = 0;
 	/* (The same shape as a token: 256 random bits in base64url.) */
@@ -369,17 +400,15 @@ prov_callback(struct db *db, const struct keys *k,
 	if (db_tx_begin(db) == -1)
 		return -1;
 	/* Atomic and single-use: of two racing callbacks one gets the row. */
-	if ((res = db_exec(db, ST_PROV_USE, 1, p)) == NULL)
+	if ((found = row_get(db, &callback_t, ST_PROV_USE, 1, p, &cb)) == -1)
 		goto rollback;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (found == 0) {
 		db_tx_rollback(db);
 		note(db, 0, "callback_refused", addr,
 		    "unknown, used, revoked or expired callback secret");
 		return 0;
 	}
-	*server_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
+	*server_id = cb.server_id;
 	{
 		char sid[24];
 		snprintf(sid, sizeof(sid), "%lld", *server_id);
@@ -387,8 +416,7 @@ prov_callback(struct db *db, const struct keys *k,
 		p[1] = host_key;
 		p[2] = fp;
 		p[3] = facts;
-		if ((res = db_exec(db, ST_PROV_ACTIVATE, 4, p)) == NULL ||
-		    PQntuples(res) != 1)
+		if (row_get(db, &written_t, ST_PROV_ACTIVATE, 4, p, &id) != 1)
 			goto rollback;
 	}
 	if (db_tx_commit(db) == -1)
@@ -399,7 +427,6 @@ prov_callback(struct db *db, const struct keys *k,
 rollback:
 	db_tx_rollback(db);
 out:
-	PQclear(res);
 	return rc;
 }
 
@@ -442,6 +469,7 @@ prov_after(struct db *db, const struct config *cfg,
 	    sizeof(err)) == -1)
 		log_warnx("provision: server %lld: registry sign-in not queued: %s",
 		    server_id, err[0] ? err : "database error");
+	reg_free(&r);
 	rc = plan_commit(db, pl, k);
 out:
 	plan_free(pl);

@@ -13,6 +13,7 @@
 #include "op.h"
 #include "plan.h"
 #include "reg.h"
+#include "row.h"
 #include "shq.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
@@ -116,26 +117,28 @@ listen_ok(const char *l)
 
 /* ------------------------------------------------------------ the row */
 
+static const struct col reg_cols[] = {
+	COL(reg, hostname, C_STR), COL(reg, storage, C_STR),
+	COL(reg, listen, C_STR), COL(reg, insecure, C_BOOL),
+	COL(reg, pull_only, C_BOOL), COL(reg, state, C_STR),
+	COL(reg, reason, C_STR),
+};
+static const struct rowtype reg_t = ROWTYPE(reg, reg_cols);
+
+void
+reg_free(struct reg *r)
+{
+	row_unfill(&reg_t, r);
+}
+
 int
 reg_load(struct db *db, struct reg *r)
 {
-	PGresult	*res;
-	int		 found;
+	int	 found;
 
-	memset(r, 0, sizeof(*r));
-	snprintf(r->state, sizeof(r->state), "missing");
-	if ((res = db_exec(db, ST_REG_GET, 0, NULL)) == NULL)
+	if ((found = row_get(db, &reg_t, ST_REG_GET, 0, NULL, r)) == 0 &&
+	    (r->state = strdup("missing")) == NULL)
 		return -1;
-	if ((found = PQntuples(res) == 1)) {
-		snprintf(r->hostname, sizeof(r->hostname), "%s", PQgetvalue(res, 0, 0));
-		snprintf(r->storage, sizeof(r->storage), "%s", PQgetvalue(res, 0, 1));
-		snprintf(r->listen, sizeof(r->listen), "%s", PQgetvalue(res, 0, 2));
-		r->insecure = PQgetvalue(res, 0, 3)[0] == 't';
-		r->pull_only = PQgetvalue(res, 0, 4)[0] == 't';
-		snprintf(r->state, sizeof(r->state), "%s", PQgetvalue(res, 0, 5));
-		snprintf(r->reason, sizeof(r->reason), "%s", PQgetvalue(res, 0, 6));
-	}
-	PQclear(res);
 	return found;
 }
 
@@ -232,38 +235,47 @@ out:
 	return rc;
 }
 
+/* A stored credential: sealed (keys_seal_b64), opened only by
+ * reg_credential(). */
+struct cred_row {
+	char		*username, *sealed;
+	long long	 key_version;
+};
+static const struct col cred_cols[] = {
+	COL(cred_row, username, C_STR), COL(cred_row, sealed, C_STR),
+	COL(cred_row, key_version, C_INT),
+};
+static const struct rowtype cred_t = ROWTYPE(cred_row, cred_cols);
+
 int
 reg_credential(struct db *db, const struct keys *k, const char *role,
     char *user, size_t usersz, char *pw, size_t pwsz)
 {
 	const char	*p[] = { role };
-	PGresult	*res;
+	struct cred_row	 c;
 	struct buf	 pt;
 	char		 ad[128];
 	int		 rc = -1;
 
 	buf_init(&pt);
-	if ((res = db_exec(db, ST_REG_CRED_GET, NP(p), p)) == NULL)
-		return -1;
-	if (PQntuples(res) != 1)
+	if (row_get(db, &cred_t, ST_REG_CRED_GET, NP(p), p, &c) != 1)
 		goto out;
-	cred_ad(ad, sizeof(ad), role, PQgetvalue(res, 0, 0),
-	    atoi(PQgetvalue(res, 0, 2)));
-	if (keys_open_b64(&pt, k, ad, PQgetvalue(res, 0, 1)) == -1) {
+	cred_ad(ad, sizeof(ad), role, c.username, (int)c.key_version);
+	if (keys_open_b64(&pt, k, ad, c.sealed) == -1) {
 		log_warnx("registry: the %s credential does not open%s", role,
 		    k->can_open ? "" : " (this program holds no opening key)");
 		goto out;
 	}
-	if (pt.len + 1 > pwsz || strlen(PQgetvalue(res, 0, 0)) + 1 > usersz)
+	if (pt.len + 1 > pwsz || strlen(c.username) + 1 > usersz)
 		goto out;
 	memcpy(pw, pt.ptr, pt.len + 1);
-	snprintf(user, usersz, "%s", PQgetvalue(res, 0, 0));
+	snprintf(user, usersz, "%s", c.username);
 	rc = 0;
 out:
 	if (pt.ptr != NULL)
 		sodium_memzero(pt.ptr, pt.cap);
 	buf_release(&pt);
-	PQclear(res);
+	row_unfill(&cred_t, &c);
 	return rc;
 }
 
@@ -344,35 +356,43 @@ op_with_both(struct plan *pl, const char *kind, long long user_id)
 	return plan_op(pl, &in);
 }
 
+struct op_ref {
+	long long	 id;
+};
+static const struct col op_ref_cols[] = { COL(op_ref, id, C_INT) };
+static const struct rowtype op_ref_t = ROWTYPE(op_ref, op_ref_cols);
+
 /* A health check comes after the registry's operations in flight, however
  * they end: its matrix shows the state they leave. */
 static int
 after_active(struct db *db, struct plan *pl, int op)
 {
-	PGresult	*res;
+	struct op_ref	*v;
+	size_t		 n;
 
-	if ((res = db_exec(db, ST_REG_ACTIVE, 0, NULL)) == NULL)
+	if (row_all(db, &op_ref_t, ST_REG_ACTIVE, 0, NULL, (void **)&v, &n) == -1)
 		return -1;
-	for (int i = 0; i < PQntuples(res); i++)
-		plan_dep_id(pl, op, strtoll(PQgetvalue(res, i, 0), NULL, 10),
-		    PLAN_AFTER);
-	PQclear(res);
+	for (size_t i = 0; i < n; i++)
+		plan_dep_id(pl, op, v[i].id, PLAN_AFTER);
+	row_unfill_all(&op_ref_t, v, n);
 	return 0;
 }
 
-/* The registry's settings, or a message when it is not set up. */
+/* The registry's settings, or a message when it is not set up. On -1 r
+ * is freed already. */
 static int
 need_registry(struct db *db, struct reg *r, char *err, size_t errsz)
 {
 	int	 found = reg_load(db, r);
 
+	if (found == 1 && !r->insecure)
+		return 0;
 	if (found == 0)
 		snprintf(err, errsz, "The managed registry is not set up yet.");
-	else if (found == 1 && r->insecure)
+	else if (found == 1)
 		snprintf(err, errsz, "Plain-HTTP registries (local development, "
 		    "insecure) are not supported by this version.");
-	else
-		return found == 1 ? 0 : -1;
+	reg_free(r);
 	return -1;
 }
 
@@ -474,36 +494,48 @@ plan_auth_steps(struct plan *pl, int op, const struct config *cfg,
 	plan_text(pl, script_auth_login);
 }
 
+/* A server that takes part (pinned host key, not disabled, a role). */
 struct node {
 	long long	 id;
-	char		 name[128];
-	int		 build, runtime;
+	char		*name;
+	int		 role_build, role_runtime;
 };
+struct nodes {
+	struct node	*v;
+	size_t		 n;
+};
+static const struct col node_cols[] = {
+	COL(node, id, C_INT), COL(node, name, C_STR),
+	COL(node, role_build, C_BOOL), COL(node, role_runtime, C_BOOL),
+};
+static const struct rowtype node_t = ROWTYPE(node, node_cols);
 
-/* The servers that take part (pinned host key, not disabled, a role). */
+static void
+nodes_free(struct nodes *l)
+{
+	row_unfill_all(&node_t, l->v, l->n);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* The servers that take part (only that one unless only is 0), at most
+ * max of them. l is set on every return: nodes_free() it. */
 static int
-load_nodes(struct db *db, long long only, struct node *out, size_t max,
-    size_t *n)
+load_nodes(struct db *db, long long only, size_t max, struct nodes *l)
 {
 	char		 ids[24];
 	const char	*p[] = { ids };
-	PGresult	*res;
 
-	*n = 0;
 	snprintf(ids, sizeof(ids), "%lld", only);
-	if ((res = db_exec(db, ST_REG_NODES, NP(p), p)) == NULL)
+	if (row_all(db, &node_t, ST_REG_NODES, NP(p), p, (void **)&l->v,
+	    &l->n) == -1)
 		return -1;
-	if ((size_t)PQntuples(res) > max)
-		log_warnx("registry: %d servers, only the first %zu are covered by "
-		    "one operation", PQntuples(res), max);
-	for (int i = 0; i < PQntuples(res) && *n < max; i++) {
-		struct node *nd = &out[(*n)++];
-		nd->id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		snprintf(nd->name, sizeof(nd->name), "%s", PQgetvalue(res, i, 1));
-		nd->build = PQgetvalue(res, i, 2)[0] == 't';
-		nd->runtime = PQgetvalue(res, i, 3)[0] == 't';
+	if (l->n > max) {
+		log_warnx("registry: %zu servers, only the first %zu are covered by "
+		    "one operation", l->n, max);
+		while (l->n > max)
+			row_unfill(&node_t, &l->v[--l->n]);
 	}
-	PQclear(res);
 	return 0;
 }
 
@@ -537,8 +569,7 @@ reg_plan_auth_into(struct plan *pl, struct db *db, const struct config *cfg,
     size_t errsz)
 {
 	struct reg	 r;
-	struct node	 nd[1];
-	size_t		 n = 0;
+	struct nodes	 nd = { NULL, 0 };
 	char		*ca = NULL;
 	int		 op = -1, build = 1;
 
@@ -546,20 +577,22 @@ reg_plan_auth_into(struct plan *pl, struct db *db, const struct config *cfg,
 	if (need_registry(db, &r, err, errsz) == -1)
 		return -1;
 	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
-		return -1;
+		goto out;
 	if (server_id) {
-		if (load_nodes(db, server_id, nd, 1, &n) == -1)
+		if (load_nodes(db, server_id, 1, &nd) == -1)
 			goto out;
-		if (n == 0) {
+		if (nd.n == 0) {
 			snprintf(err, errsz, "That server has no pinned host key or no role.");
 			goto out;
 		}
-		build = nd[0].build;
+		build = nd.v[0].role_build;
 	}
 	if ((op = auth_op(pl, cfg, &r, ca, server_id, build, user_id)) != -1 &&
 	    after >= 0)
 		plan_dep(pl, op, after, PLAN_NEEDS);
 out:
+	nodes_free(&nd);
+	reg_free(&r);
 	free(ca);
 	return op;
 }
@@ -601,18 +634,17 @@ out:
  * when it is the build node), each needing op when op >= 0. */
 static void
 auth_all(struct plan *pl, const struct config *cfg, const struct reg *r,
-    const char *ca, const struct node *nodes, size_t n, long long user_id,
-    int op)
+    const char *ca, const struct nodes *l, long long user_id, int op)
 {
 	int	 build_servers = 0, a;
 
-	for (size_t i = 0; i < n; i++)
-		build_servers += nodes[i].build;
+	for (size_t i = 0; i < l->n; i++)
+		build_servers += l->v[i].role_build;
 	if (build_servers == 0 &&
 	    (a = auth_op(pl, cfg, r, ca, 0, 1, user_id)) != -1 && op >= 0)
 		plan_dep(pl, a, op, PLAN_NEEDS);
-	for (size_t i = 0; i < n; i++)
-		if ((a = auth_op(pl, cfg, r, ca, nodes[i].id, nodes[i].build,
+	for (size_t i = 0; i < l->n; i++)
+		if ((a = auth_op(pl, cfg, r, ca, l->v[i].id, l->v[i].role_build,
 		    user_id)) != -1 && op >= 0)
 			plan_dep(pl, a, op, PLAN_NEEDS);
 }
@@ -623,24 +655,25 @@ reg_plan_auth_all(struct db *db, const struct config *cfg,
     size_t errsz)
 {
 	struct reg	 r;
-	struct node	 nodes[MAX_NODES];
+	struct nodes	 nodes = { NULL, 0 };
 	struct plan	*pl = NULL;
 	char		*ca = NULL;
-	size_t		 n;
 	int		 rc = -1;
 
 	err[0] = '\0';
 	if (need_registry(db, &r, err, errsz) == -1)
 		return -1;
 	if (tls_internal(cfg) && (ca = ca_pem(cfg, err, errsz)) == NULL)
-		return -1;
-	if (load_nodes(db, 0, nodes, MAX_NODES, &n) == -1 ||
+		goto out;
+	if (load_nodes(db, 0, MAX_NODES, &nodes) == -1 ||
 	    (pl = plan_new()) == NULL)
 		goto out;
-	auth_all(pl, cfg, &r, ca, nodes, n, user_id, -1);
+	auth_all(pl, cfg, &r, ca, &nodes, user_id, -1);
 	rc = commit(db, pl, k, uuid);
 out:
 	plan_free(pl);
+	nodes_free(&nodes);
+	reg_free(&r);
 	free(ca);
 	return rc;
 }
@@ -775,7 +808,7 @@ plan_https_cell(struct plan *pl, int op, const struct config *cfg,
  * its index. */
 static int
 check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
-    const struct node *nodes, size_t n, long long user_id)
+    const struct nodes *l, long long user_id)
 {
 	struct reg_settings s;
 	struct probe	 pr;
@@ -786,8 +819,8 @@ check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
 		return -1;
 	reg_settings(cfg, r, &s);
 	probe_make(&pr);
-	for (i = 0; i < n; i++)
-		build_servers += nodes[i].build;
+	for (i = 0; i < l->n; i++)
+		build_servers += l->v[i].role_build;
 
 	add_step(pl, op, "control node: registry service running", 0, 60, "",
 	    "service");
@@ -808,14 +841,14 @@ check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
 	/* The control node is the build node unless a server has that role. */
 	if (build_servers == 0)
 		plan_docker_cell(pl, op, cfg, r, &pr, 0, "control node", 1);
-	for (i = 0; i < n; i++) {
-		plan_https_cell(pl, op, cfg, r, nodes[i].id, nodes[i].name);
-		if (nodes[i].build)
-			plan_docker_cell(pl, op, cfg, r, &pr, nodes[i].id,
-			    nodes[i].name, 1);
-		if (nodes[i].runtime)
-			plan_docker_cell(pl, op, cfg, r, &pr, nodes[i].id,
-			    nodes[i].name, 0);
+	for (i = 0; i < l->n; i++) {
+		const struct node *nd = &l->v[i];
+
+		plan_https_cell(pl, op, cfg, r, nd->id, nd->name);
+		if (nd->role_build)
+			plan_docker_cell(pl, op, cfg, r, &pr, nd->id, nd->name, 1);
+		if (nd->role_runtime)
+			plan_docker_cell(pl, op, cfg, r, &pr, nd->id, nd->name, 0);
 	}
 	return op;
 }
@@ -827,22 +860,23 @@ reg_plan_check(struct db *db, const struct config *cfg,
 {
 	struct reg	 r;
 	struct plan	*pl = NULL;
-	struct node	 nodes[MAX_NODES];
-	size_t		 n;
+	struct nodes	 nodes = { NULL, 0 };
 	int		 op, rc = -1;
 
 	err[0] = '\0';
 	if (need_registry(db, &r, err, errsz) == -1)
 		return -1;
-	if (load_nodes(db, 0, nodes, sizeof(nodes) / sizeof(nodes[0]), &n) == -1 ||
+	if (load_nodes(db, 0, MAX_NODES, &nodes) == -1 ||
 	    (pl = plan_new()) == NULL)
 		goto out;
-	if ((op = check_op(pl, cfg, &r, nodes, n, user_id)) == -1 ||
+	if ((op = check_op(pl, cfg, &r, &nodes, user_id)) == -1 ||
 	    after_active(db, pl, op) == -1)
 		goto out;
 	rc = commit(db, pl, k, uuid);
 out:
 	plan_free(pl);
+	nodes_free(&nodes);
+	reg_free(&r);
 	return rc;
 }
 
@@ -899,13 +933,14 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 {
 	struct reg	 r;
 	struct plan	*pl = NULL;
-	struct node	 nodes[MAX_NODES];
+	struct nodes	 nodes = { NULL, 0 };
 	struct buf	 site;
 	char		*ca = NULL;
-	size_t		 n, first;
+	size_t		 first;
 	int		 rc = -1, rop, chk;
 
 	err[0] = '\0';
+	memset(&r, 0, sizeof(r));
 	buf_init(&site);
 	/* The settings row and the credentials (their own transaction: what
 	 * `registry setup` makes, and made once; they queue nothing). */
@@ -920,7 +955,7 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 		    "caddyfile in the configuration: the registry is served by Caddy.");
 		goto out;
 	}
-	if (load_nodes(db, 0, nodes, MAX_NODES, &n) == -1 ||
+	if (load_nodes(db, 0, MAX_NODES, &nodes) == -1 ||
 	    (pl = plan_new()) == NULL)
 		goto out;
 	site_text(&site, cfg, &r);
@@ -929,8 +964,8 @@ reg_plan_provision(struct db *db, const struct config *cfg,
 	 * end (its matrix shows what they left). */
 	rop = registry_op(pl, cfg, &r, &site, user_id);
 	first = plan_nops(pl);
-	auth_all(pl, cfg, &r, ca, nodes, n, user_id, rop);
-	if ((chk = check_op(pl, cfg, &r, nodes, n, user_id)) == -1 ||
+	auth_all(pl, cfg, &r, ca, &nodes, user_id, rop);
+	if ((chk = check_op(pl, cfg, &r, &nodes, user_id)) == -1 ||
 	    after_active(db, pl, chk) == -1)
 		goto out;
 	plan_dep(pl, chk, rop, PLAN_AFTER);
@@ -941,52 +976,70 @@ out:
 	buf_release(&site);
 	free(ca);
 	plan_free(pl);
+	nodes_free(&nodes);
+	reg_free(&r);
 	return rc;
 }
 
 /* ------------------------------------------------------------ schedule, gate */
+
+struct due_row {
+	int	 due;
+};
+static const struct col due_cols[] = { COL(due_row, due, C_BOOL) };
+static const struct rowtype due_t = ROWTYPE(due_row, due_cols);
 
 int
 reg_check_due(struct db *db, long minutes)
 {
 	char		 m[24];
 	const char	*p[] = { m };
-	PGresult	*res;
-	int		 due;
+	struct due_row	 d;
+	int		 found;
 
 	snprintf(m, sizeof(m), "%ld", minutes);
-	if ((res = db_exec(db, ST_REG_DUE, NP(p), p)) == NULL)
+	if ((found = row_get(db, &due_t, ST_REG_DUE, NP(p), p, &d)) == -1)
 		return -1;
-	due = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return due;
+	return found == 1 && d.due == 1;
 }
+
+/* A server the registry is not known to work from, and why. */
+struct gate_row {
+	char	*name, *message;
+};
+static const struct col gate_cols[] = {
+	COL(gate_row, name, C_STR), COL(gate_row, message, C_STR),
+};
+static const struct rowtype gate_t = ROWTYPE(gate_row, gate_cols);
 
 int
 reg_gate(struct db *db, const long long *servers, size_t n, char *reason,
     size_t sz)
 {
 	struct reg	 r;
+	struct gate_row	 g;
 	struct buf	 ids;
-	PGresult	*res = NULL;
 	int		 rc = -1;
 
 	reason[0] = '\0';
+	memset(&g, 0, sizeof(g));
 	buf_init(&ids);
 	/* Work on the control node alone needs no registry. */
 	if (n == 0)
 		return 0;
 	if (reg_load(db, &r) == -1)
-		return -1;
+		goto out;
 	if (strcmp(r.state, "missing") == 0) {
 		snprintf(reason, sz, "The managed registry is missing: provision it "
 		    "on the Registry page before deploying to servers.");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (strcmp(r.state, "ready") != 0) {
 		snprintf(reason, sz, "The managed registry is %s%s%s.", r.state,
 		    r.reason[0] ? ": " : "", r.reason);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	if (buf_putc(&ids, '{') == -1)
 		goto out;
@@ -997,17 +1050,15 @@ reg_gate(struct db *db, const long long *servers, size_t n, char *reason,
 		goto out;
 	{
 		const char *p[] = { ids.ptr };
-		if ((res = db_exec(db, ST_REG_GATE, NP(p), p)) == NULL)
+		if ((rc = row_get(db, &gate_t, ST_REG_GATE, NP(p), p, &g)) == -1)
 			goto out;
 	}
-	rc = 0;
-	if (PQntuples(res) > 0) {
+	if (rc == 1)
 		snprintf(reason, sz, "The managed registry is unreachable from %s: %s",
-		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-		rc = 1;
-	}
+		    g.name, g.message);
 out:
-	PQclear(res);
+	row_unfill(&gate_t, &g);
+	reg_free(&r);
 	buf_release(&ids);
 	return rc;
 }

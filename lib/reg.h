@@ -23,14 +23,15 @@ struct plan;
 #define REG_BUILD_USER	"ks-build"
 #define REG_RUNTIME_USER "ks-runtime"
 
+/* The registry's row (reg_load; its strings owned, reg_free()). */
 struct reg {
-	char	 hostname[260];
-	char	 storage[512];
-	char	 listen[64];
+	char	*hostname;
+	char	*storage;
+	char	*listen;
 	int	 insecure;
 	int	 pull_only;
-	char	 state[16];		/* missing provisioning ready unhealthy */
-	char	 reason[512];
+	char	*state;			/* missing provisioning ready unhealthy */
+	char	*reason;		/* "" when there is none */
 };
 
 /*
@@ -54,8 +55,10 @@ void	reg_settings(const struct config *, const struct reg *row,
 	    struct reg_settings *out);
 
 /* 1 and *r filled when the registry row exists, 0 when it does not (r
- * then holds state "missing"), -1 on failure. */
+ * then holds state "missing" and NULL strings), -1 on failure. reg_free()
+ * after any of them. */
 int	reg_load(struct db *, struct reg *r);
+void	reg_free(struct reg *);
 
 /* Makes the registry row (settings from the configuration unless given)
  * and the two credentials if missing. hostname/storage may be NULL. 0, or

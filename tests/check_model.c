@@ -7,7 +7,7 @@
  * 0/1/-1 with the refusing constraint's name), every list order and its
  * total, the compact ages, the environment transaction (a refused runtime
  * server leaves nothing behind), the trigger-kept artifact total, sessions
- * and login throttling counts, and how db_row_json types its values.
+ * and login throttling counts, and how lib/row.c types its values.
  *
  * Each test runs in its own process (CK_FORK) with its own connection and
  * names everything it creates with the run's time, pid and a counter, so
@@ -26,6 +26,7 @@
 #include "db.h"
 #include "log.h"
 #include "model.h"
+#include "row.h"
 #include "testutil.h"
 
 #define NP(a)		((int)(sizeof(a) / sizeof((a)[0])))
@@ -485,21 +486,73 @@ env_servers_are(long long id, const char *const *want, int n)
 	cJSON_Delete(rows);
 }
 
-/* ---- db.c ------------------------------------------------------------ */
+/* ---- row.c ----------------------------------------------------------- */
 
-START_TEST(row_json_types)
+/* One field of each column type of lib/row.h. */
+struct kinds {
+	int		 t, f, nb;
+	long long	 i4, i8, i2, big, ni;
+	char		*nt, *s, *ds, *ts, *es, *num, *u, *age, *took;
+};
+static const struct col kinds_cols[] = {
+	COL(kinds, t, C_BOOL), COL(kinds, f, C_BOOL), COL(kinds, nb, C_BOOL),
+	COL(kinds, i4, C_INT), COL(kinds, i8, C_INT), COL(kinds, i2, C_INT),
+	COL(kinds, big, C_INT), COL(kinds, ni, C_INT), COL(kinds, nt, C_STR),
+	COL(kinds, s, C_STR), COL(kinds, ds, C_STR), COL(kinds, ts, C_STR),
+	COL(kinds, es, C_STR), COL(kinds, num, C_STR), COL(kinds, u, C_STR),
+	COL(kinds, age, C_AGE), COL(kinds, took, C_TOOK),
+};
+static const struct rowtype kinds_t = ROWTYPE(kinds, kinds_cols);
+
+struct secs {
+	char		*age, *took;
+};
+static const struct col secs_cols[] = {
+	COL(secs, age, C_AGE), COL(secs, took, C_TOOK),
+};
+static const struct rowtype secs_t = ROWTYPE(secs, secs_cols);
+
+struct counted {
+	long long	 n;
+};
+static const struct col counted_cols[] = { COL(counted, n, C_INT) };
+static const struct rowtype counted_t = ROWTYPE(counted, counted_cols);
+
+/* A known row into the struct by column name (in any order, other
+ * columns ignored), NULL as M_NULL, -1 or NULL; its view typed the same
+ * way; a statement without a column the type needs fails. */
+START_TEST(row_types)
 {
 	PGresult	*res;
+	struct kinds	 k;
+	struct counted	*v;
+	size_t		 n;
 	cJSON		*o, *a;
 
-	res = q("SELECT true AS t, false AS f, 42::int4 AS i4, -7::int8 AS i8, "
+	res = q("SELECT 'x' AS extra, 185 AS took_s, 300 AS age_s, "
+	    "true AS t, false AS f, 42::int4 AS i4, -7::int8 AS i8, "
 	    "3::int2 AS i2, 1234567890123::int8 AS big, NULL::int4 AS ni, "
 	    "NULL::text AS nt, NULL::bool AS nb, 'hello'::text AS s, "
 	    "'12'::text AS ds, 't'::text AS ts, ''::text AS es, "
 	    "1.5::numeric AS num, 'a6e4c0f4-1111-4222-8333-944445555666'::uuid AS u",
 	    0, NULL);
 	ck_assert_int_eq(PQntuples(res), 1);
-	ck_assert_ptr_nonnull(o = db_row_json(res, 0));
+	ck_assert_int_eq(row_fill(&kinds_t, res, 0, &k), 0);
+	PQclear(res);
+	ck_assert_int_eq(k.t, 1);
+	ck_assert_int_eq(k.f, 0);
+	ck_assert_int_eq(k.nb, -1);
+	ck_assert_int_eq(k.i4, 42);
+	ck_assert_int_eq(k.i8, -7);
+	ck_assert_int_eq(k.i2, 3);
+	ck_assert_int_eq(k.big, 1234567890123LL);
+	ck_assert(k.ni == M_NULL);
+	ck_assert_ptr_null(k.nt);
+	ck_assert_str_eq(k.s, "hello");
+	ck_assert_str_eq(k.age, "5m");
+	ck_assert_str_eq(k.took, "3m 05s");
+
+	ck_assert_ptr_nonnull(o = row_view(&kinds_t, &k));
 	ck_assert_int_eq(boolv(o, "t"), 1);
 	ck_assert_int_eq(boolv(o, "f"), 0);
 	ck_assert_int_eq(num(o, "i4"), 42);
@@ -516,26 +569,64 @@ START_TEST(row_json_types)
 	ck_assert_str_eq(str(o, "es"), "");
 	ck_assert_str_eq(str(o, "num"), "1.5");
 	ck_assert_str_eq(str(o, "u"), "a6e4c0f4-1111-4222-8333-944445555666");
-	ck_assert_int_eq(cJSON_GetArraySize(o), 15);
+	ck_assert_str_eq(str(o, "age"), "5m");
+	ck_assert_str_eq(str(o, "took"), "3m 05s");
+	ck_assert_int_eq(cJSON_GetArraySize(o), (int)ROW_NELEM(kinds_cols));
 	cJSON_Delete(o);
+	row_unfill(&kinds_t, &k);
+	ck_assert_ptr_null(k.s);
+	ck_assert_ptr_null(k.took);
+
+	/* Ages keep one unit, durations two. */
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const want[][3] = {
+			{ "-5", "0s", "0s" }, { "42", "42s", "42s" },
+			{ "185", "3m", "3m 05s" }, { "7620", "2h", "2h 07m" },
+			{ "90000", "1d", "25h 00m" },
+		};
+		struct secs	 t;
+		const char	*p[] = { want[i][0] };
+
+		res = q("SELECT $1::bigint AS age_s, $1::bigint AS took_s", 1, p);
+		ck_assert_int_eq(row_fill(&secs_t, res, 0, &t), 0);
+		PQclear(res);
+		ck_assert_str_eq(t.age, want[i][1]);
+		ck_assert_str_eq(t.took, want[i][2]);
+		row_unfill(&secs_t, &t);
+	}
+
+	/* A column missing: -1 and nothing kept. */
+	res = q("SELECT true AS t, 'hello'::text AS s", 0, NULL);
+	ck_assert_int_eq(row_fill(&kinds_t, res, 0, &k), -1);
+	ck_assert_ptr_null(k.s);
 	PQclear(res);
 
 	res = q("SELECT g AS n FROM generate_series(1, 3) g", 0, NULL);
-	ck_assert_ptr_nonnull(a = db_rows_json(res));
-	ck_assert_int_eq(cJSON_GetArraySize(a), 3);
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(num(cJSON_GetArrayItem(a, i), "n"), i + 1);
-	cJSON_Delete(a);
+	ck_assert_int_eq(row_fill_all(&counted_t, res, (void **)&v, &n), 0);
 	PQclear(res);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_ptr_nonnull(a = row_view_all(&counted_t, v, n));
+	ck_assert_int_eq(cJSON_GetArraySize(a), 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(v[i].n, i + 1);
+		ck_assert_int_eq(num(cJSON_GetArrayItem(a, i), "n"), i + 1);
+	}
+	cJSON_Delete(a);
+	row_unfill_all(&counted_t, v, n);
 
 	/* No rows: an empty array, not NULL (NULL means failure). */
 	res = q("SELECT 1 AS n WHERE false", 0, NULL);
-	ck_assert_ptr_nonnull(a = db_rows_json(res));
+	ck_assert_int_eq(row_fill_all(&counted_t, res, (void **)&v, &n), 0);
+	PQclear(res);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_nonnull(a = row_view_all(&counted_t, v, n));
 	ck_assert_int_eq(cJSON_GetArraySize(a), 0);
 	cJSON_Delete(a);
-	PQclear(res);
+	row_unfill_all(&counted_t, v, n);
 }
 END_TEST
+
+/* ---- db.c ------------------------------------------------------------ */
 
 /* db_exec_many: one round trip; a failure anywhere leaves no result and a
  * connection that still works. */
@@ -1883,7 +1974,7 @@ main(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_unchecked_fixture(tc, NULL, cleanup_run);
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, row_json_types);
+	tcase_add_test(tc, row_types);
 	tcase_add_test(tc, exec_many_pipeline);
 	tcase_add_test(tc, user_insert_get);
 	tcase_add_test(tc, typed_rows);

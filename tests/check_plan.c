@@ -3,8 +3,10 @@
  * database, with real keystone-spooler processes for the dependencies:
  * a nested transaction is refused, a plan whose last write fails leaves
  * nothing behind, an operation that depends on two others waits for both
- * (and fails without running when one of them failed), and registry
- * provisioning is created whole or not at all.
+ * (and fails without running when one of them failed), registry
+ * provisioning is created whole or not at all, and lib/reg.c reads its
+ * rows (the registry's, credentials, nodes, the gate's and the
+ * scheduler's) into the right fields.
  * Needs the test stack: $KS_PGCONN, $KS_DIR (config, master key), $KS_BUILD.
  */
 #include <check.h>
@@ -323,7 +325,7 @@ reg_clean(void)
 	    "DELETE FROM operations WHERE kind IN ('registry', 'registry_auth') "
 	    " OR (kind = 'check' AND subject_type = 'registry'); "
 	    "DELETE FROM registry_checks; DELETE FROM registry_credentials; "
-	    "DELETE FROM registry");
+	    "DELETE FROM registry; DELETE FROM servers WHERE name LIKE 'reg-row-%'");
 }
 
 static void
@@ -461,6 +463,129 @@ START_TEST(sign_in_everywhere_whole)
 }
 END_TEST
 
+/* reg_load's struct from the row registry_rows_typed stores. */
+static void
+reg_is(int insecure, int pull_only, const char *state, const char *reason)
+{
+	struct reg	 r;
+
+	ck_assert_int_eq(reg_load(&ts_db, &r), 1);
+	ck_assert_str_eq(r.hostname, "registry.row.test:5443");
+	ck_assert_str_eq(r.storage, "/mnt/row");
+	ck_assert_str_eq(r.listen, "127.0.0.7:5007");
+	ck_assert_int_eq(r.insecure, insecure);
+	ck_assert_int_eq(r.pull_only, pull_only);
+	ck_assert_str_eq(r.state, state);
+	ck_assert_str_eq(r.reason, reason);
+	reg_free(&r);
+}
+
+/* reg_load's struct from a known row (and from none), and what lib/reg.c
+ * reads through its typed rows: the gate's reasons, the scheduler's due
+ * flag, the credentials, one server's sign-in (its node row). */
+START_TEST(registry_rows_typed)
+{
+	struct reg	 r;
+	char		 name[64], addr[64], sid[24], want[512], reason[512];
+	char		 user[64], pw[128], uuid[40], err[256];
+	const char	*p[] = { name, addr }, *ip[] = { sid };
+	const char	*roles[] = { "build", "runtime" };
+	const char	*users[] = { REG_BUILD_USER, REG_RUNTIME_USER };
+	long long	 id;
+	PGresult	*res;
+
+	/* No row: "missing" and nothing else. */
+	ck_assert_int_eq(reg_load(&ts_db, &r), 0);
+	ck_assert_str_eq(r.state, "missing");
+	ck_assert_ptr_null(r.hostname);
+	ck_assert_ptr_null(r.storage);
+	ck_assert_ptr_null(r.listen);
+	ck_assert_ptr_null(r.reason);
+	ck_assert_int_eq(r.insecure, 0);
+	ck_assert_int_eq(r.pull_only, 0);
+	reg_free(&r);
+	ck_assert_ptr_null(r.state);
+	snprintf(name, sizeof(name), "reg-row-%d", (int)getpid());
+	snprintf(addr, sizeof(addr), "reg-row-%d.test", (int)getpid());
+	res = ts_q("INSERT INTO servers (name, address, role_build, role_runtime) "
+	    "VALUES ($1, $2, false, true) RETURNING id", 2, p);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	snprintf(sid, sizeof(sid), "%lld", id);
+	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	ck_assert_str_eq(reason, "The managed registry is missing: provision it "
+	    "on the Registry page before deploying to servers.");
+	ck_assert_int_eq(reg_check_due(&ts_db, 15), 0);
+
+	/* A known row (reg_setup makes it and the credentials). */
+	ck_assert_msg(reg_setup(&ts_db, &cfg, ts_sealkey, "registry.row.test",
+	    NULL, err, sizeof(err)) == 0, "%s", err);
+	PQclear(ts_q("UPDATE registry SET hostname = 'registry.row.test:5443', "
+	    "storage_path = '/mnt/row', listen = '127.0.0.7:5007', insecure = true, "
+	    "pull_only = false, state = 'unhealthy', state_reason = 'disk full', "
+	    "checked_at = now() - interval '1 hour'", 0, NULL));
+	reg_is(1, 0, "unhealthy", "disk full");
+	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	ck_assert_str_eq(reason, "The managed registry is unhealthy: disk full.");
+	/* Checked an hour ago, nothing queued (ts_setup cancelled it all). */
+	ck_assert_int_eq(reg_check_due(&ts_db, 15), 1);
+	ck_assert_int_eq(reg_check_due(&ts_db, 120), 0);
+	ck_assert_int_eq(reg_plan_auth(&ts_db, &cfg, ts_sealkey, id, 0, 0, uuid,
+	    err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "Plain-HTTP registries (local development, "
+	    "insecure) are not supported by this version.");
+
+	/* Ready without a reason; the server has no check yet, then a failed
+	 * one, then passing ones (https, and pull: it is a runtime server). */
+	PQclear(ts_q("UPDATE registry SET insecure = false, pull_only = true, "
+	    "state = 'ready', state_reason = NULL", 0, NULL));
+	reg_is(0, 1, "ready", "");
+	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	snprintf(want, sizeof(want), "The managed registry is unreachable from "
+	    "%s: no registry check has run on it yet", name);
+	ck_assert_str_eq(reason, want);
+	PQclear(ts_q("INSERT INTO registry_checks (node, check_name, server_id, ok, "
+	    "message) VALUES ('server:' || $1, 'https', $1::bigint, false, "
+	    "'certificate not trusted'), ('server:' || $1, 'pull', $1::bigint, "
+	    "true, '')", 1, ip));
+	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	snprintf(want, sizeof(want), "The managed registry is unreachable from "
+	    "%s: certificate not trusted", name);
+	ck_assert_str_eq(reason, want);
+	PQclear(ts_q("UPDATE registry_checks SET ok = true WHERE server_id = "
+	    "$1::bigint", 1, ip));
+	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 0);
+	ck_assert_str_eq(reason, "");
+
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_int_eq(reg_credential(&ts_db, ts_sealkey, roles[i], user,
+		    sizeof(user), pw, sizeof(pw)), 0);
+		ck_assert_str_eq(user, users[i]);
+		ck_assert_uint_eq(strlen(pw), 43);	/* 256 bits, base64url */
+	}
+	ck_assert_int_eq(reg_credential(&ts_db, ts_sealkey, "nobody", user,
+	    sizeof(user), pw, sizeof(pw)), -1);
+
+	/* One server's sign-in: not while its key is unpinned; pinned, one
+	 * operation for it, with the runtime credential (its node row). */
+	ck_assert_int_eq(reg_plan_auth(&ts_db, &cfg, ts_sealkey, id, 0, 0, uuid,
+	    err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "That server has no pinned host key or no role.");
+	PQclear(ts_q("UPDATE servers SET host_key = 'ssh-ed25519 AAAAC3NzaC1lZDI1"
+	    "NTE5AAAAIBy0S7GMqnp9rb3BGGuEuXd3Gs6JtWq0u4sY4sS0O6mX', "
+	    "host_key_sha256 = 'SHA256:reg-row' WHERE id = $1::bigint", 1, ip));
+	ck_assert_msg(reg_plan_auth(&ts_db, &cfg, ts_sealkey, id, 0, 0, uuid, err,
+	    sizeof(err)) == 0, "%s", err);
+	snprintf(want, sizeof(want), "o.kind = 'registry_auth' AND o.subject_type "
+	    "= 'server' AND o.subject_id = %lld AND o.uuid = '%s' AND EXISTS ("
+	    "SELECT 1 FROM operation_steps s WHERE s.operation_id = o.id AND "
+	    "s.server_id = o.subject_id AND strpos(s.script, 'REG_USER=''%s''') > 0)",
+	    id, uuid, REG_RUNTIME_USER);
+	ck_assert_int_eq(ours(want), 1);
+	ck_assert_int_eq(ours("true"), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -468,6 +593,7 @@ main(void)
 	TCase	*tc = tcase_create("plan");
 	TCase	*tr = tcase_create("registry");
 	TCase	*ta = tcase_create("sign-in");
+	TCase	*tt = tcase_create("registry rows");
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_checked_fixture(tc, ts_setup, ts_teardown);
@@ -490,5 +616,10 @@ main(void)
 	tcase_add_checked_fixture(ta, reg_setup_fixture, reg_teardown_fixture);
 	tcase_add_test(ta, sign_in_everywhere_whole);
 	suite_add_tcase(s, ta);
+	tcase_set_timeout(tt, 120);
+	tcase_add_unchecked_fixture(tt, reg_clean, reg_clean);
+	tcase_add_checked_fixture(tt, reg_setup_fixture, reg_teardown_fixture);
+	tcase_add_test(tt, registry_rows_typed);
+	suite_add_tcase(s, tt);
 	return tu_run(s);
 }

@@ -55,9 +55,9 @@ START_TEST(configured_then_stored)
 	reg_settings(&c, &row, &s);
 	ck_assert_str_eq(s.hostname, "reg.conf.test");
 	ck_assert_str_eq(s.storage, "/mnt/conf");
-	strcpy(row.hostname, "reg.stored.test");
-	strcpy(row.storage, "/mnt/stored");
-	strcpy(row.listen, "127.0.0.8:5002");
+	row.hostname = (char *)"reg.stored.test";
+	row.storage = (char *)"/mnt/stored";
+	row.listen = (char *)"127.0.0.8:5002";
 	reg_settings(&c, &row, &s);
 	ck_assert_str_eq(s.hostname, "reg.stored.test");
 	ck_assert_str_eq(s.storage, "/mnt/stored");
