@@ -10,7 +10,8 @@ fail() { echo "$*"; exit 1; }
 command -v ssh-keyscan >/dev/null ||
 	fail "ssh-keyscan is missing on the control node (apt-get install openssh-client)"
 printf 'target %s %s\n' "$HOST" "$PORT"
-# Its key lines on stdout, "# host SSH-2.0-..." and errors on stderr.
+# Both streams: its key lines ("HOST TYPE BASE64"), "# HOST SSH-2.0-..."
+# comments and its errors.
 out=$(ssh-keyscan -T "$TIMEOUT" -p "$PORT" -t "$TYPES" -- "$HOST" 2>&1)
 n=0
 while read -r _ type blob rest; do
@@ -25,7 +26,7 @@ done <<<"$out"
 [ "$n" -gt 0 ] && exit 0
 why=$(printf '%s\n' "$out" | grep -v '^#' | grep -v '^[[:space:]]*$' | tail -n 1)
 # ssh-keyscan says nothing when it cannot connect: find out why.
-getent ahosts "$HOST" >/dev/null || fail "cannot resolve $HOST"
+getent ahosts -- "$HOST" >/dev/null || fail "cannot resolve $HOST"
 msg=$(timeout "$TIMEOUT" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$HOST" "$PORT" 2>&1)
 rc=$?
 if [ "$rc" -eq 124 ]; then
