@@ -55,6 +55,7 @@ static const struct {
 	{ "registry", "Registry maintenance" },
 	{ "registry_auth", "Registry sign-in" },
 	{ "check", "Check" },
+	{ "hostkey", "Host key check" },
 };
 
 static const struct {

@@ -7,20 +7,26 @@
 #include <sodium.h>
 
 #include "app.h"
-#include "prov.h"
 #include "db.h"
+#include "hostkey.h"
 #include "model.h"
-#include "ssh.h"
+#include "prov.h"
 
 static int provision_post(struct req *);
 static int hostkey_get(struct req *);
+static int hostkey_check_post(struct req *);
 static int hostkey_post(struct req *);
 static int servers_created(struct req *, const char *);
 static int servers_save(struct db *, const char *, const struct input *,
     char[40]);
 
+/* Pinning names the check whose result the user confirmed. */
 static const struct field hostkey_fields[] = {
+	{ "op", FT_UUID, FF_REQ, 0, 0, NULL },
 	{ "fingerprint", FT_TEXT, FF_REQ, 0, 100, NULL },
+};
+static const struct field hostkey_query[] = {
+	{ "op", FT_UUID, 0, 0, 0, NULL },
 };
 
 /* Creation also asks whether to connect the server with a one-time
@@ -67,8 +73,11 @@ static const struct resource servers = {
 const struct route server_routes[] = {
 	RES_ROUTES("/servers", &servers, server_fields, NFIELDS, list_query,
 	    sizeof(list_query) / sizeof(list_query[0])),
-	{ "GET", "/servers/:uuid/hostkey", hostkey_get, NULL, 0, 0, NULL, 0, NULL },
-	{ "POST", "/servers/:uuid/hostkey", hostkey_post, hostkey_fields, 1, 0,
+	{ "GET", "/servers/:uuid/hostkey", hostkey_get, NULL, 0, 0, hostkey_query,
+	    1, NULL },
+	{ "POST", "/servers/:uuid/hostkey", hostkey_post, hostkey_fields, 2, 0,
+	    NULL, 0, NULL },
+	{ "POST", "/servers/:uuid/hostkey/check", hostkey_check_post, NULL, 0, 0,
 	    NULL, 0, NULL },
 	{ "POST", "/servers/:uuid/provision", provision_post, NULL, 0, 0, NULL, 0,
 	    NULL },
@@ -149,78 +158,159 @@ servers_created(struct req *r, const char *uuid)
 	return show_command(r, uuid, "Server added: connect it");
 }
 
-/* The key the server offers now ("TYPE BASE64") and its fingerprint. */
+/*
+ * The host key page of a server (?op=UUID: with that check's result). A
+ * server added by hand gets its host key pinned by an explicit act: the
+ * page's check is an operation (lib/hostkey.h: no web request connects to
+ * a server) whose result, the fingerprint of the key the server offers,
+ * the page shows once it ends (refreshing itself until then); the user
+ * compares it with the server's own (ssh-keygen -lf
+ * /etc/ssh/ssh_host_ed25519_key.pub) and confirms. Nothing is trusted on
+ * first use. error: a refusal to show above it.
+ */
 static int
-offered(struct req *r, const struct server_row *s, char *key, size_t keysz,
-    char *fp, size_t fpsz, char *err, size_t errsz)
+hostkey_page(struct req *r, int status, const struct server_row *s,
+    const struct hostkey_scan *h, const char *error)
 {
-	return ssh_offered_hostkey(s->address, (int)s->ssh_port,
-	    r->app->cfg.ssh_connect_timeout, key, keysz, fp, fpsz, err, errsz);
+	struct hk_result res;
+	cJSON		*m;
+	const char	*pinned = s->host_key_sha256;
+
+	if ((m = model_new("Host key", "servers")) == NULL)
+		return 500;
+	cJSON_AddItemToObject(m, "server", server_row_view(s));
+	if (error != NULL)
+		cJSON_AddStringToObject(m, "error", error);
+	/* op_uuid and checking are always set: the template opens their
+	 * NO_ sections, which an absent key does not show. */
+	if (h == NULL) {
+		cJSON_AddNullToObject(m, "op_uuid");
+		cJSON_AddNullToObject(m, "checking");
+	} else {
+		hk_result(h, s, &res);
+		cJSON_AddStringToObject(m, "op_uuid", h->uuid);
+		if (res.state != HK_WAITING)
+			cJSON_AddNullToObject(m, "checking");
+		switch (res.state) {
+		case HK_WAITING:
+			cJSON_AddStringToObject(m, "checking", h->status);
+			/* Without JavaScript; with it, static/ops.js reloads
+			 * the page when the operation ends. */
+			cJSON_AddStringToObject(m, "refresh", "2");
+			break;
+		case HK_FAILED:
+			cJSON_AddStringToObject(m, "failed", res.reason);
+			break;
+		case HK_FOUND:
+			cJSON_AddStringToObject(m, "offered", res.fp);
+			cJSON_AddBoolToObject(m, "matches", pinned != NULL &&
+			    strcmp(pinned, res.fp) == 0);
+			cJSON_AddBoolToObject(m, "differs", pinned != NULL &&
+			    strcmp(pinned, res.fp) != 0);
+			break;
+		}
+	}
+	(void)page(r, status, "server_hostkey", m);	/* -1: logged */
+	return 0;
 }
 
-/*
- * A server added by hand gets its host key pinned by an explicit act: this
- * page shows the fingerprint the server offers; the user compares it with
- * the server's own (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub) and
- * confirms. Nothing is trusted on first use.
- */
 static int
 hostkey_get(struct req *r)
 {
+	struct server_row	 s;
+	struct hostkey_scan	 h;
+	const char		*op = req_query(r, "op");
+	int			 rc;
+
+	memset(&h, 0, sizeof(h));
+	if (r->q.errs.n > 0)
+		return 400;
+	if ((rc = found(m_server_get(&r->app->db, r->params[0], &s))) != 0)
+		return rc;
+	if (op != NULL && (rc = found(m_hostkey_scan(&r->app->db, s.uuid, op,
+	    HK_FRESH_MIN, &h))) != 0)
+		goto out;
+	rc = hostkey_page(r, 200, &s, op != NULL ? &h : NULL, NULL);
+out:
+	hostkey_scan_free(&h);
+	server_row_free(&s);
+	return rc;
+}
+
+/* "Check": queues the check, then shows the page that waits for it. */
+static int
+hostkey_check_post(struct req *r)
+{
 	struct server_row s;
-	cJSON		*m = NULL;
-	char		 key[2048], fp[80], err[512];
-	const char	*pinned;
+	char		 uuid[40], loc[128];
 	int		 rc;
 
 	if ((rc = found(m_server_get(&r->app->db, r->params[0], &s))) != 0)
 		return rc;
 	rc = 500;
-	if ((m = model_new("Host key", "servers")) == NULL)
+	if (hk_queue(&r->app->db, &r->app->cfg, &r->app->keys, &s, r->user_id,
+	    uuid) == -1)
 		goto out;
-	pinned = s.host_key_sha256;
-	if (offered(r, &s, key, sizeof(key), fp, sizeof(fp), err, sizeof(err)) == -1)
-		cJSON_AddStringToObject(m, "error", err);
-	else {
-		cJSON_AddStringToObject(m, "offered", fp);
-		cJSON_AddBoolToObject(m, "matches", pinned != NULL &&
-		    strcmp(pinned, fp) == 0);
-		cJSON_AddBoolToObject(m, "differs", pinned != NULL &&
-		    strcmp(pinned, fp) != 0);
-	}
-	cJSON_AddItemToObject(m, "server", server_row_view(&s));
-	rc = page(r, 200, "server_hostkey", m);
-	m = NULL;
+	snprintf(loc, sizeof(loc), "/servers/%s/hostkey?op=%s", s.uuid, uuid);
+	(void)redirect(r, loc);
+	rc = 0;
 out:
-	cJSON_Delete(m);
 	server_row_free(&s);
 	return rc;
 }
 
+/*
+ * "Pin this key": pins the key the check (op) found, only if that is the
+ * fingerprint the user confirmed, the check is of this server as it is now
+ * and recent. The key itself is read from the stored check, never taken
+ * from the form.
+ */
 static int
 hostkey_post(struct req *r)
 {
-	struct server_row s;
-	char		 key[2048], fp[80], err[512], msg[700], loc[80];
-	const char	*want = input_get(&r->in, "fingerprint");
-	int		 rc;
+	struct server_row	 s;
+	struct hostkey_scan	 h;
+	struct hk_result	 res;
+	char			 msg[700], loc[80];
+	const char		*want = input_get(&r->in, "fingerprint");
+	const char		*op = input_get(&r->in, "op");
+	int			 rc;
 
+	memset(&h, 0, sizeof(h));
 	if ((rc = found(m_server_get(&r->app->db, r->params[0], &s))) != 0)
 		return rc;
-	snprintf(loc, sizeof(loc), "/servers/%s", r->params[0]);
-	rc = offered(r, &s, key, sizeof(key), fp, sizeof(fp), err, sizeof(err));
+	if (r->invalid) {
+		rc = hostkey_page(r, 400, &s, NULL, "Nothing pinned: the form "
+		    "names no check and fingerprint.");
+		goto out;
+	}
+	if ((rc = m_hostkey_scan(&r->app->db, s.uuid, op, HK_FRESH_MIN,
+	    &h)) != 1) {
+		rc = rc == -1 ? 500 : hostkey_page(r, 400, &s, NULL, "Nothing "
+		    "pinned: that is no check of this server's host key.");
+		goto out;
+	}
+	hk_result(&h, &s, &res);
+	if (res.state != HK_FOUND) {
+		snprintf(msg, sizeof(msg), "Nothing pinned: %s.", res.state ==
+		    HK_WAITING ? "the check has not ended yet" : res.reason);
+		rc = hostkey_page(r, 409, &s, &h, msg);
+		goto out;
+	}
+	if (strcmp(want, res.fp) != 0) {
+		snprintf(msg, sizeof(msg), "Nothing pinned: the check found %s, "
+		    "not the key you confirmed.", res.fp);
+		rc = hostkey_page(r, 409, &s, &h, msg);
+		goto out;
+	}
+	rc = 500;
+	if (m_server_pin(&r->app->db, s.uuid, res.key, res.fp) == -1)
+		goto out;
+	snprintf(loc, sizeof(loc), "/servers/%s", s.uuid);
+	(void)flash_redirect(r, "ok", "Host key pinned.", loc);
+	rc = 0;
+out:
+	hostkey_scan_free(&h);
 	server_row_free(&s);
-	if (rc == -1) {
-		snprintf(msg, sizeof(msg), "Nothing pinned: %s", err);
-		return flash_redirect(r, "error", msg, loc);
-	}
-	/* Pin only what the user saw: the key must still be that one. */
-	if (r->invalid || want == NULL || strcmp(want, fp) != 0) {
-		snprintf(msg, sizeof(msg), "Nothing pinned: the server now offers "
-		    "%s, not the key you confirmed.", fp);
-		return flash_redirect(r, "error", msg, loc);
-	}
-	if (m_server_pin(&r->app->db, r->params[0], key, fp) == -1)
-		return 500;
-	return flash_redirect(r, "ok", "Host key pinned.", loc);
+	return rc;
 }

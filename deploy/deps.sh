@@ -12,8 +12,11 @@ build_pkgs=(
 )
 
 # Runtime of the local stack (make run / make check) and its tools.
+# openssh-client: the spooler checks a server's host key with ssh-keyscan
+# (lib/scripts/hostkey_scan.sh).
 runtime_pkgs=(
 	caddy apache2-utils openssl curl ca-certificates procps iproute2
+	openssh-client
 )
 
 # Browser test and bench.
@@ -25,8 +28,8 @@ test_pkgs=(
 extra_pkgs=(
 	# Test hosts (tests/hosts/hostctl): the machine's docker engine, the
 	# registry program for registry:2, debootstrap for the hosts' image,
-	# the ssh client (no server here: it would listen on 0.0.0.0:22).
-	docker.io containerd runc docker-registry debootstrap openssh-client
+	# the ssh client (above; no server here: it would listen on 0.0.0.0:22).
+	docker.io containerd runc docker-registry debootstrap
 	busybox-static
 )
 # -----------------------------------------------------------------------

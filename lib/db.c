@@ -273,6 +273,16 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_SERVER_PIN] = { "server_pin",
  "UPDATE servers SET host_key = $2, host_key_sha256 = $3, host_key_pinned_at = now(), "
  " updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
+/* A host key check of a server (lib/hostkey.c): the operation and its
+ * one step's output; fresh when it ended within $3 minutes. */
+[ST_HOSTKEY_SCAN] = { "hostkey_scan",
+ "SELECT o.id, o.uuid, o.status, o.status IN ('queued', 'running') AS active, "
+ " o.error, o.finished_at > now() - make_interval(mins => $3::int) AS fresh, "
+ " (SELECT string_agg(x.chunk, '' ORDER BY x.seq) FROM operation_steps st "
+ "  JOIN operation_output x ON x.step_id = st.id "
+ "  WHERE st.operation_id = o.id AND st.ordinal = 1) AS output "
+ "FROM operations o JOIN servers s ON o.subject_type = 'server' AND s.id = o.subject_id "
+ "WHERE s.uuid = $1::uuid AND o.uuid = $2::uuid AND o.kind = 'hostkey'" },
 [ST_SERVER_BY_NAME] = { "server_by_name", SERVER_ROW "WHERE name = $1" },
 [ST_SERVER_SSH] = { "server_ssh",
  "SELECT address, ssh_port, ssh_user, host_key FROM servers WHERE id = $1::bigint" },

@@ -372,6 +372,27 @@ m_server_pin(struct db *db, const char *uuid, const char *key, const char *fp)
 	return rows == 1 ? 0 : -1;
 }
 
+static const struct col hostkey_scan_cols[] = {
+	COL(hostkey_scan, id, C_INT), COL(hostkey_scan, uuid, C_STR),
+	COL(hostkey_scan, status, C_STR), COL(hostkey_scan, error, C_STR),
+	COL(hostkey_scan, active, C_BOOL), COL(hostkey_scan, fresh, C_BOOL),
+	COL(hostkey_scan, output, C_STR),
+};
+static const struct rowtype hostkey_scan_t = ROWTYPE(hostkey_scan,
+    hostkey_scan_cols);
+ROW_FUNCS(hostkey_scan, hostkey_scan_t)
+
+int
+m_hostkey_scan(struct db *db, const char *server_uuid, const char *op_uuid,
+    long fresh_min, struct hostkey_scan *h)
+{
+	char		 m[24];
+	const char	*p[] = { server_uuid, op_uuid, m };
+
+	snprintf(m, sizeof(m), "%ld", fresh_min);
+	return get1(db, &hostkey_scan_t, ST_HOSTKEY_SCAN, NP(p), p, h);
+}
+
 int
 m_server_by_name(struct db *db, const char *name, struct server_row *s)
 {

@@ -178,6 +178,15 @@ struct op_log_end {			/* where a client continues from */
 	long long	 step, next;
 };
 
+/* A host key check of a server (lib/hostkey.c, cgi/r_servers.c). */
+struct hostkey_scan {
+	long long	 id;
+	char		*uuid, *status, *error;
+	int		 active;
+	int		 fresh;		/* ended within the limit (-1: not ended) */
+	char		*output;	/* of its step; NULL before there is any */
+};
+
 /* The managed registry as its page shows it (cgi/r_registry.c). */
 struct reg_page {
 	char		*hostname, *storage_path, *listen;
@@ -355,6 +364,14 @@ int	 m_op_cancel(struct db *, const char *uuid, char status[16]);
  * unfinished steps pending, in one transaction: 0 done, 1 refused (not
  * retryable any more), -1 failure. */
 int	 m_op_retry(struct db *, const char *uuid);
+
+void	 hostkey_scan_free(struct hostkey_scan *);
+cJSON	*hostkey_scan_view(const struct hostkey_scan *);
+/* The host key check op_uuid of the server server_uuid (fresh: it ended
+ * within fresh_min minutes). 1 found, 0 when op_uuid is no host key check
+ * of that server, -1 failure. */
+int	 m_hostkey_scan(struct db *, const char *server_uuid, const char *op_uuid,
+	    long fresh_min, struct hostkey_scan *);
 
 void	 reg_page_free(struct reg_page *);
 cJSON	*reg_page_view(const struct reg_page *);

@@ -100,6 +100,96 @@ ssh_fingerprint(const char *key, char *fp, size_t fpsz)
 	return 0;
 }
 
+/*
+ * The host key types Keystone accepts, in the order session_begin() asks
+ * libssh2 for them (rsa-sha2-512 and rsa-sha2-256 sign with an "ssh-rsa"
+ * key): the key ssh_hostkey_pick() takes from a scan is the one a later
+ * connection is offered.
+ */
+static const struct {
+	const char	*type;
+	int		 fields;	/* in its blob, the type's included */
+} key_pref[] = {
+	{ "ssh-ed25519", 2 },		/* type, key */
+	{ "ecdsa-sha2-nistp256", 3 },	/* type, curve, point */
+	{ "ecdsa-sha2-nistp384", 3 },
+	{ "ssh-rsa", 3 },		/* type, e, n */
+};
+#define NKEY_PREF	(sizeof(key_pref) / sizeof(key_pref[0]))
+
+/* How many SSH wire strings (a 32-bit length, then the bytes) fill b
+ * exactly, the first of them t; -1 when they do not. */
+static int
+blob_fields(const unsigned char *b, size_t len, const char *t, size_t tl)
+{
+	size_t		 off = 0, fl;
+	int		 n = 0;
+
+	while (off < len) {
+		if (len - off < 4)
+			return -1;
+		fl = (size_t)b[off] << 24 | (size_t)b[off + 1] << 16 |
+		    (size_t)b[off + 2] << 8 | b[off + 3];
+		off += 4;
+		if (fl > len - off ||
+		    (n == 0 && (fl != tl || memcmp(b + off, t, tl) != 0)))
+			return -1;
+		off += fl;
+		n++;
+	}
+	return n;
+}
+
+/* The rank of "TYPE BASE64" at p (len bytes) in key_pref when its blob is
+ * a well-formed key of TYPE, else -1; its fingerprint into fp. */
+static int
+scan_rank(const char *p, size_t len, char *fp, size_t fpsz)
+{
+	unsigned char	 blob[2048];
+	const char	*sp, *end;
+	size_t		 tl, bl, i;
+
+	if ((sp = memchr(p, ' ', len)) == NULL)
+		return -1;
+	tl = (size_t)(sp - p);
+	for (i = 0; i < NKEY_PREF; i++)
+		if (strlen(key_pref[i].type) == tl &&
+		    memcmp(key_pref[i].type, p, tl) == 0)
+			break;
+	if (i == NKEY_PREF || lib_init() == -1 ||
+	    sodium_base642bin(blob, sizeof(blob), sp + 1, len - tl - 1, NULL,
+	    &bl, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != p + len ||
+	    blob_fields(blob, bl, p, tl) != key_pref[i].fields)
+		return -1;
+	fp_of(blob, bl, fp, fpsz);
+	return (int)i;
+}
+
+int
+ssh_hostkey_pick(const char *scan, char *key, size_t keysz, char *fp,
+    size_t fpsz)
+{
+	const char	*l, *e;
+	char		 f[80];
+	size_t		 len;
+	int		 best = -1, rank;
+
+	for (l = scan; *l != '\0'; l = *e == '\n' ? e + 1 : e) {
+		e = l + strcspn(l, "\n");
+		if (strncmp(l, "hostkey ", 8) != 0)
+			continue;
+		len = (size_t)(e - l) - 8;
+		if ((rank = scan_rank(l + 8, len, f, sizeof(f))) == -1 ||
+		    (best != -1 && rank >= best) || len >= keysz)
+			continue;
+		best = rank;
+		snprintf(key, keysz, "%.*s", (int)len, l + 8);
+		snprintf(fp, fpsz, "%s", f);
+	}
+	return best == -1 ? -1 : 0;
+}
+
 /* The session's host key as "TYPE BASE64" and its fingerprint. */
 static int
 session_hostkey(LIBSSH2_SESSION *s, char *key, size_t keysz, char *fp, size_t fpsz)

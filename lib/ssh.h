@@ -48,4 +48,16 @@ int		 ssh_offered_hostkey(const char *host, int port, long timeout_s,
 /* OpenSSH-style fingerprint of a "TYPE BASE64" key. -1 if malformed. */
 int		 ssh_fingerprint(const char *key, char *fp, size_t fpsz);
 
+/* ssh-keyscan's -t for the host key types Keystone accepts. */
+#define SSH_KEYSCAN_TYPES	"ed25519,ecdsa,rsa"
+/*
+ * From a scan's "hostkey TYPE BASE64" lines (other lines are ignored),
+ * the key a connection would get: the first one of the type Keystone's
+ * SSH client prefers, as "TYPE BASE64" into key and its fingerprint into
+ * fp. Only well-formed keys of an accepted type count (the blob must say
+ * it is of TYPE). -1 when there is none.
+ */
+int		 ssh_hostkey_pick(const char *scan, char *key, size_t keysz,
+		    char *fp, size_t fpsz);
+
 #endif

@@ -9,7 +9,10 @@
   <dt>SSH</dt><dd><code>{{ssh_user}}@{{address}}:{{ssh_port}}</code></dd>
   <dt>Roles</dt><dd>{{#role_build}}<span class="tag">build</span>{{/role_build}}{{#role_runtime}}<span class="tag">runtime</span>{{/role_runtime}}{{#NO_role_build}}{{#NO_role_runtime}}none{{/NO_role_runtime}}{{/NO_role_build}}</dd>
   <dt>Host key</dt><dd>{{#host_key_sha256}}<code>{{host_key_sha256}}</code>{{/host_key_sha256}}{{#NO_host_key_sha256}}Not pinned yet. Keystone refuses to connect until the host key is pinned.{{/NO_host_key_sha256}}
-    <a href="/servers/{{uuid}}/hostkey">Check{{#NO_host_key_sha256}} and pin{{/NO_host_key_sha256}}</a></dd>
+    <form method="post" action="/servers/{{uuid}}/hostkey/check" class="inline">
+      <input type="hidden" name="csrf" value="{{csrf}}">
+      <button type="submit" class="link">Check{{#NO_host_key_sha256}} and pin{{/NO_host_key_sha256}}</button>
+    </form></dd>
   <dt>Added</dt><dd>{{created}} ({{age}} ago)</dd>
 </dl>
 <form method="post" action="/servers/{{uuid}}/provision" class="inline-form">

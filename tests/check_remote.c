@@ -28,6 +28,7 @@
 #include "testutil.h"
 #include "tu_hosts.h"
 #include "tu_spool.h"
+#include "tu_web.h"
 
 static struct th_host	 hosts[2];
 static const char	*hstate;
@@ -455,8 +456,6 @@ START_TEST(pin_with_keystonectl)
 }
 END_TEST
 
-/* The web flow: the host key page shows what the server offers; the
- * confirm button pins exactly that key. Driven with curl over HTTPS. */
 /* Pulls the value of the form field name out of html into out. */
 static void
 field_value(const char *html, const char *name, char *out, size_t sz)
@@ -471,41 +470,78 @@ field_value(const char *html, const char *name, char *out, size_t sz)
 	snprintf(out, sz, "%.*s", (int)(e - p), p);
 }
 
-/* The web flow: the host key page shows what the server offers; the
- * confirm button pins exactly that key. Driven with curl over HTTPS. */
+/*
+ * The web flow, over HTTPS: the server page's "Check and pin" queues the
+ * check, an operation the spooler runs; its page waits for it, then shows
+ * the fingerprint of the key the server offers; the confirm button pins
+ * exactly that key.
+ */
 START_TEST(pin_on_the_web)
 {
-	char		 page[128], uuid[64], ids[24], cmd[1024], csrf[64], fp[128];
+	struct tw_client *cl;
+	struct buf	 f;
+	char		 path[128], uuid[64], ids[24], loc[256], op[64], fp[128];
 	const char	*pp[] = { ids };
 	PGresult	*res;
-	char		*html, *code;
 
 	snprintf(ids, sizeof(ids), "%lld", srv[1]);
 	res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1, pp);
 	snprintf(uuid, sizeof(uuid), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	pin(srv[1], NULL);
-	/* Signs in (cookie jar in ts_tmp) and loads the confirm page. */
-	snprintf(page, sizeof(page), "/servers/%s/hostkey", uuid);
-	ck_assert_ptr_nonnull(html = ts_web_get(page, "hk.html"));
-	field_value(html, "csrf", csrf, sizeof(csrf));
-	field_value(html, "fingerprint", fp, sizeof(fp));
-	free(html);
+	ck_assert_int_eq(tw_env("check_remote"), 0);
+	tw_setup(1, 4);
+	cl = tw_login();
+	ts_spooler_start(NULL);
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey/check", uuid);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	/* The page waits for the check (bounded). */
+	for (int i = 0; i < 300; i++) {
+		ck_status(tw_get(cl, loc), cl, 200);
+		if (!tw_has(cl, "id=\"op-live\""))
+			break;
+		usleep(200000);
+	}
+	ck_hasnt(cl, "id=\"op-live\"");
+	field_value(tw_body(cl), "op", op, sizeof(op));
+	field_value(tw_body(cl), "fingerprint", fp, sizeof(fp));
 	ck_assert_ptr_nonnull(strstr(fp, "SHA256:"));
-	snprintf(cmd, sizeof(cmd), "cd '%s' && curl -sS --cacert '%s' -b jar "
-	    "--data-urlencode 'csrf=%s' --data-urlencode 'fingerprint=%s' "
-	    "-o /dev/null -w '%%{http_code}' '%s%s' > code", ts_tmp,
-	    getenv("KS_CA"), csrf, fp, getenv("KS_URL"), page);
-	ck_assert_int_eq(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd), "%s/code", ts_tmp);
-	ck_assert_ptr_nonnull(code = tu_slurp(cmd, NULL));
-	ck_assert_str_eq(code, "303");
-	free(code);
+	/* Shown, not pinned. */
+	res = ts_q("SELECT host_key IS NULL FROM servers WHERE id = $1::bigint", 1, pp);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+	PQclear(res);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "op", op);
+	tw_fadd(&f, "fingerprint", fp);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey", uuid);
+	ck_status(tw_post(cl, path, &f), cl, 303);
 	res = ts_q("SELECT host_key, host_key_sha256 FROM servers WHERE id = $1::bigint",
 	    1, pp);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), hosts[1].key);
 	ck_assert_str_eq(PQgetvalue(res, 0, 1), fp);
 	PQclear(res);
+	/* The key pinned is the one Keystone's own connections get. */
+	{
+		struct op_step_in s[] = {
+			{ "x", "specific_server", srv[1], "echo pinned-ok", 0, 60 },
+		};
+		char	 st[32], *out;
+		long long id = ts_create(s, 1, NULL, 0);
+
+		ts_wait_done(id, 60, st, sizeof(st));
+		ck_assert_str_eq(st, "succeeded");
+		out = ts_step_output(id, 1);
+		ck_assert_str_eq(out, "pinned-ok\n");
+		free(out);
+	}
+	PQclear(ts_q("DELETE FROM operations WHERE kind = 'hostkey' AND "
+	    "subject_id = $1::bigint", 1, pp));
+	buf_release(&f);
+	tw_teardown();
 }
 END_TEST
 

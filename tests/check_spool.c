@@ -4,9 +4,14 @@
  * Needs the test stack: $KS_PGCONN, $KS_DIR (config, master key), $KS_BUILD.
  */
 #define _GNU_SOURCE	/* memmem */
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <check.h>
+#include <poll.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +29,7 @@
 #include "sec.h"
 #include "testutil.h"
 #include "tu_spool.h"
+#include "tu_web.h"
 
 START_TEST(three_steps_in_order)
 {
@@ -652,6 +658,154 @@ START_TEST(killed_workers_replaced)
 }
 END_TEST
 
+/* ---- the host key check, through the web page and the spooler ---------- */
+
+/* A listening loopback socket; its port into port. */
+static int
+listener(char *port, size_t sz)
+{
+	struct sockaddr_in sa;
+	socklen_t	 len = sizeof(sa);
+	int		 fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(port, sz, "%d", ntohs(sa.sin_port));
+	return fd;
+}
+
+static int		 hk_fd;
+static volatile int	 hk_accepted;
+
+/* Accepts and closes every connection, counting them. */
+static void *
+hk_closer(void *arg)
+{
+	int	 c;
+
+	(void)arg;
+	while ((c = accept(hk_fd, NULL, NULL)) != -1) {
+		__atomic_add_fetch(&hk_accepted, 1, __ATOMIC_SEQ_CST);
+		close(c);
+	}
+	return NULL;
+}
+
+/* A server at 127.0.0.1:port; its uuid. */
+static void
+hk_server(const char *port, char uuid[40])
+{
+	char		 name[64];
+	const char	*p[] = { name, port };
+	PGresult	*res;
+
+	snprintf(name, sizeof(name), "hk-%d-%s", (int)getpid(), port);
+	res = ts_q("INSERT INTO servers (name, address, ssh_port) VALUES ($1, "
+	    "'127.0.0.1', $2::int) RETURNING uuid", 2, p);
+	snprintf(uuid, 40, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+}
+
+static void
+hk_drop(const char *uuid)
+{
+	const char	*p[] = { uuid };
+
+	PQclear(ts_q("DELETE FROM operations WHERE subject_type = 'server' AND "
+	    "subject_id = (SELECT id FROM servers WHERE uuid = $1::uuid)", 1, p));
+	PQclear(ts_q("DELETE FROM servers WHERE uuid = $1::uuid", 1, p));
+}
+
+/* Presses the server's "Check" and returns the page it leads to. */
+static void
+hk_ask(struct tw_client *cl, const char *uuid, char *loc, size_t sz)
+{
+	struct buf	 f;
+	char		 path[128];
+
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey/check", uuid);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sz));
+	buf_release(&f);
+}
+
+/* Reloads the check's page until it stops waiting (at most secs). */
+static void
+hk_wait(struct tw_client *cl, const char *loc, int secs)
+{
+	for (int i = 0; i < secs * 5; i++) {
+		ck_status(tw_get(cl, loc), cl, 200);
+		if (!tw_has(cl, "id=\"op-live\""))
+			return;
+		usleep(200000);
+	}
+	ck_abort_msg("the check still runs after %d s:\n%.2000s", secs,
+	    tw_body(cl));
+}
+
+/*
+ * A server that takes connections and closes them at once, and one where
+ * nothing listens: the page asks for the check and answers at once; no
+ * request connects (the first listener has nobody accepting: a connection
+ * would wait in its queue), only the spooler's operation does; the page
+ * then shows why no key was found, and offers to check again.
+ */
+START_TEST(hostkey_check_runs_in_the_spooler)
+{
+	struct tw_client *cl;
+	struct pollfd	 pfd;
+	pthread_t	 t;
+	char		 port[16], closed[16], uuid[40], uuid2[40];
+	char		 loc[256], loc2[256], want[256];
+	int		 fd;
+
+	ck_assert_int_eq(tw_env("check_spool"), 0);
+	tw_setup(2, 4);
+	hk_fd = listener(port, sizeof(port));
+	hk_server(port, uuid);
+	fd = listener(closed, sizeof(closed));
+	close(fd);
+	hk_server(closed, uuid2);
+	cl = tw_login();
+	hk_ask(cl, uuid, loc, sizeof(loc));
+	hk_ask(cl, uuid2, loc2, sizeof(loc2));
+	ck_status(tw_get(cl, loc), cl, 200);
+	ck_has(cl, "Checking the key the server offers");
+	pfd.fd = hk_fd;
+	pfd.events = POLLIN;
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "a request connected to the server");
+
+	ck_assert_int_eq(pthread_create(&t, NULL, hk_closer, NULL), 0);
+	ts_spooler_start(NULL);
+	hk_wait(cl, loc, 60);
+	snprintf(want, sizeof(want), "The check found no key: 127.0.0.1 port %s "
+	    "accepts connections but offered no SSH host key", port);
+	ck_has(cl, want);
+	ck_has(cl, "Check again");
+	ck_hasnt(cl, "name=\"fingerprint\"");
+	ck_assert_int_ge(__atomic_load_n(&hk_accepted, __ATOMIC_SEQ_CST), 1);
+	hk_wait(cl, loc2, 60);
+	snprintf(want, sizeof(want), "The check found no key: cannot connect to "
+	    "127.0.0.1 port %s: Connection refused", closed);
+	ck_has(cl, want);
+	ck_hasnt(cl, "name=\"fingerprint\"");
+
+	shutdown(hk_fd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(hk_fd);
+	hk_drop(uuid);
+	hk_drop(uuid2);
+	tw_teardown();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -676,6 +830,7 @@ main(void)
 	tcase_add_test(tc, dependencies);
 	tcase_add_test(tc, sigterm_grace);
 	tcase_add_test(tc, killed_workers_replaced);
+	tcase_add_test(tc, hostkey_check_runs_in_the_spooler);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

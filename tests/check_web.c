@@ -13,7 +13,12 @@
  * suffix, so tests are independent and can be rerun on the same database.
  */
 #define _GNU_SOURCE	/* memmem */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <check.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -687,6 +692,292 @@ START_TEST(server_crud)
 	snprintf(path, sizeof(path), "/servers/%s", uuid);
 	ck_status(tw_get(cl, path), cl, 404);
 	buf_release(&f);
+}
+END_TEST
+
+/* ---- host keys -------------------------------------------------------- */
+
+/* Made with ssh-keygen; fingerprints from ssh-keygen -lf. */
+#define K_ED	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMi/L/0dHhFk/uVYNO1ri4zxwBfagq1sGcEGaEOqveiB"
+#define FP_ED	"SHA256:jIdY+7AYAjU/KFGzR/D0hSBqaHVOZ/D/AJtP/jAfzTc"
+#define K_RSA	"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDcegbKYh0GPwH3KdXJJLcH/gtzxjm7JjtKjAKJ1NI9vhPsb9ArSYb1UHrsdyJVkTgd5MtbmDEFQ/eDZ6joei0wtrkoj89qnGTkDv/qy/oEtsIVPq1HWfJ2MZ2Xd/WJdcAN4lOkcjD/rO2aha+quzWrWPoieNBv3ld00iHfhUjqmw=="
+#define FP_RSA	"SHA256:Rs3/L15vngF0s6zQBtta3wseIRG8Y/ptvelmHaRzV6U"
+
+/* A server inserted directly at addr:port; its UUID in uuid. */
+static void
+sql_server(const char *addr, const char *port, char uuid[40])
+{
+	char	 name[100];
+
+	tw_uniq(name, sizeof(name), "hk");
+	tw_sql_str(uuid, 40, "INSERT INTO servers (name, address, ssh_port) "
+	    "VALUES ($1, $2, $3::int) RETURNING uuid", 3, name, addr, port);
+}
+
+/* The server and the operations about it. */
+static void
+drop_server_ops(const char *uuid)
+{
+	tw_sql_exec("DELETE FROM operations WHERE subject_type = 'server' AND "
+	    "subject_id = (SELECT id FROM servers WHERE uuid = $1)", 1, uuid);
+	drop_server(uuid);
+}
+
+/*
+ * An operation of kind about server, in status, that ended (or started)
+ * ago_min minutes ago, whose one step stored output: as the spooler
+ * leaves a host key check (no spooler runs during these tests).
+ */
+static void
+sql_check(char uuid[40], const char *kind, const char *server,
+    const char *status, const char *ago_min, const char *output)
+{
+	tw_sql_str(uuid, 40, "WITH o AS (INSERT INTO operations (kind, "
+	    "subject_type, subject_id, status, started_at, finished_at) "
+	    "SELECT $1, 'server', id, $3, now() - make_interval(mins => $4::int), "
+	    "CASE WHEN $3 IN ('queued', 'running') THEN NULL ELSE now() - "
+	    "make_interval(mins => $4::int) END FROM servers WHERE uuid = $2 "
+	    "RETURNING id, uuid), s AS (INSERT INTO operation_steps (operation_id, "
+	    "ordinal, name, target, script, status) SELECT id, 1, 'scan', "
+	    "'control_node', 'true', CASE $3 WHEN 'queued' THEN 'pending' ELSE "
+	    "$3 END FROM o RETURNING id) INSERT INTO operation_output (step_id, "
+	    "seq, chunk) SELECT id, 0, $5 FROM s RETURNING (SELECT uuid FROM o)",
+	    5, kind, server, status, ago_min, output);
+}
+
+/*
+ * The page's check is an operation: asking for it answers at once with a
+ * page that waits for it, and no request connects to the server. The
+ * server is a listening socket nobody accepts on: a connection made while
+ * a request was served would be queued on it by the time the answer came.
+ * No spooler runs here, so the check stays queued.
+ */
+START_TEST(hostkey_check_is_an_operation)
+{
+	struct tw_client	*cl = tw_login();
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	struct pollfd		 pfd;
+	struct buf		 f;
+	char			 uuid[40], op[40], port[16], path[160], loc[256];
+	char			 want[256], cell[512];
+	int			 fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
+	sql_server("127.0.0.1", port, uuid);
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	/* The host key page: it only offers to check. */
+	snprintf(path, sizeof(path), "/servers/%s/hostkey", uuid);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "a request connected to the server");
+	ck_has(cl, "Check the key it offers");
+	ck_hasnt(cl, "op-live");
+	ck_hasnt(cl, "name=\"fingerprint\"");
+	/* The server page's button asks for a check. */
+	snprintf(path, sizeof(path), "/servers/%s", uuid);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "<form method=\"post\" action=\"/servers/%s/"
+	    "hostkey/check\"", uuid);
+	ck_has(cl, want);
+	ck_has(cl, "Check and pin</button>");
+
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey/check", uuid);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(want, sizeof(want), "/servers/%s/hostkey?op=", uuid);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, want, strlen(want)) == 0 &&
+	    strlen(loc + strlen(want)) == 36, "Location %s", loc);
+	snprintf(op, sizeof(op), "%s", loc + strlen(want));
+	ck_status(tw_get(cl, loc), cl, 200);
+	ck_has(cl, "Checking the key the server offers");
+	snprintf(want, sizeof(want), "id=\"op-live\" data-op=\"%s\"", op);
+	ck_has(cl, want);
+	ck_has(cl, "data-op-status>queued</span>");
+	ck_has(cl, "<noscript><meta http-equiv=\"refresh\" content=\"2\"></noscript>");
+	ck_has(cl, "<script src=\"/static/ops.js\" defer></script>");
+	ck_hasnt(cl, "name=\"fingerprint\"");
+	ck_hasnt(cl, "Check again");
+
+	/* Still nothing connected to the server. */
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "a request connected to the server");
+
+	/* The operation: who asked, about which server, one step on the
+	 * control node that scans it. */
+	tw_sql_str(cell, sizeof(cell), "SELECT o.kind || ' ' || o.subject_type || "
+	    "' ' || o.status || ' ' || (o.subject_id = s.id) || ' ' || u.username "
+	    "FROM operations o, servers s, users u WHERE o.uuid = $1 AND "
+	    "s.uuid = $2 AND u.id = o.created_by", 2, op, uuid);
+	snprintf(want, sizeof(want), "hostkey server queued true %s", tw_user);
+	ck_assert_str_eq(cell, want);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps st "
+	    "JOIN operations o ON o.id = st.operation_id WHERE o.uuid = $1 AND "
+	    "st.target = 'control_node' AND "
+	    "strpos(st.script, 'HOST=' || quote_literal('127.0.0.1')) > 0 AND "
+	    "strpos(st.script, 'PORT=' || quote_literal($2)) > 0 AND "
+	    "strpos(st.script, 'ssh-keyscan') > 0", 2, op, port), 1);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps st "
+	    "JOIN operations o ON o.id = st.operation_id WHERE o.uuid = $1", 1,
+	    op), 1);
+	snprintf(path, sizeof(path), "/ops/%s", op);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Host key check");
+
+	/* Asking needs the form's token. */
+	buf_reset(&f);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey/check", uuid);
+	ck_status(tw_post(cl, path, &f), cl, 403);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "servers s ON o.subject_type = 'server' AND s.id = o.subject_id "
+	    "WHERE s.uuid = $1", 1, uuid), 1);
+	/* Unknown servers and checks, malformed references. */
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=not-a-uuid", uuid);
+	ck_status(tw_get(cl, path), cl, 400);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=%s", uuid, uuid);
+	ck_status(tw_get(cl, path), cl, 404);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=%s", op, op);
+	ck_status(tw_get(cl, path), cl, 404);
+	close(fd);
+	drop_server_ops(uuid);
+	buf_release(&f);
+}
+END_TEST
+
+/* POSTs a pin of server uuid naming op (NULL: none) and fingerprint fp;
+ * the answer's status. */
+static long
+post_pin(struct tw_client *cl, const char *uuid, const char *op, const char *fp)
+{
+	struct buf	 f;
+	char		 path[128];
+	long		 st;
+
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	if (op != NULL)
+		tw_fadd(&f, "op", op);
+	tw_fadd(&f, "fingerprint", fp);
+	/* Never read: the key pinned is the check's. */
+	tw_fadd(&f, "key", K_RSA);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey", uuid);
+	st = tw_post(cl, path, &f);
+	buf_release(&f);
+	return st;
+}
+
+static void
+ck_unpinned(const char *uuid)
+{
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM servers WHERE uuid = $1 "
+	    "AND host_key IS NULL AND host_key_sha256 IS NULL", 1, uuid), 1);
+}
+
+/*
+ * Pinning pins the key the check found, only with its fingerprint, and
+ * only from a recent, successful check of this very server (as it is
+ * now): a forged check or fingerprint is refused and pins nothing.
+ */
+START_TEST(hostkey_pin_only_what_was_checked)
+{
+	struct tw_client	*cl = tw_login();
+	char		 uuid[40], other[40], good[40], op[40], rnd[40];
+	char		 addr[128], path[160], want[256], scan[1024], cell[512];
+
+	tw_uniq(addr, sizeof(addr), "hk");
+	sql_server(addr, "22", uuid);
+	snprintf(scan, sizeof(scan), "target %s 22\nhostkey %s\nhostkey %s\n",
+	    addr, K_RSA, K_ED);
+	sql_check(good, "hostkey", uuid, "succeeded", "1", scan);
+
+	/* The check's page: the preferred key's fingerprint, to confirm. */
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=%s", uuid, good);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "<code class=\"wrap\">%s</code>", FP_ED);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "name=\"op\" value=\"%s\"", good);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "name=\"fingerprint\" value=\"%s\"", FP_ED);
+	ck_has(cl, want);
+	ck_has(cl, "Check again");
+	ck_hasnt(cl, "op-live");
+
+	/* Forged or incomplete forms. */
+	ck_status(post_pin(cl, uuid, NULL, FP_ED), cl, 400);
+	new_uuid(rnd);
+	ck_status(post_pin(cl, uuid, rnd, FP_ED), cl, 400);
+	ck_has(cl, "Nothing pinned: that is no check of this server");
+	ck_status(post_pin(cl, uuid, "not-a-uuid", FP_ED), cl, 400);
+	ck_status(post_pin(cl, uuid, good, "SHA256:forged"), cl, 409);
+	snprintf(want, sizeof(want), "Nothing pinned: the check found %s, not "
+	    "the key you confirmed.", FP_ED);
+	ck_has(cl, want);
+	/* A key the server offers, but not the one a connection gets. */
+	ck_status(post_pin(cl, uuid, good, FP_RSA), cl, 409);
+	ck_unpinned(uuid);
+	/* Another server's check, and another kind of operation. */
+	tw_uniq(addr, sizeof(addr), "hk-other");
+	sql_server(addr, "22", other);
+	snprintf(scan, sizeof(scan), "target %s 22\nhostkey %s\n", addr, K_ED);
+	sql_check(op, "hostkey", other, "succeeded", "1", scan);
+	ck_status(post_pin(cl, uuid, op, FP_ED), cl, 400);
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=%s", uuid, op);
+	ck_status(tw_get(cl, path), cl, 404);
+	tw_sql_str(addr, sizeof(addr), "SELECT address FROM servers WHERE uuid = $1",
+	    1, uuid);
+	snprintf(scan, sizeof(scan), "target %s 22\nhostkey %s\n", addr, K_ED);
+	sql_check(op, "verify", uuid, "succeeded", "1", scan);
+	ck_status(post_pin(cl, uuid, op, FP_ED), cl, 400);
+	ck_unpinned(uuid);
+	/* A check that failed, is still queued, or is too old. */
+	sql_check(op, "hostkey", uuid, "failed", "1", "target x 22\n"
+	    "cannot connect to x port 22: Connection refused\n");
+	ck_status(post_pin(cl, uuid, op, FP_ED), cl, 409);
+	ck_has(cl, "Nothing pinned: cannot connect to x port 22: Connection refused.");
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=%s", uuid, op);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "The check found no key: cannot connect to x port 22: "
+	    "Connection refused");
+	ck_has(cl, "Check again");
+	ck_hasnt(cl, "name=\"fingerprint\"");
+	sql_check(op, "hostkey", uuid, "queued", "0", "");
+	ck_status(post_pin(cl, uuid, op, FP_ED), cl, 409);
+	ck_has(cl, "Nothing pinned: the check has not ended yet.");
+	sql_check(op, "hostkey", uuid, "succeeded", "31", scan);
+	ck_status(post_pin(cl, uuid, op, FP_ED), cl, 409);
+	ck_has(cl, "minutes ago");
+	ck_unpinned(uuid);
+	/* The server was given another port since the check. */
+	tw_sql_exec("UPDATE servers SET ssh_port = 2222 WHERE uuid = $1", 1, uuid);
+	ck_status(post_pin(cl, uuid, good, FP_ED), cl, 409);
+	ck_has(cl, "another address or SSH port");
+	ck_unpinned(uuid);
+	tw_sql_exec("UPDATE servers SET ssh_port = 22 WHERE uuid = $1", 1, uuid);
+
+	/* The check's own fingerprint pins the check's key. */
+	ck_status(post_pin(cl, uuid, good, FP_ED), cl, 303);
+	snprintf(path, sizeof(path), "/servers/%s", uuid);
+	tw_ck_location(cl, path);
+	tw_sql_str(cell, sizeof(cell), "SELECT host_key || ' ' || host_key_sha256 "
+	    "FROM servers WHERE uuid = $1", 1, uuid);
+	ck_assert_str_eq(cell, K_ED " " FP_ED);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Host key pinned.");
+	/* The page now says the key is the pinned one. */
+	snprintf(path, sizeof(path), "/servers/%s/hostkey?op=%s", uuid, good);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "This is the pinned key.");
+	drop_server_ops(uuid);
+	drop_server_ops(other);
 }
 END_TEST
 
@@ -2087,6 +2378,8 @@ web_suite(void)
 	tcase_add_test(tc, answers_carry_length);
 	tcase_add_test(tc, favicon_served);
 	tcase_add_test(tc, server_crud);
+	tcase_add_test(tc, hostkey_check_is_an_operation);
+	tcase_add_test(tc, hostkey_pin_only_what_was_checked);
 	tcase_add_test(tc, app_crud);
 	tcase_add_test(tc, env_crud);
 	tcase_add_test(tc, env_show_details);
