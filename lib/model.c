@@ -390,7 +390,7 @@ m_hostkey_scan(struct db *db, const char *server_uuid, const char *op_uuid,
 	const char	*p[] = { server_uuid, op_uuid, m };
 
 	snprintf(m, sizeof(m), "%ld", fresh_min);
-	return get1(db, &hostkey_scan_t, ST_HOSTKEY_SCAN, NP(p), p, h);
+	return row_get(db, &hostkey_scan_t, ST_HOSTKEY_SCAN, NP(p), p, h);
 }
 
 int
