@@ -5,15 +5,21 @@ CC	 = cc
 CXX	 = g++
 PKGS	 = libpq libcurl libssh2 libsodium libcjson libctemplate
 WARN	 = -Wall -Wextra -Werror
-CPPFLAGS = -Ilib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+# lib/ in layers, each using only those below it: core (buffers, logging,
+# UTF-8, quoting, keys, configuration), db (statements, typed rows,
+# migrations), ops (operations, plans, the spooler's executors, the daemon
+# runner), web (forms, routes, sessions, templates, page models), domain
+# (the managed registry, provisioning). Each layer is an archive: a program
+# links what it uses.
+LAYERS	 = domain web ops db core
+CPPFLAGS = $(LAYERS:%=-Ilib/%) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS	 = -std=c11 $(WARN) -O2 -g -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CXXFLAGS = -std=c++11 $(WARN) -O2 -g
 LDLIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lfcgi -lstdc++
 SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_C	 = $(wildcard lib/*.c)
-LIB_CC	 = $(wildcard lib/*.cc)
+LIB_H	 = $(wildcard lib/*/*.h)
 CGI_C	 = $(filter-out cgi/keystonectl.c,$(wildcard cgi/*.c))
 TESTS	 = $(patsubst tests/%.c,%,$(wildcard tests/check_*.c))
 
@@ -22,8 +28,12 @@ A	 = build/asan
 
 # Step scripts (lib/scripts/*.sh) become C strings in build/gen/scripts.c.
 SCRIPTS	 = $(filter-out lib/scripts/embed.sh,$(wildcard lib/scripts/*.sh))
-LIB_O	 = $(LIB_C:%.c=$(B)/%.o) $(LIB_CC:%.cc=$(B)/%.o) $(B)/gen/scripts.o
-LIB_AO	 = $(LIB_C:%.c=$(A)/%.o) $(LIB_CC:%.cc=$(A)/%.o) $(A)/gen/scripts.o
+# A layer's objects: its .c and .cc files (domain also has the scripts).
+layer_o	 = $(patsubst %.c,$(1)/%.o,$(wildcard lib/$(2)/*.c)) \
+	   $(patsubst %.cc,$(1)/%.o,$(wildcard lib/$(2)/*.cc))
+# The archives in link order (a layer before the ones it uses).
+LIB_O	 = $(LAYERS:%=$(B)/libks_%.a)
+LIB_AO	 = $(LAYERS:%=$(A)/libks_%.a)
 CGI_O	 = $(CGI_C:%.c=$(B)/%.o)
 CGI_AO	 = $(CGI_C:%.c=$(A)/%.o)
 SPOOL_C	 = $(wildcard spooler/*.c)
@@ -39,16 +49,16 @@ all: $(PROGS) $(BENCH)
 
 asan: $(APROGS)
 
-$(B)/%.o: %.c $(wildcard lib/*.h cgi/*.h)
+$(B)/%.o: %.c $(LIB_H) $(wildcard cgi/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
-$(B)/%.o: %.cc $(wildcard lib/*.h)
+$(B)/%.o: %.cc $(LIB_H)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c -o $@ $<
-$(A)/%.o: %.c $(wildcard lib/*.h cgi/*.h tests/*.h)
+$(A)/%.o: %.c $(LIB_H) $(wildcard cgi/*.h tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests $(CFLAGS) -O1 $(SAN) -c -o $@ $<
-$(A)/%.o: %.cc $(wildcard lib/*.h)
+$(A)/%.o: %.cc $(LIB_H)
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -O1 $(SAN) -c -o $@ $<
 
@@ -60,6 +70,25 @@ $(B)/gen/scripts.o: $(B)/gen/scripts.c
 $(A)/gen/scripts.o: $(B)/gen/scripts.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+# The layers' archives (ar replaces members; the archive is rebuilt whole
+# so that a removed source leaves no stale member).
+$(B)/libks_%.a:
+	@rm -f $@
+	ar rcs $@ $^
+$(A)/libks_%.a:
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/libks_domain.a: $(call layer_o,$(B),domain) $(B)/gen/scripts.o
+$(A)/libks_domain.a: $(call layer_o,$(A),domain) $(A)/gen/scripts.o
+$(B)/libks_web.a: $(call layer_o,$(B),web)
+$(B)/libks_ops.a: $(call layer_o,$(B),ops)
+$(B)/libks_db.a: $(call layer_o,$(B),db)
+$(B)/libks_core.a: $(call layer_o,$(B),core)
+$(A)/libks_web.a: $(call layer_o,$(A),web)
+$(A)/libks_ops.a: $(call layer_o,$(A),ops)
+$(A)/libks_db.a: $(call layer_o,$(A),db)
+$(A)/libks_core.a: $(call layer_o,$(A),core)
 
 $(B)/keystone.fcgi: $(CGI_O) $(LIB_O)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -1,6 +1,6 @@
 /*
  * The bench's floor: a FastCGI responder that does no work. Each request
- * gets a 200 with Keystone's own headers (lib/http.c) and a body of
+ * gets a 200 with Keystone's own headers (lib/web/http.c) and a body of
  * QUERY_STRING's n bytes ("n=14613"; 3 without one), from memory. Through
  * the same Caddy, its req/s for a page's byte size is what any handler
  * answering that many bytes could reach through Caddy + libfcgi on this

@@ -25,7 +25,7 @@
 #   ratio unknown_ms known_wrong_ms ratio_mean unknown_mean_ms
 #   known_wrong_mean_ms unknown_p90_ms known_wrong_p90_ms n
 # ratio = median(unknown) / median(known_wrong); target 0.9-1.1 (the same
-# work: one argon2id verification each, lib/pw.c).
+# work: one argon2id verification each, lib/web/pw.c).
 #
 # Knobs (environment): BENCH_PORT (first port tried, default 18843),
 # BENCH_LOGINS (pairs measured, 1..500, default 60), BENCH_WARMUP (pairs

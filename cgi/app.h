@@ -21,7 +21,7 @@
 #define APP_MAX_PATH	1024
 #define APP_PAGE_SIZE	50
 
-/* Route flags (lib/route.h has R_CREATE and R_UPDATE). */
+/* Route flags (lib/web/route.h has R_CREATE and R_UPDATE). */
 #define R_PUBLIC	0x01	/* no session required */
 #define R_NOCSRF	0x02	/* a machine's POST, authenticated otherwise */
 

@@ -1,6 +1,6 @@
 /*
  * keystone.fcgi: opens the FastCGI unix socket and runs the configured
- * number of workers (lib/daemon.c: they hold the web keys only and serve
+ * number of workers (lib/ops/daemon.c: they hold the web keys only and serve
  * as web_user). Each worker owns one database connection and serves
  * requests one at a time. SIGTERM stops the workers after their current
  * request.

@@ -139,7 +139,7 @@ render(struct req *r, int status, const char *error)
 	cJSON_AddBoolToObject(m, "has_rows", checks.n > 0);
 	cJSON_AddItemToObject(m, "rows", matrix(&checks));
 	/* The settings form shows what was submitted, else what is in
-	 * effect (lib/reg.c: stored, else configured, else the default). */
+	 * effect (lib/domain/reg.c: stored, else configured, else the default). */
 	if (strcmp(r->method, "POST") == 0) {
 		if (kv_get(&r->form, "hostname") != NULL)
 			host = kv_get(&r->form, "hostname");
@@ -184,7 +184,7 @@ settings_post(struct req *r)
 	return 0;
 }
 
-/* Queues through plan (one of lib/reg.c's planners) and shows the new
+/* Queues through plan (one of lib/domain/reg.c's planners) and shows the new
  * operation, or the page with the planner's reason. */
 static int
 queued(struct req *r, int rc, const char *uuid, const char *err)

@@ -1,6 +1,6 @@
 /*
  * keystone-spooler: runs queued operations. A master process keeps the
- * configured number of workers alive (lib/daemon.c); each worker has its
+ * configured number of workers alive (lib/ops/daemon.c); each worker has its
  * own database connection, LISTENs for new work (polling as a fallback), recovers
  * operations whose lease expired, and claims and runs one operation at a
  * time. SIGTERM: workers stop claiming, let the running step finish for up

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/buf.c: the invariants of buf.h after every call, growth,
+ * Unit tests for lib/core/buf.c: the invariants of buf.h after every call, growth,
  * detach/reset/release, formatting, and that a failing call (anything that
  * would take len past BUF_MAX) leaves the buffer exactly as it was.
  */

@@ -1,5 +1,5 @@
 /*
- * lib/daemon.c, the prefork master of keystone.fcgi and keystone-spooler,
+ * lib/ops/daemon.c, the prefork master of keystone.fcgi and keystone-spooler,
  * run here with small worker functions: workers are started, a killed one
  * is replaced, a crash loop backs off, SIGTERM stops the master and every
  * worker within the bound (also a worker that ignores it), the workers

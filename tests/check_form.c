@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/form.c: form/query decoding, cookie parsing, the UTF-8
+ * Unit tests for lib/web/form.c: form/query decoding, cookie parsing, the UTF-8
  * gate, the pair limit, and that a rejected input leaves the list untouched.
  */
 #include <check.h>

@@ -1,13 +1,13 @@
 /*
- * lib/model.c and lib/db.c against the real PostgreSQL of the test stack
+ * lib/web/model.c and lib/db/db.c against the real PostgreSQL of the test stack
  * ($KS_PGCONN; without it the program fails: a suite that skipped itself
  * would let `make check` pass with nothing tested).
  *
- * Covered: the return conventions of lib/model.h (lookups 1/0/-1, writes
+ * Covered: the return conventions of lib/web/model.h (lookups 1/0/-1, writes
  * 0/1/-1 with the refusing constraint's name), every list order and its
  * total, the compact ages, the environment transaction (a refused runtime
  * server leaves nothing behind), the trigger-kept artifact total, sessions
- * and login throttling counts, and how lib/row.c types its values.
+ * and login throttling counts, and how lib/db/row.c types its values.
  *
  * Each test runs in its own process (CK_FORK) with its own connection and
  * names everything it creates with the run's time, pid and a counter, so
@@ -488,7 +488,7 @@ env_servers_are(long long id, const char *const *want, int n)
 
 /* ---- row.c ----------------------------------------------------------- */
 
-/* One field of each column type of lib/row.h. */
+/* One field of each column type of lib/db/row.h. */
 struct kinds {
 	int		 t, f, nb;
 	long long	 i4, i8, i2, big, ni;

@@ -1,10 +1,10 @@
 /*
- * Plans (lib/plan.c) and transactions (lib/db.c) on the test stack's
+ * Plans (lib/ops/plan.c) and transactions (lib/db/db.c) on the test stack's
  * database, with real keystone-spooler processes for the dependencies:
  * a nested transaction is refused, a plan whose last write fails leaves
  * nothing behind, an operation that depends on two others waits for both
  * (and fails without running when one of them failed), registry
- * provisioning is created whole or not at all, and lib/reg.c reads its
+ * provisioning is created whole or not at all, and lib/domain/reg.c reads its
  * rows (the registry's, credentials, nodes, the gate's and the
  * scheduler's) into the right fields.
  * Needs the test stack: $KS_PGCONN, $KS_DIR (config, master key), $KS_BUILD.
@@ -480,7 +480,7 @@ reg_is(int insecure, int pull_only, const char *state, const char *reason)
 	reg_free(&r);
 }
 
-/* reg_load's struct from a known row (and from none), and what lib/reg.c
+/* reg_load's struct from a known row (and from none), and what lib/domain/reg.c
  * reads through its typed rows: the gate's reasons, the scheduler's due
  * flag, the credentials, one server's sign-in (its node row). */
 START_TEST(registry_rows_typed)

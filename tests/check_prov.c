@@ -1,7 +1,7 @@
 /*
  * prov_render(): the provisioning script from its values, without a
  * database. Every value reaches the script only as one NAME='value'
- * setting written by lib/shq.c; bash reads each back exactly, and none
+ * setting written by lib/core/shq.c; bash reads each back exactly, and none
  * runs, whatever it holds (a server's name with a newline, quotes, $( )).
  */
 #define _GNU_SOURCE

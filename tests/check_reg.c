@@ -1,5 +1,5 @@
 /*
- * lib/reg.c's settings resolver, the one place the page and the planners
+ * lib/domain/reg.c's settings resolver, the one place the page and the planners
  * take the registry's settings from: the stored row where it has a value,
  * else the configuration, else the defaults.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/valid.c: accepted and rejected values for every
+ * Unit tests for lib/core/valid.c: accepted and rejected values for every
  * validator, with attention to what would matter on a command line (shell
  * metacharacters, leading '-') and to names being stored verbatim.
  */

@@ -3,7 +3,7 @@
 # counterpart of PHP's #[\SensitiveParameter]): a parameter or variable
 # that holds a secret is named secret_* (or is one of the usual names:
 # password, passwd, pw, sudo, token, tok), and no such identifier is an
-# argument of a log_*() call. This checks every call in lib/, cgi/ and
+# argument of a log_*() call. This checks every call in lib/ (all its layers), cgi/ and
 # spooler/ (string literals are ignored: a message may say "password").
 # It first proves it can fail, on a sample with a violation.
 set -euo pipefail
@@ -35,7 +35,14 @@ if lint "$sample" >/dev/null; then
 	exit 1
 fi
 
-if lint lib/*.c lib/*.cc cgi/*.c spooler/*.c; then
+# Every source file, wherever lib/ keeps it; none missing is an error.
+shopt -s nullglob globstar
+files=(lib/**/*.c lib/**/*.cc cgi/*.c spooler/*.c)
+if ((${#files[@]} < 20)); then
+	echo "lint_secrets: FAIL: only ${#files[@]} source files found"
+	exit 1
+fi
+if lint "${files[@]}"; then
 	echo "lint_secrets: ok: no log call takes a secret-bearing argument"
 else
 	echo "lint_secrets: FAIL"

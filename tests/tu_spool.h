@@ -1,7 +1,7 @@
 /*
  * Harness for the operations-engine tests (check_spool, check_remote): the
  * test stack's database, keystone-spooler processes started and killed by
- * the test, operations created through lib/op.c, and what they stored.
+ * the test, operations created through lib/ops/op.c, and what they stored.
  */
 #ifndef KS_TU_SPOOL_H
 #define KS_TU_SPOOL_H

@@ -9,7 +9,7 @@
 # while this script downloaded, authorises no report). It deletes itself
 # when it ends (when run from a file), also on failure, and writes no
 # secret to any file, log or command line. Running it again does no harm.
-# Set before this text, each through lib/shq.c: SERVER_NAME KEYSTONE_URL
+# Set before this text, each through lib/core/shq.c: SERVER_NAME KEYSTONE_URL
 # CALLBACK_SECRET MGMT_PUBKEY SUDO_PASSWORD CA_PEM REG_HOST REG_CA_PEM
 # DAEMON_JSON.
 set -euo pipefail

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "utf8.h"
+
 #define FORM_MAX_PAIRS	256	/* more pairs than this: FORM_ETOOMANY */
 
 enum form_err {
@@ -58,8 +60,5 @@ int		 cookie_parse(struct kvlist *l, const char *header);
 const char	*kv_get(const struct kvlist *, const char *key);	/* first, or NULL */
 size_t		 kv_count(const struct kvlist *, const char *key);
 
-/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, nothing
- * above U+10FFFF) and holds no NUL byte, else 0. */
-int		 utf8_valid(const char *s, size_t len);
 
 #endif

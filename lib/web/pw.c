@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "form.h"
+#include "utf8.h"
 #include "pw.h"
 
 #define PW_OPS	crypto_pwhash_OPSLIMIT_INTERACTIVE

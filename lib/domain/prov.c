@@ -21,7 +21,7 @@
 
 extern const char script_provision[];
 
-/* The rows the statements below return (lib/row.h). */
+/* The rows the statements below return (lib/db/row.h). */
 struct written_row {		/* a row written (RETURNING id) */
 	long long	 id;
 };
@@ -215,7 +215,7 @@ slurp_pem(const char *path)
 		n = fread(s, 1, 16383, f);
 		fclose(f);
 	}
-	/* Without trailing newlines, as lib/reg.c renders it: the scripts
+	/* Without trailing newlines, as lib/domain/reg.c renders it: the scripts
 	 * write it with one, and compare what they find with that. */
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
 		n--;

@@ -2,7 +2,7 @@
  * The managed registry: registry:2 on the control node behind a Caddy
  * HTTPS site, a build and a runtime credential, Docker auth on every node,
  * and the health matrix. This module plans the operations that do the
- * work (scripts from lib/scripts/, values quoted by lib/shq.c, passwords
+ * work (scripts from lib/scripts/, values quoted by lib/core/shq.c, passwords
  * only as references the spooler opens: the planners may run in a web
  * worker that holds no opening key) and answers the planners' gate.
  */
@@ -80,7 +80,7 @@ int	reg_resolve_secret(struct db *, const struct keys *, const char *ref,
 	    struct buf *out);
 
 /*
- * Operations, each call's in one transaction (lib/plan.h; uuid of the
+ * Operations, each call's in one transaction (lib/ops/plan.h; uuid of the
  * first written to uuid, 40 bytes):
  *   reg_plan_provision: the registry itself (config, htpasswd, container,
  *     Caddy site), then Docker auth on every node (each needs the

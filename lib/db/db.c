@@ -70,7 +70,7 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_SERVER_LIST_NEW] = { "server_list_new", SERVER_LIST "created_at, id" PAGE },
 [ST_SERVER_LIST_NEW_D] = { "server_list_new_d", SERVER_LIST "created_at DESC, id DESC" PAGE },
 [ST_SERVER_COUNT] = { "server_count", "SELECT count(*) FROM servers" },
-/* struct server_row (lib/model.h). */
+/* struct server_row (lib/web/model.h). */
 #define SERVER_ROW \
  "SELECT id, uuid, name, address, ssh_port, ssh_user, role_build, role_runtime, status, " \
  " host_key, host_key_sha256, ks_age(created_at) AS age, " \
@@ -170,7 +170,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  " (SELECT count(*) FROM environments) AS environments, "
  " (SELECT count(*) FROM build_artifacts WHERE status = 'available') AS artifacts" },
 
-/* Operations (lib/op.c). Every write a worker makes carries the fence it
+/* Operations (lib/ops/op.c). Every write a worker makes carries the fence it
  * claimed with and applies only while the operation is still running. */
 #define FENCED	" AND o.fence = $2::bigint AND o.status = 'running'"
 [ST_OP_INSERT] = { "op_insert",
@@ -185,7 +185,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  " $10, $11, $12)" },
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
-/* An operation waits for another (lib/plan.c); needs: only if it succeeds. */
+/* An operation waits for another (lib/ops/plan.c); needs: only if it succeeds. */
 [ST_OP_DEP_INSERT] = { "op_dep_insert",
  "INSERT INTO operation_deps (operation_id, depends_on, require_success) "
  "VALUES ($1::bigint, $2::bigint, $3::bool)" },
@@ -314,8 +314,8 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_SKIP_PENDING] = { "op_skip_pending",
  "UPDATE operation_steps SET status = 'skipped' WHERE operation_id = $1::bigint "
  " AND status = 'pending'" },
-/* The managed registry (lib/reg.c, cgi/r_registry.c). */
-/* struct reg (lib/reg.h). */
+/* The managed registry (lib/domain/reg.c, cgi/r_registry.c). */
+/* struct reg (lib/domain/reg.h). */
 [ST_REG_GET] = { "reg_get",
  "SELECT hostname, storage_path AS storage, listen, insecure, pull_only, state, "
  " coalesce(state_reason, '') AS reason FROM registry WHERE id = 1" },
@@ -366,7 +366,7 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_REG_ACTIVE] = { "reg_active",
  "SELECT id FROM operations WHERE kind IN ('registry', 'registry_auth') "
  " AND status IN ('queued', 'running') ORDER BY id" },
-/* Provisioning (lib/prov.c). */
+/* Provisioning (lib/domain/prov.c). */
 [ST_PROV_LOG] = { "prov_log",
  "INSERT INTO provision_log (server_id, event, remote_addr, detail) "
  "VALUES ($1::bigint, $2, $3, $4)" },

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "form.h"
+#include "utf8.h"
 #include "valid.h"
 
 #define NAME_MAX_CP	100

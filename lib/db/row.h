@@ -5,14 +5,17 @@
  * statement may order its columns as it likes and one that lacks a column
  * fails loudly. Strings are owned by the row (NULL for SQL NULL).
  *
- * For the modules that own statements (lib/model.c for the web pages,
- * lib/reg.c, lib/prov.c, lib/plan.c): each defines its row types next to
+ * For the modules that own statements (lib/web/model.c for the web pages,
+ * lib/domain/reg.c, lib/domain/prov.c, lib/ops/plan.c): each defines its row types next to
  * the functions that run its statements, and reads results only through
  * these. Nothing else includes this header (but tests/check_model.c,
  * which tests it).
  */
 #ifndef KS_ROW_H
 #define KS_ROW_H
+
+/* A NULL integer column. */
+#define ROW_NULL	(-9223372036854775807LL - 1)
 
 #include <stddef.h>
 
@@ -23,7 +26,7 @@
 
 enum ctype {
 	C_STR,		/* char *, NULL for NULL */
-	C_INT,		/* long long, M_NULL (lib/model.h) for NULL */
+	C_INT,		/* long long, ROW_NULL for NULL */
 	C_BOOL,		/* int, -1 for NULL */
 	C_AGE,		/* char *: column NAME_s in seconds, as an age */
 	C_TOOK		/* char *: column NAME_s in seconds, as a duration */

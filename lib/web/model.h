@@ -1,7 +1,7 @@
 /*
- * One function per query, owning its statement (lib/db.c's table). Rows
- * come back as typed structs, filled by column name (lib/row.h) from a
- * column table in lib/model.c; strings are owned by the row (NULL for SQL
+ * One function per query, owning its statement (lib/db/db.c's table). Rows
+ * come back as typed structs, filled by column name (lib/db/row.h) from a
+ * column table in lib/web/model.c; strings are owned by the row (NULL for SQL
  * NULL) and each row or list type has a paired _free and a _view that
  * turns it into the cJSON view model the templates read (keyed by column
  * name, a NULL as null). The web pages read no result themselves.
@@ -18,10 +18,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "row.h"
+
 struct db;
 
 /* An integer column's value when it is NULL; a NULL boolean reads -1. */
-#define M_NULL	(-9223372036854775807LL - 1)
+#define M_NULL	ROW_NULL
 
 /* Ages ("42s", "5m", "3h", "12d") are formatted text. */
 struct server_row {			/* m_server_get, m_server_by_name */
@@ -126,7 +128,7 @@ struct artifact_list {
 };
 
 /* Operations, as the web pages show them (the spooler's side is
- * lib/op.h). Durations ("took") are formatted text, NULL before the
+ * lib/ops/op.h). Durations ("took") are formatted text, NULL before the
  * start. */
 struct op_item {
 	char		*uuid, *kind, *status, *subject_type, *error;
@@ -242,7 +244,7 @@ void	 op_chunks_free(struct op_chunks *);
 cJSON	*op_chunks_view(const struct op_chunks *);
 
 /* The list orders, NULL-terminated, the default first; each has its own
- * statement (lib/db.c). */
+ * statement (lib/db/db.c). */
 extern const char *const m_server_sorts[];
 extern const char *const m_app_sorts[];
 

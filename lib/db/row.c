@@ -1,5 +1,5 @@
 /*
- * Typed rows (lib/row.h): a result's rows into structs by column name, and
+ * Typed rows (lib/db/row.h): a result's rows into structs by column name, and
  * those structs into the views templates read.
  */
 #include <stdio.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "model.h"	/* M_NULL */
 #include "row.h"
 
 /* Seconds as text: an age keeps one unit ("42s", "5m", "3h", "12d"), a
@@ -78,7 +77,7 @@ row_fill(const struct rowtype *t, const PGresult *res, int r, void *row)
 				goto fail;
 			break;
 		case C_INT:
-			*(long long *)p = v ? strtoll(v, NULL, 10) : M_NULL;
+			*(long long *)p = v ? strtoll(v, NULL, 10) : ROW_NULL;
 			break;
 		case C_BOOL:
 			*(int *)p = v ? v[0] == 't' : -1;
@@ -119,7 +118,7 @@ row_view(const struct rowtype *t, const void *row)
 			    cJSON_CreateString(*(char *const *)p) : cJSON_CreateNull();
 			break;
 		case C_INT:
-			v = *(const long long *)p != M_NULL ?
+			v = *(const long long *)p != ROW_NULL ?
 			    cJSON_CreateNumber((double)*(const long long *)p) :
 			    cJSON_CreateNull();
 			break;

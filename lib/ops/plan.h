@@ -55,7 +55,7 @@ void		 plan_ref(struct plan *, int op, const char *name, const char *ref);
 
 /* Starts a step of op from *s (strings copied; s->script, if not NULL,
  * starts its script). The script grows with plan_var() (NAME='value',
- * quoted by lib/shq.c) and plan_text(). Returns the step's fields for
+ * quoted by lib/core/shq.c) and plan_text(). Returns the step's fields for
  * small changes (secrets, keep_going...), valid until the next
  * plan_step(); a string put there must outlive the plan (a literal, or
  * plan_str()'s copy). NULL when the plan has failed. */

@@ -36,7 +36,7 @@ struct config {
 	char	*ssh_key_file;		/* Keystone's management key (ed25519) */
 	long	 ssh_connect_timeout;	/* seconds */
 	long	 ssh_idle_timeout;	/* seconds a blocking SSH call may wait */
-	/* The managed registry (NULL: the defaults in lib/reg.c). */
+	/* The managed registry (NULL: the defaults in lib/domain/reg.c). */
 	char	*registry_host;		/* host[:port] of its HTTPS site */
 	char	*registry_storage;	/* image data (a mounted volume, say) */
 	char	*registry_listen;	/* registry:2's own loopback address */

@@ -863,7 +863,7 @@ m_op_cancel(struct db *db, const char *uuid, char status[16])
 		goto out;
 	snprintf(status, 16, "%s", c.status);
 	if (strcmp(status, "cancelled") == 0) {
-		/* No spooler will end it: do what ending it does (lib/spool.c
+		/* No spooler will end it: do what ending it does (lib/ops/spool.c
 		 * finish_op) here, secrets first. */
 		idstr(id, sizeof(id), c.id);
 		if (write1(db, ST_OP_SECRETS_DELETE, NP(ip), ip, NULL, NULL) != 0 ||

@@ -1,5 +1,5 @@
 /*
- * C API over ctemplate (the only C++ in Keystone: lib/tmpl.cc).
+ * C API over ctemplate (the only C++ in Keystone: lib/web/tmpl.cc).
  *
  * Every template starts with {{%AUTOESCAPE context="HTML"}}, so each
  * variable is HTML-escaped (URL-escaped in href/src) by default. A template

@@ -1,5 +1,5 @@
 /*
- * Operations: what they are made of (created through lib/plan.h), and the
+ * Operations: what they are made of (created through lib/ops/plan.h), and the
  * spooler's side: claim, lease, fenced step writes, recovery.
  *
  * Fencing: op_claim() returns the operation's new fence; every later
@@ -46,7 +46,7 @@ struct op_secret_ref {
 	const char	*ref;
 };
 
-/* Opens ref into out (the spooler's resolver: lib/reg.c's, ...); -1 when
+/* Opens ref into out (the spooler's resolver: lib/domain/reg.c's, ...); -1 when
  * it names nothing or does not open. */
 typedef int (*op_resolve_fn)(struct db *, const struct keys *, const char *ref,
 	    struct buf *out);
@@ -64,7 +64,7 @@ struct op_in {
 	size_t		 nrefs;
 };
 
-/* A plan of one operation (lib/plan.h): the operation, its steps, its
+/* A plan of one operation (lib/ops/plan.h): the operation, its steps, its
  * secrets (values sealed with the public key: any program may create
  * operations) and its secret references, in one transaction. id/uuid (40
  * bytes) of the new operation on success. */

@@ -1,7 +1,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "form.h"
+#include "utf8.h"
 #include "shq.h"
 
 int

@@ -2,9 +2,9 @@
  * PostgreSQL access. Every query is a named prepared statement from the
  * table in db.c, prepared once per connection; values travel only as
  * parameters. The module that owns a statement runs it and reads its rows
- * into typed structs by column name (lib/row.h): the web pages' queries
- * through one m_* wrapper each in lib/model.c; plans, the registry and
- * provisioning in lib/plan.c, lib/reg.c and lib/prov.c.
+ * into typed structs by column name (lib/db/row.h): the web pages' queries
+ * through one m_* wrapper each in lib/web/model.c; plans, the registry and
+ * provisioning in lib/ops/plan.c, lib/domain/reg.c and lib/domain/prov.c.
  */
 #ifndef KS_DB_H
 #define KS_DB_H

@@ -19,7 +19,7 @@
 
 #define SEC_KEYBYTES	32
 
-/* Purposes of derived keys (lib/keys.h says which program holds which). */
+/* Purposes of derived keys (lib/core/keys.h says which program holds which). */
 enum sec_subkey {
 	SEC_SUB_CSRF = 1,	/* HMAC key for CSRF tokens */
 	SEC_SUB_SEAL = 2,	/* AEAD key of secrets sealed before 010 */
