@@ -8,36 +8,14 @@
 #include "db.h"
 #include "log.h"
 #include "model.h"
+#include "row.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ---- typed rows ------------------------------------------------------ */
 
-enum ctype {
-	C_STR,		/* char *, NULL for NULL */
-	C_INT,		/* long long, M_NULL for NULL */
-	C_BOOL,		/* int, -1 for NULL */
-	C_AGE,		/* char *: column NAME_s in seconds, as an age */
-	C_TOOK		/* char *: column NAME_s in seconds, as a duration */
-};
-
-struct col {
-	const char	*name;	/* the column's and the view's key */
-	enum ctype	 type;
-	size_t		 off;
-};
-
-/* A row type: its columns, each of which its statements must return. */
-struct rowtype {
-	const char		*name;
-	const struct col	*cols;
-	size_t			 ncols;
-	size_t			 size;
-};
-
-#define COL(T, f, ty)	{ #f, ty, offsetof(struct T, f) }
-#define ROWTYPE(T, cols)	{ #T, cols, NELEM(cols), sizeof(struct T) }
+/* The row types (struct col, struct rowtype) are in lib/row.h. */
 
 /* "42s", "5m", "3h", "12d": compact ages for list pages. */
 static void
@@ -292,6 +270,33 @@ getall(struct db *db, const struct rowtype *t, enum stmt st, int n,
 	rc = fill_all(t, res, v, nv);
 	PQclear(res);
 	return rc;
+}
+
+/* lib/row.h: the same for the modules that own their statements. */
+int
+row_get1(struct db *db, const struct rowtype *t, enum stmt st, int n,
+    const char *const *p, void *row)
+{
+	return get1(db, t, st, n, p, row);
+}
+
+int
+row_getall(struct db *db, const struct rowtype *t, enum stmt st, int n,
+    const char *const *p, void **v, size_t *nv)
+{
+	return getall(db, t, st, n, p, v, nv);
+}
+
+void
+row_free(const struct rowtype *t, void *row)
+{
+	unfill(t, row);
+}
+
+void
+row_free_all(const struct rowtype *t, void *v, size_t n)
+{
+	unfill_all(t, v, n);
 }
 
 /* One page of a list: rows of st (parameters [key,] limit, offset) and the
@@ -1056,13 +1061,13 @@ m_op_output(struct db *db, long long step_id)
 }
 
 int
-m_op_log(struct db *db, long long op_id, long ordinal, long seq, long limit,
+m_op_log(struct db *db, long long op_id, long long step, long seq, long limit,
     struct op_chunks *l)
 {
 	char		 id[24], o[24], s[24], n[24];
 	const char	*p[] = { idstr(id, sizeof(id), op_id), o, s, n };
 
-	snprintf(o, sizeof(o), "%ld", ordinal);
+	snprintf(o, sizeof(o), "%lld", step);
 	snprintf(s, sizeof(s), "%ld", seq);
 	snprintf(n, sizeof(n), "%ld", limit);
 	return getall(db, &op_chunk_t, ST_OP_LOG, NP(p), p, (void **)&l->v,

@@ -350,8 +350,9 @@ int	 m_op_steps(struct db *, long long op_id, struct op_steps *);
 /* A step's stored output, chunks concatenated ("" when there is none),
  * to free(); NULL on failure. */
 char	*m_op_output(struct db *, long long step_id);
-/* Chunks from position (ordinal, seq) on, in log order, at most limit. */
-int	 m_op_log(struct db *, long long op_id, long ordinal, long seq,
+/* Chunks after position (step, seq - 1) (step 0: all), in the order they
+ * were written, at most limit. */
+int	 m_op_log(struct db *, long long op_id, long long step, long seq,
 	    long limit, struct op_chunks *);
 /* Where the log ends; 0 when there is no output yet. */
 int	 m_op_log_end(struct db *, long long op_id, struct op_log_end *);
