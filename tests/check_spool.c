@@ -175,38 +175,6 @@ START_TEST(kill9_recovered)
 }
 END_TEST
 
-/* What an operation ended as and why, for a failed check's message: its
- * status, error, attempts, claimant and times, then each step's status,
- * error, exit and the end of its output. (A static buffer.) */
-static const char *
-op_report(long long id)
-{
-	static char	 b[4096];
-	char		 ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	int		 n;
-
-	snprintf(ids, sizeof(ids), "%lld", id);
-	res = ts_q("SELECT format('status %s, error %L, attempt %s, fence %s, "
-	    "created %s, started %s, finished %s', status, error, attempt, fence, "
-	    "created_at::time, started_at::time, finished_at::time) "
-	    "FROM operations WHERE id = $1::bigint", 1, p);
-	n = snprintf(b, sizeof(b), "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) :
-	    "no such operation");
-	PQclear(res);
-	res = ts_q("SELECT format('; step %s (%s) %s, error %L, exit %s, signal %s, "
-	    "started %s, finished %s, output %L', s.ordinal, s.name, s.status, s.error, "
-	    "s.exit_code, s.exit_signal, s.started_at::time, s.finished_at::time, "
-	    "right((SELECT string_agg(c.chunk, '' ORDER BY c.seq) FROM operation_output c "
-	    "WHERE c.step_id = s.id), 300)) FROM operation_steps s "
-	    "WHERE s.operation_id = $1::bigint ORDER BY s.ordinal", 1, p);
-	for (int i = 0; i < PQntuples(res) && n >= 0 && (size_t)n < sizeof(b); i++)
-		n += snprintf(b + n, sizeof(b) - n, "%s", PQgetvalue(res, i, 0));
-	PQclear(res);
-	return b;
-}
-
 START_TEST(two_spoolers_exactly_once)
 {
 	char	 path[256], script[512], st[32];
@@ -226,7 +194,7 @@ START_TEST(two_spoolers_exactly_once)
 	for (int i = 0; i < 200; i++) {
 		ts_wait_done(ids[i], 60, st, sizeof(st));
 		ck_assert_msg(strcmp(st, "succeeded") == 0, "operation %d (id %lld): %s",
-		    i, ids[i], op_report(ids[i]));
+		    i, ids[i], ts_op_report(ids[i]));
 	}
 	ck_assert_ptr_nonnull(data = tu_slurp(path, NULL));
 	for (line = strtok(data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -671,7 +639,7 @@ START_TEST(group_runs_together)
 	ts_spooler_start(NULL);
 	id = ts_create(s, 5, NULL, 0);
 	ts_wait_done(id, 60, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	for (int i = 2; i <= 4; i++) {
 		double b = step_epoch(id, i, "started_at");
 		double e = step_epoch(id, i, "finished_at");
@@ -681,16 +649,16 @@ START_TEST(group_runs_together)
 			first_end = e;
 		ck_assert_msg(b >= step_epoch(id, 1, "finished_at"), "step %d "
 		    "started before the step before the group ended: %s", i,
-		    op_report(id));
+		    ts_op_report(id));
 		ck_assert_msg(step_epoch(id, 5, "started_at") >= e, "the step "
 		    "after the group started before step %d ended: %s", i,
-		    op_report(id));
+		    ts_op_report(id));
 	}
 	ck_assert_msg(last_start < first_end, "the group's steps did not "
-	    "overlap: %s", op_report(id));
+	    "overlap: %s", ts_op_report(id));
 	took = step_epoch(id, 5, "finished_at") - step_epoch(id, 1, "started_at");
 	ck_assert_msg(took >= 4 && took < 7, "the operation took %.1f s (sum 9, "
-	    "longest 4): %s", took, op_report(id));
+	    "longest 4): %s", took, ts_op_report(id));
 	out = ts_step_output(id, 3);
 	ck_assert_str_eq(out, "three\n");
 	free(out);
@@ -724,7 +692,7 @@ START_TEST(fanout_bound)
 	ts_spooler_start("KEYSTONE_STEP_FANOUT=2");
 	id = ts_create(s, 4, NULL, 0);
 	ts_wait_done(id, 60, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	ck_assert_ptr_nonnull(data = tu_slurp(path, NULL));
 	for (line = strtok(data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
 		if (strncmp(line, "start ", 6) == 0) {
@@ -761,13 +729,13 @@ START_TEST(cleanup_after_failure)
 	ts_spooler_start(NULL);
 	id = ts_create(s, 4, NULL, 0);
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "failed") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 2 (breaks): exit status 3");
 	ts_step_field(id, 3, "status", st, sizeof(st));
 	ck_assert_str_eq(st, "skipped");
 	ts_step_field(id, 4, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	out = ts_step_output(id, 4);
 	ck_assert_str_eq(out, "cleaning\n");
 	free(out);
@@ -792,11 +760,11 @@ START_TEST(cleanup_after_timeout)
 	ts_spooler_start(NULL);
 	id = ts_create(s, 2, NULL, 0);
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "failed") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 1 (hangs): timed out after 2 s");
 	ts_step_field(id, 2, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	ck_assert(step_epoch(id, 2, "started_at") >= step_epoch(id, 1, "finished_at"));
 	out = ts_step_output(id, 2);
 	ck_assert_str_eq(out, "cleaned up\n");
@@ -832,7 +800,7 @@ START_TEST(cleanup_after_cancel)
 	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
 	    1, p));
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 1 (long): cancelled");
 	ts_step_field(id, 1, "status", st, sizeof(st));
@@ -840,7 +808,7 @@ START_TEST(cleanup_after_cancel)
 	ts_step_field(id, 2, "status", st, sizeof(st));
 	ck_assert_str_eq(st, "skipped");
 	ts_step_field(id, 3, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	out = ts_step_output(id, 3);
 	ck_assert_str_eq(out, "cleaned up\n");
 	free(out);
@@ -870,11 +838,11 @@ START_TEST(group_member_fails)
 	ts_spooler_start(NULL);
 	id = ts_create(s, 4, NULL, 0);
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "failed") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 2 (breaks): exit status 4");
 	ts_step_field(id, 1, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	out = ts_step_output(id, 1);
 	ck_assert_str_eq(out, "slow done\n");
 	free(out);
@@ -888,13 +856,13 @@ START_TEST(group_member_fails)
 	s[1].keep_going = 1;
 	id = ts_create(s, 4, NULL, 0);
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "failed") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 2 (breaks): exit status 4");
 	for (int i = 1; i <= 4; i++) {
 		ts_step_field(id, i, "status", st, sizeof(st));
 		ck_assert_msg(strcmp(st, i == 2 ? "failed" : "succeeded") == 0,
-		    "step %d: %s", i, op_report(id));
+		    "step %d: %s", i, ts_op_report(id));
 	}
 }
 END_TEST
@@ -934,21 +902,21 @@ START_TEST(kill9_group_cleanup)
 	t0 = time(NULL);
 	ts_spooler_start(NULL);
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "failed") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
 	ck_assert_int_le(time(NULL) - t0, 6 + 8);	/* within the lease */
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "spooler stopped during step 1");
 	for (int i = 1; i <= 2; i++) {
 		ts_step_field(id, i, "status", st, sizeof(st));
 		ck_assert_msg(strcmp(st, "failed") == 0, "step %d: %s", i,
-		    op_report(id));
+		    ts_op_report(id));
 	}
 	ts_step_field(id, 2, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "spooler stopped during step 2");
 	ts_step_field(id, 3, "status", st, sizeof(st));
 	ck_assert_str_eq(st, "skipped");
 	ts_step_field(id, 4, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 	out = ts_step_output(id, 4);
 	ck_assert_str_eq(out, "cleaned up\n");
 	free(out);
@@ -982,18 +950,18 @@ START_TEST(sigterm_hands_over_cleanup)
 	kill(sp, SIGTERM);
 	ck_assert_int_eq(waitpid(sp, &wst, 0), sp);
 	ts_op_field(id, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "queued") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "queued") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "ends_as", st, sizeof(st));
 	ck_assert_str_eq(st, "cancelled");
 	ts_step_field(id, 2, "status", st, sizeof(st));
 	ck_assert_str_eq(st, "pending");
 	ts_spooler_start(NULL);
 	ts_wait_done(id, 30, st, sizeof(st));
-	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", ts_op_report(id));
 	ts_op_field(id, "error", err, sizeof(err));
 	ck_assert_str_eq(err, "step 1 (too long): cancelled (spooler shutting down)");
 	ts_step_field(id, 2, "status", st, sizeof(st));
-	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", op_report(id));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
 }
 END_TEST
 
