@@ -13,202 +13,7 @@
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* ---- typed rows ------------------------------------------------------ */
-
-/* The row types (struct col, struct rowtype) are in lib/row.h. */
-
-/* "42s", "5m", "3h", "12d": compact ages for list pages. */
-static void
-fmt_age(char *out, size_t sz, long long s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(out, sz, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, sz, "%lldm", s / 60);
-	else if (s < 86400)
-		snprintf(out, sz, "%lldh", s / 3600);
-	else
-		snprintf(out, sz, "%lldd", s / 86400);
-}
-
-/* "42s", "3m 05s", "2h 07m": a duration keeps one more unit than an age,
- * the difference between two steps being what a reader compares. */
-static void
-fmt_took(char *out, size_t sz, long long s)
-{
-	if (s < 0)
-		s = 0;
-	if (s < 60)
-		snprintf(out, sz, "%llds", s);
-	else if (s < 3600)
-		snprintf(out, sz, "%lldm %02llds", s / 60, s % 60);
-	else
-		snprintf(out, sz, "%lldh %02lldm", s / 3600, s % 3600 / 60);
-}
-
-static int
-is_text(enum ctype t)
-{
-	return t == C_STR || t == C_AGE || t == C_TOOK;
-}
-
-static void
-unfill(const struct rowtype *t, void *row)
-{
-	for (size_t i = 0; i < t->ncols; i++)
-		if (is_text(t->cols[i].type)) {
-			char **p = (char **)((char *)row + t->cols[i].off);
-			free(*p);
-			*p = NULL;
-		}
-}
-
-/* Row r of res into row (zeroed first): 0, or -1 when a column is
- * missing (the statement and the row type disagree) or memory ran out. */
-static int
-fill(const struct rowtype *t, const PGresult *res, int r, void *row)
-{
-	char		 cn[64], age[32];
-	const char	*v;
-	void		*p;
-	int		 f;
-
-	memset(row, 0, t->size);
-	for (size_t i = 0; i < t->ncols; i++) {
-		const struct col *c = &t->cols[i];
-
-		snprintf(cn, sizeof(cn), c->type == C_AGE || c->type == C_TOOK ?
-		    "%s_s" : "%s", c->name);
-		if ((f = PQfnumber(res, cn)) < 0) {
-			log_warnx("model: %s: the statement has no column %s",
-			    t->name, cn);
-			goto fail;
-		}
-		p = (char *)row + c->off;
-		v = PQgetisnull(res, r, f) ? NULL : PQgetvalue(res, r, f);
-		switch (c->type) {
-		case C_STR:
-			if (v != NULL && (*(char **)p = strdup(v)) == NULL)
-				goto fail;
-			break;
-		case C_INT:
-			*(long long *)p = v ? strtoll(v, NULL, 10) : M_NULL;
-			break;
-		case C_BOOL:
-			*(int *)p = v ? v[0] == 't' : -1;
-			break;
-		case C_AGE:
-		case C_TOOK:
-			if (v == NULL)
-				break;
-			(c->type == C_AGE ? fmt_age : fmt_took)(age, sizeof(age),
-			    strtoll(v, NULL, 10));
-			if ((*(char **)p = strdup(age)) == NULL)
-				goto fail;
-			break;
-		}
-	}
-	return 0;
-fail:
-	unfill(t, row);
-	return -1;
-}
-
-static cJSON *
-view(const struct rowtype *t, const void *row)
-{
-	cJSON	*o, *v;
-
-	if ((o = cJSON_CreateObject()) == NULL)
-		return NULL;
-	for (size_t i = 0; i < t->ncols; i++) {
-		const struct col *c = &t->cols[i];
-		const void	*p = (const char *)row + c->off;
-
-		switch (c->type) {
-		case C_STR:
-		case C_AGE:
-		case C_TOOK:
-			v = *(char *const *)p != NULL ?
-			    cJSON_CreateString(*(char *const *)p) : cJSON_CreateNull();
-			break;
-		case C_INT:
-			v = *(const long long *)p != M_NULL ?
-			    cJSON_CreateNumber((double)*(const long long *)p) :
-			    cJSON_CreateNull();
-			break;
-		default:
-			v = *(const int *)p >= 0 ?
-			    cJSON_CreateBool(*(const int *)p) : cJSON_CreateNull();
-			break;
-		}
-		if (v == NULL || !cJSON_AddItemToObject(o, c->name, v)) {
-			cJSON_Delete(v);
-			cJSON_Delete(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-static void
-unfill_all(const struct rowtype *t, void *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		unfill(t, (char *)v + i * t->size);
-	free(v);
-}
-
-/* Every row of res into a new array *v of *n rows: 0 or -1. */
-static int
-fill_all(const struct rowtype *t, const PGresult *res, void **v, size_t *n)
-{
-	size_t	 k = (size_t)PQntuples(res), i;
-
-	*v = NULL;
-	*n = 0;
-	if (k == 0)
-		return 0;
-	if ((*v = calloc(k, t->size)) == NULL)
-		return -1;
-	for (i = 0; i < k; i++)
-		if (fill(t, res, (int)i, (char *)*v + i * t->size) == -1) {
-			unfill_all(t, *v, i);
-			*v = NULL;
-			return -1;
-		}
-	*n = k;
-	return 0;
-}
-
-static cJSON *
-view_all(const struct rowtype *t, const void *v, size_t n)
-{
-	cJSON	*a, *o;
-
-	if ((a = cJSON_CreateArray()) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if ((o = view(t, (const char *)v + i * t->size)) == NULL ||
-		    !cJSON_AddItemToArray(a, o)) {
-			cJSON_Delete(o);
-			cJSON_Delete(a);
-			return NULL;
-		}
-	return a;
-}
-
-/* A row type's _free and _view; a list type's (v, n) likewise. */
-#define ROW_FUNCS(T, rt)						\
-void T##_free(struct T *r) { unfill(&rt, r); }				\
-cJSON *T##_view(const struct T *r) { return view(&rt, r); }
-#define LIST_FREE(L, rt)						\
-void L##_free(struct L *l) { unfill_all(&rt, l->v, l->n); l->v = NULL; l->n = 0; }
-#define LIST_FUNCS(L, rt)						\
-LIST_FREE(L, rt)							\
-cJSON *L##_view(const struct L *l) { return view_all(&rt, l->v, l->n); }
+/* ---- views ------------------------------------------------------------ */
 
 /* A lookup by UUID as a view (fn), and a page of a list as one (lfn). */
 #define VIEW_GET(fn, T, get)						\
@@ -236,69 +41,6 @@ int lfn(struct db *db, const char *sort, long limit, long offset,	\
 	return rc;							\
 }
 
-/* The first row of st into row: 1 found, 0 none, -1 failure. */
-static int
-get1(struct db *db, const struct rowtype *t, enum stmt st, int n,
-    const char *const *p, void *row)
-{
-	PGresult	*res;
-	int		 rc;
-
-	memset(row, 0, t->size);
-	if ((res = db_exec(db, st, n, p)) == NULL)
-		return -1;
-	if (PQntuples(res) == 0)
-		rc = 0;
-	else
-		rc = fill(t, res, 0, row) == 0 ? 1 : -1;
-	PQclear(res);
-	return rc;
-}
-
-/* Every row of st: 0 or -1. */
-static int
-getall(struct db *db, const struct rowtype *t, enum stmt st, int n,
-    const char *const *p, void **v, size_t *nv)
-{
-	PGresult	*res;
-	int		 rc;
-
-	*v = NULL;
-	*nv = 0;
-	if ((res = db_exec(db, st, n, p)) == NULL)
-		return -1;
-	rc = fill_all(t, res, v, nv);
-	PQclear(res);
-	return rc;
-}
-
-/* lib/row.h: the same for the modules that own their statements. */
-int
-row_get1(struct db *db, const struct rowtype *t, enum stmt st, int n,
-    const char *const *p, void *row)
-{
-	return get1(db, t, st, n, p, row);
-}
-
-int
-row_getall(struct db *db, const struct rowtype *t, enum stmt st, int n,
-    const char *const *p, void **v, size_t *nv)
-{
-	return getall(db, t, st, n, p, v, nv);
-}
-
-void
-row_free(const struct rowtype *t, void *row)
-{
-	unfill(t, row);
-}
-
-void
-row_free_all(const struct rowtype *t, void *v, size_t n)
-{
-	unfill_all(t, v, n);
-}
-
 /* One page of a list: rows of st (parameters [key,] limit, offset) and the
  * total from cst (parameter key, if any), in one round trip. */
 static int
@@ -322,7 +64,7 @@ paged(struct db *db, const struct rowtype *t, enum stmt st, enum stmt cst,
 	if (db_exec_many(db, q, NELEM(q)) == -1)
 		return -1;
 	*total = PQntuples(q[0].res) == 1 ? atol(PQgetvalue(q[0].res, 0, 0)) : 0;
-	rc = fill_all(t, q[1].res, v, n);
+	rc = row_fill_all(t, q[1].res, v, n);
 	PQclear(q[0].res);
 	PQclear(q[1].res);
 	return rc;
@@ -388,7 +130,7 @@ int
 m_user_by_name(struct db *db, const char *username, struct user_row *u)
 {
 	const char *p[] = { username };
-	return get1(db, &user_t, ST_USER_BY_NAME, NP(p), p, u);
+	return row_get(db, &user_t, ST_USER_BY_NAME, NP(p), p, u);
 }
 
 int
@@ -430,7 +172,7 @@ m_sess_get(struct db *db, const char *id_hash, long idle_min, long max_hours,
 
 	snprintf(idle, sizeof(idle), "%ld", idle_min);
 	snprintf(max, sizeof(max), "%ld", max_hours);
-	return get1(db, &sess_t, ST_SESS_GET, NP(p), p, s);
+	return row_get(db, &sess_t, ST_SESS_GET, NP(p), p, s);
 }
 
 int
@@ -444,7 +186,7 @@ int
 m_sess_take_flash(struct db *db, const char *id_hash, struct flash_row *f)
 {
 	const char *p[] = { id_hash };
-	return get1(db, &flash_t, ST_SESS_TAKE_FLASH, NP(p), p, f);
+	return row_get(db, &flash_t, ST_SESS_TAKE_FLASH, NP(p), p, f);
 }
 
 int
@@ -507,7 +249,7 @@ m_login_failures(struct db *db, const char *name, const char *address,
 	const char		*p[] = { name, address };
 	struct fails_row	 f;
 
-	if (get1(db, &fails_t, ST_LOGIN_FAILS, NP(p), p, &f) != 1)
+	if (row_get(db, &fails_t, ST_LOGIN_FAILS, NP(p), p, &f) != 1)
 		return -1;
 	*by_user = f.by_user;
 	*by_address = f.by_address;
@@ -585,7 +327,7 @@ int
 m_server_get(struct db *db, const char *uuid, struct server_row *s)
 {
 	const char *p[] = { uuid };
-	return get1(db, &server_t, ST_SERVER_GET, NP(p), p, s);
+	return row_get(db, &server_t, ST_SERVER_GET, NP(p), p, s);
 }
 
 VIEW_GET(m_server_view, server_row, m_server_get)
@@ -634,7 +376,7 @@ int
 m_server_by_name(struct db *db, const char *name, struct server_row *s)
 {
 	const char *p[] = { name };
-	return get1(db, &server_t, ST_SERVER_BY_NAME, NP(p), p, s);
+	return row_get(db, &server_t, ST_SERVER_BY_NAME, NP(p), p, s);
 }
 
 int
@@ -651,7 +393,7 @@ m_server_envs_view(struct db *db, const char *uuid, cJSON **v)
 int
 m_server_options(struct db *db, struct server_options *l)
 {
-	return getall(db, &server_option_t, ST_SERVER_OPTIONS, 0, NULL,
+	return row_all(db, &server_option_t, ST_SERVER_OPTIONS, 0, NULL,
 	    (void **)&l->v, &l->n);
 }
 
@@ -659,7 +401,7 @@ int
 m_server_envs(struct db *db, const char *uuid, struct server_envs *l)
 {
 	const char *p[] = { uuid };
-	return getall(db, &server_env_t, ST_SERVER_ENVS, NP(p), p,
+	return row_all(db, &server_env_t, ST_SERVER_ENVS, NP(p), p,
 	    (void **)&l->v, &l->n);
 }
 
@@ -701,7 +443,7 @@ int
 m_app_get(struct db *db, const char *uuid, struct app_row *a)
 {
 	const char *p[] = { uuid };
-	return get1(db, &app_t, ST_APP_GET, NP(p), p, a);
+	return row_get(db, &app_t, ST_APP_GET, NP(p), p, a);
 }
 
 VIEW_GET(m_app_view, app_row, m_app_get)
@@ -741,12 +483,12 @@ static const struct col overview_cols[] = {
 	COL(overview_row, environments, C_INT), COL(overview_row, artifacts, C_INT),
 };
 static const struct rowtype overview_t = ROWTYPE(overview_row, overview_cols);
-cJSON *overview_row_view(const struct overview_row *o) { return view(&overview_t, o); }
+cJSON *overview_row_view(const struct overview_row *o) { return row_view(&overview_t, o); }
 
 int
 m_overview(struct db *db, struct overview_row *o)
 {
-	return get1(db, &overview_t, ST_OVERVIEW, 0, NULL, o);
+	return row_get(db, &overview_t, ST_OVERVIEW, 0, NULL, o);
 }
 
 /* ---- environments ---------------------------------------------------- */
@@ -802,7 +544,7 @@ int
 m_env_list(struct db *db, const char *app_uuid, struct env_list *l)
 {
 	const char *p[] = { app_uuid };
-	return getall(db, &env_item_t, ST_ENV_LIST, NP(p), p, (void **)&l->v,
+	return row_all(db, &env_item_t, ST_ENV_LIST, NP(p), p, (void **)&l->v,
 	    &l->n);
 }
 
@@ -822,7 +564,7 @@ m_env_get(struct db *db, const char *app_uuid, const char *env_uuid,
     struct env_row *e)
 {
 	const char *p[] = { app_uuid, env_uuid };
-	return get1(db, &env_t, ST_ENV_GET, NP(p), p, e);
+	return row_get(db, &env_t, ST_ENV_GET, NP(p), p, e);
 }
 
 /* Replaces the environment's runtime servers; inside the caller's
@@ -929,7 +671,7 @@ m_env_servers(struct db *db, long long env_id, struct env_servers *l)
 	char		 id[24];
 	const char	*p[] = { idstr(id, sizeof(id), env_id) };
 
-	return getall(db, &env_server_t, ST_ENV_SERVERS, NP(p), p,
+	return row_all(db, &env_server_t, ST_ENV_SERVERS, NP(p), p,
 	    (void **)&l->v, &l->n);
 }
 
@@ -1021,7 +763,7 @@ int
 m_op_get(struct db *db, const char *uuid, struct op_row *o)
 {
 	const char *p[] = { uuid };
-	return get1(db, &op_t, ST_OP_GET, NP(p), p, o);
+	return row_get(db, &op_t, ST_OP_GET, NP(p), p, o);
 }
 
 int
@@ -1030,7 +772,7 @@ m_op_info(struct db *db, long long op_id, struct op_info *o)
 	char		 id[24];
 	const char	*p[] = { idstr(id, sizeof(id), op_id) };
 
-	return get1(db, &op_info_t, ST_OP_INFO, NP(p), p, o);
+	return row_get(db, &op_info_t, ST_OP_INFO, NP(p), p, o);
 }
 
 int
@@ -1039,7 +781,7 @@ m_op_steps(struct db *db, long long op_id, struct op_steps *l)
 	char		 id[24];
 	const char	*p[] = { idstr(id, sizeof(id), op_id) };
 
-	return getall(db, &op_step_t, ST_OP_STEPS, NP(p), p, (void **)&l->v,
+	return row_all(db, &op_step_t, ST_OP_STEPS, NP(p), p, (void **)&l->v,
 	    &l->n);
 }
 
@@ -1070,7 +812,7 @@ m_op_log(struct db *db, long long op_id, long long step, long seq, long limit,
 	snprintf(o, sizeof(o), "%lld", step);
 	snprintf(s, sizeof(s), "%ld", seq);
 	snprintf(n, sizeof(n), "%ld", limit);
-	return getall(db, &op_chunk_t, ST_OP_LOG, NP(p), p, (void **)&l->v,
+	return row_all(db, &op_chunk_t, ST_OP_LOG, NP(p), p, (void **)&l->v,
 	    &l->n);
 }
 
@@ -1080,7 +822,7 @@ m_op_log_end(struct db *db, long long op_id, struct op_log_end *e)
 	char		 id[24];
 	const char	*p[] = { idstr(id, sizeof(id), op_id) };
 
-	return get1(db, &op_log_end_t, ST_OP_LOG_END, NP(p), p, e);
+	return row_get(db, &op_log_end_t, ST_OP_LOG_END, NP(p), p, e);
 }
 
 int
@@ -1096,7 +838,7 @@ m_op_cancel(struct db *db, const char *uuid, char status[16])
 	status[0] = '\0';
 	if (db_tx_begin(db) == -1)
 		return -1;
-	if ((rc = get1(db, &op_cancelled_t, ST_OP_CANCEL, NP(p), p, &c)) != 1)
+	if ((rc = row_get(db, &op_cancelled_t, ST_OP_CANCEL, NP(p), p, &c)) != 1)
 		goto out;
 	snprintf(status, 16, "%s", c.status);
 	if (strcmp(status, "cancelled") == 0) {
@@ -1115,7 +857,7 @@ out:
 		db_tx_rollback(db);
 		status[0] = '\0';
 	}
-	unfill(&op_cancelled_t, &c);
+	row_unfill(&op_cancelled_t, &c);
 	return rc;
 }
 
@@ -1166,32 +908,17 @@ static const struct col reg_check_cols[] = {
 };
 static const struct rowtype reg_check_t = ROWTYPE(reg_check, reg_check_cols);
 
-static const struct col reg_node_cols[] = {
-	COL(reg_node, id, C_INT), COL(reg_node, name, C_STR),
-	COL(reg_node, role_build, C_BOOL), COL(reg_node, role_runtime, C_BOOL),
-};
-static const struct rowtype reg_node_t = ROWTYPE(reg_node, reg_node_cols);
-
 LIST_FREE(reg_checks, reg_check_t)
-LIST_FREE(reg_nodes, reg_node_t)
 
 int
 m_reg_page(struct db *db, struct reg_page *r)
 {
-	return get1(db, &reg_page_t, ST_REG_PAGE, 0, NULL, r);
+	return row_get(db, &reg_page_t, ST_REG_PAGE, 0, NULL, r);
 }
 
 int
 m_reg_checks(struct db *db, struct reg_checks *l)
 {
-	return getall(db, &reg_check_t, ST_REG_CHECKS, 0, NULL, (void **)&l->v,
-	    &l->n);
-}
-
-int
-m_reg_nodes(struct db *db, struct reg_nodes *l)
-{
-	const char *p[] = { "0" };
-	return getall(db, &reg_node_t, ST_REG_NODES, NP(p), p, (void **)&l->v,
+	return row_all(db, &reg_check_t, ST_REG_CHECKS, 0, NULL, (void **)&l->v,
 	    &l->n);
 }

@@ -1,10 +1,10 @@
 /*
  * One function per query, owning its statement (lib/db.c's table). Rows
- * come back as typed structs, filled by column name from a column table in
- * lib/model.c; strings are owned by the row (NULL for SQL NULL) and each
- * row or list type has a paired _free and a _view that turns it into the
- * cJSON view model the templates read (keyed by column name, a NULL as
- * null). Nothing outside lib/model.c reads a result by index or name.
+ * come back as typed structs, filled by column name (lib/row.h) from a
+ * column table in lib/model.c; strings are owned by the row (NULL for SQL
+ * NULL) and each row or list type has a paired _free and a _view that
+ * turns it into the cJSON view model the templates read (keyed by column
+ * name, a NULL as null). The web pages read no result themselves.
  *
  * Return conventions:
  *   lookups  1 found (*out set), 0 not found, -1 failure (logged);
@@ -194,16 +194,6 @@ struct reg_checks {			/* by node */
 	struct reg_check	*v;
 	size_t			 n;
 };
-struct reg_node {			/* a server that takes part */
-	long long	 id;
-	char		*name;
-	int		 role_build, role_runtime;
-};
-struct reg_nodes {
-	struct reg_node	*v;
-	size_t		 n;
-};
-
 void	 server_row_free(struct server_row *);
 cJSON	*server_row_view(const struct server_row *);
 void	 server_list_free(struct server_list *);
@@ -371,11 +361,8 @@ int	 m_op_retry(struct db *, const char *uuid);
 void	 reg_page_free(struct reg_page *);
 cJSON	*reg_page_view(const struct reg_page *);
 void	 reg_checks_free(struct reg_checks *);
-void	 reg_nodes_free(struct reg_nodes *);
 /* 1 with the row, 0 when the registry was never set up. */
 int	 m_reg_page(struct db *, struct reg_page *);
 int	 m_reg_checks(struct db *, struct reg_checks *);
-/* The servers that take part (pinned, not disabled, with a role). */
-int	 m_reg_nodes(struct db *, struct reg_nodes *);
 
 #endif

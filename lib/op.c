@@ -9,6 +9,7 @@
 #include "log.h"
 #include "op.h"
 #include "plan.h"
+#include "model.h"	/* M_NULL */
 #include "row.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
@@ -92,13 +93,13 @@ op_claim(struct db *db, const char *worker, long lease_s, long build_limit,
 
 	snprintf(l, sizeof(l), "%ld", lease_s);
 	snprintf(b, sizeof(b), "%ld", build_limit);
-	if ((rc = row_get1(db, &claim_t, ST_OP_CLAIM, NP(p), p, &r)) == 1) {
+	if ((rc = row_get(db, &claim_t, ST_OP_CLAIM, NP(p), p, &r)) == 1) {
 		c->id = r.op_id;
 		c->fence = r.op_fence;
 		c->attempt = (int)r.op_attempt;
 		snprintf(c->kind, sizeof(c->kind), "%s", r.op_kind ? r.op_kind : "");
 	}
-	row_free(&claim_t, &r);
+	row_unfill(&claim_t, &r);
 	return rc;
 }
 
@@ -107,7 +108,7 @@ op_recover(struct db *db)
 {
 	struct count_row r;
 
-	if (row_get1(db, &count_t, ST_OP_RECOVER, 0, NULL, &r) != 1)
+	if (row_get(db, &count_t, ST_OP_RECOVER, 0, NULL, &r) != 1)
 		return -1;
 	return (int)r.n;
 }
@@ -123,7 +124,7 @@ op_renew(struct db *db, const struct op_claim *c, long lease_s)
 	snprintf(id, sizeof(id), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	snprintf(l, sizeof(l), "%ld", lease_s);
-	if ((rc = row_get1(db, &renew_t, ST_OP_RENEW, NP(p), p, &r)) != 1)
+	if ((rc = row_get(db, &renew_t, ST_OP_RENEW, NP(p), p, &r)) != 1)
 		return rc;
 	return r.cancel_requested == 1 ? 2 : 1;
 }
@@ -141,7 +142,7 @@ op_secrets_load(struct db *db, long long id, const struct keys *k,
 
 	memset(out, 0, sizeof(*out));
 	snprintf(ids, sizeof(ids), "%lld", id);
-	if (row_getall(db, &secret_t, ST_OP_SECRETS, NP(p), p, (void **)&v,
+	if (row_all(db, &secret_t, ST_OP_SECRETS, NP(p), p, (void **)&v,
 	    &n) == -1)
 		return -1;
 	if (n > STEP_MAX_SECRETS)
@@ -177,7 +178,7 @@ op_secrets_load(struct db *db, long long id, const struct keys *k,
 	rc = 0;
 out:
 	/* The sealed values are not secret; the opened ones are in out. */
-	row_free_all(&secret_t, v, n);
+	row_unfill_all(&secret_t, v, n);
 	if (rc == -1)
 		op_secrets_free(out);
 	return rc;

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "exec.h"
 #include "log.h"
+#include "model.h"	/* M_NULL */
 #include "row.h"
 #include "spool.h"
 #include "ssh.h"
@@ -135,7 +136,7 @@ op_write(struct run *r, enum stmt st, const char *a3, const char *a4)
 
 	snprintf(id, sizeof(id), "%lld", r->c->id);
 	snprintf(f, sizeof(f), "%lld", r->c->fence);
-	if (row_get1(r->sp->db, &idrow_t, st, 4, p, &row) != 1) {
+	if (row_get(r->sp->db, &idrow_t, st, 4, p, &row) != 1) {
 		r->lost = 1;
 		return -1;
 	}
@@ -174,10 +175,10 @@ conn_for(struct run *r, long long id, char *err, size_t errsz)
 		return NULL;
 	}
 	snprintf(ids, sizeof(ids), "%lld", id);
-	if (row_get1(r->sp->db, &server_ssh_t, ST_SERVER_SSH, 1, p, &row) != 1 ||
+	if (row_get(r->sp->db, &server_ssh_t, ST_SERVER_SSH, 1, p, &row) != 1 ||
 	    row.address == NULL || row.ssh_user == NULL) {
 		snprintf(err, errsz, "the step's server no longer exists");
-		row_free(&server_ssh_t, &row);
+		row_unfill(&server_ssh_t, &row);
 		return NULL;
 	}
 	memset(&t, 0, sizeof(t));
@@ -191,7 +192,7 @@ conn_for(struct run *r, long long id, char *err, size_t errsz)
 	t.idle_timeout_s = r->sp->ssh_idle_timeout;
 	if ((c = ssh_conn_new(&t)) == NULL)
 		snprintf(err, errsz, "out of memory");
-	row_free(&server_ssh_t, &row);
+	row_unfill(&server_ssh_t, &row);
 	if (c != NULL) {
 		cs->v[cs->n].server_id = id;
 		cs->v[cs->n++].conn = c;
@@ -229,14 +230,14 @@ flush_output(struct member *m)
 		if (m->out.ptr[i] == '\0')
 			m->out.ptr[i] = '?';
 	p[3] = m->out.ptr;
-	rc = row_get1(r->sp->db, &seq_t, ST_OP_STEP_OUTPUT, 4, p, &row);
+	rc = row_get(r->sp->db, &seq_t, ST_OP_STEP_OUTPUT, 4, p, &row);
 	if (rc == -1 && r->sp->db->sqlstate[0] == '2' &&
 	    r->sp->db->sqlstate[1] == '2') {
 		/* 22021: not UTF-8. Store it with the bad bytes replaced. */
 		for (size_t i = 0; i < m->out.len; i++)
 			if ((unsigned char)m->out.ptr[i] >= 0x80)
 				m->out.ptr[i] = '?';
-		rc = row_get1(r->sp->db, &seq_t, ST_OP_STEP_OUTPUT, 4, p, &row);
+		rc = row_get(r->sp->db, &seq_t, ST_OP_STEP_OUTPUT, 4, p, &row);
 	}
 	if (rc != 1) {
 		r->lost = 1;
@@ -305,7 +306,7 @@ finish_step(struct member *m, const char *status, const struct exec_res *res,
 	p[5] = error;
 	p[6] = bytes;
 	p[7] = res != NULL && res->truncated ? "true" : "false";
-	return row_get1(m->r->sp->db, &idrow_t, ST_OP_STEP_FINISH, 8, p, &row) == 1 ?
+	return row_get(m->r->sp->db, &idrow_t, ST_OP_STEP_FINISH, 8, p, &row) == 1 ?
 	    0 : -1;
 }
 
@@ -414,7 +415,7 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 		res = db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3);
 		PQclear(res);
 	}
-	ok = row_get1(sp->db, &idrow_t, ST_OP_FINISH, 4, p, &row) == 1;
+	ok = row_get(sp->db, &idrow_t, ST_OP_FINISH, 4, p, &row) == 1;
 	res = db_exec(sp->db, ST_OP_SECRETS_DELETE, 1, p);
 	PQclear(res);
 	log_info("operation %lld (%s): %s%s%s", c->id, c->kind, status,
@@ -505,7 +506,7 @@ run_wave(struct run *r, struct run_step *const *v, size_t n)
 	}
 	for (size_t i = 0; i < n && !r->lost; i++) {
 		snprintf(ids, sizeof(ids), "%lld", v[i]->id);
-		if (row_get1(r->sp->db, &step_started_t, ST_OP_STEP_START, 2, p,
+		if (row_get(r->sp->db, &step_started_t, ST_OP_STEP_START, 2, p,
 		    &row) != 1) {
 			r->lost = 1;	/* fence lost */
 			break;
@@ -591,7 +592,7 @@ spool_run(struct spool *sp, const struct op_claim *c)
 	snprintf(ids, sizeof(ids), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	log_info("operation %lld (%s): claimed, attempt %d", c->id, c->kind, c->attempt);
-	if (row_get1(sp->db, &run_op_t, ST_OP_RUN_OP, 2, p, &op) != 1)
+	if (row_get(sp->db, &run_op_t, ST_OP_RUN_OP, 2, p, &op) != 1)
 		goto out;	/* fence lost */
 	if (op.ends_as != NULL) {
 		/* Only its always-run steps are left (recovery, a handover). */
@@ -607,7 +608,7 @@ spool_run(struct spool *sp, const struct op_claim *c)
 		rc = finish_op(sp, c, "failed", "its secrets could not be opened");
 		goto out;
 	}
-	if (row_getall(sp->db, &run_step_t, ST_OP_RUN_STEPS, 1, p, (void **)&v,
+	if (row_all(sp->db, &run_step_t, ST_OP_RUN_STEPS, 1, p, (void **)&v,
 	    &n) == -1)
 		goto out;
 	if ((wave = calloc(fan, sizeof(*wave))) == NULL ||
@@ -685,8 +686,8 @@ out:
 	if (rc == -1)
 		log_warnx("operation %lld: lost its lease or the database; "
 		    "recovery will end it", c->id);
-	row_free_all(&run_step_t, v, n);
-	row_free(&run_op_t, &op);
+	row_unfill_all(&run_step_t, v, n);
+	row_unfill(&run_op_t, &op);
 	free(wave);
 	free(r.m);
 	free(r.it);
