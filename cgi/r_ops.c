@@ -291,9 +291,10 @@ out:
 
 /*
  * GET /ops/:uuid/log?step=ID&from=SEQ: the operation's status, its steps'
- * statuses, and the log from position (step ID, seq SEQ) on: the rest of
- * that step's output and all of every later step's. Without step, the
- * whole log. "more" says the answer stopped at LOG_MAX_CHUNKS.
+ * statuses, and the log from position (step ID, seq SEQ) on: every chunk
+ * written after that step's chunk SEQ - 1, whichever step wrote it (the
+ * steps of a group write at the same time). Without step, the whole log.
+ * "more" says the answer stopped at LOG_MAX_CHUNKS.
  */
 static int
 log_get(struct req *r)
@@ -305,9 +306,9 @@ log_get(struct req *r)
 	const char	*v;
 	cJSON		*res = NULL, *a, *o, *cv;
 	char		*json = NULL;
-	long		 step = 0, from = 0, ordinal = 0;
+	long		 step = 0, from = 0;
 	size_t		 n;
-	int		 rc = 400, snap = 0;
+	int		 rc = 400, snap = 0, mine = 0;
 
 	memset(&op, 0, sizeof(op));
 	memset(&steps, 0, sizeof(steps));
@@ -330,15 +331,15 @@ log_get(struct req *r)
 	if (step != 0) {
 		for (size_t i = 0; i < steps.n; i++)
 			if (steps.v[i].id == step)
-				ordinal = (long)steps.v[i].ordinal;
+				mine = 1;
 		/* Another operation's step. */
-		if (ordinal == 0) {
+		if (!mine) {
 			rc = 400;
 			goto out;
 		}
 	} else
 		from = 0;
-	if (m_op_log(db, op.id, ordinal, from, LOG_MAX_CHUNKS + 1, &chunks) == -1)
+	if (m_op_log(db, op.id, step, from, LOG_MAX_CHUNKS + 1, &chunks) == -1)
 		goto out;
 	snap_end(r);
 	snap = 0;

@@ -98,6 +98,7 @@ worker(const struct config *cfg, const struct keys *k)
 	sp.build_limit = cfg->build_concurrency;
 	sp.output_cap = (size_t)cfg->step_output_max_kb * 1024;
 	sp.grace_s = cfg->spooler_grace_seconds;
+	sp.fanout = cfg->step_fanout;
 	sp.stopping = &daemon_stopping;
 	sp.ssh_key_file = cfg->ssh_key_file;
 	sp.ssh_connect_timeout = cfg->ssh_connect_timeout;

@@ -506,6 +506,82 @@ START_TEST(log_json)
 }
 END_TEST
 
+/*
+ * Two steps of a group running at once write their output interleaved:
+ * the log comes in the order it was written, and a position after one
+ * step's chunk misses nothing the other wrote meanwhile (an earlier
+ * step's later chunk included). The page continues from the last chunk
+ * written, and shows both steps running with their own output.
+ */
+START_TEST(log_two_running)
+{
+	struct tw_client	*cl = tw_login();
+	struct op	 o;
+	struct buf	 q, want;
+	cJSON		*j;
+	const cJSON	*chunks;
+	long		 s1, s2;
+	char		 path[128];
+
+	mk_op(&o, "deploy", "running", NULL, 0, NULL, NULL);
+	s1 = mk_step(&o, 1, "one", "running", NULL, NULL, 0, 0);
+	s2 = mk_step(&o, 2, "two", "running", NULL, NULL, 0, 0);
+	mk_output(s2, 0, "two a\n");
+	mk_output(s1, 0, "one a\n");
+	mk_output(s2, 1, "two b\n");
+
+	j = get_log(cl, o.uuid, "");
+	chunks = jget(j, "chunks");
+	ck_assert_int_eq(cJSON_GetArraySize(chunks), 3);
+	ck_chunk(cJSON_GetArrayItem(chunks, 0), s2, 0, "two a\n");
+	ck_chunk(cJSON_GetArrayItem(chunks, 1), s1, 0, "one a\n");
+	ck_chunk(cJSON_GetArrayItem(chunks, 2), s2, 1, "two b\n");
+	cJSON_Delete(j);
+
+	/* The page: both running, each its own output, the log's end. */
+	snprintf(path, sizeof(path), "/ops/%s", o.uuid);
+	ck_status(tw_get(cl, path), cl, 200);
+	buf_init(&want);
+	buf_printf(&want, "<span class=\"status status-running\" data-step-status="
+	    "\"%ld\">running</span>", s1);
+	ck_has(cl, buf_cstr(&want));
+	buf_reset(&want);
+	buf_printf(&want, "<span class=\"status status-running\" data-step-status="
+	    "\"%ld\">running</span>", s2);
+	ck_has(cl, buf_cstr(&want));
+	buf_reset(&want);
+	buf_printf(&want, "<pre class=\"log\" id=\"log-%ld\">two a\ntwo b\n</pre>", s2);
+	ck_has(cl, buf_cstr(&want));
+	buf_reset(&want);
+	buf_printf(&want, "data-step=\"%ld\" data-from=\"2\"", s2);
+	ck_has(cl, buf_cstr(&want));
+
+	/* After "two b": step 1 writes again, then step 2. */
+	mk_output(s1, 1, "one b\n");
+	mk_output(s2, 2, "two c\n");
+	buf_init(&q);
+	buf_printf(&q, "?step=%ld&from=2", s2);
+	j = get_log(cl, o.uuid, buf_cstr(&q));
+	chunks = jget(j, "chunks");
+	ck_assert_int_eq(cJSON_GetArraySize(chunks), 2);
+	ck_chunk(cJSON_GetArrayItem(chunks, 0), s1, 1, "one b\n");
+	ck_chunk(cJSON_GetArrayItem(chunks, 1), s2, 2, "two c\n");
+	cJSON_Delete(j);
+	/* After "one a" (step 1's chunk 0): everything written since. */
+	buf_reset(&q);
+	buf_printf(&q, "?step=%ld&from=1", s1);
+	j = get_log(cl, o.uuid, buf_cstr(&q));
+	chunks = jget(j, "chunks");
+	ck_assert_int_eq(cJSON_GetArraySize(chunks), 3);
+	ck_chunk(cJSON_GetArrayItem(chunks, 0), s2, 1, "two b\n");
+	ck_chunk(cJSON_GetArrayItem(chunks, 1), s1, 1, "one b\n");
+	ck_chunk(cJSON_GetArrayItem(chunks, 2), s2, 2, "two c\n");
+	cJSON_Delete(j);
+	buf_release(&q);
+	buf_release(&want);
+}
+END_TEST
+
 START_TEST(cancel_queued)
 {
 	struct tw_client	*cl = tw_login();
@@ -805,6 +881,7 @@ ops_suite(void)
 	tcase_add_test(tc, list_page);
 	tcase_add_test(tc, op_page);
 	tcase_add_test(tc, log_json);
+	tcase_add_test(tc, log_two_running);
 	tcase_add_test(tc, cancel_queued);
 	tcase_add_test(tc, cancel_running);
 	tcase_add_test(tc, cancel_finished);

@@ -745,6 +745,107 @@ START_TEST(group_with_silent_hosts)
 }
 END_TEST
 
+/* A step's timestamp column as seconds since the epoch. */
+static double
+step_epoch(long long id, int ordinal, const char *col)
+{
+	char	 expr[128], v[64];
+
+	snprintf(expr, sizeof(expr), "extract(epoch FROM %s)", col);
+	ts_step_field(id, ordinal, expr, v, sizeof(v));
+	return atof(v);
+}
+
+/*
+ * One operation, a step group over the two ready hosts and a server where
+ * nothing answers (its address's accept queue is full: the TCP connect
+ * never completes). The two reachable steps run and finish while the
+ * third is still connecting; it fails on its own deadline (connect
+ * timeout 3 s), recorded for it, and the operation reports it; the
+ * always-run step runs after the group.
+ */
+START_TEST(group_over_hosts_one_unreachable)
+{
+	enum { CT = 3 };
+	char	 st[32], err[512], want[256], *out;
+	struct op_step_in s[] = {
+		{ .name = "a", .target = "runtime_server",
+		  .script = "sleep 1; hostname", .timeout_s = 60, .group = 1 },
+		{ .name = "b", .target = "runtime_server",
+		  .script = "sleep 1; hostname", .timeout_s = 60, .group = 1 },
+		{ .name = "silent", .target = "runtime_server",
+		  .script = "echo never", .timeout_s = 60, .group = 1 },
+		{ .name = "cleanup", .target = "control_node",
+		  .script = "echo cleanup", .timeout_s = 60, .always = 1 },
+	};
+	struct sockaddr_in sa;
+	struct pollfd	 pfd;
+	long long	 id, silent;
+	double		 start3, end3;
+	int		 full, full_port, filler;
+
+	full = listener(0, &full_port);
+	/* Backlog 0 holds one connection: this one fills it. */
+	ck_assert_int_ge(filler = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((unsigned short)full_port);
+	(void)connect(filler, (struct sockaddr *)&sa, sizeof(sa));
+	pfd.fd = filler;
+	pfd.events = POLLOUT;
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	silent = add_server("127.0.0.1", full_port, hosts[0].key);
+
+	s[0].server_id = srv[0];
+	s[1].server_id = srv[1];
+	s[2].server_id = silent;
+	ts_spooler_start(NULL);
+	id = ts_create(s, 4, NULL, 0);
+	ts_wait_done(id, 60, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
+	snprintf(want, sizeof(want), "step 3 (silent): connection to 127.0.0.1 "
+	    "port %d timed out after %d s", full_port, CT);
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, want);
+	ts_step_field(id, 3, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "failed");
+	ts_step_field(id, 3, "error", err, sizeof(err));
+	ck_assert_msg(strstr(err, "timed out after 3 s") != NULL, "%s", err);
+	for (int i = 0; i < 2; i++) {
+		ts_step_field(id, i + 1, "status", st, sizeof(st));
+		ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+		out = ts_step_output(id, i + 1);
+		snprintf(want, sizeof(want), "%s\n", hosts[i].name);
+		ck_assert_str_eq(out, want);
+		free(out);
+	}
+	/* All three started together; the reachable two ended while the
+	 * third was still connecting, which took its whole deadline. */
+	start3 = step_epoch(id, 3, "started_at");
+	end3 = step_epoch(id, 3, "finished_at");
+	for (int i = 1; i <= 2; i++) {
+		ck_assert_msg(step_epoch(id, i, "started_at") < end3 &&
+		    start3 < step_epoch(id, i, "finished_at"), "step %d did not "
+		    "overlap the silent one: %s", i, ts_op_report(id));
+		ck_assert_msg(step_epoch(id, i, "finished_at") < end3, "step %d "
+		    "ended after the silent one: %s", i, ts_op_report(id));
+		ck_assert_msg(step_epoch(id, i, "finished_at") -
+		    step_epoch(id, i, "started_at") < CT, "step %d took its time: "
+		    "%s", i, ts_op_report(id));
+	}
+	ck_assert_msg(end3 - start3 >= CT - 0.5 && end3 - start3 < CT + 2.5,
+	    "the silent step ended %.1f s after it started (deadline %d s): %s",
+	    end3 - start3, CT, ts_op_report(id));
+	ts_step_field(id, 4, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	ck_assert(step_epoch(id, 4, "started_at") >= end3);
+	close(filler);
+	close(full);
+}
+END_TEST
+
 START_TEST(hang_times_out_and_remote_stops)
 {
 	char	 st[32], err[256], script[128], cmd[128];
@@ -995,6 +1096,7 @@ main(void)
 	tcase_add_test(tc, pin_on_the_web);
 	tcase_add_test(tc, unreachable_and_silent);
 	tcase_add_test(tc, group_with_silent_hosts);
+	tcase_add_test(tc, group_over_hosts_one_unreachable);
 	tcase_add_test(tc, hang_times_out_and_remote_stops);
 	tcase_add_test(tc, secret_canary_both_sides);
 	tcase_add_test(tc, many_short_steps_keep_status);

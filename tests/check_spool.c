@@ -181,38 +181,6 @@ START_TEST(kill9_recovered)
 }
 END_TEST
 
-/* What an operation ended as and why, for a failed check's message: its
- * status, error, attempts, claimant and times, then each step's status,
- * error, exit and the end of its output. (A static buffer.) */
-static const char *
-op_report(long long id)
-{
-	static char	 b[4096];
-	char		 ids[24];
-	const char	*p[] = { ids };
-	PGresult	*res;
-	int		 n;
-
-	snprintf(ids, sizeof(ids), "%lld", id);
-	res = ts_q("SELECT format('status %s, error %L, attempt %s, fence %s, "
-	    "created %s, started %s, finished %s', status, error, attempt, fence, "
-	    "created_at::time, started_at::time, finished_at::time) "
-	    "FROM operations WHERE id = $1::bigint", 1, p);
-	n = snprintf(b, sizeof(b), "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) :
-	    "no such operation");
-	PQclear(res);
-	res = ts_q("SELECT format('; step %s (%s) %s, error %L, exit %s, signal %s, "
-	    "started %s, finished %s, output %L', s.ordinal, s.name, s.status, s.error, "
-	    "s.exit_code, s.exit_signal, s.started_at::time, s.finished_at::time, "
-	    "right((SELECT string_agg(c.chunk, '' ORDER BY c.seq) FROM operation_output c "
-	    "WHERE c.step_id = s.id), 300)) FROM operation_steps s "
-	    "WHERE s.operation_id = $1::bigint ORDER BY s.ordinal", 1, p);
-	for (int i = 0; i < PQntuples(res) && n >= 0 && (size_t)n < sizeof(b); i++)
-		n += snprintf(b + n, sizeof(b) - n, "%s", PQgetvalue(res, i, 0));
-	PQclear(res);
-	return b;
-}
-
 START_TEST(two_spoolers_exactly_once)
 {
 	char	 path[256], script[512], st[32];
@@ -232,7 +200,7 @@ START_TEST(two_spoolers_exactly_once)
 	for (int i = 0; i < 200; i++) {
 		ts_wait_done(ids[i], 60, st, sizeof(st));
 		ck_assert_msg(strcmp(st, "succeeded") == 0, "operation %d (id %lld): %s",
-		    i, ids[i], op_report(ids[i]));
+		    i, ids[i], ts_op_report(ids[i]));
 	}
 	ck_assert_ptr_nonnull(data = tu_slurp(path, NULL));
 	for (line = strtok(data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
@@ -806,6 +774,379 @@ START_TEST(hostkey_check_runs_in_the_spooler)
 }
 END_TEST
 
+/* A step's timestamp column as seconds since the epoch (0: NULL). */
+static double
+step_epoch(long long id, int ordinal, const char *col)
+{
+	char	 expr[128], v[64];
+
+	snprintf(expr, sizeof(expr), "extract(epoch FROM %s)", col);
+	ts_step_field(id, ordinal, expr, v, sizeof(v));
+	return atof(v);
+}
+
+/* Waits (a bounded poll) until path exists. */
+static void
+wait_file(const char *path, int secs)
+{
+	for (int i = 0; i < secs * 10 && access(path, F_OK) != 0; i++)
+		usleep(100000);
+	ck_assert_msg(access(path, F_OK) == 0, "%s not there after %d s", path,
+	    secs);
+}
+
+/*
+ * The steps of a group run at the same time: three sleeps of 2, 3 and 4 s
+ * take about the longest, not the sum; in the database every one started
+ * before any finished. The group's neighbours run before and after it.
+ */
+START_TEST(group_runs_together)
+{
+	struct op_step_in s[] = {
+		{ .name = "before", .target = "control_node", .script = "echo before",
+		  .timeout_s = 60 },
+		{ .name = "two", .target = "control_node", .script = "sleep 2; echo two",
+		  .timeout_s = 60, .group = 1 },
+		{ .name = "three", .target = "control_node", .script = "sleep 3; echo three",
+		  .timeout_s = 60, .group = 1 },
+		{ .name = "four", .target = "control_node", .script = "sleep 4; echo four",
+		  .timeout_s = 60, .group = 1 },
+		{ .name = "after", .target = "control_node", .script = "echo after",
+		  .timeout_s = 60 },
+	};
+	char	 st[32], *out;
+	double	 last_start = 0, first_end = 1e18, took;
+	long long id;
+
+	ts_spooler_start(NULL);
+	id = ts_create(s, 5, NULL, 0);
+	ts_wait_done(id, 60, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	for (int i = 2; i <= 4; i++) {
+		double b = step_epoch(id, i, "started_at");
+		double e = step_epoch(id, i, "finished_at");
+		if (b > last_start)
+			last_start = b;
+		if (e < first_end)
+			first_end = e;
+		ck_assert_msg(b >= step_epoch(id, 1, "finished_at"), "step %d "
+		    "started before the step before the group ended: %s", i,
+		    ts_op_report(id));
+		ck_assert_msg(step_epoch(id, 5, "started_at") >= e, "the step "
+		    "after the group started before step %d ended: %s", i,
+		    ts_op_report(id));
+	}
+	ck_assert_msg(last_start < first_end, "the group's steps did not "
+	    "overlap: %s", ts_op_report(id));
+	took = step_epoch(id, 5, "finished_at") - step_epoch(id, 1, "started_at");
+	ck_assert_msg(took >= 4 && took < 7, "the operation took %.1f s (sum 9, "
+	    "longest 4): %s", took, ts_op_report(id));
+	out = ts_step_output(id, 3);
+	ck_assert_str_eq(out, "three\n");
+	free(out);
+}
+END_TEST
+
+/*
+ * The fan-out bound: a group of four with step_fanout 2 never has more
+ * than two running at once (each step records its start and end in a
+ * file, appends of one short line each), and has two at once.
+ */
+START_TEST(fanout_bound)
+{
+	char	 path[128], script[4][512], *data, *line;
+	struct op_step_in s[4];
+	char	 st[32];
+	int	 running = 0, most = 0, starts = 0;
+	long long id;
+
+	snprintf(path, sizeof(path), "%s/fan", ts_tmp);
+	memset(s, 0, sizeof(s));
+	for (int i = 0; i < 4; i++) {
+		snprintf(script[i], sizeof(script[i]), "echo start %d >> %s; "
+		    "sleep 1; echo end %d >> %s", i, path, i, path);
+		s[i].name = "member";
+		s[i].target = "control_node";
+		s[i].script = script[i];
+		s[i].timeout_s = 60;
+		s[i].group = 7;
+	}
+	ts_spooler_start("KEYSTONE_STEP_FANOUT=2");
+	id = ts_create(s, 4, NULL, 0);
+	ts_wait_done(id, 60, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	ck_assert_ptr_nonnull(data = tu_slurp(path, NULL));
+	for (line = strtok(data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "start ", 6) == 0) {
+			starts++;
+			if (++running > most)
+				most = running;
+		} else if (strncmp(line, "end ", 4) == 0)
+			running--;
+	}
+	free(data);
+	ck_assert_int_eq(starts, 4);
+	ck_assert_msg(most == 2, "%d steps ran at once (bound 2)", most);
+}
+END_TEST
+
+/* A failure stops the run, and the always-run step still runs. */
+START_TEST(cleanup_after_failure)
+{
+	char	 mark[256], script[512], st[32], err[256], *out;
+	struct op_step_in s[] = {
+		{ .name = "ok", .target = "control_node", .script = "echo fine",
+		  .timeout_s = 60 },
+		{ .name = "breaks", .target = "control_node", .script = "exit 3",
+		  .timeout_s = 60 },
+		{ .name = "never", .target = "control_node", .script = "echo never",
+		  .timeout_s = 60 },
+		{ .name = "cleanup", .target = "control_node", .script = script,
+		  .timeout_s = 60, .always = 1 },
+	};
+	long long id;
+
+	snprintf(mark, sizeof(mark), "%s/cleaned", ts_tmp);
+	snprintf(script, sizeof(script), "echo cleaning; touch %s", mark);
+	ts_spooler_start(NULL);
+	id = ts_create(s, 4, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 2 (breaks): exit status 3");
+	ts_step_field(id, 3, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "skipped");
+	ts_step_field(id, 4, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	out = ts_step_output(id, 4);
+	ck_assert_str_eq(out, "cleaning\n");
+	free(out);
+	ck_assert_int_eq(access(mark, F_OK), 0);
+	ts_op_field(id, "ends_as", st, sizeof(st));
+	ck_assert_str_eq(st, "");
+}
+END_TEST
+
+/* A timeout: the always-run step runs after it. */
+START_TEST(cleanup_after_timeout)
+{
+	struct op_step_in s[] = {
+		{ .name = "hangs", .target = "control_node",
+		  .script = "echo waiting; sleep 600", .timeout_s = 2 },
+		{ .name = "cleanup", .target = "control_node",
+		  .script = "echo cleaned up", .timeout_s = 60, .always = 1 },
+	};
+	char	 st[32], err[256], *out;
+	long long id;
+
+	ts_spooler_start(NULL);
+	id = ts_create(s, 2, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 1 (hangs): timed out after 2 s");
+	ts_step_field(id, 2, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	ck_assert(step_epoch(id, 2, "started_at") >= step_epoch(id, 1, "finished_at"));
+	out = ts_step_output(id, 2);
+	ck_assert_str_eq(out, "cleaned up\n");
+	free(out);
+}
+END_TEST
+
+/*
+ * A cancel: the running step is stopped, the next skipped, the always-run
+ * step runs (the cancel does not stop it), the operation ends cancelled.
+ */
+START_TEST(cleanup_after_cancel)
+{
+	char	 started[256], script[512], st[32], err[256], ids[24], *out;
+	struct op_step_in s[] = {
+		{ .name = "long", .target = "control_node", .script = script,
+		  .timeout_s = 600 },
+		{ .name = "never", .target = "control_node", .script = "echo never",
+		  .timeout_s = 60 },
+		{ .name = "cleanup", .target = "control_node",
+		  .script = "sleep 2; echo cleaned up", .timeout_s = 60,
+		  .always = 1 },
+	};
+	const char *p[] = { ids };
+	long long id;
+
+	snprintf(started, sizeof(started), "%s/started", ts_tmp);
+	snprintf(script, sizeof(script), "touch %s; sleep 600", started);
+	ts_spooler_start(NULL);
+	id = ts_create(s, 3, NULL, 0);
+	wait_file(started, 10);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
+	    1, p));
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 1 (long): cancelled");
+	ts_step_field(id, 1, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "cancelled");
+	ts_step_field(id, 2, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "skipped");
+	ts_step_field(id, 3, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	out = ts_step_output(id, 3);
+	ck_assert_str_eq(out, "cleaned up\n");
+	free(out);
+}
+END_TEST
+
+/*
+ * A member of a group fails: without keep_going the members still running
+ * finish, later steps are skipped, the always-run step runs; with
+ * keep_going the rest goes on (and the operation still fails).
+ */
+START_TEST(group_member_fails)
+{
+	struct op_step_in s[] = {
+		{ .name = "slow", .target = "control_node",
+		  .script = "sleep 2; echo slow done", .timeout_s = 60, .group = 1 },
+		{ .name = "breaks", .target = "control_node", .script = "exit 4",
+		  .timeout_s = 60, .group = 1 },
+		{ .name = "next", .target = "control_node", .script = "echo next",
+		  .timeout_s = 60 },
+		{ .name = "cleanup", .target = "control_node",
+		  .script = "echo cleanup", .timeout_s = 60, .always = 1 },
+	};
+	char	 st[32], err[256], *out;
+	long long id;
+
+	ts_spooler_start(NULL);
+	id = ts_create(s, 4, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 2 (breaks): exit status 4");
+	ts_step_field(id, 1, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	out = ts_step_output(id, 1);
+	ck_assert_str_eq(out, "slow done\n");
+	free(out);
+	ts_step_field(id, 2, "exit_code", st, sizeof(st));
+	ck_assert_str_eq(st, "4");
+	ts_step_field(id, 3, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "skipped");
+	ts_step_field(id, 4, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+
+	s[1].keep_going = 1;
+	id = ts_create(s, 4, NULL, 0);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 2 (breaks): exit status 4");
+	for (int i = 1; i <= 4; i++) {
+		ts_step_field(id, i, "status", st, sizeof(st));
+		ck_assert_msg(strcmp(st, i == 2 ? "failed" : "succeeded") == 0,
+		    "step %d: %s", i, ts_op_report(id));
+	}
+}
+END_TEST
+
+/*
+ * kill -9 of the spooler while a group runs: after the lease, recovery
+ * fails both running steps, skips the next, and queues the operation for
+ * its always-run step, which a new spooler runs; the operation ends
+ * failed with the reason.
+ */
+START_TEST(kill9_group_cleanup)
+{
+	char	 m1[256], m2[256], s1[512], s2[512], st[32], err[256], *out;
+	struct op_step_in s[] = {
+		{ .name = "a", .target = "control_node", .script = s1,
+		  .timeout_s = 600, .group = 1 },
+		{ .name = "b", .target = "control_node", .script = s2,
+		  .timeout_s = 600, .group = 1 },
+		{ .name = "next", .target = "control_node", .script = "echo next",
+		  .timeout_s = 60 },
+		{ .name = "cleanup", .target = "control_node",
+		  .script = "echo cleaned up", .timeout_s = 60, .always = 1 },
+	};
+	long long id;
+	pid_t	 sp;
+	time_t	 t0;
+
+	snprintf(m1, sizeof(m1), "%s/a", ts_tmp);
+	snprintf(m2, sizeof(m2), "%s/b", ts_tmp);
+	snprintf(s1, sizeof(s1), "touch %s; sleep 600", m1);
+	snprintf(s2, sizeof(s2), "touch %s; sleep 600", m2);
+	sp = ts_spooler_start(NULL);
+	id = ts_create(s, 4, NULL, 0);
+	wait_file(m1, 10);
+	wait_file(m2, 10);
+	ts_spooler_kill(sp, SIGKILL);
+	t0 = time(NULL);
+	ts_spooler_start(NULL);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "failed") == 0, "%s", ts_op_report(id));
+	ck_assert_int_le(time(NULL) - t0, 6 + 8);	/* within the lease */
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "spooler stopped during step 1");
+	for (int i = 1; i <= 2; i++) {
+		ts_step_field(id, i, "status", st, sizeof(st));
+		ck_assert_msg(strcmp(st, "failed") == 0, "step %d: %s", i,
+		    ts_op_report(id));
+	}
+	ts_step_field(id, 2, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "spooler stopped during step 2");
+	ts_step_field(id, 3, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "skipped");
+	ts_step_field(id, 4, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	out = ts_step_output(id, 4);
+	ck_assert_str_eq(out, "cleaned up\n");
+	free(out);
+	ts_op_field(id, "attempt", st, sizeof(st));
+	ck_assert_str_eq(st, "2");
+}
+END_TEST
+
+/*
+ * SIGTERM past the grace period: the running step is cancelled, and the
+ * stopping spooler hands the always-run step over (the operation queued
+ * to run just that) instead of having it cancelled too; the next spooler
+ * runs it and ends the operation cancelled, with the first reason.
+ */
+START_TEST(sigterm_hands_over_cleanup)
+{
+	struct op_step_in s[] = {
+		{ .name = "too long", .target = "control_node", .script = "sleep 600",
+		  .timeout_s = 600 },
+		{ .name = "cleanup", .target = "control_node",
+		  .script = "echo cleaned up", .timeout_s = 60, .always = 1 },
+	};
+	char	 st[32], err[256];
+	long long id;
+	pid_t	 sp;
+	int	 wst;
+
+	sp = ts_spooler_start(NULL);
+	id = ts_create(s, 2, NULL, 0);
+	ts_wait_status(id, "running", 5);
+	kill(sp, SIGTERM);
+	ck_assert_int_eq(waitpid(sp, &wst, 0), sp);
+	ts_op_field(id, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "queued") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "ends_as", st, sizeof(st));
+	ck_assert_str_eq(st, "cancelled");
+	ts_step_field(id, 2, "status", st, sizeof(st));
+	ck_assert_str_eq(st, "pending");
+	ts_spooler_start(NULL);
+	ts_wait_done(id, 30, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", ts_op_report(id));
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 1 (too long): cancelled (spooler shutting down)");
+	ts_step_field(id, 2, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -831,6 +1172,14 @@ main(void)
 	tcase_add_test(tc, sigterm_grace);
 	tcase_add_test(tc, killed_workers_replaced);
 	tcase_add_test(tc, hostkey_check_runs_in_the_spooler);
+	tcase_add_test(tc, group_runs_together);
+	tcase_add_test(tc, fanout_bound);
+	tcase_add_test(tc, cleanup_after_failure);
+	tcase_add_test(tc, cleanup_after_timeout);
+	tcase_add_test(tc, cleanup_after_cancel);
+	tcase_add_test(tc, group_member_fails);
+	tcase_add_test(tc, kill9_group_cleanup);
+	tcase_add_test(tc, sigterm_hands_over_cleanup);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -212,6 +212,38 @@ ts_step_field(long long id, int ordinal, const char *col, char *out, size_t sz)
 	PQclear(res);
 }
 
+/* What an operation ended as and why, for a failed check's message: its
+ * status, error, attempts, claimant and times, then each step's status,
+ * error, exit and the end of its output. (A static buffer.) */
+const char *
+ts_op_report(long long id)
+{
+	static char	 b[4096];
+	char		 ids[24];
+	const char	*p[] = { ids };
+	PGresult	*res;
+	int		 n;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT format('status %s, error %L, attempt %s, fence %s, "
+	    "created %s, started %s, finished %s', status, error, attempt, fence, "
+	    "created_at::time, started_at::time, finished_at::time) "
+	    "FROM operations WHERE id = $1::bigint", 1, p);
+	n = snprintf(b, sizeof(b), "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) :
+	    "no such operation");
+	PQclear(res);
+	res = ts_q("SELECT format('; step %s (%s) %s, error %L, exit %s, signal %s, "
+	    "started %s, finished %s, output %L', s.ordinal, s.name, s.status, s.error, "
+	    "s.exit_code, s.exit_signal, s.started_at::time, s.finished_at::time, "
+	    "right((SELECT string_agg(c.chunk, '' ORDER BY c.seq) FROM operation_output c "
+	    "WHERE c.step_id = s.id), 300)) FROM operation_steps s "
+	    "WHERE s.operation_id = $1::bigint ORDER BY s.ordinal", 1, p);
+	for (int i = 0; i < PQntuples(res) && n >= 0 && (size_t)n < sizeof(b); i++)
+		n += snprintf(b + n, sizeof(b) - n, "%s", PQgetvalue(res, i, 0));
+	PQclear(res);
+	return b;
+}
+
 void
 ts_setup(void)
 {

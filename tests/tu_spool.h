@@ -44,6 +44,10 @@ void		 ts_wait_status(long long id, const char *want, int secs);
 char		*ts_step_output(long long id, int ordinal);
 void		 ts_step_field(long long id, int ordinal, const char *col,
 		    char *out, size_t sz);
+/* What an operation ended as and why, for a failed check's message: its
+ * status, error, attempts, claimant and times, then each step's. (A
+ * static buffer.) */
+const char	*ts_op_report(long long id);
 /* Signs in to the stack's web app ($KS_URL, $KS_CA, $KS_USER, $KS_PASS)
  * with curl and saves the page at path into ts_tmp/name. Returns the
  * page (malloc'd) or NULL. */

@@ -38,6 +38,7 @@ static const struct ckey keys[] = {
 	{ "poll_seconds",	C_LONG,	S(poll_seconds), 1, 600, 0 },
 	{ "step_output_max_kb",	C_LONG,	S(step_output_max_kb), 16, 1024 * 1024, 0 },
 	{ "spooler_grace_seconds", C_LONG, S(spooler_grace_seconds), 0, 3600, 0 },
+	{ "step_fanout",	C_LONG,	S(step_fanout), 1, 256, 0 },
 	{ "ssh_key_file",	C_PATH,	S(ssh_key_file), 0, 0, 0 },
 	{ "ssh_connect_timeout", C_LONG, S(ssh_connect_timeout), 1, 600, 0 },
 	{ "ssh_idle_timeout",	C_LONG,	S(ssh_idle_timeout), 1, 3600, 0 },
@@ -75,6 +76,7 @@ config_init(struct config *c)
 	c->poll_seconds = 5;
 	c->step_output_max_kb = 1024;
 	c->spooler_grace_seconds = 30;
+	c->step_fanout = 5;
 	c->ssh_connect_timeout = 10;
 	c->ssh_idle_timeout = 60;
 	c->registry_check_minutes = 15;

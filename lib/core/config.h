@@ -33,6 +33,7 @@ struct config {
 	long	 poll_seconds;		/* queue check when no notification */
 	long	 step_output_max_kb;	/* stored output per step */
 	long	 spooler_grace_seconds;	/* after SIGTERM, before cancelling */
+	long	 step_fanout;		/* a step group's members at once */
 	char	*ssh_key_file;		/* Keystone's management key (ed25519) */
 	long	 ssh_connect_timeout;	/* seconds */
 	long	 ssh_idle_timeout;	/* seconds a blocking SSH call may wait */

@@ -180,9 +180,10 @@ static const struct stmtdef stmts[ST__MAX] = {
  " $8::bigint, $9::bool) RETURNING id, uuid" },
 [ST_OP_STEP_INSERT] = { "op_step_insert",
  "INSERT INTO operation_steps (operation_id, ordinal, name, target, server_id, "
- " script, idempotent, timeout_s, keep_going, check_node, check_name, secret_names) "
+ " script, idempotent, timeout_s, keep_going, check_node, check_name, secret_names, "
+ " step_group, always) "
  "VALUES ($1::bigint, $2::int, $3, $4, $5::bigint, $6, $7::bool, $8::int, $9::bool, "
- " $10, $11, $12)" },
+ " $10, $11, $12, $13::int, $14::bool)" },
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
 /* An operation waits for another (lib/ops/plan.c); needs: only if it succeeds. */
@@ -191,13 +192,14 @@ static const struct stmtdef stmts[ST__MAX] = {
  "VALUES ($1::bigint, $2::bigint, $3::bool)" },
 [ST_OP_CLAIM] = { "op_claim",
  "SELECT op_id, op_fence, op_attempt, op_kind FROM ks_claim_operation($1, $2::int, $3::int)" },
-[ST_OP_RECOVER] = { "op_recover", "SELECT ks_recover_operations()" },
+[ST_OP_RECOVER] = { "op_recover", "SELECT ks_recover_operations() AS n" },
 [ST_OP_RENEW] = { "op_renew",
  "UPDATE operations o SET lease_until = now() + make_interval(secs => $3::int) "
  "WHERE o.id = $1::bigint" FENCED " RETURNING o.cancel_requested" },
 [ST_OP_RUN_STEPS] = { "op_run_steps",
  "SELECT s.id, s.ordinal, s.name, s.target, s.server_id, s.script, s.idempotent, "
- " s.timeout_s, s.status, s.keep_going, s.secret_names FROM operation_steps s "
+ " s.timeout_s, s.status, s.keep_going, s.secret_names, s.step_group, s.always "
+ "FROM operation_steps s "
  "WHERE s.operation_id = $1::bigint "
  "ORDER BY s.ordinal" },
 [ST_OP_SECRETS] = { "op_secrets",
@@ -218,14 +220,29 @@ static const struct stmtdef stmts[ST__MAX] = {
  " error = $6, finished_at = now(), output_bytes = $7::bigint, truncated = $8::bool "
  "FROM operations o WHERE s.id = $1::bigint AND o.id = s.operation_id" FENCED
  " RETURNING s.id" },
+/* $3 false: the always-run steps stay pending (a handover). */
 [ST_OP_SKIP_REST] = { "op_skip_rest",
  "UPDATE operation_steps s SET status = 'skipped' FROM operations o "
  "WHERE s.operation_id = $1::bigint AND o.id = s.operation_id" FENCED
- " AND s.status = 'pending'" },
+ " AND s.status = 'pending' AND (NOT s.always OR $3::bool)" },
 [ST_OP_FINISH] = { "op_finish",
  "UPDATE operations o SET status = $3, error = $4, finished_at = now(), "
- " claimed_by = NULL, lease_until = NULL WHERE o.id = $1::bigint" FENCED
+ " claimed_by = NULL, lease_until = NULL, ends_as = NULL WHERE o.id = $1::bigint" FENCED
  " RETURNING o.id" },
+/* A claimed operation's own state: ends_as set, it runs only its
+ * always-run steps (sql/012_step_groups.sql). */
+[ST_OP_RUN_OP] = { "op_run_op",
+ "SELECT o.ends_as, o.error FROM operations o WHERE o.id = $1::bigint" FENCED },
+/* The run failed or was cancelled and its always-run steps start: what it
+ * will end as and why, for recovery should this spooler die meanwhile. */
+[ST_OP_ENDING] = { "op_ending",
+ "UPDATE operations o SET ends_as = $3, error = $4 WHERE o.id = $1::bigint" FENCED
+ " RETURNING o.id" },
+/* A stopping spooler leaves the always-run steps to another: the
+ * operation back in the queue to run just those (the rest skipped). */
+[ST_OP_HANDOVER] = { "op_handover",
+ "UPDATE operations o SET status = 'queued', claimed_by = NULL, lease_until = NULL, "
+ " ends_as = $3, error = $4 WHERE o.id = $1::bigint" FENCED " RETURNING o.id" },
 [ST_OP_SECRETS_DELETE] = { "op_secrets_delete",
  "DELETE FROM operation_secrets WHERE operation_id = $1::bigint" },
 [ST_OP_LIST] = { "op_list",
@@ -258,18 +275,21 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_CANCEL] = { "op_cancel",
  "UPDATE operations SET "
  " cancel_requested = true, "
- " status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END, "
- " finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END "
+ " status = CASE WHEN status = 'queued' AND ends_as IS NULL THEN 'cancelled' "
+ "  ELSE status END, "
+ " finished_at = CASE WHEN status = 'queued' AND ends_as IS NULL THEN now() "
+ "  ELSE finished_at END "
  "WHERE uuid = $1::uuid AND status IN ('queued', 'running') RETURNING id, status" },
 [ST_OP_RETRY] = { "op_retry",
  "UPDATE operations SET status = 'queued', error = NULL, finished_at = NULL, "
- " cancel_requested = false, attempt = 0 "
+ " cancel_requested = false, attempt = 0, ends_as = NULL "
  "WHERE uuid = $1::uuid AND status IN ('failed', 'cancelled') AND NOT has_secrets "
  "RETURNING id" },
 [ST_OP_RETRY_STEPS] = { "op_retry_steps",
  "UPDATE operation_steps SET status = 'pending', exit_code = NULL, exit_signal = NULL, "
  " error = NULL, started_at = NULL, finished_at = NULL, output_bytes = 0, "
- " truncated = false WHERE operation_id = $1::bigint AND status <> 'succeeded'" },
+  " truncated = false WHERE operation_id = $1::bigint "
+ " AND (status <> 'succeeded' OR always)" },
 [ST_SERVER_PIN] = { "server_pin",
  "UPDATE servers SET host_key = $2, host_key_sha256 = $3, host_key_pinned_at = now(), "
  " updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
@@ -296,20 +316,23 @@ static const struct stmtdef stmts[ST__MAX] = {
  " AND e.id = o.subject_id LEFT JOIN applications a ON a.id = e.application_id "
  " LEFT JOIN servers s ON o.subject_type = 'server' AND s.id = o.subject_id "
  "WHERE o.id = $1::bigint" },
-/* The live log: chunks from a position (step ordinal, seq) on, in log
- * order. Steps run one after another and output is only ever appended (a
- * retried step continues its seq), so this is the order chunks were
- * written in, and one position is a complete cursor. */
+/* The live log: chunks in the order they were written (pos: the steps of
+ * a group write at the same time), after a position (step $2, seq $3):
+ * after that step's chunk $3 - 1. Without such a chunk (seq 0, or a step
+ * with none yet), from that step's first chunk on; step 0: the whole log.
+ * Output is only ever appended (a retried step continues its seq). */
 [ST_OP_LOG] = { "op_log",
  "SELECT s.id AS step, o.seq, o.chunk AS text FROM operation_output o "
  "JOIN operation_steps s ON s.id = o.step_id WHERE s.operation_id = $1::bigint "
- " AND (s.ordinal, o.seq) >= ($2::int, $3::int) "
- "ORDER BY s.ordinal, o.seq LIMIT $4::int" },
+ " AND o.pos > coalesce((SELECT max(c.pos) FROM operation_output c "
+ "  WHERE c.step_id = $2::bigint AND c.seq < $3::int), (SELECT min(c.pos) - 1 "
+ "  FROM operation_output c WHERE c.step_id = $2::bigint), 0) "
+ "ORDER BY o.pos LIMIT $4::int" },
 /* Where the log ends now: the position a client continues from. */
 [ST_OP_LOG_END] = { "op_log_end",
  "SELECT s.id AS step, o.seq + 1 AS next FROM operation_output o "
  "JOIN operation_steps s ON s.id = o.step_id WHERE s.operation_id = $1::bigint "
- "ORDER BY s.ordinal DESC, o.seq DESC LIMIT 1" },
+ "ORDER BY o.pos DESC LIMIT 1" },
 /* A queued operation cancelled before it ran: its steps never will. */
 [ST_OP_SKIP_PENDING] = { "op_skip_pending",
  "UPDATE operation_steps SET status = 'skipped' WHERE operation_id = $1::bigint "

@@ -9,8 +9,46 @@
 #include "log.h"
 #include "op.h"
 #include "plan.h"
+#include "model.h"	/* M_NULL */
+#include "row.h"
 
 #define NP(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The rows of this module's statements (lib/row.h). */
+struct claim_row {			/* ST_OP_CLAIM */
+	long long	 op_id, op_fence, op_attempt;
+	char		*op_kind;
+};
+static const struct col claim_cols[] = {
+	COL(claim_row, op_id, C_INT), COL(claim_row, op_fence, C_INT),
+	COL(claim_row, op_attempt, C_INT), COL(claim_row, op_kind, C_STR),
+};
+static const struct rowtype claim_t = ROWTYPE(claim_row, claim_cols);
+
+struct count_row {			/* ST_OP_RECOVER */
+	long long	 n;
+};
+static const struct col count_cols[] = { COL(count_row, n, C_INT) };
+static const struct rowtype count_t = ROWTYPE(count_row, count_cols);
+
+struct renew_row {			/* ST_OP_RENEW */
+	int		 cancel_requested;
+};
+static const struct col renew_cols[] = {
+	COL(renew_row, cancel_requested, C_BOOL),
+};
+static const struct rowtype renew_t = ROWTYPE(renew_row, renew_cols);
+
+struct secret_row {			/* ST_OP_SECRETS */
+	char		*name;
+	char		*sealed;	/* NULL: by reference */
+	char		*ref;
+};
+static const struct col secret_cols[] = {
+	COL(secret_row, name, C_STR), COL(secret_row, sealed, C_STR),
+	COL(secret_row, ref, C_STR),
+};
+static const struct rowtype secret_t = ROWTYPE(secret_row, secret_cols);
 
 void
 op_secret_ad(char *out, size_t sz, long long op_id, const char *name)
@@ -50,35 +88,29 @@ op_claim(struct db *db, const char *worker, long lease_s, long build_limit,
 {
 	char		 l[24], b[24];
 	const char	*p[] = { worker, l, b };
-	PGresult	*res;
-	int		 rc = 0;
+	struct claim_row r;
+	int		 rc;
 
 	snprintf(l, sizeof(l), "%ld", lease_s);
 	snprintf(b, sizeof(b), "%ld", build_limit);
-	if ((res = db_exec(db, ST_OP_CLAIM, NP(p), p)) == NULL)
-		return -1;
-	if (PQntuples(res) == 1) {
-		c->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		c->fence = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		c->attempt = atoi(PQgetvalue(res, 0, 2));
-		snprintf(c->kind, sizeof(c->kind), "%s", PQgetvalue(res, 0, 3));
-		rc = 1;
+	if ((rc = row_get(db, &claim_t, ST_OP_CLAIM, NP(p), p, &r)) == 1) {
+		c->id = r.op_id;
+		c->fence = r.op_fence;
+		c->attempt = (int)r.op_attempt;
+		snprintf(c->kind, sizeof(c->kind), "%s", r.op_kind ? r.op_kind : "");
 	}
-	PQclear(res);
+	row_unfill(&claim_t, &r);
 	return rc;
 }
 
 int
 op_recover(struct db *db)
 {
-	PGresult	*res;
-	int		 n;
+	struct count_row r;
 
-	if ((res = db_exec(db, ST_OP_RECOVER, 0, NULL)) == NULL)
+	if (row_get(db, &count_t, ST_OP_RECOVER, 0, NULL, &r) != 1)
 		return -1;
-	n = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return n;
+	return (int)r.n;
 }
 
 int
@@ -86,20 +118,15 @@ op_renew(struct db *db, const struct op_claim *c, long lease_s)
 {
 	char		 id[24], f[24], l[24];
 	const char	*p[] = { id, f, l };
-	PGresult	*res;
+	struct renew_row r;
 	int		 rc;
 
 	snprintf(id, sizeof(id), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	snprintf(l, sizeof(l), "%ld", lease_s);
-	if ((res = db_exec(db, ST_OP_RENEW, NP(p), p)) == NULL)
-		return -1;
-	if (PQntuples(res) == 0)
-		rc = 0;
-	else
-		rc = PQgetvalue(res, 0, 0)[0] == 't' ? 2 : 1;
-	PQclear(res);
-	return rc;
+	if ((rc = row_get(db, &renew_t, ST_OP_RENEW, NP(p), p, &r)) != 1)
+		return rc;
+	return r.cancel_requested == 1 ? 2 : 1;
 }
 
 int
@@ -108,28 +135,29 @@ op_secrets_load(struct db *db, long long id, const struct keys *k,
 {
 	char		 ids[24], ad[128];
 	const char	*p[] = { ids };
-	PGresult	*res;
+	struct secret_row *v = NULL;
 	struct buf	 pt;
-	int		 rc = -1, n;
+	size_t		 n = 0;
+	int		 rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(ids, sizeof(ids), "%lld", id);
-	if ((res = db_exec(db, ST_OP_SECRETS, NP(p), p)) == NULL)
+	if (row_all(db, &secret_t, ST_OP_SECRETS, NP(p), p, (void **)&v,
+	    &n) == -1)
 		return -1;
-	n = PQntuples(res);
 	if (n > STEP_MAX_SECRETS)
 		goto out;
-	for (int i = 0; i < n; i++) {
-		const char *name = PQgetvalue(res, i, 0), *b64 = PQgetvalue(res, i, 1);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = v[i].name;
 		int opened;
 
 		buf_init(&pt);
 		op_secret_ad(ad, sizeof(ad), id, name);
-		if (PQgetisnull(res, i, 1))
-			opened = resolve != NULL &&
-			    resolve(db, k, PQgetvalue(res, i, 2), &pt) == 0;
+		if (v[i].sealed == NULL)
+			opened = resolve != NULL && v[i].ref != NULL &&
+			    resolve(db, k, v[i].ref, &pt) == 0;
 		else
-			opened = keys_open_b64(&pt, k, ad, b64) == 0;
+			opened = keys_open_b64(&pt, k, ad, v[i].sealed) == 0;
 		/* One line, as the step wrapper requires of every secret. */
 		if (!opened || memchr(buf_cstr(&pt), '\n', pt.len) != NULL ||
 		    strlen(buf_cstr(&pt)) != pt.len) {
@@ -149,7 +177,8 @@ op_secrets_load(struct db *db, long long id, const struct keys *k,
 	}
 	rc = 0;
 out:
-	PQclear(res);
+	/* The sealed values are not secret; the opened ones are in out. */
+	row_unfill_all(&secret_t, v, n);
 	if (rc == -1)
 		op_secrets_free(out);
 	return rc;

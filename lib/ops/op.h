@@ -33,6 +33,15 @@ struct op_step_in {
 	/* The operation's secrets this step gets, space-separated; NULL: all,
 	 * "": none. */
 	const char	*secrets;
+	/* Consecutive steps with the same group (1, 2, ...) run at the same
+	 * time, at most step_fanout at once (the rest in waves); 0: a group
+	 * of its own. A failed member without keep_going lets the members
+	 * already running finish, and the later steps are skipped (except
+	 * always-run ones). */
+	int		 group;
+	/* Runs even after a failure, a timeout or a cancel (clean-up), and
+	 * after a crash of the spooler running the operation. */
+	int		 always;
 };
 
 /*

@@ -336,6 +336,7 @@ static int
 insert_op(struct db *db, struct plan *pl, struct pop *o, const struct keys *k)
 {
 	char		 a[24], b[24], c[24], d[24], e[24], ord[24], to[24], srv[24];
+	char		 grp[24];
 	char		 ad[128], *b64 = NULL;
 	long long	 needs = 0;
 	struct op_new	 nw;
@@ -365,12 +366,14 @@ insert_op(struct db *db, struct plan *pl, struct pop *o, const struct keys *k)
 		const struct op_step_in *s = &o->steps[i].in;
 		snprintf(ord, sizeof(ord), "%zu", i + 1);
 		snprintf(to, sizeof(to), "%ld", s->timeout_s > 0 ? s->timeout_s : 3600);
+		snprintf(grp, sizeof(grp), "%d", s->group);
 		const char *p[] = { a, ord, s->name, s->target,
 		    idstr(srv, sizeof(srv), s->server_id),
 		    buf_cstr(&o->steps[i].script),
 		    s->idempotent ? "true" : "false", to,
 		    s->keep_going ? "true" : "false", s->check_node, s->check_name,
-		    s->secrets };
+		    s->secrets, s->group > 0 ? grp : NULL,
+		    s->always ? "true" : "false" };
 		if (wrote(db_exec(db, ST_OP_STEP_INSERT, NP(p), p)) == -1)
 			goto out;
 	}

@@ -56,9 +56,9 @@ void		 plan_ref(struct plan *, int op, const char *name, const char *ref);
 /* Starts a step of op from *s (strings copied; s->script, if not NULL,
  * starts its script). The script grows with plan_var() (NAME='value',
  * quoted by lib/core/shq.c) and plan_text(). Returns the step's fields for
- * small changes (secrets, keep_going...), valid until the next
- * plan_step(); a string put there must outlive the plan (a literal, or
- * plan_str()'s copy). NULL when the plan has failed. */
+ * small changes (secrets, keep_going, group, always...), valid until the
+ * next plan_step(); a string put there must outlive the plan (a literal,
+ * or plan_str()'s copy). NULL when the plan has failed. */
 struct op_step_in *plan_step(struct plan *, int op, const struct op_step_in *s);
 void		 plan_var(struct plan *, const char *name, const char *value);
 void		 plan_text(struct plan *, const char *text);

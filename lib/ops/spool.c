@@ -9,6 +9,8 @@
 #include "db.h"
 #include "exec.h"
 #include "log.h"
+#include "model.h"	/* M_NULL */
+#include "row.h"
 #include "spool.h"
 #include "ssh.h"
 
@@ -27,31 +29,131 @@ struct conns {
 	size_t		 n, cap;
 };
 
-/* State of the step being run, shared with the executor's callbacks. */
+/* The rows of this module's statements (lib/row.h). */
+struct run_step {			/* ST_OP_RUN_STEPS */
+	long long	 id, ordinal;
+	char		*name, *target;
+	long long	 server_id;	/* M_NULL: none */
+	char		*script;
+	int		 idempotent;
+	long long	 timeout_s;
+	char		*status;
+	int		 keep_going;
+	char		*secret_names;	/* NULL: all of them */
+	long long	 step_group;	/* M_NULL: a group of its own */
+	int		 always;
+};
+static const struct col run_step_cols[] = {
+	COL(run_step, id, C_INT), COL(run_step, ordinal, C_INT),
+	COL(run_step, name, C_STR), COL(run_step, target, C_STR),
+	COL(run_step, server_id, C_INT), COL(run_step, script, C_STR),
+	COL(run_step, idempotent, C_BOOL), COL(run_step, timeout_s, C_INT),
+	COL(run_step, status, C_STR), COL(run_step, keep_going, C_BOOL),
+	COL(run_step, secret_names, C_STR), COL(run_step, step_group, C_INT),
+	COL(run_step, always, C_BOOL),
+};
+static const struct rowtype run_step_t = ROWTYPE(run_step, run_step_cols);
+
+struct run_op {				/* ST_OP_RUN_OP */
+	char		*ends_as;	/* NULL: an ordinary run */
+	char		*error;
+};
+static const struct col run_op_cols[] = {
+	COL(run_op, ends_as, C_STR), COL(run_op, error, C_STR),
+};
+static const struct rowtype run_op_t = ROWTYPE(run_op, run_op_cols);
+
+struct server_ssh {			/* ST_SERVER_SSH */
+	char		*address;
+	long long	 ssh_port;
+	char		*ssh_user;
+	char		*host_key;	/* NULL: not pinned */
+};
+static const struct col server_ssh_cols[] = {
+	COL(server_ssh, address, C_STR), COL(server_ssh, ssh_port, C_INT),
+	COL(server_ssh, ssh_user, C_STR), COL(server_ssh, host_key, C_STR),
+};
+static const struct rowtype server_ssh_t = ROWTYPE(server_ssh, server_ssh_cols);
+
+struct step_started {			/* ST_OP_STEP_START */
+	long long	 next_seq;
+};
+static const struct col step_started_cols[] = {
+	COL(step_started, next_seq, C_INT),
+};
+static const struct rowtype step_started_t = ROWTYPE(step_started,
+    step_started_cols);
+
+struct seq_row {			/* ST_OP_STEP_OUTPUT */
+	long long	 seq;
+};
+static const struct col seq_cols[] = { COL(seq_row, seq, C_INT) };
+static const struct rowtype seq_t = ROWTYPE(seq_row, seq_cols);
+
+struct id_row {				/* the fenced writes' RETURNING */
+	long long	 id;
+};
+static const struct col id_cols[] = { COL(id_row, id, C_INT) };
+static const struct rowtype idrow_t = ROWTYPE(id_row, id_cols);
+
+struct run;
+
+/* A step of the wave being run, shared with the executor's callbacks. */
+struct member {
+	struct run		*r;
+	const struct run_step	*s;
+	struct sup_item		*it;	/* NULL: it could not start */
+	int			 seq;
+	struct buf		 out;	/* redacted, not yet stored */
+	int			 ended;	/* its end is stored */
+	const char		*st;	/* how it ended */
+	char			 err[512];	/* and why, "" when it succeeded */
+	struct secret		 mine[STEP_MAX_SECRETS];
+};
+
+/* One claimed operation's run. */
 struct run {
 	struct spool		*sp;
 	const struct op_claim	*c;
-	long long		 step_id;
-	int			 seq;
-	struct buf		 out;		/* redacted, not yet stored */
+	const struct op_secrets	*sec;
 	time_t			 renewed;
 	time_t			 stop_seen;	/* when SIGTERM was first seen */
 	int			 lost;		/* lease lost or database gone */
 	int			 cancel;	/* a cancel was requested */
+	struct member		*m;		/* the wave running now */
+	struct sup_item		*it;		/* its items */
+	size_t			 n;
 	struct conns		 conns;
 };
+
+/* A fenced write of the operation: 0, or -1 (and the run lost). */
+static int
+op_write(struct run *r, enum stmt st, const char *a3, const char *a4)
+{
+	char		 id[24], f[24];
+	const char	*p[] = { id, f, a3, a4 };
+	struct id_row	 row;
+
+	snprintf(id, sizeof(id), "%lld", r->c->id);
+	snprintf(f, sizeof(f), "%lld", r->c->fence);
+	if (row_get(r->sp->db, &idrow_t, st, 4, p, &row) != 1) {
+		r->lost = 1;
+		return -1;
+	}
+	return 0;
+}
 
 /* The connection to server_id, made on first use (it connects when a
  * step's channel on it starts). NULL with err. */
 static struct ssh_conn *
-conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
+conn_for(struct run *r, long long id, char *err, size_t errsz)
 {
 	struct ssh_target t;
+	struct server_ssh row;
 	struct conns	*cs = &r->conns;
-	const char	*p[] = { server_id };
+	char		 ids[24];
+	const char	*p[] = { ids };
 	struct ssh_conn	*c = NULL;
-	PGresult	*res;
-	long long	 id = strtoll(server_id, NULL, 10);
 
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->v[i].server_id == id)
@@ -72,24 +174,25 @@ conn_for(struct run *r, const char *server_id, char *err, size_t errsz)
 		snprintf(err, errsz, "no SSH key configured (ssh_key_file)");
 		return NULL;
 	}
-	if ((res = db_exec(r->sp->db, ST_SERVER_SSH, 1, p)) == NULL ||
-	    PQntuples(res) != 1) {
+	snprintf(ids, sizeof(ids), "%lld", id);
+	if (row_get(r->sp->db, &server_ssh_t, ST_SERVER_SSH, 1, p, &row) != 1 ||
+	    row.address == NULL || row.ssh_user == NULL) {
 		snprintf(err, errsz, "the step's server no longer exists");
-		PQclear(res);
+		row_unfill(&server_ssh_t, &row);
 		return NULL;
 	}
 	memset(&t, 0, sizeof(t));
-	t.host = PQgetvalue(res, 0, 0);
-	t.port = atoi(PQgetvalue(res, 0, 1));
-	t.user = PQgetvalue(res, 0, 2);
-	t.hostkey = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+	t.host = row.address;
+	t.port = (int)row.ssh_port;
+	t.user = row.ssh_user;
+	t.hostkey = row.host_key;
 	t.key_file = r->sp->ssh_key_file;
 	/* The lease is renewed by the ticks while it connects. */
 	t.connect_timeout_s = r->sp->ssh_connect_timeout;
 	t.idle_timeout_s = r->sp->ssh_idle_timeout;
 	if ((c = ssh_conn_new(&t)) == NULL)
 		snprintf(err, errsz, "out of memory");
-	PQclear(res);
+	row_unfill(&server_ssh_t, &row);
 	if (c != NULL) {
 		cs->v[cs->n].server_id = id;
 		cs->v[cs->n++].conn = c;
@@ -108,54 +211,53 @@ conns_close(struct conns *cs)
 }
 
 static int
-flush_output(struct run *r)
+flush_output(struct member *m)
 {
+	struct run	*r = m->r;
 	char		 id[24], f[24], seq[24];
 	const char	*p[] = { id, f, seq, NULL };
-	PGresult	*res;
-	int		 ok;
+	struct seq_row	 row;
+	int		 rc;
 
-	if (r->out.len == 0 || r->lost)
+	if (m->out.len == 0 || r->lost)
 		return r->lost ? -1 : 0;
-	snprintf(id, sizeof(id), "%lld", r->step_id);
+	snprintf(id, sizeof(id), "%lld", m->s->id);
 	snprintf(f, sizeof(f), "%lld", r->c->fence);
-	snprintf(seq, sizeof(seq), "%d", r->seq);
+	snprintf(seq, sizeof(seq), "%d", m->seq);
 	/* The filter passes bytes as they came; PostgreSQL text holds no NUL
 	 * and must be valid UTF-8: make the stored copy so. */
-	for (size_t i = 0; i < r->out.len; i++)
-		if (r->out.ptr[i] == '\0')
-			r->out.ptr[i] = '?';
-	p[3] = r->out.ptr;
-	res = db_exec(r->sp->db, ST_OP_STEP_OUTPUT, 4, p);
-	ok = res != NULL && PQntuples(res) == 1;
-	if (res == NULL && r->sp->db->sqlstate[0] == '2' && r->sp->db->sqlstate[1] == '2') {
+	for (size_t i = 0; i < m->out.len; i++)
+		if (m->out.ptr[i] == '\0')
+			m->out.ptr[i] = '?';
+	p[3] = m->out.ptr;
+	rc = row_get(r->sp->db, &seq_t, ST_OP_STEP_OUTPUT, 4, p, &row);
+	if (rc == -1 && r->sp->db->sqlstate[0] == '2' &&
+	    r->sp->db->sqlstate[1] == '2') {
 		/* 22021: not UTF-8. Store it with the bad bytes replaced. */
-		for (size_t i = 0; i < r->out.len; i++)
-			if ((unsigned char)r->out.ptr[i] >= 0x80)
-				r->out.ptr[i] = '?';
-		res = db_exec(r->sp->db, ST_OP_STEP_OUTPUT, 4, p);
-		ok = res != NULL && PQntuples(res) == 1;
+		for (size_t i = 0; i < m->out.len; i++)
+			if ((unsigned char)m->out.ptr[i] >= 0x80)
+				m->out.ptr[i] = '?';
+		rc = row_get(r->sp->db, &seq_t, ST_OP_STEP_OUTPUT, 4, p, &row);
 	}
-	PQclear(res);
-	if (!ok) {
+	if (rc != 1) {
 		r->lost = 1;
 		return -1;
 	}
-	r->seq++;
-	buf_reset(&r->out);
+	m->seq++;
+	buf_reset(&m->out);
 	return 0;
 }
 
 static int
 on_output(void *arg, const char *p, size_t n)
 {
-	struct run	*r = arg;
+	struct member	*m = arg;
 
-	if (buf_put(&r->out, p, n) == -1)
+	if (buf_put(&m->out, p, n) == -1)
 		return -1;
 	/* A failed store marks the run lost; the next tick cancels it. */
-	if (r->out.len >= FLUSH_BYTES)
-		(void)flush_output(r);
+	if (m->out.len >= FLUSH_BYTES)
+		(void)flush_output(m);
 	return 0;
 }
 
@@ -176,35 +278,16 @@ renew_now(struct run *r)
 	r->renewed = time(NULL);
 }
 
-/* About once a second while a step runs: store output, renew the lease,
- * notice cancels and shutdown. Nonzero cancels the step. */
 static int
-on_tick(void *arg)
-{
-	struct run	*r = arg;
-	time_t		 now = time(NULL);
-
-	(void)flush_output(r);
-	if (!r->lost && now - r->renewed >= r->sp->lease_s / 3)
-		renew_now(r);
-	if (*r->sp->stopping && r->stop_seen == 0)
-		r->stop_seen = now;
-	if (r->stop_seen != 0 && now - r->stop_seen >= r->sp->grace_s)
-		r->cancel = 1;
-	return r->lost || r->cancel;
-}
-
-static int
-finish_step(struct run *r, const char *status, const struct exec_res *res,
+finish_step(struct member *m, const char *status, const struct exec_res *res,
     const char *error)
 {
 	char		 id[24], f[24], code[16], sig[16], bytes[24];
 	const char	*p[8];
-	PGresult	*pr;
-	int		 ok;
+	struct id_row	 row;
 
-	snprintf(id, sizeof(id), "%lld", r->step_id);
-	snprintf(f, sizeof(f), "%lld", r->c->fence);
+	snprintf(id, sizeof(id), "%lld", m->s->id);
+	snprintf(f, sizeof(f), "%lld", m->r->c->fence);
 	snprintf(code, sizeof(code), "%d", res ? res->status : 0);
 	/* A step killed by a signal: from the executor, or the shell's
 	 * 128+N exit status for it. */
@@ -223,10 +306,96 @@ finish_step(struct run *r, const char *status, const struct exec_res *res,
 	p[5] = error;
 	p[6] = bytes;
 	p[7] = res != NULL && res->truncated ? "true" : "false";
-	pr = db_exec(r->sp->db, ST_OP_STEP_FINISH, 8, p);
-	ok = pr != NULL && PQntuples(pr) == 1;
-	PQclear(pr);
-	return ok ? 0 : -1;
+	return row_get(m->r->sp->db, &idrow_t, ST_OP_STEP_FINISH, 8, p, &row) == 1 ?
+	    0 : -1;
+}
+
+/* Stores how m ended, as its item says (rc -1: it could not start). */
+static void
+end_member(struct member *m, const struct sup_item *it)
+{
+	struct run		*r = m->r;
+	const struct exec_res	*res = &it->res;
+	const struct run_step	*s = m->s;
+	int			 ord = (int)s->ordinal;
+
+	m->ended = 1;
+	(void)flush_output(m);
+	if (r->lost)
+		return;
+	m->err[0] = '\0';
+	if (it->rc == -1) {
+		m->st = "failed";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): %s", ord, s->name,
+		    res->error);
+		/* Nothing ran: no exit, no output, the step's error bare. */
+		if (finish_step(m, m->st, NULL, res->error) == -1)
+			r->lost = 1;
+		return;
+	}
+	if (res->cancelled || (it->cancel && !res->timed_out)) {
+		m->st = "cancelled";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): cancelled%s", ord,
+		    s->name, *r->sp->stopping ? " (spooler shutting down)" : "");
+	} else if (res->timed_out) {
+		m->st = "failed";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): timed out after "
+		    "%lld s", ord, s->name, s->timeout_s);
+	} else if (res->error[0] != '\0') {
+		m->st = "failed";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): %s", ord, s->name,
+		    res->error);
+	} else if (res->exited && res->status == 0) {
+		m->st = "succeeded";
+	} else if (res->exited) {
+		m->st = "failed";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): exit status %d",
+		    ord, s->name, res->status);
+	} else {
+		m->st = "failed";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): killed by signal %d",
+		    ord, s->name, res->signal);
+	}
+	if (finish_step(m, m->st, res, m->err[0] ? m->err : NULL) == -1)
+		r->lost = 1;
+}
+
+/* Asks the wave's members to stop when a cancel was requested: all but
+ * the always-run ones, which run whatever happened. */
+static void
+cancel_members(struct run *r)
+{
+	for (size_t i = 0; r->cancel && i < r->n; i++)
+		if (r->m[i].it != NULL && r->m[i].s->always != 1)
+			r->m[i].it->cancel = 1;
+}
+
+/* About once a second while a wave runs: store output and the ends of
+ * the members that ended, renew the lease, notice cancels and shutdown.
+ * Nonzero cancels every member still running. */
+static int
+on_tick(void *arg)
+{
+	struct run	*r = arg;
+	time_t		 now = time(NULL);
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct member *m = &r->m[i];
+
+		if (m->it == NULL || m->ended)
+			continue;
+		if (m->it->done)
+			end_member(m, m->it);
+		else
+			(void)flush_output(m);
+	}
+	if (!r->lost && now - r->renewed >= r->sp->lease_s / 3)
+		renew_now(r);
+	cancel_members(r);
+	if (*r->sp->stopping && r->stop_seen == 0)
+		r->stop_seen = now;
+	return r->lost || (r->stop_seen != 0 &&
+	    now - r->stop_seen >= r->sp->grace_s);
 }
 
 static int
@@ -235,18 +404,18 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 {
 	char		 id[24], f[24];
 	const char	*p[] = { id, f, status, error };
+	const char	*sp3[] = { id, f, "true" };
+	struct id_row	 row;
 	PGresult	*res;
 	int		 ok;
 
 	snprintf(id, sizeof(id), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	if (strcmp(status, "succeeded") != 0) {
-		res = db_exec(sp->db, ST_OP_SKIP_REST, 2, p);
+		res = db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3);
 		PQclear(res);
 	}
-	res = db_exec(sp->db, ST_OP_FINISH, 4, p);
-	ok = res != NULL && PQntuples(res) == 1;
-	PQclear(res);
+	ok = row_get(sp->db, &idrow_t, ST_OP_FINISH, 4, p, &row) == 1;
 	res = db_exec(sp->db, ST_OP_SECRETS_DELETE, 1, p);
 	PQclear(res);
 	log_info("operation %lld (%s): %s%s%s", c->id, c->kind, status,
@@ -268,37 +437,38 @@ word_in(const char *list, const char *w)
 	return 0;
 }
 
-/* The supervision item for one step: the channel for its target, only
- * the secrets it names (into mine, of STEP_MAX_SECRETS). -1 with
- * it->res.error when it cannot be made. */
+/* The supervision item for member m: the channel for its target, only
+ * the secrets it names. -1 with it->res.error when it cannot be made. */
 static int
-step_item(struct run *r, const char *target, const char *server_id,
-    const char *script, long timeout_s, const struct op_secrets *sec,
-    const char *names, struct secret *mine, struct sup_item *it)
+step_item(struct member *m, struct sup_item *it)
 {
-	struct ssh_conn	*c;
-	size_t		 n = 0;
+	struct run		*r = m->r;
+	const struct run_step	*s = m->s;
+	const struct op_secrets	*sec = r->sec;
+	struct ssh_conn		*c;
+	size_t			 n = 0;
 
 	memset(it, 0, sizeof(*it));
 	/* Only the secrets the step names travel to where it runs. */
 	for (size_t i = 0; i < sec->n; i++)
-		if (names == NULL || word_in(names, sec->v[i].name))
-			mine[n++] = sec->v[i];
-	it->rq.script = script;
-	it->rq.secrets = mine;
+		if (s->secret_names == NULL ||
+		    word_in(s->secret_names, sec->v[i].name))
+			m->mine[n++] = sec->v[i];
+	it->rq.script = s->script;
+	it->rq.secrets = m->mine;
 	it->rq.nsecrets = n;
-	it->rq.timeout_s = timeout_s;
+	it->rq.timeout_s = (long)s->timeout_s;
 	it->rq.output_cap = r->sp->output_cap;
 	it->rq.output = on_output;
-	it->rq.arg = r;
-	if (strcmp(target, "control_node") == 0 ||
-	    (strcmp(target, "build_node") == 0 && server_id == NULL))
+	it->rq.arg = m;
+	if (strcmp(s->target, "control_node") == 0 ||
+	    (strcmp(s->target, "build_node") == 0 && s->server_id == M_NULL))
 		it->ch = chan_local();
-	else if (server_id == NULL) {
+	else if (s->server_id == M_NULL) {
 		snprintf(it->res.error, sizeof(it->res.error), "target %s names "
-		    "no server", target);
+		    "no server", s->target);
 		return -1;
-	} else if ((c = conn_for(r, server_id, it->res.error,
+	} else if ((c = conn_for(r, s->server_id, it->res.error,
 	    sizeof(it->res.error))) == NULL)
 		return -1;
 	else
@@ -310,143 +480,218 @@ step_item(struct run *r, const char *target, const char *server_id,
 	return 0;
 }
 
-/* Runs one step through the executor for its target. */
+/*
+ * Runs the steps v[0..n) at once (n at most the fan-out: r->m and r->it
+ * have room for that many) and stores how each ended, each as soon as a
+ * tick sees it end. r->m[i].st and .err then say how. 0, or -1 when the
+ * run is lost.
+ */
 static int
-run_step(struct run *r, const char *target, const char *server_id,
-    const char *script, long timeout_s, const struct op_secrets *sec,
-    const char *names, struct exec_res *res)
+run_wave(struct run *r, struct run_step *const *v, size_t n)
 {
-	struct secret	 mine[STEP_MAX_SECRETS];
-	struct sup_item	 it;
+	struct member	*m = r->m;
+	struct sup_item	 one;
+	char		 ids[24], f[24];
+	const char	*p[] = { ids, f };
+	struct step_started row;
+	size_t		 ns = 0;
 
-	if (step_item(r, target, server_id, script, timeout_s, sec, names,
-	    mine, &it) == -1) {
-		*res = it.res;
-		return -1;
+	memset(m, 0, n * sizeof(*m));
+	r->n = n;
+	snprintf(f, sizeof(f), "%lld", r->c->fence);
+	for (size_t i = 0; i < n; i++) {
+		m[i].r = r;
+		m[i].s = v[i];
+		buf_init(&m[i].out);
 	}
-	if (supervise(&it, 1, on_tick, r) == -1)
-		it.rc = -1;
-	*res = it.res;
-	return it.rc;
+	for (size_t i = 0; i < n && !r->lost; i++) {
+		snprintf(ids, sizeof(ids), "%lld", v[i]->id);
+		if (row_get(r->sp->db, &step_started_t, ST_OP_STEP_START, 2, p,
+		    &row) != 1) {
+			r->lost = 1;	/* fence lost */
+			break;
+		}
+		m[i].seq = (int)row.next_seq;
+		if (step_item(&m[i], &one) == -1) {
+			one.rc = -1;
+			end_member(&m[i], &one);
+			continue;
+		}
+		r->it[ns] = one;
+		m[i].it = &r->it[ns++];
+	}
+	if (!r->lost) {
+		/* A cancel seen before the wave: its members never start. */
+		cancel_members(r);
+		if (ns > 0)
+			(void)supervise(r->it, ns, on_tick, r);
+	} else
+		for (size_t i = 0; i < ns; i++)
+			r->it[i].ch->ops->free(r->it[i].ch);
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].it != NULL && !m[i].ended && !r->lost)
+			end_member(&m[i], m[i].it);
+		m[i].it = NULL;
+		if (m[i].out.ptr != NULL)
+			memset(m[i].out.ptr, 0, m[i].out.cap);
+		buf_release(&m[i].out);
+	}
+	return r->lost ? -1 : 0;
 }
 
+/* The index past the group that starts at v[i]: consecutive steps with
+ * the same step_group, or v[i] alone. */
+static size_t
+group_end(struct run_step *v, size_t n, size_t i)
+{
+	size_t	 j = i + 1;
+
+	if (v[i].step_group == M_NULL)
+		return j;
+	while (j < n && v[j].step_group == v[i].step_group)
+		j++;
+	return j;
+}
+
+/*
+ * Runs c to its end: its steps group by group (a group's members at once,
+ * at most sp->fanout of them, the rest in waves), each through the
+ * executor for its target.
+ *
+ * A member that fails with keep_going changes nothing for the others. One
+ * that fails without it, or a cancel, stops the run: the members of its
+ * wave still running finish (they may be half-way through a change on
+ * their servers; stopping them would leave more to clean up), and from
+ * then on only always-run steps run (a cancel does not stop those), after
+ * which the operation ends failed (or cancelled) with the first failure.
+ * Before the always-run steps start, that outcome is stored (ends_as), so
+ * that should this spooler die, recovery has another run them and end the
+ * operation the same way; a spooler shutting down hands them over so.
+ */
 int
 spool_run(struct spool *sp, const struct op_claim *c)
 {
 	struct op_secrets sec;
 	struct run	 r;
-	struct exec_res	 res;
-	PGresult	*steps = NULL, *pr;
-	char		 ids[24], f[24], err[512], operr[512];
+	struct run_op	 op;
+	struct run_step	*v = NULL, **wave = NULL;
+	char		 ids[24], f[24], operr[512];
 	const char	*p[2] = { ids, f };
 	const char	*final = "succeeded";
-	int		 rc = -1, n;
+	size_t		 n = 0, fan = sp->fanout > 0 ? (size_t)sp->fanout : 1;
+	int		 rc = -1, stopped = 0, cleanup = 0, ending = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&sec, 0, sizeof(sec));
-	buf_init(&r.out);
+	memset(&op, 0, sizeof(op));
 	r.sp = sp;
 	r.c = c;
+	r.sec = &sec;
 	r.renewed = time(NULL);
-	err[0] = operr[0] = '\0';
+	operr[0] = '\0';
 	snprintf(ids, sizeof(ids), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
 	log_info("operation %lld (%s): claimed, attempt %d", c->id, c->kind, c->attempt);
+	if (row_get(sp->db, &run_op_t, ST_OP_RUN_OP, 2, p, &op) != 1)
+		goto out;	/* fence lost */
+	if (op.ends_as != NULL) {
+		/* Only its always-run steps are left (recovery, a handover). */
+		cleanup = stopped = ending = 1;
+		final = strcmp(op.ends_as, "cancelled") == 0 ? "cancelled" :
+		    "failed";
+		snprintf(operr, sizeof(operr), "%s", op.error ? op.error :
+		    "spooler stopped");
+		log_info("operation %lld: running its always-run steps (%s)",
+		    c->id, operr);
+	}
 	if (op_secrets_load(sp->db, c->id, sp->keys, sp->resolve, &sec) == -1) {
 		rc = finish_op(sp, c, "failed", "its secrets could not be opened");
 		goto out;
 	}
-	if ((steps = db_exec(sp->db, ST_OP_RUN_STEPS, 1, p)) == NULL)
+	if (row_all(sp->db, &run_step_t, ST_OP_RUN_STEPS, 1, p, (void **)&v,
+	    &n) == -1)
 		goto out;
-	n = PQntuples(steps);
-	for (int i = 0; i < n; i++) {
-		const char *status = PQgetvalue(steps, i, 8);
-		const char *name = PQgetvalue(steps, i, 2);
-		const char *server = PQgetisnull(steps, i, 4) ? NULL :
-		    PQgetvalue(steps, i, 4);
-		int ordinal = atoi(PQgetvalue(steps, i, 1));
-		int keep_going = PQgetvalue(steps, i, 9)[0] == 't';
-		const char *sp2[2];
-		const char *st;
+	if ((wave = calloc(fan, sizeof(*wave))) == NULL ||
+	    (r.m = calloc(fan, sizeof(*r.m))) == NULL ||
+	    (r.it = calloc(fan, sizeof(*r.it))) == NULL)
+		goto out;
+	for (size_t i = 0, j; i < n; i = j) {
+		size_t k = i;
 
-		if (strcmp(status, "succeeded") == 0)
-			continue;	/* a requeued operation resumes */
-		/* The operation reports its first failure; each step its own. */
-		if (operr[0] == '\0')
-			memcpy(operr, err, sizeof(operr));
-		err[0] = '\0';
-		r.step_id = strtoll(PQgetvalue(steps, i, 0), NULL, 10);
-		sp2[0] = PQgetvalue(steps, i, 0);
-		sp2[1] = f;
-		if ((pr = db_exec(sp->db, ST_OP_STEP_START, 2, sp2)) == NULL ||
-		    PQntuples(pr) != 1) {
-			PQclear(pr);
-			goto out;	/* fence lost */
-		}
-		r.seq = atoi(PQgetvalue(pr, 0, 0));
-		PQclear(pr);
-		if (run_step(&r, PQgetvalue(steps, i, 3), server,
-		    PQgetvalue(steps, i, 5), atol(PQgetvalue(steps, i, 7)), &sec,
-		    PQgetisnull(steps, i, 10) ? NULL : PQgetvalue(steps, i, 10),
-		    &res) == -1) {
-			snprintf(err, sizeof(err), "step %d (%s): %s", ordinal, name,
-			    res.error);
-			(void)flush_output(&r);
-			if (r.lost || finish_step(&r, "failed", NULL, res.error) == -1)
+		j = group_end(v, n, i);
+		while (k < j) {
+			size_t nw = 0;
+
+			/* The next wave: up to fan steps of the group that
+			 * still run. */
+			for (; k < j && nw < fan; k++) {
+				if (strcmp(v[k].status, "succeeded") == 0)
+					continue;	/* a requeued run resumes */
+				if (stopped && v[k].always != 1)
+					continue;	/* skipped at the end */
+				if (cleanup && strcmp(v[k].status, "pending") != 0)
+					continue;	/* ended before the crash */
+				wave[nw++] = &v[k];
+			}
+			if (nw == 0)
+				continue;
+			if (stopped && !ending) {
+				if (op_write(&r, ST_OP_ENDING, final, operr) == -1)
+					goto out;
+				ending = 1;
+			}
+			/* A spooler shutting down leaves the clean-up to
+			 * another rather than have it cancelled. */
+			if (stopped && (r.stop_seen != 0 || *sp->stopping)) {
+				const char *sp3[] = { ids, f, "false" };
+
+				PQclear(db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3));
+				if (op_write(&r, ST_OP_HANDOVER, final, operr) == -1)
+					goto out;
+				log_info("operation %lld: shutting down; its "
+				    "always-run steps are left to another run",
+				    c->id);
+				rc = 0;
 				goto out;
-			final = "failed";
-			if (keep_going && !r.cancel)
-				continue;
-			break;
-		}
-		(void)flush_output(&r);
-		if (r.lost)
-			goto out;
-		if (res.cancelled || (r.cancel && !res.timed_out)) {
-			st = "cancelled";
-			snprintf(err, sizeof(err), "step %d (%s): cancelled%s", ordinal,
-			    name, *sp->stopping ? " (spooler shutting down)" : "");
-		} else if (res.timed_out) {
-			st = "failed";
-			snprintf(err, sizeof(err), "step %d (%s): timed out after %s s",
-			    ordinal, name, PQgetvalue(steps, i, 7));
-		} else if (res.error[0] != '\0') {
-			st = "failed";
-			snprintf(err, sizeof(err), "step %d (%s): %s", ordinal, name,
-			    res.error);
-		} else if (res.exited && res.status == 0) {
-			st = "succeeded";
-		} else if (res.exited) {
-			st = "failed";
-			snprintf(err, sizeof(err), "step %d (%s): exit status %d",
-			    ordinal, name, res.status);
-		} else {
-			st = "failed";
-			snprintf(err, sizeof(err), "step %d (%s): killed by signal %d",
-			    ordinal, name, res.signal);
-		}
-		if (finish_step(&r, st, &res, err[0] ? err : NULL) == -1)
-			goto out;
-		if (strcmp(st, "succeeded") != 0) {
-			final = st;
-			/* A health-matrix cell: the other cells still run. */
-			if (keep_going && strcmp(st, "failed") == 0 && !r.cancel)
-				continue;
-			break;
+			}
+			if (time(NULL) - r.renewed >= sp->lease_s / 3)
+				renew_now(&r);
+			if (run_wave(&r, wave, nw) == -1)
+				goto out;
+			for (size_t w = 0; w < nw; w++) {
+				const struct member *m = &r.m[w];
+
+				if (m->st == NULL || strcmp(m->st, "succeeded") == 0)
+					continue;
+				/* The operation reports its first failure; each
+				 * step its own. */
+				if (operr[0] == '\0')
+					snprintf(operr, sizeof(operr), "%s", m->err);
+				if (strcmp(m->st, "cancelled") == 0)
+					final = "cancelled";
+				else if (strcmp(final, "succeeded") == 0)
+					final = "failed";
+				/* A health-matrix cell: the other cells still
+				 * run. */
+				if (m->s->keep_going != 1 || strcmp(m->st,
+				    "failed") != 0 || r.cancel)
+					stopped = 1;
+			}
+			if (r.cancel)
+				stopped = 1;
 		}
 	}
-	if (operr[0] == '\0')
-		memcpy(operr, err, sizeof(operr));
 	rc = finish_op(sp, c, final, operr[0] ? operr : NULL);
 out:
 	if (rc == -1)
 		log_warnx("operation %lld: lost its lease or the database; "
 		    "recovery will end it", c->id);
-	PQclear(steps);
+	row_unfill_all(&run_step_t, v, n);
+	row_unfill(&run_op_t, &op);
+	free(wave);
+	free(r.m);
+	free(r.it);
 	conns_close(&r.conns);
 	op_secrets_free(&sec);
-	if (r.out.ptr != NULL)
-		memset(r.out.ptr, 0, r.out.cap);
-	buf_release(&r.out);
 	return rc;
 }

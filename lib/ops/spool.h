@@ -1,7 +1,10 @@
 /*
  * The spooler's work loop for one claimed operation: its steps in order,
- * each through the executor for its target, output streamed into the
- * database, the lease renewed while it runs, every write fenced.
+ * a step group's members at the same time (lib/exec.c's supervise(), at
+ * most fanout at once), each through the executor for its target, output
+ * streamed into the database, the lease renewed while it runs, every
+ * write fenced; after a failure, a timeout or a cancel, only the
+ * always-run steps (clean-up).
  */
 #ifndef KS_SPOOL_H
 #define KS_SPOOL_H
@@ -20,6 +23,7 @@ struct spool {
 	long			 build_limit;	/* operations per build node */
 	size_t			 output_cap;	/* stored output per step */
 	long			 grace_s;	/* after SIGTERM, before cancelling */
+	long			 fanout;	/* a group's steps run at once */
 	const struct keys	*keys;		/* KEYS_OPENER: opens secrets */
 	op_resolve_fn		 resolve;	/* opens secret references */
 	const char		*ssh_key_file;	/* NULL: no SSH steps possible */

@@ -824,13 +824,13 @@ m_op_output(struct db *db, long long step_id)
 }
 
 int
-m_op_log(struct db *db, long long op_id, long ordinal, long seq, long limit,
+m_op_log(struct db *db, long long op_id, long long step, long seq, long limit,
     struct op_chunks *l)
 {
 	char		 id[24], o[24], s[24], n[24];
 	const char	*p[] = { idstr(id, sizeof(id), op_id), o, s, n };
 
-	snprintf(o, sizeof(o), "%ld", ordinal);
+	snprintf(o, sizeof(o), "%lld", step);
 	snprintf(s, sizeof(s), "%ld", seq);
 	snprintf(n, sizeof(n), "%ld", limit);
 	return row_all(db, &op_chunk_t, ST_OP_LOG, NP(p), p, (void **)&l->v,

@@ -351,16 +351,18 @@ int	 m_op_steps(struct db *, long long op_id, struct op_steps *);
 /* A step's stored output, chunks concatenated ("" when there is none),
  * to free(); NULL on failure. */
 char	*m_op_output(struct db *, long long step_id);
-/* Chunks from position (ordinal, seq) on, in log order, at most limit. */
-int	 m_op_log(struct db *, long long op_id, long ordinal, long seq,
+/* Chunks after position (step, seq - 1) (step 0: all), in the order they
+ * were written, at most limit. */
+int	 m_op_log(struct db *, long long op_id, long long step, long seq,
 	    long limit, struct op_chunks *);
 /* Where the log ends; 0 when there is no output yet. */
 int	 m_op_log_end(struct db *, long long op_id, struct op_log_end *);
 /* Cancels an active operation: a queued one at once (its pending steps
  * skipped, its secrets deleted, in one transaction), a running one by
- * request to its spooler. 1 with status (after the cancel: "cancelled",
- * or "running" until its spooler stops it), 0 when it is not active (or
- * unknown), -1 failure. */
+ * request to its spooler; one queued to run its always-run steps after a
+ * failure is not stopped (they run whatever happened). 1 with status
+ * (after the cancel: "cancelled", or "running"/"queued" until its spooler
+ * ends it), 0 when it is not active (or unknown), -1 failure. */
 int	 m_op_cancel(struct db *, const char *uuid, char status[16]);
 /* Queues a failed or cancelled operation without secrets again, with its
  * unfinished steps pending, in one transaction: 0 done, 1 refused (not
