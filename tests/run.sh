@@ -182,7 +182,10 @@ registry_cleanup() {
 	fi
 	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 		if [[ -n "${KS_STACK_REGISTRY_CONTAINER:-}" ]]; then
-			docker rm -f "$KS_STACK_REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+			# (and the foreign one check_registry makes, should it
+			# have stopped before removing it)
+			docker rm -f "$KS_STACK_REGISTRY_CONTAINER" \
+				"$KS_STACK_REGISTRY_CONTAINER-foreign" >/dev/null 2>&1 || true
 		fi
 	fi
 	# The CA a control-node sign-in trusted for the test registry's name.
