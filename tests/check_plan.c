@@ -746,6 +746,7 @@ main(void)
 	TCase	*tr = tcase_create("registry");
 	TCase	*ta = tcase_create("sign-in");
 	TCase	*tt = tcase_create("registry rows");
+	TCase	*tg = tcase_create("registry gate");
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_checked_fixture(tc, ts_setup, ts_teardown);
@@ -772,7 +773,11 @@ main(void)
 	tcase_add_unchecked_fixture(tt, reg_clean, reg_clean);
 	tcase_add_checked_fixture(tt, reg_setup_fixture, reg_teardown_fixture);
 	tcase_add_test(tt, registry_rows_typed);
-	tcase_add_test(tt, gate_involves_only_its_servers);
 	suite_add_tcase(s, tt);
+	tcase_set_timeout(tg, 120);
+	tcase_add_unchecked_fixture(tg, reg_clean, reg_clean);
+	tcase_add_checked_fixture(tg, reg_setup_fixture, reg_teardown_fixture);
+	tcase_add_test(tg, gate_involves_only_its_servers);
+	suite_add_tcase(s, tg);
 	return tu_run(s);
 }

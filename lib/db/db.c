@@ -365,7 +365,7 @@ static const struct stmtdef stmts[ST__MAX] = {
 /* The first cell the work needs ($1 nodes, $2 check names, in order)
  * that is not green, and whether any check has written it at all. */
 [ST_REG_GATE] = { "reg_gate",
- "SELECT n.node = 'control' AS control, n.check_name, c.node IS NULL AS unchecked, "
+ "SELECT n.node = 'control' AS control, n.check_name AS cell, c.node IS NULL AS unchecked, "
  " CASE WHEN n.node = 'control' THEN 'the control node' "
  "  ELSE coalesce(s.name, n.node) END AS name, "
  " CASE WHEN c.node IS NULL THEN 'no registry check has run on it yet' "

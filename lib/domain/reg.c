@@ -1006,10 +1006,10 @@ reg_check_due(struct db *db, long minutes)
 /* The first cell the work needs that is not green, and why. */
 struct gate_row {
 	int	 control, unchecked;
-	char	*check, *name, *message;
+	char	*cell, *name, *message;
 };
 static const struct col gate_cols[] = {
-	COL(gate_row, control, C_BOOL), COL(gate_row, check, C_STR),
+	COL(gate_row, control, C_BOOL), COL(gate_row, cell, C_STR),
 	COL(gate_row, unchecked, C_BOOL), COL(gate_row, name, C_STR),
 	COL(gate_row, message, C_STR),
 };
@@ -1092,14 +1092,14 @@ reg_gate(struct db *db, long long build, const long long *runtime,
 	}
 	if (rc == 0)
 		goto out;
-	if (g.control && strcmp(g.check, "https") != 0 &&
-	    strcmp(g.check, "push") != 0) {
+	if (g.control && strcmp(g.cell, "https") != 0 &&
+	    strcmp(g.cell, "push") != 0) {
 		if (g.unchecked)
 			snprintf(reason, sz, "The managed registry has not been "
 			    "checked yet: run a check on the Registry page.");
 		else
 			snprintf(reason, sz, "The managed registry is not working "
-			    "on the control node (%s): %s", g.check, g.message);
+			    "on the control node (%s): %s", g.cell, g.message);
 	} else
 		snprintf(reason, sz, "The managed registry is unreachable from "
 		    "%s: %s", g.name, g.message);
