@@ -512,9 +512,10 @@ START_TEST(registry_rows_typed)
 	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	snprintf(sid, sizeof(sid), "%lld", id);
-	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+	    sizeof(reason)), 1);
 	ck_assert_str_eq(reason, "The managed registry is missing: provision it "
-	    "on the Registry page before deploying to servers.");
+	    "on the Registry page before building or deploying.");
 	ck_assert_int_eq(reg_check_due(&ts_db, 15), 0);
 
 	/* A known row (reg_setup makes it and the credentials). */
@@ -525,8 +526,11 @@ START_TEST(registry_rows_typed)
 	    "pull_only = false, state = 'unhealthy', state_reason = 'disk full', "
 	    "checked_at = now() - interval '1 hour'", 0, NULL));
 	reg_is(1, 0, "unhealthy", "disk full");
-	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
-	ck_assert_str_eq(reason, "The managed registry is unhealthy: disk full.");
+	/* No cell of its own yet: never checked. */
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+	    sizeof(reason)), 1);
+	ck_assert_str_eq(reason, "The managed registry has not been checked "
+	    "yet: run a check on the Registry page.");
 	/* Checked an hour ago, nothing queued (ts_setup cancelled it all). */
 	ck_assert_int_eq(reg_check_due(&ts_db, 15), 1);
 	ck_assert_int_eq(reg_check_due(&ts_db, 120), 0);
@@ -540,7 +544,19 @@ START_TEST(registry_rows_typed)
 	PQclear(ts_q("UPDATE registry SET insecure = false, pull_only = true, "
 	    "state = 'ready', state_reason = NULL", 0, NULL));
 	reg_is(0, 1, "ready", "");
-	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	/* The registry's own cells on the control node (refused: pull-only). */
+	PQclear(ts_q("INSERT INTO registry_checks (node, check_name, ok, message) "
+	    "VALUES ('control', 'service', true, ''), ('control', 'push_api', "
+	    "true, ''), ('control', 'pull_api', true, ''), ('control', 'refused', "
+	    "false, 'the runtime credential pushed')", 0, NULL));
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+	    sizeof(reason)), 1);
+	ck_assert_str_eq(reason, "The managed registry is not working on the "
+	    "control node (refused): the runtime credential pushed");
+	PQclear(ts_q("UPDATE registry_checks SET ok = true, message = '' "
+	    "WHERE node = 'control'", 0, NULL));
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+	    sizeof(reason)), 1);
 	snprintf(want, sizeof(want), "The managed registry is unreachable from "
 	    "%s: no registry check has run on it yet", name);
 	ck_assert_str_eq(reason, want);
@@ -548,13 +564,15 @@ START_TEST(registry_rows_typed)
 	    "message) VALUES ('server:' || $1, 'https', $1::bigint, false, "
 	    "'certificate not trusted'), ('server:' || $1, 'pull', $1::bigint, "
 	    "true, '')", 1, ip));
-	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+	    sizeof(reason)), 1);
 	snprintf(want, sizeof(want), "The managed registry is unreachable from "
 	    "%s: certificate not trusted", name);
 	ck_assert_str_eq(reason, want);
 	PQclear(ts_q("UPDATE registry_checks SET ok = true WHERE server_id = "
 	    "$1::bigint", 1, ip));
-	ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 0);
+	ck_assert_msg(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+	    sizeof(reason)) == 0, "%s", reason);
 	ck_assert_str_eq(reason, "");
 
 	for (size_t i = 0; i < 2; i++) {
@@ -586,6 +604,140 @@ START_TEST(registry_rows_typed)
 }
 END_TEST
 
+/* A server for the gate test (reg_clean removes it); its id. */
+static long long
+gate_server(const char *tag, int build, int runtime, char *name, size_t sz)
+{
+	char		 addr[80];
+	const char	*p[] = { name, addr, build ? "t" : "f", runtime ? "t" : "f" };
+	PGresult	*res;
+	long long	 id;
+
+	snprintf(name, sz, "reg-row-%d-%s", (int)getpid(), tag);
+	snprintf(addr, sizeof(addr), "%s.test", name);
+	res = ts_q("INSERT INTO servers (name, address, role_build, role_runtime) "
+	    "VALUES ($1, $2, $3::boolean, $4::boolean) RETURNING id", 4, p);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+/* One cell of the matrix (server 0: the control node), as a check sets it. */
+static void
+gate_cell_is(long long server, const char *check, int ok, const char *msg)
+{
+	char		 sid[24];
+	const char	*p[] = { sid, check, ok ? "t" : "f", msg };
+
+	snprintf(sid, sizeof(sid), "%lld", server);
+	PQclear(ts_q("INSERT INTO registry_checks (node, check_name, server_id, ok, "
+	    "message) VALUES (CASE WHEN $1::bigint = 0 THEN 'control' ELSE "
+	    "'server:' || $1 END, $2, nullif($1::bigint, 0), $3::boolean, $4) "
+	    "ON CONFLICT (node, check_name) DO UPDATE SET ok = EXCLUDED.ok, "
+	    "message = EXCLUDED.message", 4, p));
+}
+
+static void
+gate_is(long long build, const long long *rt, size_t n, int want,
+    const char *want_reason)
+{
+	char	 reason[512];
+	int	 rc;
+
+	rc = reg_gate(&ts_db, build, rt, n, reason, sizeof(reason));
+	ck_assert_msg(rc == want, "build %lld, %zu runtime: %d, want %d (%s)",
+	    build, n, rc, want, reason);
+	if (want_reason != NULL)
+		ck_assert_str_eq(reason, want_reason);
+}
+
+/* The gate looks at the cells of what the work uses: one broken server
+ * (which makes the whole registry "unhealthy") blocks only work that
+ * involves it; a build on the control node needs the registry too. */
+START_TEST(gate_involves_only_its_servers)
+{
+	char		 an[64], bn[64], bothn[64], cn[64], want[512];
+	long long	 a, b, both, c, ab[2];
+	const char	*own[] = { "service", "push_api", "pull_api", "refused" };
+
+	a = gate_server("a", 0, 1, an, sizeof(an));
+	b = gate_server("b", 0, 1, bn, sizeof(bn));
+	both = gate_server("both", 1, 1, bothn, sizeof(bothn));
+	ab[0] = a;
+	ab[1] = b;
+
+	/* No registry: nothing that builds or deploys goes on. */
+	gate_is(0, NULL, 0, 1, "The managed registry is missing: provision it "
+	    "on the Registry page before building or deploying.");
+	gate_is(REG_GATE_NO_BUILD, NULL, 0, 0, "");
+
+	PQclear(ts_q("INSERT INTO registry (hostname, state) VALUES "
+	    "('registry.gate.test', 'provisioning')", 0, NULL));
+	gate_is(0, NULL, 0, 1, NULL);
+	/* After a check in which b's pull failed: unhealthy as a whole. */
+	PQclear(ts_q("UPDATE registry SET state = 'unhealthy', checked_at = now(), "
+	    "state_reason = 'pull on b: pull access denied'", 0, NULL));
+	for (size_t i = 0; i < 4; i++)
+		gate_cell_is(0, own[i], 1, "");
+	gate_cell_is(0, "https", 1, "");
+	gate_cell_is(0, "push", 1, "");
+	gate_cell_is(a, "https", 1, "");
+	gate_cell_is(a, "pull", 1, "");
+	gate_cell_is(b, "https", 1, "");
+	gate_cell_is(b, "pull", 0, "pull access denied");
+	gate_cell_is(both, "https", 1, "");
+	gate_cell_is(both, "pull", 1, "");
+	gate_cell_is(both, "push", 0, "unauthorized: authentication required");
+
+	/* Work not involving b goes on. */
+	gate_is(0, NULL, 0, 0, "");
+	gate_is(REG_GATE_NO_BUILD, &a, 1, 0, "");
+	gate_is(0, &a, 1, 0, "");
+	/* Work involving b does not, and says why. */
+	snprintf(want, sizeof(want), "The managed registry is unreachable from "
+	    "%s: pull access denied", bn);
+	gate_is(REG_GATE_NO_BUILD, &b, 1, 1, want);
+	gate_is(0, ab, 2, 1, want);
+
+	/* Both roles: as a runtime server its pull cell, as the build node its
+	 * push cell. */
+	gate_is(REG_GATE_NO_BUILD, &both, 1, 0, "");
+	snprintf(want, sizeof(want), "The managed registry is unreachable from "
+	    "%s: unauthorized: authentication required", bothn);
+	gate_is(both, &a, 1, 1, want);
+	gate_cell_is(both, "push", 1, "");
+	gate_is(both, &a, 1, 0, "");
+	gate_cell_is(both, "https", 0, "certificate not trusted");
+	snprintf(want, sizeof(want), "The managed registry is unreachable from "
+	    "%s: certificate not trusted", bothn);
+	gate_is(both, NULL, 0, 1, want);
+	gate_cell_is(both, "https", 1, "");
+
+	/* The control node's own push cell blocks its builds, not deploys
+	 * built elsewhere. */
+	gate_cell_is(0, "push", 0, "denied: requested access to the resource "
+	    "is denied");
+	gate_is(0, NULL, 0, 1, "The managed registry is unreachable from the "
+	    "control node: denied: requested access to the resource is denied");
+	gate_is(both, &a, 1, 0, "");
+	gate_is(REG_GATE_NO_BUILD, &a, 1, 0, "");
+
+	/* The registry's own cells block everything. */
+	gate_cell_is(0, "pull_api", 0, "manifest unknown");
+	gate_is(REG_GATE_NO_BUILD, &a, 1, 1, "The managed registry is not "
+	    "working on the control node (pull_api): manifest unknown");
+	gate_is(both, NULL, 0, 1, NULL);
+	gate_cell_is(0, "pull_api", 1, "");
+
+	/* A server no check has reached yet. */
+	c = gate_server("c", 0, 1, cn, sizeof(cn));
+	snprintf(want, sizeof(want), "The managed registry is unreachable from "
+	    "%s: no registry check has run on it yet", cn);
+	gate_is(REG_GATE_NO_BUILD, &c, 1, 1, want);
+	gate_is(REG_GATE_NO_BUILD, &a, 1, 0, "");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -594,6 +746,7 @@ main(void)
 	TCase	*tr = tcase_create("registry");
 	TCase	*ta = tcase_create("sign-in");
 	TCase	*tt = tcase_create("registry rows");
+	TCase	*tg = tcase_create("registry gate");
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_checked_fixture(tc, ts_setup, ts_teardown);
@@ -621,5 +774,10 @@ main(void)
 	tcase_add_checked_fixture(tt, reg_setup_fixture, reg_teardown_fixture);
 	tcase_add_test(tt, registry_rows_typed);
 	suite_add_tcase(s, tt);
+	tcase_set_timeout(tg, 120);
+	tcase_add_unchecked_fixture(tg, reg_clean, reg_clean);
+	tcase_add_checked_fixture(tg, reg_setup_fixture, reg_teardown_fixture);
+	tcase_add_test(tg, gate_involves_only_its_servers);
+	suite_add_tcase(s, tg);
 	return tu_run(s);
 }

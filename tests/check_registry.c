@@ -310,9 +310,14 @@ START_TEST(provision_from_nothing)
 	long long	 ids[2] = { hid[0], hid[1] };
 
 	/* Before anything: the planners are told why they may not go on. */
-	ck_assert_int_eq(reg_gate(&ts_db, ids, 2, reason, sizeof(reason)), 1);
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, ids, 2, reason,
+	    sizeof(reason)), 1);
 	ck_assert_msg(strstr(reason, "missing") != NULL, "%s", reason);
-	ck_assert_int_eq(reg_gate(&ts_db, NULL, 0, reason, sizeof(reason)), 0);
+	/* A build on the control node uses the registry too. */
+	ck_assert_int_eq(reg_gate(&ts_db, 0, NULL, 0, reason, sizeof(reason)), 1);
+	ck_assert_msg(strstr(reason, "missing") != NULL, "%s", reason);
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, NULL, 0, reason,
+	    sizeof(reason)), 0);
 	/* Another registry's entry in a host's Docker config must survive. */
 	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, "mkdir -p /home/keystone/.docker && "
 	    "printf '{\"auths\":{\"other.example:5000\":{\"auth\":\"b3RoZXI6c2VjcmV0\"}}}' "
@@ -334,7 +339,8 @@ START_TEST(provision_from_nothing)
 	registry_state(state, sizeof(state));
 	expect_matrix(NULL, 0);
 	ck_assert_str_eq(state, "ready");
-	ck_assert_int_eq(reg_gate(&ts_db, ids, 2, reason, sizeof(reason)), 0);
+	ck_assert_msg(reg_gate(&ts_db, hid[2], ids, 2, reason, sizeof(reason)) == 0,
+	    "%s", reason);
 
 	/* The image data is under the chosen path. */
 	snprintf(cmd, sizeof(cmd), "%s/docker/registry/v2/repositories/keystone/"
@@ -566,21 +572,31 @@ START_TEST(host_faults)
 	(void)cell(node_of(&hosts[2]), "push", msg, sizeof(msg));
 	ck_assert_msg(strstr(msg, "unauthorized") != NULL ||
 	    strstr(msg, "authentication required") != NULL, "%s", msg);
-	/* The gate says why. */
-	ck_assert_int_eq(reg_gate(&ts_db, ids, 1, reason, sizeof(reason)), 1);
-	ck_assert_msg(strstr(reason, "unhealthy") != NULL, "%s", reason);
+	/* The gate says why: each server's own cell, not the registry-wide
+	 * state. */
+	ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, ids, 1, reason,
+	    sizeof(reason)), 1);
+	ck_assert_msg(strstr(reason, "unreachable from") != NULL &&
+	    strstr(reason, "resolve") != NULL, "%s", reason);
+	ck_assert_int_eq(reg_gate(&ts_db, hid[2], NULL, 0, reason,
+	    sizeof(reason)), 1);
+	ck_assert_msg(strstr(reason, "unreachable from") != NULL &&
+	    (strstr(reason, "unauthorized") != NULL ||
+	    strstr(reason, "authentication required") != NULL), "%s", reason);
 
 	restore();
 	check();
 	expect_matrix(NULL, 0);
-	ck_assert_int_eq(reg_gate(&ts_db, ids, 1, reason, sizeof(reason)), 0);
+	ck_assert_msg(reg_gate(&ts_db, hid[2], ids, 1, reason, sizeof(reason)) == 0,
+	    "%s", reason);
 	/* A server no check has reached yet is not known to reach it. */
 	{
 		PGresult *res = ts_q("INSERT INTO servers (name, address, host_key) VALUES "
 		    "('reg-unchecked', '127.0.0.99', 'ssh-ed25519 AAAA') RETURNING id", 0, NULL);
 		long long id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
-		ck_assert_int_eq(reg_gate(&ts_db, &id, 1, reason, sizeof(reason)), 1);
+		ck_assert_int_eq(reg_gate(&ts_db, REG_GATE_NO_BUILD, &id, 1, reason,
+		    sizeof(reason)), 1);
 		ck_assert_msg(strstr(reason, "unreachable from reg-unchecked") != NULL &&
 		    strstr(reason, "no registry check has run") != NULL, "%s", reason);
 		PQclear(ts_q("DELETE FROM servers WHERE name = 'reg-unchecked'", 0, NULL));

@@ -362,17 +362,19 @@ static const struct stmtdef stmts[ST__MAX] = {
  "  AND o.status IN ('queued', 'running')) "
  " AND (r.checked_at IS NULL OR r.checked_at < now() - make_interval(mins => $1::int)) "
  " AS due FROM registry r WHERE r.id = 1" },
-/* A server the registry is not known to work from: its HTTPS cell or its
- * Docker cell (push on build servers, pull on runtime ones) not green. */
+/* The first cell the work needs ($1 nodes, $2 check names, in order)
+ * that is not green, and whether any check has written it at all. */
 [ST_REG_GATE] = { "reg_gate",
- "SELECT s.name, coalesce(CASE WHEN h.ok IS NOT TRUE THEN h.message ELSE d.message END, "
- "  'no registry check has run on it yet') AS message "
- "FROM servers s "
- "LEFT JOIN registry_checks h ON h.server_id = s.id AND h.check_name = 'https' "
- "LEFT JOIN registry_checks d ON d.server_id = s.id "
- " AND d.check_name = CASE WHEN s.role_runtime THEN 'pull' ELSE 'push' END "
- "WHERE s.id = ANY ($1::bigint[]) AND (h.ok IS NOT TRUE OR d.ok IS NOT TRUE) "
- "ORDER BY s.name LIMIT 1" },
+ "SELECT n.node = 'control' AS control, n.check_name AS cell, c.node IS NULL AS unchecked, "
+ " CASE WHEN n.node = 'control' THEN 'the control node' "
+ "  ELSE coalesce(s.name, n.node) END AS name, "
+ " CASE WHEN c.node IS NULL THEN 'no registry check has run on it yet' "
+ "  WHEN c.ok IS NULL THEN 'its ' || n.check_name || ' check did not run' "
+ "  ELSE c.message END AS message "
+ "FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS n(node, check_name, i) "
+ "LEFT JOIN registry_checks c ON c.node = n.node AND c.check_name = n.check_name "
+ "LEFT JOIN servers s ON n.node = 'server:' || s.id "
+ "WHERE c.ok IS NOT TRUE ORDER BY n.i LIMIT 1" },
 [ST_REG_PAGE] = { "reg_page",
  "SELECT hostname, storage_path, listen, insecure, pull_only, state, state_reason, "
  " disk_usage, to_char(checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS checked_at, "

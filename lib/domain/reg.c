@@ -1003,62 +1003,110 @@ reg_check_due(struct db *db, long minutes)
 	return found == 1 && d.due == 1;
 }
 
-/* A server the registry is not known to work from, and why. */
+/* The first cell the work needs that is not green, and why. */
 struct gate_row {
-	char	*name, *message;
+	int	 control, unchecked;
+	char	*cell, *name, *message;
 };
 static const struct col gate_cols[] = {
-	COL(gate_row, name, C_STR), COL(gate_row, message, C_STR),
+	COL(gate_row, control, C_BOOL), COL(gate_row, cell, C_STR),
+	COL(gate_row, unchecked, C_BOOL), COL(gate_row, name, C_STR),
+	COL(gate_row, message, C_STR),
 };
 static const struct rowtype gate_t = ROWTYPE(gate_row, gate_cols);
 
+/* The registry's own cells: on the control node, whatever the work. */
+static const char *const gate_own[] = { "service", "push_api", "pull_api" };
+
+static int
+gate_cell(struct buf *nodes, struct buf *checks, long long server,
+    const char *check)
+{
+	const char *sep = nodes->len > 1 ? "," : "";
+
+	if (server == 0)
+		return buf_printf(nodes, "%scontrol", sep) == -1 ||
+		    buf_printf(checks, "%s%s", sep, check) == -1 ? -1 : 0;
+	return buf_printf(nodes, "%sserver:%lld", sep, server) == -1 ||
+	    buf_printf(checks, "%s%s", sep, check) == -1 ? -1 : 0;
+}
+
 int
-reg_gate(struct db *db, const long long *servers, size_t n, char *reason,
-    size_t sz)
+reg_gate(struct db *db, long long build, const long long *runtime,
+    size_t nruntime, char *reason, size_t sz)
 {
 	struct reg	 r;
 	struct gate_row	 g;
-	struct buf	 ids;
+	struct buf	 nodes, checks;
+	size_t		 i;
 	int		 rc = -1;
 
 	reason[0] = '\0';
 	memset(&g, 0, sizeof(g));
-	buf_init(&ids);
-	/* Work on the control node alone needs no registry. */
-	if (n == 0)
+	memset(&r, 0, sizeof(r));
+	buf_init(&nodes);
+	buf_init(&checks);
+	/* Nothing built and nowhere deployed: no registry involved. */
+	if (build == REG_GATE_NO_BUILD && nruntime == 0)
 		return 0;
 	if (reg_load(db, &r) == -1)
 		goto out;
 	if (strcmp(r.state, "missing") == 0) {
 		snprintf(reason, sz, "The managed registry is missing: provision it "
-		    "on the Registry page before deploying to servers.");
+		    "on the Registry page before building or deploying.");
 		rc = 1;
 		goto out;
 	}
-	if (strcmp(r.state, "ready") != 0) {
-		snprintf(reason, sz, "The managed registry is %s%s%s.", r.state,
-		    r.reason[0] ? ": " : "", r.reason);
+	if (strcmp(r.state, "provisioning") == 0) {
+		snprintf(reason, sz, "The managed registry is being provisioned: "
+		    "wait for its check to finish.");
 		rc = 1;
 		goto out;
 	}
-	if (buf_putc(&ids, '{') == -1)
+	/*
+	 * Not the registry-wide state otherwise: one broken server makes it
+	 * "unhealthy", and that must block only the work involving that
+	 * server. The cells say what each node can do.
+	 */
+	if (buf_putc(&nodes, '{') == -1 || buf_putc(&checks, '{') == -1)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (buf_printf(&ids, "%s%lld", i ? "," : "", servers[i]) == -1)
+	for (i = 0; i < sizeof(gate_own) / sizeof(gate_own[0]); i++)
+		if (gate_cell(&nodes, &checks, 0, gate_own[i]) == -1)
 			goto out;
-	if (buf_putc(&ids, '}') == -1)
+	if (r.pull_only && gate_cell(&nodes, &checks, 0, "refused") == -1)
+		goto out;
+	if (build != REG_GATE_NO_BUILD &&
+	    (gate_cell(&nodes, &checks, build, "https") == -1 ||
+	    gate_cell(&nodes, &checks, build, "push") == -1))
+		goto out;
+	for (i = 0; i < nruntime; i++)
+		if (gate_cell(&nodes, &checks, runtime[i], "https") == -1 ||
+		    gate_cell(&nodes, &checks, runtime[i], "pull") == -1)
+			goto out;
+	if (buf_putc(&nodes, '}') == -1 || buf_putc(&checks, '}') == -1)
 		goto out;
 	{
-		const char *p[] = { ids.ptr };
+		const char *p[] = { nodes.ptr, checks.ptr };
 		if ((rc = row_get(db, &gate_t, ST_REG_GATE, NP(p), p, &g)) == -1)
 			goto out;
 	}
-	if (rc == 1)
-		snprintf(reason, sz, "The managed registry is unreachable from %s: %s",
-		    g.name, g.message);
+	if (rc == 0)
+		goto out;
+	if (g.control && strcmp(g.cell, "https") != 0 &&
+	    strcmp(g.cell, "push") != 0) {
+		if (g.unchecked)
+			snprintf(reason, sz, "The managed registry has not been "
+			    "checked yet: run a check on the Registry page.");
+		else
+			snprintf(reason, sz, "The managed registry is not working "
+			    "on the control node (%s): %s", g.cell, g.message);
+	} else
+		snprintf(reason, sz, "The managed registry is unreachable from "
+		    "%s: %s", g.name, g.message);
 out:
 	row_unfill(&gate_t, &g);
 	reg_free(&r);
-	buf_release(&ids);
+	buf_release(&nodes);
+	buf_release(&checks);
 	return rc;
 }

@@ -119,13 +119,16 @@ int	reg_plan_check(struct db *, const struct config *,
 int	reg_check_due(struct db *, long minutes);
 
 /*
- * The build and deploy planners' gate. Work that involves the servers
- * (ids, n of them; n == 0: the control node alone) is blocked only when
- * the managed registry is missing, not ready, or unreachable from one of
- * them; reason then says why, for the user. 0 allowed, 1 blocked, -1 on
- * failure.
+ * The build and deploy planners' gate: may work that builds on build (a
+ * server id; 0: the control node; REG_GATE_NO_BUILD: nothing built) and
+ * deploys to the runtime servers (nruntime of them) go on? It needs the
+ * registry provisioned and its own cells on the control node green, the
+ * build node's HTTPS and push cells, and each runtime server's HTTPS and
+ * pull cells: a broken server blocks only work that involves it. reason
+ * then says why, for the user. 0 allowed, 1 blocked, -1 on failure.
  */
-int	reg_gate(struct db *, const long long *servers, size_t n,
-	    char *reason, size_t reasonsz);
+#define REG_GATE_NO_BUILD	(-1LL)
+int	reg_gate(struct db *, long long build, const long long *runtime,
+	    size_t nruntime, char *reason, size_t reasonsz);
 
 #endif
