@@ -254,7 +254,9 @@ expect_matrix(const char *const *bad, size_t nbad)
 	int		 wrong = 0;
 
 	dump[0] = '\0';
-	ck_assert_int_eq(PQntuples(res), 6 + 2 + 2 * 2);
+	/* The control node's six and its Docker push (it is always a build
+	 * node), the build server's two, two for each runtime server. */
+	ck_assert_int_eq(PQntuples(res), 6 + 1 + 2 + 2 * 2);
 	for (int i = 0; i < PQntuples(res); i++) {
 		int want_bad = 0, is_ok = PQgetvalue(res, i, 2)[0] == 't';
 		snprintf(key, sizeof(key), "%s/%s", PQgetvalue(res, i, 0),
@@ -461,8 +463,8 @@ END_TEST
 
 START_TEST(registry_stopped)
 {
-	char		 state[32], msg[512], b[6][48];
-	const char	*bad[6];
+	char		 state[32], msg[512], b[8][48];
+	const char	*bad[8];
 	int		 n = 0;
 
 	free(th_local(ts_tmp, container_cmd("stop")));
@@ -472,6 +474,7 @@ START_TEST(registry_stopped)
 	snprintf(b[n++], sizeof(b[0]), "control/service");
 	snprintf(b[n++], sizeof(b[0]), "control/push_api");
 	snprintf(b[n++], sizeof(b[0]), "control/pull_api");
+	snprintf(b[n++], sizeof(b[0]), "control/push");
 	for (int i = 0; i < NHOSTS; i++)
 		snprintf(b[n++], sizeof(b[0]), "%s/%s", node_of(&hosts[i]),
 		    i == 2 ? "push" : "pull");
@@ -495,8 +498,8 @@ END_TEST
 
 START_TEST(caddy_stopped)
 {
-	char		 b[10][48], msg[512], cmd[1024], *out;
-	const char	*bad[10];
+	char		 b[12][48], msg[512], cmd[1024], *out;
+	const char	*bad[12];
 	int		 n = 0;
 	const char	*port = strrchr(getenv("KS_URL"), ':') + 1;
 
@@ -508,6 +511,7 @@ START_TEST(caddy_stopped)
 	snprintf(b[n++], sizeof(b[0]), "control/push_api");
 	snprintf(b[n++], sizeof(b[0]), "control/pull_api");
 	snprintf(b[n++], sizeof(b[0]), "control/refused");
+	snprintf(b[n++], sizeof(b[0]), "control/push");
 	for (int i = 0; i < NHOSTS; i++) {
 		snprintf(b[n++], sizeof(b[0]), "%s/https", node_of(&hosts[i]));
 		snprintf(b[n++], sizeof(b[0]), "%s/%s", node_of(&hosts[i]),
@@ -714,10 +718,14 @@ START_TEST(secret_canaries)
 		    "--exclude-dir=pg; true", ts_dir);
 		out = th_local(ts_tmp, cmd);
 		unsetenv("PW");
-		/* The control node is the build node only without build servers:
-		 * here it holds neither. */
-		ck_assert_msg(out[0] == '\0', "%s credential on the control node: %s",
-		    roles[i], out);
+		/* The control node is always a build node: the build
+		 * credential, in its Docker configuration only. */
+		{
+			char want[700];
+			snprintf(want, sizeof(want), "%s/docker/config.json\n", ts_dir);
+			ck_assert_msg(strcmp(out, i == 0 ? want : "") == 0,
+			    "%s credential on the control node: %s", roles[i], out);
+		}
 		free(out);
 	}
 }

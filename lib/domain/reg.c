@@ -630,18 +630,16 @@ out:
 	return rc;
 }
 
-/* Docker auth on every node, each its own operation (the control node's
- * when it is the build node), each needing op when op >= 0. */
+/* Docker auth on every node, each its own operation, each needing op
+ * when op >= 0. The control node is always a build node (the default
+ * one), servers with the build role are too. */
 static void
 auth_all(struct plan *pl, const struct config *cfg, const struct reg *r,
     const char *ca, const struct nodes *l, long long user_id, int op)
 {
-	int	 build_servers = 0, a;
+	int	 a;
 
-	for (size_t i = 0; i < l->n; i++)
-		build_servers += l->v[i].role_build;
-	if (build_servers == 0 &&
-	    (a = auth_op(pl, cfg, r, ca, 0, 1, user_id)) != -1 && op >= 0)
+	if ((a = auth_op(pl, cfg, r, ca, 0, 1, user_id)) != -1 && op >= 0)
 		plan_dep(pl, a, op, PLAN_NEEDS);
 	for (size_t i = 0; i < l->n; i++)
 		if ((a = auth_op(pl, cfg, r, ca, l->v[i].id, l->v[i].role_build,
@@ -813,14 +811,12 @@ check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
 	struct reg_settings s;
 	struct probe	 pr;
 	size_t		 i;
-	int		 op, build_servers = 0;
+	int		 op;
 
 	if ((op = op_with_both(pl, "check", user_id)) == -1)
 		return -1;
 	reg_settings(cfg, r, &s);
 	probe_make(&pr);
-	for (i = 0; i < l->n; i++)
-		build_servers += l->v[i].role_build;
 
 	add_step(pl, op, "control node: registry service running", 0, 60, "",
 	    "service");
@@ -838,9 +834,8 @@ check_op(struct plan *pl, const struct config *cfg, const struct reg *r,
 	add_step(pl, op, "control node: storage disk usage", 0, 120, "", "disk");
 	plan_var(pl, "STORAGE", r->storage);
 	plan_text(pl, script_chk_disk);
-	/* The control node is the build node unless a server has that role. */
-	if (build_servers == 0)
-		plan_docker_cell(pl, op, cfg, r, &pr, 0, "control node", 1);
+	/* The control node is always a build node (the default one). */
+	plan_docker_cell(pl, op, cfg, r, &pr, 0, "control node", 1);
 	for (i = 0; i < l->n; i++) {
 		const struct node *nd = &l->v[i];
 
