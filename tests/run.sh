@@ -191,6 +191,8 @@ registry_cleanup() {
 	# The CA a control-node sign-in trusted for the test registry's name.
 	if [[ -n "${REG_NAME:-}" ]]; then
 		rm -rf /etc/docker/certs.d/"$REG_NAME":*
+		# and the name check_provision provisions its test registry as
+		rm -rf /etc/docker/certs.d/registry.example.test
 	fi
 }
 
