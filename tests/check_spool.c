@@ -400,7 +400,7 @@ START_TEST(claim_during_commit)
 	pid_t		 pid;
 
 	ck_assert_int_eq(db_open(&holder, ts_pgconn), 0);
-	ck_assert_int_eq(db_simple(&holder, "BEGIN"), 0);
+	ck_assert_int_eq(db_tx_begin(&holder), 0);
 	ck_assert_int_eq(db_simple(&holder, "SELECT pg_advisory_xact_lock(727275)"), 0);
 	ck_assert_int_eq(pipe(fd), 0);
 	if ((pid = fork()) == 0) {
@@ -428,7 +428,7 @@ START_TEST(claim_during_commit)
 	}
 	ck_assert_msg(waiting, "the claim never waited for the claimers' lock");
 	id = ts_create(s, 1, NULL, 0);
-	ck_assert_int_eq(db_simple(&holder, "COMMIT"), 0);
+	ck_assert_int_eq(db_tx_commit(&holder), 0);
 	db_close(&holder);
 	ck_assert_int_eq(read(fd[0], got, sizeof(got)), (ssize_t)sizeof(got));
 	close(fd[0]);
