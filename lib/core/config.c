@@ -55,6 +55,10 @@ static const struct ckey keys[] = {
 	{ "caddy_admin_socket",	C_PATH,	S(caddy_admin_socket), 0, 0, 0 },
 	{ "caddyfile",		C_PATH,	S(caddyfile), 0, 0, 0 },
 	{ "docker_config",	C_PATH,	S(docker_config), 0, 0, 0 },
+	{ "build_user",		C_STR,	S(build_user), 0, 0, 0 },
+	{ "build_dir",		C_PATH,	S(build_dir), 0, 0, 0 },
+	{ "build_min_free_mb",	C_LONG,	S(build_min_free_mb), 0, 1024 * 1024 * 1024, 0 },
+	{ "allow_local_sources", C_LONG, S(allow_local_sources), 0, 1, 0 },
 	{ "provision_ca_file",	C_PATH,	S(provision_ca_file), 0, 0, 0 },
 	{ "provision_daemon_json", C_STR, S(provision_daemon_json), 0, 0, 0 },
 };
@@ -80,6 +84,7 @@ config_init(struct config *c)
 	c->ssh_connect_timeout = 10;
 	c->ssh_idle_timeout = 60;
 	c->registry_check_minutes = 15;
+	c->build_min_free_mb = 2048;
 }
 
 void

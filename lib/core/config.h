@@ -51,6 +51,14 @@ struct config {
 	char	*caddy_admin_socket;	/* Caddy's admin API (unix socket) */
 	char	*caddyfile;		/* the main Caddyfile, for reloads */
 	char	*docker_config;		/* the control node's docker config dir */
+	/* Builds: the user a control-node build clones as (and owns its
+	 * directory), where builds work (a fresh directory each), the free
+	 * space below which a build node takes no build, and whether git://
+	 * and file:// repositories are accepted (local development). */
+	char	*build_user;
+	char	*build_dir;
+	long	 build_min_free_mb;
+	long	 allow_local_sources;
 	/* Provisioning scripts: the CA of base_url to trust (local mode), and
 	 * a daemon.json to write before Docker is installed. NULL: none;
 	 * when base_url is on loopback it defaults to CONFIG_NO_BRIDGE_JSON
