@@ -16,6 +16,7 @@
 
 #include <sodium.h>
 
+#include "build.h"
 #include "config.h"
 #include "daemon.h"
 #include "db.h"
@@ -32,6 +33,15 @@ struct spooler {
 	struct config	 cfg;
 	struct keys	 keys;		/* KEYS_OPENER */
 };
+
+/* Secret references, to the module that stores them. */
+static int
+resolve(struct db *db, const struct keys *k, const char *ref, struct buf *out)
+{
+	if (strncmp(ref, "registry_credentials/", 21) == 0)
+		return reg_resolve_secret(db, k, ref, out);
+	return build_resolve_secret(db, k, ref, out);
+}
 
 /* Waits for a notification on the channel or the poll interval. */
 static void
@@ -104,7 +114,8 @@ worker(const struct config *cfg, const struct keys *k)
 	sp.ssh_connect_timeout = cfg->ssh_connect_timeout;
 	sp.ssh_idle_timeout = cfg->ssh_idle_timeout;
 	sp.keys = k;
-	sp.resolve = reg_resolve_secret;
+	sp.resolve = resolve;
+	sp.report = build_report;
 	if (db_open(&db, cfg->database) == -1)
 		log_warnx("database not reachable yet; retrying");
 	while (!daemon_stopping) {

@@ -19,6 +19,9 @@ ALTER TABLE applications
 	ADD COLUMN git_host_key text,
 	ADD COLUMN git_host_key_sha256 text,
 	ADD COLUMN git_host_key_pinned_at timestamptz,
+	-- The CA certificate of a Git server over HTTPS whose certificate
+	-- is not public (an internal Gitea...): PEM, or NULL.
+	ADD COLUMN git_ca_pem text,
 	ADD CHECK ((deploy_key_public IS NULL) = (deploy_key_sealed IS NULL));
 
 -- Build settings of an environment. A Keystone Dockerfile comes from a
@@ -109,3 +112,35 @@ CREATE TRIGGER operations_build_artifact AFTER UPDATE OF status ON operations
 	FOR EACH ROW WHEN (NEW.kind = 'build' AND OLD.status <> NEW.status
 	    AND NEW.status IN ('succeeded', 'failed', 'cancelled', 'superseded'))
 	EXECUTE FUNCTION ks_build_artifact_state();
+
+-- A new build of an environment supersedes its queued ones: they end
+-- "superseded", naming it, and whatever waited on them waits on it.
+-- Returns how many it superseded.
+CREATE FUNCTION ks_supersede_builds(env bigint, newer bigint) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	old bigint[];
+BEGIN
+	WITH s AS (
+		UPDATE operations SET status = 'superseded', superseded_by = newer,
+		    finished_at = now()
+		WHERE kind = 'build' AND environment_id = env AND status = 'queued'
+		  AND id <> newer
+		RETURNING id)
+	SELECT coalesce(array_agg(id), '{}') INTO old FROM s;
+	IF cardinality(old) = 0 THEN
+		RETURN 0;
+	END IF;
+	INSERT INTO operation_deps (operation_id, depends_on, require_success)
+		SELECT operation_id, newer, bool_or(require_success)
+		FROM operation_deps WHERE depends_on = ANY (old) AND operation_id <> newer
+		GROUP BY operation_id
+		ON CONFLICT (operation_id, depends_on) DO UPDATE
+		    SET require_success = operation_deps.require_success OR
+		        EXCLUDED.require_success;
+	DELETE FROM operation_deps WHERE depends_on = ANY (old);
+	UPDATE operations SET depends_on = newer WHERE depends_on = ANY (old);
+	DELETE FROM operation_secrets WHERE operation_id = ANY (old);
+	RETURN cardinality(old);
+END
+$$;

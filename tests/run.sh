@@ -132,7 +132,8 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_spool && "$name" != check_remote &&
 		"$name" != check_ops_web && "$name" != check_registry &&
 		"$name" != check_registry_web && "$name" != check_provision &&
-		"$name" != check_prov_web && "$name" != check_plan ]] || continue
+		"$name" != check_prov_web && "$name" != check_plan &&
+		"$name" != check_build ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -292,26 +293,31 @@ if ((stack_ok)); then
 		unset KS_HOSTS_STATE
 		hosts_cleanup
 	fi
-	# The managed registry: registry:2 in the machine's engine, three
-	# ready hosts (two runtime servers, one build server).
-	if [[ -x "$ABUILD/check_registry" && "${KS_TEST_HOSTS:-1}" != 0 ]]; then
-		HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-registry.XXXXXX)
+	# With the managed registry (registry:2 in the machine's engine, its
+	# name in /etc/hosts) and N ready hosts: check_registry (two runtime
+	# servers, one build server), check_build (a build server, a runtime
+	# server). Each provisions the registry afresh.
+	registry_phase() {
+		local prog=$1 n=$2
+		[[ -x "$ABUILD/$prog" && "${KS_TEST_HOSTS:-1}" != 0 ]] || return 0
+		HOSTS_STATE=$(mktemp -d "/tmp/ks-hosts-$prog.XXXXXX")
 		export KS_HOSTS_STATE=$HOSTS_STATE
 		printf '127.0.0.1 %s %s\n' "$REG_NAME" "$HOSTS_MARK" >>/etc/hosts
 		if bash "$REPO/tests/hosts/hostctl" engine-up >/dev/null &&
 			bash "$REPO/tests/hosts/hostctl" registry-image >/dev/null &&
 			timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
-				up 3 --kind ready >/dev/null; then
+				up "$n" --kind ready >/dev/null; then
 			export KS_REGISTRY_HOST=$KS_STACK_REGISTRY_HOST
-			run_prog check_registry \
-				"$WEB_TIMEOUT" "$ABUILD/check_registry"
+			run_prog "$prog" "$WEB_TIMEOUT" "$ABUILD/$prog"
 		else
-			fail check_registry "the test hosts or the registry image did not come up"
+			fail "$prog" "the test hosts or the registry image did not come up"
 		fi
 		registry_cleanup
 		unset KS_HOSTS_STATE
 		hosts_cleanup
-	fi
+	}
+	registry_phase check_registry 3
+	registry_phase check_build 2
 	if [[ -x "$ABUILD/check_web" ]]; then
 		run_prog check_web "$WEB_TIMEOUT" "$ABUILD/check_web"
 	fi

@@ -181,9 +181,9 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_STEP_INSERT] = { "op_step_insert",
  "INSERT INTO operation_steps (operation_id, ordinal, name, target, server_id, "
  " script, idempotent, timeout_s, keep_going, check_node, check_name, secret_names, "
- " step_group, always) "
+ " step_group, always, reports) "
  "VALUES ($1::bigint, $2::int, $3, $4, $5::bigint, $6, $7::bool, $8::int, $9::bool, "
- " $10, $11, $12, $13::int, $14::bool)" },
+ " $10, $11, $12, $13::int, $14::bool, $15)" },
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
 /* An operation waits for another (lib/ops/plan.c); needs: only if it succeeds. */
@@ -198,7 +198,8 @@ static const struct stmtdef stmts[ST__MAX] = {
  "WHERE o.id = $1::bigint" FENCED " RETURNING o.cancel_requested" },
 [ST_OP_RUN_STEPS] = { "op_run_steps",
  "SELECT s.id, s.ordinal, s.name, s.target, s.server_id, s.script, s.idempotent, "
- " s.timeout_s, s.status, s.keep_going, s.secret_names, s.step_group, s.always "
+ " s.timeout_s, s.status, s.keep_going, s.secret_names, s.step_group, s.always, "
+ " s.reports "
  "FROM operation_steps s "
  "WHERE s.operation_id = $1::bigint "
  "ORDER BY s.ordinal" },
@@ -424,6 +425,72 @@ static const struct stmtdef stmts[ST__MAX] = {
  " status = 'active', facts = $4::jsonb, provisioned_at = now(), updated_at = now(), "
  " ssh_user = 'keystone' "	/* the user the script set up */
  "WHERE id = $1::bigint RETURNING id" },
+/* Builds (lib/domain/build.c). */
+[ST_BUILD_ENV] = { "build_env",
+ "SELECT e.id, e.uuid, e.name, a.id AS app_id, a.uuid AS app_uuid, a.name AS app_name, "
+ " a.repository_url, a.default_branch, a.repo_auth, "
+ " a.deploy_key_sealed IS NOT NULL AS has_deploy_key, "
+ " a.https_token_sealed IS NOT NULL AS has_token, a.https_username, a.git_host, "
+ " a.git_host_key, a.git_ca_pem, e.branch, e.pinned_commit, e.dockerfile_source, "
+ " e.dockerfile_path, e.build_context, e.preset, e.preset_base_image, e.preset_command, "
+ " e.preset_root, e.build_args, e.build_timeout_s, e.build_location, e.build_server_id, "
+ " e.ext_registry_host, e.ext_registry_user, "
+ " e.ext_registry_password_sealed IS NOT NULL AS has_ext_password, e.ext_registry_ca "
+ "FROM environments e JOIN applications a ON a.id = e.application_id "
+ "WHERE e.uuid = $1::uuid" },
+[ST_BUILD_SERVER] = { "build_server",
+ "SELECT id, name, status, role_build, host_key IS NOT NULL AS pinned "
+ "FROM servers WHERE id = $1::bigint" },
+/* A node's last recorded free space, if recorded in the last $2 minutes. */
+[ST_BUILD_NODE_HEALTH] = { "build_node_health",
+ "SELECT disk_free_kb, disk_min_kb FROM build_nodes WHERE node = $1 "
+ " AND checked_at > now() - make_interval(mins => $2::int)" },
+[ST_BUILD_BUILT] = { "build_built",
+ "SELECT id, uuid FROM build_artifacts WHERE environment_id = $1::bigint "
+ " AND commit_sha = $2 AND status = 'available' ORDER BY created_at DESC LIMIT 1" },
+[ST_BUILD_OP_SET] = { "build_op_set",
+ "UPDATE operations SET commit_sha = $2, rebuild = $3::bool WHERE id = $1::bigint "
+ "RETURNING id" },
+[ST_BUILD_SUPERSEDE] = { "build_supersede",
+ "SELECT ks_supersede_builds($1::bigint, $2::bigint) AS n" },
+[ST_BUILD_APP_SECRET] = { "build_app_secret",
+ "SELECT deploy_key_sealed, https_token_sealed FROM applications WHERE id = $1::bigint" },
+[ST_BUILD_ENV_SECRET] = { "build_env_secret",
+ "SELECT ext_registry_password_sealed FROM environments WHERE id = $1::bigint" },
+[ST_BUILD_OUTPUT] = { "build_output",
+ "SELECT coalesce(string_agg(chunk, '' ORDER BY seq), '') AS output, "
+ " o.build_server_id, o.environment_id, o.rebuild "
+ "FROM operation_steps s JOIN operations o ON o.id = s.operation_id "
+ "LEFT JOIN operation_output u ON u.step_id = s.id "
+ "WHERE s.id = $3::bigint AND o.id = $1::bigint" FENCED
+ " GROUP BY o.id" },
+[ST_BUILD_NODE_SET] = { "build_node_set",
+ "INSERT INTO build_nodes (node, server_id, disk_free_kb, disk_min_kb, engine_ok, "
+ " message, checked_at) VALUES ($1, $2::bigint, $3::bigint, $4::bigint, $5::bool, $6, now()) "
+ "ON CONFLICT (node) DO UPDATE SET server_id = EXCLUDED.server_id, "
+ " disk_free_kb = EXCLUDED.disk_free_kb, disk_min_kb = EXCLUDED.disk_min_kb, "
+ " engine_ok = EXCLUDED.engine_ok, message = EXCLUDED.message, checked_at = now()" },
+/* The commit a build resolved; the artifact it has already in the
+ * environment (unless a rebuild was asked), which the build then uses. */
+[ST_BUILD_COMMIT_SET] = { "build_commit_set",
+ "UPDATE operations o SET commit_sha = $3, artifact_id = CASE WHEN o.rebuild THEN NULL "
+ " ELSE (SELECT a.id FROM build_artifacts a WHERE a.environment_id = o.environment_id "
+ "  AND a.commit_sha = $3 AND a.status = 'available' ORDER BY a.created_at DESC LIMIT 1) END "
+ "WHERE o.id = $1::bigint" FENCED " RETURNING o.id, o.artifact_id" },
+/* The artifact a build pushed, 'building' until the operation succeeds
+ * (sql/014_builds.sql). */
+[ST_BUILD_ARTIFACT_PUT] = { "build_artifact_put",
+ "WITH o AS (SELECT o.id, o.environment_id, o.build_server_id, o.commit_sha, "
+ "  e.application_id, (extract(epoch FROM clock_timestamp() - o.started_at) * 1000)::bigint AS ms "
+ "  FROM operations o JOIN environments e ON e.id = o.environment_id "
+ "  WHERE o.id = $1::bigint" FENCED " AND o.commit_sha IS NOT NULL), "
+ "a AS (INSERT INTO build_artifacts (application_id, environment_id, registry_host, tag, "
+ "  manifest_digest, commit_sha, status, operation_id, build_server_id, architecture, "
+ "  size_bytes, build_ms) SELECT o.application_id, o.environment_id, $3, $4, $5, "
+ "  o.commit_sha, 'building', o.id, o.build_server_id, $6, $7::bigint, o.ms FROM o "
+ "  RETURNING id) "
+ "UPDATE operations SET artifact_id = a.id FROM a WHERE operations.id = $1::bigint "
+ "RETURNING a.id" },
 };
 
 static int

@@ -23,8 +23,8 @@
 #define DEF_CONF_DIR	"/etc/keystone/registry"
 #define DEF_IMAGE	"registry:2"
 #define DEF_DOCKER_CFG	"/home/keystone/.docker"
-#define NODE_USER	"keystone"	/* the Docker user on every server */
-#define NODE_DOCKER_CFG	"/home/keystone/.docker"
+#define NODE_USER	REG_NODE_USER
+#define NODE_DOCKER_CFG	REG_NODE_DOCKER_CFG
 #define KEYVER		1
 #define MAX_STEPS	256
 /* Servers one check covers (each takes up to three cells). */

@@ -22,6 +22,9 @@ struct plan;
 #define REG_PROBE_REPO	"keystone/health-probe"
 #define REG_BUILD_USER	"ks-build"
 #define REG_RUNTIME_USER "ks-runtime"
+/* On every server: the Docker user and its client configuration. */
+#define REG_NODE_USER	"keystone"
+#define REG_NODE_DOCKER_CFG "/home/keystone/.docker"
 
 /* The registry's row (reg_load; its strings owned, reg_free()). */
 struct reg {

@@ -42,6 +42,10 @@ struct op_step_in {
 	/* Runs even after a failure, a timeout or a cancel (clean-up), and
 	 * after a crash of the spooler running the operation. */
 	int		 always;
+	/* What the step's output reports to the operation's report hook
+	 * ("commit"...; lines "KS_REPORT key=value ..."), or NULL. Only a
+	 * step whose output Keystone's own commands print may report. */
+	const char	*reports;
 };
 
 /*
@@ -59,6 +63,20 @@ struct op_secret_ref {
  * it names nothing or does not open. */
 typedef int (*op_resolve_fn)(struct db *, const struct keys *, const char *ref,
 	    struct buf *out);
+
+/*
+ * The spooler's report hook: called when a step that reports (op_step_in
+ * .reports names what) ended, its output stored, before its end is. It
+ * reads what the step printed and records it. Returns OP_REPORT_GO, or
+ * OP_REPORT_DONE (the operation has nothing left to do: it succeeds, and
+ * only its always-run steps still run), or -1: the step fails with err.
+ */
+#define OP_REPORT_GO	0
+#define OP_REPORT_DONE	1
+struct op_claim;
+typedef int (*op_report_fn)(struct db *, const struct op_claim *,
+	    long long step_id, const char *reports, int succeeded, char *err,
+	    size_t errsz);
 
 struct op_in {
 	const char	*kind;

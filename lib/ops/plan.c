@@ -256,6 +256,7 @@ plan_step(struct plan *pl, int op, const struct op_step_in *in)
 	s->in.check_node = plan_str(pl, in->check_node);
 	s->in.check_name = plan_str(pl, in->check_name);
 	s->in.secrets = plan_str(pl, in->secrets);
+	s->in.reports = plan_str(pl, in->reports);
 	s->in.script = NULL;	/* the buffer's, at commit */
 	pl->cur = s;
 	if (in->script != NULL)
@@ -373,7 +374,7 @@ insert_op(struct db *db, struct plan *pl, struct pop *o, const struct keys *k)
 		    s->idempotent ? "true" : "false", to,
 		    s->keep_going ? "true" : "false", s->check_node, s->check_name,
 		    s->secrets, s->group > 0 ? grp : NULL,
-		    s->always ? "true" : "false" };
+		    s->always ? "true" : "false", s->reports };
 		if (wrote(db_exec(db, ST_OP_STEP_INSERT, NP(p), p)) == -1)
 			goto out;
 	}
@@ -408,6 +409,13 @@ out:
 int
 plan_commit(struct db *db, struct plan *pl, const struct keys *k)
 {
+	return plan_commit_then(db, pl, k, NULL, NULL);
+}
+
+int
+plan_commit_then(struct db *db, struct plan *pl, const struct keys *k,
+    int (*then)(struct db *, const struct plan *, void *), void *arg)
+{
 	size_t	 i;
 
 	if (pl->failed || pl->nops == 0) {
@@ -428,7 +436,8 @@ plan_commit(struct db *db, struct plan *pl, const struct keys *k)
 	for (i = 0; i < pl->nops; i++)
 		if (insert_op(db, pl, &pl->ops[i], k) == -1)
 			break;
-	if (i == pl->nops && db_tx_commit(db) == 0)
+	if (i == pl->nops && (then == NULL || then(db, pl, arg) == 0) &&
+	    db_tx_commit(db) == 0)
 		return 0;
 	db_tx_rollback(db);
 	for (i = 0; i < pl->nops; i++) {

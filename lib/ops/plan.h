@@ -70,6 +70,11 @@ size_t		 plan_nops(const struct plan *);
  * be open yet: db_tx_begin() refuses nesting). 0, or -1 with nothing
  * created. */
 int		 plan_commit(struct db *, struct plan *, const struct keys *);
+/* plan_commit(), and then(db, plan, arg) in the same transaction once the
+ * operations exist (plan_id() answers): what the plan changes besides
+ * (a build supersedes the queued one it replaces...). Its -1 undoes all. */
+int		 plan_commit_then(struct db *, struct plan *, const struct keys *,
+		    int (*then)(struct db *, const struct plan *, void *), void *arg);
 /* After a commit: the id and uuid of the operation at index op. */
 long long	 plan_id(const struct plan *, int op);
 const char	*plan_uuid(const struct plan *, int op);

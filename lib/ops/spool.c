@@ -42,6 +42,7 @@ struct run_step {			/* ST_OP_RUN_STEPS */
 	char		*secret_names;	/* NULL: all of them */
 	long long	 step_group;	/* M_NULL: a group of its own */
 	int		 always;
+	char		*reports;	/* NULL: the step reports nothing */
 };
 static const struct col run_step_cols[] = {
 	COL(run_step, id, C_INT), COL(run_step, ordinal, C_INT),
@@ -50,7 +51,7 @@ static const struct col run_step_cols[] = {
 	COL(run_step, idempotent, C_BOOL), COL(run_step, timeout_s, C_INT),
 	COL(run_step, status, C_STR), COL(run_step, keep_going, C_BOOL),
 	COL(run_step, secret_names, C_STR), COL(run_step, step_group, C_INT),
-	COL(run_step, always, C_BOOL),
+	COL(run_step, always, C_BOOL), COL(run_step, reports, C_STR),
 };
 static const struct rowtype run_step_t = ROWTYPE(run_step, run_step_cols);
 
@@ -120,6 +121,7 @@ struct run {
 	time_t			 stop_seen;	/* when SIGTERM was first seen */
 	int			 lost;		/* lease lost or database gone */
 	int			 cancel;	/* a cancel was requested */
+	int			 done;		/* a report hook: nothing left to do */
 	struct member		*m;		/* the wave running now */
 	struct sup_item		*it;		/* its items */
 	size_t			 n;
@@ -310,6 +312,29 @@ finish_step(struct member *m, const char *status, const struct exec_res *res,
 	    0 : -1;
 }
 
+/* A step that reports: the hook reads what it printed (stored already)
+ * before its end is stored; the hook's -1 fails a step that succeeded. */
+static void
+report(struct member *m)
+{
+	struct run	*r = m->r;
+	char		 err[256];
+	int		 ok = strcmp(m->st, "succeeded") == 0, v;
+
+	if (m->s->reports == NULL || r->sp->report == NULL)
+		return;
+	err[0] = '\0';
+	v = r->sp->report(r->sp->db, r->c, m->s->id, m->s->reports, ok, err,
+	    sizeof(err));
+	if (v == -1 && ok) {
+		m->st = "failed";
+		snprintf(m->err, sizeof(m->err), "step %d (%s): %s",
+		    (int)m->s->ordinal, m->s->name, err[0] != '\0' ? err :
+		    "what it reported could not be recorded");
+	} else if (v == OP_REPORT_DONE && ok)
+		r->done = 1;
+}
+
 /* Stores how m ended, as its item says (rc -1: it could not start). */
 static void
 end_member(struct member *m, const struct sup_item *it)
@@ -356,6 +381,7 @@ end_member(struct member *m, const struct sup_item *it)
 		snprintf(m->err, sizeof(m->err), "step %d (%s): killed by signal %d",
 		    ord, s->name, res->signal);
 	}
+	report(m);
 	if (finish_step(m, m->st, res, m->err[0] ? m->err : NULL) == -1)
 		r->lost = 1;
 }
@@ -598,9 +624,10 @@ spool_run(struct spool *sp, const struct op_claim *c)
 		/* Only its always-run steps are left (recovery, a handover). */
 		cleanup = stopped = ending = 1;
 		final = strcmp(op.ends_as, "cancelled") == 0 ? "cancelled" :
-		    "failed";
-		snprintf(operr, sizeof(operr), "%s", op.error ? op.error :
-		    "spooler stopped");
+		    strcmp(op.ends_as, "succeeded") == 0 ? "succeeded" : "failed";
+		if (strcmp(final, "succeeded") != 0 || op.error != NULL)
+			snprintf(operr, sizeof(operr), "%s", op.error ?
+			    op.error : "spooler stopped");
 		log_info("operation %lld: running its always-run steps (%s)",
 		    c->id, operr);
 	}
@@ -636,7 +663,8 @@ spool_run(struct spool *sp, const struct op_claim *c)
 			if (nw == 0)
 				continue;
 			if (stopped && !ending) {
-				if (op_write(&r, ST_OP_ENDING, final, operr) == -1)
+				if (op_write(&r, ST_OP_ENDING, final,
+				    operr[0] ? operr : NULL) == -1)
 					goto out;
 				ending = 1;
 			}
@@ -646,7 +674,8 @@ spool_run(struct spool *sp, const struct op_claim *c)
 				const char *sp3[] = { ids, f, "false" };
 
 				PQclear(db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3));
-				if (op_write(&r, ST_OP_HANDOVER, final, operr) == -1)
+				if (op_write(&r, ST_OP_HANDOVER, final,
+				    operr[0] ? operr : NULL) == -1)
 					goto out;
 				log_info("operation %lld: shutting down; its "
 				    "always-run steps are left to another run",
@@ -677,7 +706,9 @@ spool_run(struct spool *sp, const struct op_claim *c)
 				    "failed") != 0 || r.cancel)
 					stopped = 1;
 			}
-			if (r.cancel)
+			/* Nothing left to do (a hook said so): the
+			 * always-run steps, then it succeeds. */
+			if (r.cancel || r.done)
 				stopped = 1;
 		}
 	}

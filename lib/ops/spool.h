@@ -26,6 +26,7 @@ struct spool {
 	long			 fanout;	/* a group's steps run at once */
 	const struct keys	*keys;		/* KEYS_OPENER: opens secrets */
 	op_resolve_fn		 resolve;	/* opens secret references */
+	op_report_fn		 report;	/* NULL: no step reports */
 	const char		*ssh_key_file;	/* NULL: no SSH steps possible */
 	long			 ssh_connect_timeout;
 	long			 ssh_idle_timeout;

@@ -1,0 +1,725 @@
+/*
+ * Builds on the real stack: the managed registry (registry:2 in the
+ * machine's engine behind Caddy), the spooler, two ready test hosts
+ * (hosts[0] a build server, hosts[1] a runtime server), and a Git
+ * repository of a FROM-scratch application (busybox-static inside) made by
+ * the test. Builds on the control node and on the build server; the stored
+ * digest against the registry's answer; pulls by digest; labels; the
+ * build directory gone; a pinned commit; a commit built already; failures
+ * at their step; disk pressure; the queue and superseding; cancel.
+ *
+ * The tests run in order (one registry: the first provisions it). Needs
+ * the stack ($KS_DIR...), $KS_HOSTS_STATE with two ready hosts, the
+ * registry:2 image and $KS_REGISTRY_HOST resolving to 127.0.0.1
+ * (tests/run.sh).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "config.h"
+#include "reg.h"
+#include "testutil.h"
+#include "tu_hosts.h"
+#include "tu_spool.h"
+
+#define NHOSTS	2
+#define REPO_DIR "/var/tmp/ks-check-build"
+
+static struct th_host	 hosts[NHOSTS];
+static long long	 hid[NHOSTS];
+static const char	*reghost;
+static struct config	 cfg;
+/* The repository's commits (REPO_DIR/app.git). */
+static char		 c_main[41], c_prev[41], c_broken[41], c_slow[41];
+
+static long long
+add_server(const struct th_host *h, int build)
+{
+	char		 name[64];
+	const char	*p[] = { name, h->addr, h->key, build ? "true" : "false" };
+	PGresult	*res;
+	long long	 id;
+
+	snprintf(name, sizeof(name), "bld-%s", h->name);
+	res = ts_q("INSERT INTO servers (name, address, ssh_port, ssh_user, host_key, "
+	    "role_build, role_runtime, status) VALUES ($1, $2, 22, 'keystone', $3, "
+	    "$4::bool, NOT $4::bool, 'active') ON CONFLICT (address, ssh_port) DO UPDATE "
+	    "SET name = EXCLUDED.name, host_key = EXCLUDED.host_key, "
+	    "role_build = EXCLUDED.role_build, role_runtime = EXCLUDED.role_runtime, "
+	    "status = 'active', ssh_user = 'keystone' RETURNING id", 4, p);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+/* The repository: main (two commits, "version" 1 then 2), broken (a
+ * Dockerfile that cannot build), slow (a build step that sleeps), readable
+ * by everyone; and a copy of it at the same path on the build host. */
+static void
+make_repo(void)
+{
+	static const char script[] =
+	    "set -e\n"
+	    "d=" REPO_DIR "\n"
+	    "rm -rf \"$d\" && mkdir -p \"$d/w\" && cd \"$d/w\"\n"
+	    "git init -q -b main .\n"
+	    "cp /bin/busybox busybox\n"
+	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\nCOPY version index.html /www/\\n"
+	    "CMD [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\\n' > Dockerfile\n"
+	    "echo 1 > version; echo hello > index.html\n"
+	    "git add -A\n"
+	    "c() { git -c user.name=t -c user.email=t@example.test commit -qm \"$1\"; }\n"
+	    "c v1\n"
+	    "echo 2 > version; git add -A; c v2\n"
+	    "git checkout -qb broken; printf 'FROM scratch\\nCOPY missing-file /x\\n' > Dockerfile\n"
+	    "git add -A; c broken\n"
+	    "git checkout -q main; git checkout -qb slow\n"
+	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n"
+	    "RUN [\"/bin/busybox\", \"sleep\", \"300\"]\\n' > Dockerfile\n"
+	    "git add -A; c slow\n"
+	    "git checkout -q main\n"
+	    "git clone -q --bare . ../app.git\n"
+	    "chmod -R a+rX \"$d\"\n"
+	    "printf '%s %s %s %s\\n' $(git rev-parse main main~1 broken slow)\n";
+	char	*out, cmd[1024];
+
+	out = th_local(ts_tmp, script);
+	ck_assert_msg(sscanf(out, "%40s %40s %40s %40s", c_main, c_prev, c_broken,
+	    c_slow) == 4, "making the repository: %s", out);
+	free(out);
+	/* The build host clones from the same path. */
+	snprintf(cmd, sizeof(cmd), "tar -C " REPO_DIR " -cf - app.git | "
+	    "bash tests/hosts/hostctl exec -i %s sh -c 'rm -rf " REPO_DIR " && "
+	    "mkdir -p " REPO_DIR " && tar -C " REPO_DIR " -xf - && "
+	    "chmod -R a+rX " REPO_DIR "' && echo copied", hosts[0].name);
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strstr(out, "copied") != NULL, "copying the repository: %s", out);
+	free(out);
+}
+
+static void
+setup(void)
+{
+	char	 path[512], err[256], key[512], cmd[512];
+	const char *hstate;
+
+	ts_setup();
+	hstate = getenv("KS_HOSTS_STATE");
+	ck_assert_int_eq(th_load("ready", hosts, NHOSTS), NHOSTS);
+	reghost = getenv("KS_REGISTRY_HOST");
+	ck_assert_msg(reghost != NULL, "KS_REGISTRY_HOST is not set");
+	snprintf(key, sizeof(key), "%s/keys/mgmt_ed25519", hstate);
+	setenv("KEYSTONE_SSH_KEY_FILE", key, 1);
+	config_init(&cfg);
+	snprintf(path, sizeof(path), "%s/keystone.conf", ts_dir);
+	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
+	free(cfg.ssh_key_file);
+	cfg.ssh_key_file = strdup(key);
+	cfg.allow_local_sources = 1;
+	hid[0] = add_server(&hosts[0], 1);
+	hid[1] = add_server(&hosts[1], 0);
+	PQclear(ts_q("UPDATE servers SET status = 'disabled' WHERE name NOT LIKE 'bld-%' "
+	    "AND status <> 'disabled'", 0, NULL));
+	for (int i = 0; i < NHOSTS; i++) {
+		snprintf(cmd, sizeof(cmd), "grep -q ' %.*s$' /etc/hosts || "
+		    "echo '127.0.0.1 %.*s' >> /etc/hosts", (int)strcspn(reghost, ":"),
+		    reghost, (int)strcspn(reghost, ":"), reghost);
+		ck_assert_int_eq(th_sh(&hosts[i], ts_tmp, cmd, NULL), 0);
+	}
+	ts_spooler_start(NULL);
+}
+
+static void
+teardown(void)
+{
+	config_release(&cfg);
+	ts_teardown();
+}
+
+static void
+wait_idle(int secs)
+{
+	for (int i = 0; i < secs * 5; i++) {
+		PGresult *res = ts_q("SELECT count(*) FROM operations WHERE status IN "
+		    "('queued', 'running')", 0, NULL);
+		int busy = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (busy == 0)
+			return;
+		usleep(200000);
+	}
+	ck_abort_msg("operations still running after %d s", secs);
+}
+
+/* A new application and environment (name unique per call) building
+ * REPO_DIR/app.git; extra: more "column = value" of the environment
+ * (SQL, the test's own literals). Returns the environment's uuid
+ * (static). */
+static const char *
+make_env(const char *extra)
+{
+	static char	 uuid[40];
+	static int	 n;
+	char		 sql[2048], name[64];
+	PGresult	*res;
+
+	snprintf(name, sizeof(name), "bld-%d-%d", (int)getpid(), ++n);
+	{
+		const char *p[] = { name };
+		res = ts_q("INSERT INTO applications (name, repository_url, default_branch) "
+		    "VALUES ($1, 'file://" REPO_DIR "/app.git', 'main') RETURNING id", 1, p);
+	}
+	snprintf(sql, sizeof(sql), "INSERT INTO environments (application_id, name) "
+	    "VALUES (%s, 'production') RETURNING uuid", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = ts_q(sql, 0, NULL);
+	snprintf(uuid, sizeof(uuid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (extra != NULL) {
+		const char *p[] = { uuid };
+		snprintf(sql, sizeof(sql), "UPDATE environments SET %s WHERE uuid = $1",
+		    extra);
+		PQclear(ts_q(sql, 1, p));
+	}
+	return uuid;
+}
+
+static long long
+op_id(const char *uuid)
+{
+	const char	*p[] = { uuid };
+	PGresult	*res = ts_q("SELECT id FROM operations WHERE uuid = $1", 1, p);
+	long long	 id;
+
+	ck_assert_int_eq(PQntuples(res), 1);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+/* Plans a build; fails the test with the refusal. Returns its id. */
+static long long
+build(const char *env, const char *commit, int rebuild)
+{
+	struct build_req r = { env, commit, rebuild, 0 };
+	char		 uuid[40], err[512];
+	int		 rc;
+
+	rc = build_plan(&ts_db, &cfg, ts_sealkey, &r, uuid, err, sizeof(err));
+	ck_assert_msg(rc == 0, "build_plan: %d %s", rc, err);
+	return op_id(uuid);
+}
+
+/* The refusal build_plan gives (fails the test if it plans). */
+static void
+refused(const char *env, const char *commit, int rebuild, char *err, size_t sz)
+{
+	struct build_req r = { env, commit, rebuild, 0 };
+	char		 uuid[40];
+	int		 rc;
+
+	rc = build_plan(&ts_db, &cfg, ts_sealkey, &r, uuid, err, sz);
+	ck_assert_msg(rc == 1, "build_plan: %d %s (expected a refusal)", rc, err);
+}
+
+static void
+expect_status(long long id, const char *want, int secs)
+{
+	char	 st[32];
+
+	ts_wait_done(id, secs, st, sizeof(st));
+	ck_assert_msg(strcmp(st, want) == 0, "build %lld: %s, expected %s\n%s", id, st,
+	    want, ts_op_report(id));
+}
+
+/* The build's directory (from its stored steps). */
+static void
+work_dir(long long id, char *out, size_t sz)
+{
+	char		 ids[24];
+	const char	*p[] = { ids };
+	PGresult	*res;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT substring(script FROM 'WORK=''([^'']*)''') FROM operation_steps "
+	    "WHERE operation_id = $1::bigint ORDER BY ordinal LIMIT 1", 1, p);
+	snprintf(out, sz, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	ck_assert_msg(strncmp(out, "/var/tmp/ks-build-", 18) == 0, "WORK: %s", out);
+}
+
+struct art {
+	char	 tag[512], digest[80], commit[48], status[16], arch[16];
+	long long size, ms;
+};
+
+/* The artifact the build recorded (fails the test if none). */
+static void
+artifact_of(long long id, struct art *a)
+{
+	char		 ids[24];
+	const char	*p[] = { ids };
+	PGresult	*res;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT a.tag, a.manifest_digest, a.commit_sha, a.status, "
+	    "coalesce(a.architecture, ''), coalesce(a.size_bytes, -1), "
+	    "coalesce(a.build_ms, -1) FROM operations o JOIN build_artifacts a "
+	    "ON a.id = o.artifact_id WHERE o.id = $1::bigint", 1, p);
+	ck_assert_msg(PQntuples(res) == 1, "build %lld has no artifact\n%s", id,
+	    ts_op_report(id));
+	snprintf(a->tag, sizeof(a->tag), "%s", PQgetvalue(res, 0, 0));
+	snprintf(a->digest, sizeof(a->digest), "%s", PQgetvalue(res, 0, 1));
+	snprintf(a->commit, sizeof(a->commit), "%s", PQgetvalue(res, 0, 2));
+	snprintf(a->status, sizeof(a->status), "%s", PQgetvalue(res, 0, 3));
+	snprintf(a->arch, sizeof(a->arch), "%s", PQgetvalue(res, 0, 4));
+	a->size = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	a->ms = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+	PQclear(res);
+}
+
+/* What the registry answers for the tag (HEAD, build credential). */
+static void
+registry_digest(const char *tag, char *out, size_t sz)
+{
+	char	 user[64], pw[128], cmd[2048], *o, *d;
+	const char *slash = strchr(tag, '/'), *colon = strrchr(tag, ':');
+
+	ck_assert_int_eq(reg_credential(&ts_db, ts_sealkey, "build", user,
+	    sizeof(user), pw, sizeof(pw)), 0);
+	snprintf(cmd, sizeof(cmd), "printf 'user = \"%%s:%%s\"\\n' '%s' \"$PW\" | "
+	    "curl -sS -K - -I --cacert '%s' "
+	    "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "
+	    "-H 'Accept: application/vnd.oci.image.manifest.v1+json' "
+	    "https://%.*s/v2/%.*s/manifests/%s | tr -d '\\r' | "
+	    "sed -n 's/^docker-content-digest: //Ip'", user, cfg.registry_ca_file,
+	    (int)(slash - tag), tag, (int)(colon - slash - 1), slash + 1, colon + 1);
+	setenv("PW", pw, 1);
+	o = th_local(ts_tmp, cmd);
+	unsetenv("PW");
+	d = o + strspn(o, " ");
+	d[strcspn(d, "\n")] = '\0';
+	snprintf(out, sz, "%s", d);
+	free(o);
+}
+
+static void
+ensure_registry(void)
+{
+	PGresult	*res = ts_q("SELECT state FROM registry", 0, NULL);
+	int		 ready = PQntuples(res) == 1 &&
+			    strcmp(PQgetvalue(res, 0, 0), "ready") == 0;
+	char		 uuid[40], err[256];
+
+	PQclear(res);
+	if (ready)
+		return;
+	ck_assert_msg(reg_setup(&ts_db, &cfg, ts_sealkey, reghost, NULL, err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(reg_plan_provision(&ts_db, &cfg, ts_sealkey, 0, uuid, err,
+	    sizeof(err)) == 0, "provision: %s", err);
+	wait_idle(300);
+	res = ts_q("SELECT state, coalesce(state_reason, '') FROM registry", 0, NULL);
+	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "ready") == 0, "registry %s: %s",
+	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/*
+ * The registry and the repository first; then a build on the control node
+ * from a local source: the artifact's digest is what the registry answers
+ * for the tag, a runtime host pulls REF@DIGEST, the labels are on the
+ * image, the directory is gone.
+ */
+START_TEST(control_node_build)
+{
+	char		 reason[512], dig[80], cmd[2048], work[600], *out;
+	const char	*env;
+	struct art	 a;
+	long long	 id;
+	int		 repo;
+
+	/* Before the registry exists, a build is refused with the reason. */
+	PQclear(ts_q("DELETE FROM registry", 0, NULL));
+	env = make_env(NULL);
+	refused(env, NULL, 0, reason, sizeof(reason));
+	ck_assert_msg(strstr(reason, "missing") != NULL, "%s", reason);
+	ensure_registry();
+	make_repo();
+
+	id = build(env, NULL, 0);
+	expect_status(id, "succeeded", 300);
+	artifact_of(id, &a);
+	ck_assert_str_eq(a.status, "available");
+	ck_assert_str_eq(a.commit, c_main);
+	ck_assert_msg(strstr(a.tag, c_main) != NULL && strstr(a.tag, env) != NULL,
+	    "%s", a.tag);
+	ck_assert_msg(a.arch[0] != '\0' && a.size > 0 && a.ms > 0, "arch %s size %lld "
+	    "ms %lld", a.arch, a.size, a.ms);
+	registry_digest(a.tag, dig, sizeof(dig));
+	ck_assert_msg(strcmp(dig, a.digest) == 0, "stored %s, the registry answers %s",
+	    a.digest, dig);
+
+	/* A runtime host pulls it by digest (its runtime credential). */
+	repo = (int)(strrchr(a.tag, ':') - a.tag);
+	snprintf(cmd, sizeof(cmd), "runuser -u keystone -- docker pull '%.*s@%s' && "
+	    "runuser -u keystone -- docker image inspect --format "
+	    "'{{index .Config.Labels \"" BUILD_LABEL_APP "\"}} {{index .Config.Labels "
+	    "\"" BUILD_LABEL_ENV "\"}} {{index .Config.Labels \"" BUILD_LABEL_COMMIT "\"}}' "
+	    "'%.*s@%s'", repo, a.tag, a.digest, repo, a.tag, a.digest);
+	ck_assert_msg(th_sh(&hosts[1], ts_tmp, cmd, &out) == 0, "%s", out);
+	ck_assert_msg(strstr(out, env) != NULL && strstr(out, c_main) != NULL,
+	    "labels: %s", out);
+	free(out);
+
+	work_dir(id, work, sizeof(work));
+	ck_assert_msg(access(work, F_OK) != 0, "%s is still there", work);
+}
+END_TEST
+
+/* The same head again: nothing built, the artifact it has is the build's;
+ * a rebuild makes a new artifact with its own digest; a commit asked for
+ * that was built is refused unless rebuilt. */
+START_TEST(built_commit_not_rebuilt)
+{
+	char		 reason[512];
+	const char	*env;
+	struct art	 a1, a2, a3;
+	long long	 id1, id2, id3;
+	PGresult	*res;
+	char		 ids[24];
+	const char	*p[] = { ids };
+
+	ensure_registry();
+	make_repo();
+	env = make_env(NULL);
+	id1 = build(env, NULL, 0);
+	expect_status(id1, "succeeded", 300);
+	artifact_of(id1, &a1);
+
+	id2 = build(env, NULL, 0);
+	expect_status(id2, "succeeded", 120);
+	artifact_of(id2, &a2);
+	ck_assert_str_eq(a2.digest, a1.digest);
+	snprintf(ids, sizeof(ids), "%lld", id2);
+	res = ts_q("SELECT string_agg(name || ':' || status, ', ' ORDER BY ordinal) "
+	    "FROM operation_steps WHERE operation_id = $1::bigint", 1, p);
+	ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "Build the image:skipped") != NULL &&
+	    strstr(PQgetvalue(res, 0, 0), "Clean up:succeeded") != NULL, "%s",
+	    PQgetvalue(res, 0, 0));
+	PQclear(res);
+
+	refused(env, c_main, 0, reason, sizeof(reason));
+	ck_assert_msg(strstr(reason, "built already") != NULL, "%s", reason);
+	id3 = build(env, c_main, 1);
+	expect_status(id3, "succeeded", 300);
+	artifact_of(id3, &a3);
+	ck_assert_str_eq(a3.status, "available");
+	ck_assert_str_ne(a3.digest, a1.digest);
+	/* Both stay pullable by digest. */
+	res = ts_q("SELECT count(*) FROM build_artifacts a JOIN environments e ON "
+	    "e.id = a.environment_id WHERE e.uuid = $1 AND a.status = 'available'", 1,
+	    &env);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "2");
+	PQclear(res);
+}
+END_TEST
+
+/* On the build server, a pinned commit that is not the branch head. */
+START_TEST(build_server_pinned_commit)
+{
+	char		 extra[256], cmd[1024], work[600], *out;
+	const char	*env;
+	struct art	 a;
+	long long	 id;
+
+	ensure_registry();
+	make_repo();
+	snprintf(extra, sizeof(extra), "build_location = 'specific', "
+	    "build_server_id = %lld, pinned_commit = '%s'", hid[0], c_prev);
+	env = make_env(extra);
+	id = build(env, NULL, 0);
+	expect_status(id, "succeeded", 300);
+	artifact_of(id, &a);
+	ck_assert_str_eq(a.commit, c_prev);
+	/* Built on the server: the image is there, labelled with the commit,
+	 * and its "version" is 1. */
+	snprintf(cmd, sizeof(cmd), "docker image inspect --format '{{index "
+	    ".Config.Labels \"" BUILD_LABEL_COMMIT "\"}}' '%s'", a.tag);
+	ck_assert_msg(th_sh(&hosts[0], ts_tmp, cmd, &out) == 0, "%s", out);
+	ck_assert_msg(strstr(out, c_prev) != NULL, "%s", out);
+	free(out);
+	work_dir(id, work, sizeof(work));
+	snprintf(cmd, sizeof(cmd), "test ! -e '%s'", work);
+	ck_assert_msg(th_sh(&hosts[0], ts_tmp, cmd, NULL) == 0, "%s left on the build "
+	    "server", work);
+}
+END_TEST
+
+/* A failure at its step: no available artifact, no directory left. */
+static void
+fails_at(const char *env, const char *commit, const char *stepname,
+    const char *msg)
+{
+	char		 ids[24], work[600];
+	const char	*p[] = { ids };
+	PGresult	*res;
+	long long	 id;
+
+	id = build(env, commit, 1);
+	expect_status(id, "failed", 300);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT coalesce(o.error, ''), (SELECT count(*) FROM build_artifacts a "
+	    "WHERE a.operation_id = o.id AND a.status = 'available') FROM operations o "
+	    "WHERE o.id = $1::bigint", 1, p);
+	ck_assert_msg(strstr(PQgetvalue(res, 0, 0), stepname) != NULL,
+	    "expected a failure at %s:\n%s", stepname, ts_op_report(id));
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "0");
+	PQclear(res);
+	if (msg != NULL) {
+		res = ts_q("SELECT string_agg(chunk, '' ORDER BY u.pos) FROM operation_output u "
+		    "JOIN operation_steps s ON s.id = u.step_id WHERE s.operation_id = $1::bigint",
+		    1, p);
+		ck_assert_msg(strstr(PQgetvalue(res, 0, 0), msg) != NULL, "no \"%s\" in:\n%s",
+		    msg, PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	work_dir(id, work, sizeof(work));
+	ck_assert_msg(access(work, F_OK) != 0, "%s is still there", work);
+}
+
+START_TEST(failures_at_their_step)
+{
+	char		 extra[256];
+	const char	*env;
+
+	ensure_registry();
+	make_repo();
+	snprintf(extra, sizeof(extra), "branch = 'broken'");
+	env = make_env(extra);
+	fails_at(env, NULL, "Build the image", "docker build failed");
+	env = make_env("branch = 'no-such-branch'");
+	fails_at(env, NULL, "Clone the repository", "cloning branch no-such-branch");
+	env = make_env(NULL);
+	PQclear(ts_q("UPDATE applications a SET repository_url = "
+	    "'file:///var/tmp/ks-check-build/nothing-here.git' FROM environments e "
+	    "WHERE e.application_id = a.id AND e.uuid = $1", 1, &env));
+	fails_at(env, NULL, "Clone the repository", NULL);
+}
+END_TEST
+
+/* A threshold above the free space: the build fails before cloning, the
+ * node shows disk pressure and takes no build; a lower threshold clears
+ * it. */
+START_TEST(disk_pressure)
+{
+	char		 reason[512], ids[24];
+	const char	*env, *p[] = { ids };
+	long long	 id;
+	long		 saved = cfg.build_min_free_mb;
+	PGresult	*res;
+
+	ensure_registry();
+	make_repo();
+	env = make_env(NULL);
+	cfg.build_min_free_mb = 1024L * 1024 * 1024;	/* a petabyte */
+	/* What the node showed lately already refuses it. */
+	refused(env, NULL, 0, reason, sizeof(reason));
+	ck_assert_msg(strstr(reason, "Disk pressure on the control node") != NULL,
+	    "%s", reason);
+	/* Not seen lately: the build's first step finds it. */
+	PQclear(ts_q("DELETE FROM build_nodes", 0, NULL));
+	id = build(env, NULL, 0);
+	expect_status(id, "failed", 120);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT error FROM operations WHERE id = $1::bigint", 1, p);
+	ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "Check free disk") != NULL,
+	    "%s", ts_op_report(id));
+	PQclear(res);
+	res = ts_q("SELECT string_agg(chunk, '' ORDER BY seq) FROM operation_output u "
+	    "JOIN operation_steps s ON s.id = u.step_id WHERE s.operation_id = $1::bigint "
+	    "AND s.ordinal = 1", 1, p);
+	ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "disk pressure on the control node") !=
+	    NULL && strstr(PQgetvalue(res, 0, 0), "cloning not started") != NULL, "%s",
+	    PQgetvalue(res, 0, 0));
+	PQclear(res);
+	res = ts_q("SELECT count(*) FROM operation_steps WHERE operation_id = $1::bigint "
+	    "AND name = 'Clone the repository' AND status = 'skipped'", 1, p);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");
+	PQclear(res);
+	res = ts_q("SELECT disk_free_kb < disk_min_kb FROM build_nodes WHERE node = "
+	    "'control'", 0, NULL);
+	ck_assert_msg(PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't',
+	    "the control node shows no disk pressure");
+	PQclear(res);
+	refused(env, NULL, 0, reason, sizeof(reason));
+	ck_assert_msg(strstr(reason, "Disk pressure") != NULL, "%s", reason);
+	cfg.build_min_free_mb = saved;
+	id = build(env, NULL, 0);
+	expect_status(id, "succeeded", 300);
+}
+END_TEST
+
+/* One build node, build_concurrency 1: two environments' builds run one
+ * after the other; a newer build of the first environment supersedes its
+ * queued one, and what waited on that one follows the newer one. */
+START_TEST(queue_and_supersede)
+{
+	const char	*e1, *e2;
+	long long	 a1, b, a2, dep;
+	char		 ids[3][24], st[32];
+	const char	*p[3] = { ids[0], ids[1], ids[2] };
+	struct op_in	 in = { "check", "none", 0, 0, 0, 0, 0, 0, NULL, 0 };
+	struct op_step_in s = { "after the build", "control_node", 0, "true", 1, 60 };
+	PGresult	*res;
+
+	ensure_registry();
+	make_repo();
+	e1 = make_env(NULL);
+	e1 = strdup(e1);
+	e2 = make_env(NULL);
+	/* Queued while no spooler runs: the order is the test's. */
+	ts_reap_all();
+	wait_idle(60);
+	a1 = build(e1, NULL, 1);
+	b = build(e2, NULL, 1);
+	in.depends_on = a1;
+	dep = ts_create_in(&in, &s, 1);
+	a2 = build(e1, NULL, 1);
+	snprintf(ids[0], sizeof(ids[0]), "%lld", a1);
+	snprintf(ids[1], sizeof(ids[1]), "%lld", a2);
+	snprintf(ids[2], sizeof(ids[2]), "%lld", dep);
+	res = ts_q("SELECT o.status, o.superseded_by = $2::bigint, "
+	    "(SELECT string_agg(depends_on::text, ',') FROM operation_deps "
+	    " WHERE operation_id = $3::bigint) FROM operations o WHERE o.id = $1::bigint",
+	    3, p);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "superseded");
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), ids[1]);
+	PQclear(res);
+	ts_spooler_start(NULL);
+	expect_status(b, "succeeded", 300);
+	expect_status(a2, "succeeded", 300);
+	ts_wait_done(dep, 60, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(dep));
+	/* One after the other on the one build node. */
+	snprintf(ids[0], sizeof(ids[0]), "%lld", b);
+	res = ts_q("SELECT x.finished_at <= y.started_at OR y.finished_at <= x.started_at, "
+	    "x.started_at || ' - ' || x.finished_at || ', ' || y.started_at || ' - ' || "
+	    "y.finished_at FROM operations x, operations y WHERE x.id = $1::bigint "
+	    "AND y.id = $2::bigint", 2, p);
+	ck_assert_msg(PQgetvalue(res, 0, 0)[0] == 't', "the builds overlapped: %s",
+	    PQgetvalue(res, 0, 1));
+	PQclear(res);
+	free((char *)e1);
+}
+END_TEST
+
+/* Cancel during docker build: the build's process is gone from the node,
+ * the clean-up ran. */
+START_TEST(cancel_during_build)
+{
+	const char	*env;
+	long long	 id;
+	char		 ids[24], work[600], *out;
+	const char	*p[] = { ids };
+	int		 i, running = 0;
+	PGresult	*res;
+
+	ensure_registry();
+	make_repo();
+	env = make_env("branch = 'slow'");
+	id = build(env, NULL, 1);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	/* The build's RUN sleeps on the node. */
+	for (i = 0; i < 600 && !running; i++) {
+		out = th_local(ts_tmp, "pgrep -f 'busybox sleep 300' >/dev/null && echo yes");
+		running = strstr(out, "yes") != NULL;
+		free(out);
+		if (!running)
+			usleep(200000);
+	}
+	ck_assert_msg(running, "the build's step never ran\n%s", ts_op_report(id));
+	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
+	    1, p));
+	expect_status(id, "cancelled", 120);
+	for (i = 0; i < 300 && running; i++) {
+		out = th_local(ts_tmp, "pgrep -f 'busybox sleep 300' >/dev/null && echo yes");
+		running = strstr(out, "yes") != NULL;
+		free(out);
+		if (running)
+			usleep(200000);
+	}
+	ck_assert_msg(!running, "the build's process is still running after the cancel");
+	res = ts_q("SELECT status FROM operation_steps WHERE operation_id = $1::bigint "
+	    "AND name = 'Clean up'", 1, p);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "succeeded");
+	PQclear(res);
+	work_dir(id, work, sizeof(work));
+	ck_assert_msg(access(work, F_OK) != 0, "%s is still there", work);
+}
+END_TEST
+
+/* The "static site" preset, its base image first pushed to the managed
+ * registry: the site is in the image. */
+START_TEST(static_preset)
+{
+	char		 cmd[2048], extra[600], *out;
+	const char	*env;
+	struct art	 a;
+	long long	 id;
+
+	ensure_registry();
+	make_repo();
+	/* A busybox base image (FROM scratch, its applets installed). */
+	snprintf(cmd, sizeof(cmd), "set -e; d=$(mktemp -d); cp /bin/busybox \"$d/\"; "
+	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n"
+	    "RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\\n' > \"$d/Dockerfile\"; "
+	    "docker --config '%s' build -q --network host -t %s/keystone/base/busybox:1 \"$d\" "
+	    ">/dev/null; docker --config '%s' push %s/keystone/base/busybox:1 >/dev/null; "
+	    "rm -rf \"$d\"; echo pushed", cfg.docker_config, reghost, cfg.docker_config,
+	    reghost);
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strstr(out, "pushed") != NULL, "the base image: %s", out);
+	free(out);
+	snprintf(extra, sizeof(extra), "dockerfile_source = 'keystone', preset = 'static', "
+	    "preset_base_image = '%s/keystone/base/busybox:1', preset_root = '.'", reghost);
+	env = make_env(extra);
+	id = build(env, NULL, 0);
+	expect_status(id, "succeeded", 300);
+	artifact_of(id, &a);
+	snprintf(cmd, sizeof(cmd), "docker run --rm --network host --entrypoint "
+	    "/bin/busybox '%s' cat /www/version /www/index.html", a.tag);
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strcmp(out, "2\nhello\n") == 0, "the site in the image: %s", out);
+	free(out);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("build");
+	TCase	*tc = tcase_create("build");
+
+	tcase_set_timeout(tc, 900);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, ts_reap_all, ts_reap_all);
+	tcase_add_test(tc, control_node_build);
+	tcase_add_test(tc, built_commit_not_rebuilt);
+	tcase_add_test(tc, build_server_pinned_commit);
+	tcase_add_test(tc, failures_at_their_step);
+	tcase_add_test(tc, disk_pressure);
+	tcase_add_test(tc, queue_and_supersede);
+	tcase_add_test(tc, cancel_during_build);
+	tcase_add_test(tc, static_preset);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
