@@ -163,6 +163,39 @@ static const struct stmtdef stmts[ST__MAX] = {
  "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int" },
 [ST_ARTIFACT_COUNT] = { "artifact_count",
  "SELECT artifact_rows FROM environments WHERE id = $1::bigint" },
+/* Builds' settings (lib/domain/build_settings.c): what a web worker may
+ * write, sealed, and never read back. */
+[ST_BSET_APP_ID] = { "bset_app_id",
+ "SELECT id FROM applications WHERE uuid = $1::uuid" },
+[ST_BSET_ENV_ID] = { "bset_env_id",
+ "SELECT id FROM environments WHERE uuid = $1::uuid" },
+[ST_BSET_DEPLOY_KEY] = { "bset_deploy_key",
+ "UPDATE applications SET deploy_key_public = $2, deploy_key_sealed = $3, "
+ " repo_auth = 'deploy_key', updated_at = now() WHERE id = $1::bigint RETURNING id" },
+[ST_BSET_TOKEN] = { "bset_token",
+ "UPDATE applications SET https_username = $2, https_token_sealed = $3, "
+ " repo_auth = 'token', updated_at = now() WHERE id = $1::bigint RETURNING id" },
+[ST_BSET_TOKEN_DEL] = { "bset_token_del",
+ "UPDATE applications SET https_username = NULL, https_token_sealed = NULL, "
+ " repo_auth = CASE repo_auth WHEN 'token' THEN 'none' ELSE repo_auth END, "
+ " updated_at = now() WHERE id = $1::bigint RETURNING id" },
+/* $2 NULL: the override removed. Without a new password ($4 NULL) the
+ * stored one stays only for the same host and user: a password is never
+ * sent to another registry than the one it was given for. */
+[ST_BSET_REGISTRY] = { "bset_registry",
+ "UPDATE environments SET ext_registry_host = $2, ext_registry_user = $3, "
+ " ext_registry_password_sealed = CASE WHEN $2::text IS NULL THEN NULL "
+ "  WHEN $4::text IS NOT NULL THEN $4 "
+ "  WHEN ext_registry_host = $2 AND ext_registry_user = $3 "
+ "  THEN ext_registry_password_sealed END, "
+ " ext_registry_ca = $5, updated_at = now() WHERE id = $1::bigint RETURNING id" },
+[ST_BSET_ACCESS] = { "bset_access",
+ "UPDATE applications SET repo_auth = $2, updated_at = now() WHERE uuid = $1::uuid "
+ " AND ($2 = 'none' OR ($2 = 'deploy_key' AND deploy_key_sealed IS NOT NULL) "
+ "  OR ($2 = 'token' AND https_token_sealed IS NOT NULL)) RETURNING id" },
+[ST_BSET_GIT_PIN] = { "bset_git_pin",
+ "UPDATE applications SET git_host = $2, git_host_key = $3, git_host_key_sha256 = $4, "
+ " git_host_key_pinned_at = now(), updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
 [ST_OVERVIEW] = { "overview",
  "SELECT (SELECT count(*) FROM servers) AS servers, "
  " (SELECT count(*) FROM servers WHERE status = 'active') AS servers_active, "
