@@ -128,22 +128,36 @@ static const struct stmtdef stmts[ST__MAX] = {
  "SELECT e.id, e.uuid, e.name, e.branch, coalesce(e.branch, a.default_branch) AS effective_branch, "
  " e.pinned_commit, e.dockerfile_source, e.dockerfile_path, e.build_location, "
  " e.retention_count, s.uuid AS build_server_uuid, s.name AS build_server_name, "
- " ks_age(e.created_at) AS age "
+ " ks_age(e.created_at) AS age, e.build_context, e.preset, e.preset_base_image, "
+ " e.preset_command, e.preset_root, e.build_args, e.build_timeout_s, "
+ " e.ext_registry_host, e.ext_registry_user, e.ext_registry_ca, "
+ " e.ext_registry_password_sealed IS NOT NULL AS ext_registry_password_set "
  "FROM environments e JOIN applications a ON a.id = e.application_id "
  "LEFT JOIN servers s ON s.id = e.build_server_id "
  "WHERE a.uuid = $1::uuid AND e.uuid = $2::uuid" },
+/* The build settings ($10..$16) NULL: their defaults. */
 [ST_ENV_INSERT] = { "env_insert",
  "INSERT INTO environments (application_id, name, branch, pinned_commit, dockerfile_source, "
- " dockerfile_path, build_location, build_server_id, retention_count) "
- "SELECT a.id, $2, $3, $4, $5, $6, $7, (SELECT id FROM servers WHERE uuid = $8::uuid), $9::int "
+ " dockerfile_path, build_location, build_server_id, retention_count, build_context, "
+ " preset, preset_base_image, preset_command, preset_root, build_args, build_timeout_s) "
+ "SELECT a.id, $2, $3, $4, $5, $6, $7, (SELECT id FROM servers WHERE uuid = $8::uuid), $9::int, "
+ " coalesce($10, '.'), $11, $12, $13, $14, coalesce($15, ''), coalesce($16::int, 1800) "
  "FROM applications a WHERE a.uuid = $1::uuid RETURNING id, uuid" },
 [ST_ENV_UPDATE] = { "env_update",
  "UPDATE environments e SET name = $3, branch = $4, pinned_commit = $5, "
  " dockerfile_source = $6, dockerfile_path = $7, build_location = $8, "
  " build_server_id = (SELECT id FROM servers WHERE uuid = $9::uuid), "
- " retention_count = $10::int, updated_at = now() "
+ " retention_count = $10::int, build_context = coalesce($11, '.'), preset = $12, "
+ " preset_base_image = $13, preset_command = $14, preset_root = $15, "
+ " build_args = coalesce($16, ''), build_timeout_s = coalesce($17::int, 1800), "
+ " updated_at = now() "
  "FROM applications a WHERE a.id = e.application_id AND a.uuid = $1::uuid "
  " AND e.uuid = $2::uuid RETURNING e.id, e.uuid" },
+/* The external registry override chosen, once its fields are written
+ * (sql/014_builds.sql checks they are). */
+[ST_ENV_SET_EXTERNAL] = { "env_set_external",
+ "UPDATE environments SET build_location = 'external', build_server_id = NULL "
+ "WHERE id = $1::bigint RETURNING id" },
 [ST_ENV_DELETE] = { "env_delete",
  "DELETE FROM environments e USING applications a WHERE a.id = e.application_id "
  " AND a.uuid = $1::uuid AND e.uuid = $2::uuid RETURNING e.name" },
