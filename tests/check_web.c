@@ -1621,6 +1621,116 @@ START_TEST(env_build_settings)
 }
 END_TEST
 
+/* An application's repository access: the URL as builds accept it, the
+ * deploy key (generated, shown, replaced only when confirmed), the HTTPS
+ * token (write-only), the access mode, and a Git host key unpinned when
+ * the URL's host changes. */
+START_TEST(app_repository_access)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 app[40], name[100], path[256], key1[256], key2[256];
+	char		 want[128];
+
+	tw_uniq(name, sizeof(name), "repo");
+	buf_init(&f);
+	tw_form_csrf(cl, "/apps/new");
+	ck_has(cl, "git:// and file:// for local development only");
+	app_form(&f, cl->csrf, name, "git://127.0.0.1/a.git", "main");
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
+	ck_field_error(cl, "Repository URL is allowed only for local development "
+	    "(allow_local_sources).");
+	app_form(&f, cl->csrf, name, "git@git.example.com:team/a.git", "main");
+	ck_status(tw_post(cl, "/apps", &f), cl, 303);
+	uuid_from_location(cl, "/apps/", app);
+
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Generate deploy key");
+	ck_has(cl, "Token: not set");
+	snprintf(path, sizeof(path), "/apps/%s/deploy_key", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_sql_str(key1, sizeof(key1), "SELECT deploy_key_public || ' ' || repo_auth "
+	    "FROM applications WHERE uuid = $1", 1, app);
+	snprintf(want, sizeof(want), " keystone-app-%s deploy_key", app);
+	ck_assert_msg(strncmp(key1, "ssh-ed25519 AAAA", 16) == 0 &&
+	    strstr(key1, want) != NULL, "%s", key1);
+	*strrchr(key1, ' ') = '\0';
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, key1);
+	ck_has(cl, "Regenerate deploy key");
+	/* Replacing asks first. */
+	snprintf(path, sizeof(path), "/apps/%s/deploy_key", app);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "Confirm to replace it.");
+	tw_sql_str(key2, sizeof(key2), "SELECT deploy_key_public FROM applications "
+	    "WHERE uuid = $1", 1, app);
+	ck_assert_str_eq(key2, key1);
+	tw_fadd(&f, "confirm", "1");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_sql_str(key2, sizeof(key2), "SELECT deploy_key_public FROM applications "
+	    "WHERE uuid = $1", 1, app);
+	ck_assert_str_ne(key2, key1);
+
+	/* The token: saved sealed, shown only as set. */
+	snprintf(path, sizeof(path), "/apps/%s/token", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "https_username", "deployer");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	tw_fadd(&f, "https_token", "tok-CANARY-91c2");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Token: set");
+	ck_hasnt(cl, "CANARY");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND repo_auth = 'token' AND https_username = 'deployer' "
+	    "AND strpos(https_token_sealed, 'CANARY') = 0", 1, app), 1);
+	/* Access modes. */
+	snprintf(path, sizeof(path), "/apps/%s/access", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "repo_auth", "deploy_key");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND repo_auth = 'deploy_key'", 1, app), 1);
+	snprintf(path, sizeof(path), "/apps/%s/token", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "remove", "1");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s/access", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "repo_auth", "token");
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "save the HTTPS token first");
+
+	/* A pinned Git host key stays for the same host, goes for another. */
+	tw_sql_exec("UPDATE applications SET git_host = 'git.example.com', "
+	    "git_host_key = 'ssh-ed25519 AAAA', git_host_key_sha256 = 'SHA256:x', "
+	    "git_host_key_pinned_at = now() WHERE uuid = $1", 1, app);
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	app_form(&f, cl->csrf, name, "git@git.example.com:team/b.git", "main");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND git_host_key_sha256 = 'SHA256:x'", 1, app), 1);
+	app_form(&f, cl->csrf, name, "ssh://git@git.example.com:2222/team/b.git",
+	    "main");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND git_host IS NULL AND git_host_key IS NULL AND "
+	    "git_host_key_sha256 IS NULL AND git_host_key_pinned_at IS NULL", 1,
+	    app), 1);
+	drop_app(app);
+	buf_release(&f);
+}
+END_TEST
+
 START_TEST(csrf_required)
 {
 	struct tw_client	*cl = tw_login(), *other = tw_login(), *anon = tw_cl_new();
@@ -2547,6 +2657,7 @@ web_suite(void)
 	tcase_add_test(tc, app_field_errors);
 	tcase_add_test(tc, env_field_errors);
 	tcase_add_test(tc, env_build_settings);
+	tcase_add_test(tc, app_repository_access);
 	tcase_add_test(tc, csrf_required);
 	tcase_add_test(tc, duplicate_names);
 	tcase_add_test(tc, hostile_names);

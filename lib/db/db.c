@@ -105,13 +105,26 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_APP_LIST_NEW_D] = { "app_list_new_d", APP_LIST "a.created_at DESC, a.id DESC" PAGE },
 [ST_APP_COUNT] = { "app_count", "SELECT count(*) FROM applications" },
 [ST_APP_GET] = { "app_get",
- "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age "
+ "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age, "
+ " repo_auth, repo_auth = 'none' AS auth_none, repo_auth = 'deploy_key' AS auth_key, "
+ " repo_auth = 'token' AS auth_token, deploy_key_public, https_username, "
+ " https_token_sealed IS NOT NULL AS token_set, git_host, git_host_key_sha256, "
+ " to_char(git_host_key_pinned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
+ "  AS git_host_pinned "
  "FROM applications WHERE uuid = $1::uuid" },
 [ST_APP_INSERT] = { "app_insert",
  "INSERT INTO applications (name, repository_url, default_branch) VALUES ($1, $2, $3) "
  "RETURNING uuid" },
+/* $5: the Git host of the new URL (known_hosts' name; NULL: none): a
+ * key pinned for another host is unpinned. */
 [ST_APP_UPDATE] = { "app_update",
  "UPDATE applications SET name = $2, repository_url = $3, default_branch = $4, "
+ " git_host_key = CASE WHEN git_host IS NOT DISTINCT FROM $5 THEN git_host_key END, "
+ " git_host_key_sha256 = CASE WHEN git_host IS NOT DISTINCT FROM $5 "
+ "  THEN git_host_key_sha256 END, "
+ " git_host_key_pinned_at = CASE WHEN git_host IS NOT DISTINCT FROM $5 "
+ "  THEN git_host_key_pinned_at END, "
+ " git_host = CASE WHEN git_host IS NOT DISTINCT FROM $5 THEN git_host END, "
  " updated_at = now() WHERE uuid = $1::uuid RETURNING uuid" },
 [ST_APP_DELETE] = { "app_delete",
  "DELETE FROM applications WHERE uuid = $1::uuid RETURNING name" },

@@ -432,6 +432,12 @@ static const struct col app_cols[] = {
 	COL(app_row, id, C_INT), COL(app_row, uuid, C_STR),
 	COL(app_row, name, C_STR), COL(app_row, repository_url, C_STR),
 	COL(app_row, default_branch, C_STR), COL(app_row, age, C_STR),
+	COL(app_row, repo_auth, C_STR), COL(app_row, deploy_key_public, C_STR),
+	COL(app_row, auth_none, C_BOOL), COL(app_row, auth_key, C_BOOL),
+	COL(app_row, auth_token, C_BOOL),
+	COL(app_row, https_username, C_STR), COL(app_row, token_set, C_BOOL),
+	COL(app_row, git_host, C_STR), COL(app_row, git_host_key_sha256, C_STR),
+	COL(app_row, git_host_pinned, C_STR),
 };
 static const struct rowtype app_t = ROWTYPE(app_row, app_cols);
 ROW_FUNCS(app_row, app_t)
@@ -480,7 +486,8 @@ m_app_insert(struct db *db, const struct app_in *a, char uuid[40])
 int
 m_app_update(struct db *db, const char *uuid, const struct app_in *a)
 {
-	const char	*p[] = { uuid, a->name, a->repository_url, a->default_branch };
+	const char	*p[] = { uuid, a->name, a->repository_url, a->default_branch,
+	    a->git_host };
 	long		 rows = 0;
 	int		 rc;
 

@@ -63,6 +63,10 @@ struct server_envs {
 struct app_row {
 	long long	 id;
 	char		*uuid, *name, *repository_url, *default_branch, *age;
+	/* Repository access (secrets only as "set"). */
+	char		*repo_auth, *deploy_key_public, *https_username;
+	int		 auth_none, auth_key, auth_token, token_set;
+	char		*git_host, *git_host_key_sha256, *git_host_pinned;
 };
 struct app_item {
 	char		*uuid, *name, *repository_url, *default_branch, *age;
@@ -261,6 +265,7 @@ struct server_in {
 };
 struct app_in {
 	const char	*name, *repository_url, *default_branch;
+	const char	*git_host;	/* the URL's SSH host (update), or NULL */
 };
 struct env_in {
 	const char	*name, *branch, *pinned_commit, *dockerfile_source;
