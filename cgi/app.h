@@ -153,6 +153,9 @@ struct resource {
 	/* Optional: answers a create in place of the redirect, or returns
 	 * RES_PASS. */
 	int	(*created)(struct req *, const char *uuid);
+	/* Optional: a check of the validated form needing the request (its
+	 * configuration): NULL, or the message for *field. */
+	const char	*(*check)(const struct req *, const char **field);
 };
 #define RES_PASS	1
 

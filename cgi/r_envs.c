@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "app.h"
+#include "build.h"
+#include "build_settings.h"
 #include "db.h"
 #include "model.h"
 
@@ -17,10 +19,13 @@ static int update_post(struct req *);
 static int delete_post(struct req *);
 static int artifacts_get(struct req *);
 
-/* "external" (a registry override with its own credentials) arrives with
- * the builds work; until then the form offers only what works. */
-static const char *const locations[] = { "default", "specific", NULL };
+/* Build locations as intents: the default build node (the control
+ * node), a specific one (a server with the build role), or the default
+ * node pushing to an external registry of the user's. */
+static const char *const locations[] = { "default", "specific", "external",
+	NULL };
 static const char *const sources[] = { "repository", "keystone", NULL };
+static const char *const presets[] = { "static", "command", NULL };
 
 static const struct field env_fields[] = {
 	{ "name", FT_NAME, FF_REQ, 0, 0, NULL },
@@ -32,6 +37,17 @@ static const struct field env_fields[] = {
 	{ "build_server", FT_UUID, 0, 0, 0, NULL },
 	{ "runtime_servers", FT_UUID, FF_MULTI, 0, 0, NULL },
 	{ "retention_count", FT_INT, FF_REQ, 1, 100, NULL },
+	{ "build_context", FT_PATH, 0, 0, 0, NULL },
+	{ "preset", FT_ENUM, 0, 0, 0, presets },
+	{ "preset_base_image", FT_TEXT, 0, 0, 512, NULL },
+	{ "preset_root", FT_PATH, 0, 0, 0, NULL },
+	{ "preset_command", FT_TEXT, 0, 0, 4096, NULL },
+	{ "build_args", FT_LINES, 0, 0, 16 * 1024, NULL },
+	{ "build_timeout_s", FT_INT, 0, 60, 86400, NULL },
+	{ "ext_registry_host", FT_TEXT, 0, 0, 262, NULL },
+	{ "ext_registry_user", FT_TEXT, 0, 0, 128, NULL },
+	{ "ext_registry_password", FT_SECRET, 0, 0, 0, NULL },
+	{ "ext_registry_ca", FT_LINES, 0, 0, 16 * 1024, NULL },
 };
 #define NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
 
@@ -134,12 +150,15 @@ out:
 }
 
 static void
-add_choice_flags(cJSON *m, const char *loc, const char *src)
+add_choice_flags(cJSON *m, const char *loc, const char *src, const char *preset)
 {
 	cJSON_AddBoolToObject(m, "loc_default", loc == NULL || strcmp(loc, "default") == 0);
 	cJSON_AddBoolToObject(m, "loc_specific", loc != NULL && strcmp(loc, "specific") == 0);
+	cJSON_AddBoolToObject(m, "loc_external", loc != NULL && strcmp(loc, "external") == 0);
 	cJSON_AddBoolToObject(m, "src_repository", src == NULL || strcmp(src, "repository") == 0);
 	cJSON_AddBoolToObject(m, "src_keystone", src != NULL && strcmp(src, "keystone") == 0);
+	cJSON_AddBoolToObject(m, "preset_static", preset == NULL || strcmp(preset, "static") == 0);
+	cJSON_AddBoolToObject(m, "preset_is_command", preset != NULL && strcmp(preset, "command") == 0);
 }
 
 static void
@@ -149,15 +168,33 @@ add_str(cJSON *m, const char *key, const char *v)
 		cJSON_AddStringToObject(m, key, v);
 }
 
+/* Field errors found after the declarative pass (cross-field rules, the
+ * builds' own checks, a refusal), each shown at its field. */
+#define MAX_FERRS	12
+struct ferrs {
+	const char	*field[MAX_FERRS], *msg[MAX_FERRS];
+	size_t		 n;
+};
+
+static void
+ferr(struct ferrs *fe, const char *field, const char *msg)
+{
+	if (fe->n < MAX_FERRS) {
+		fe->field[fe->n] = field;
+		fe->msg[fe->n++] = msg;
+	}
+}
+
 /* The form for a new environment (c->env not loaded) or an edit; after a
- * POST the submitted values win. */
+ * POST the submitted values win. Secrets are never put back: only
+ * whether one is stored. */
 static int
 form_page(struct req *r, int status, const struct envctx *c, int editing,
-    const char *extra_field, const char *extra_msg)
+    const struct ferrs *fe)
 {
 	struct chosen	 chosen;
 	cJSON		*m;
-	const char	*build = NULL, *loc = NULL, *src = NULL;
+	const char	*build = NULL, *loc = NULL, *src = NULL, *preset = NULL;
 	const struct env_row *e = &c->env;
 
 	chosen.n = 0;
@@ -167,13 +204,19 @@ form_page(struct req *r, int status, const struct envctx *c, int editing,
 	cJSON_AddItemToObject(m, "app", app_row_view(&c->app));
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
 	cJSON_AddBoolToObject(m, "editing", editing);
-	if (editing)
+	cJSON_AddStringToObject(m, "static_base", BUILD_STATIC_BASE);
+	cJSON_AddStringToObject(m, "command_base", BUILD_COMMAND_BASE);
+	if (editing) {
 		cJSON_AddStringToObject(m, "env_uuid", e->uuid);
+		cJSON_AddBoolToObject(m, "password_set",
+		    e->ext_registry_password_set == 1);
+	}
 	if (strcmp(r->method, "POST") == 0) {
 		model_form(m, r, env_fields, NFIELDS);
 		build = input_get(&r->in, "build_server");
 		loc = input_get(&r->in, "build_location");
 		src = input_get(&r->in, "dockerfile_source");
+		preset = input_get(&r->in, "preset");
 		submitted_servers(r, &chosen);
 	} else if (editing) {
 		add_str(m, "v_name", e->name);
@@ -182,43 +225,125 @@ form_page(struct req *r, int status, const struct envctx *c, int editing,
 		add_str(m, "v_dockerfile_path", e->dockerfile_path);
 		cJSON_AddNumberToObject(m, "v_retention_count",
 		    (double)e->retention_count);
+		add_str(m, "v_build_context", e->build_context);
+		add_str(m, "v_preset_base_image", e->preset_base_image);
+		add_str(m, "v_preset_root", e->preset_root);
+		add_str(m, "v_preset_command", e->preset_command);
+		add_str(m, "v_build_args", e->build_args);
+		cJSON_AddNumberToObject(m, "v_build_timeout_s",
+		    (double)e->build_timeout_s);
+		add_str(m, "v_ext_registry_host", e->ext_registry_host);
+		add_str(m, "v_ext_registry_user", e->ext_registry_user);
+		add_str(m, "v_ext_registry_ca", e->ext_registry_ca);
 		build = e->build_server_uuid;
 		loc = e->build_location;
 		src = e->dockerfile_source;
+		preset = e->preset;
 		for (size_t i = 0; i < c->servers.n && i < 64; i++)
 			chosen.v[chosen.n++] = c->servers.v[i].uuid;
 	} else {
 		cJSON_AddStringToObject(m, "v_dockerfile_path", "Dockerfile");
 		cJSON_AddStringToObject(m, "v_retention_count", "3");
+		cJSON_AddStringToObject(m, "v_build_context", ".");
+		cJSON_AddStringToObject(m, "v_build_timeout_s", "1800");
 	}
-	add_choice_flags(m, loc, src);
+	add_choice_flags(m, loc, src, preset);
 	if (add_server_choices(r, m, build, &chosen) == -1) {
 		cJSON_Delete(m);
 		return 500;
 	}
-	if (extra_field != NULL)
-		model_field_error(m, extra_field, extra_msg);
+	for (size_t i = 0; fe != NULL && i < fe->n; i++)
+		model_field_error(m, fe->field[i], fe->msg[i]);
 	return page(r, status, "env_form", m);
 }
 
-/* Cross-field rules the declarative pass cannot express. */
-static const char *
-check_build(const struct req *r, const char **field)
+static int
+is(const char *v, const char *want)
+{
+	return v != NULL && strcmp(v, want) == 0;
+}
+
+/* Cross-field rules the declarative pass cannot express, and the builds'
+ * own checks of what a build will use (c: the stored row when editing). */
+static void
+check_build(const struct req *r, const struct envctx *c, int editing,
+    struct ferrs *fe)
 {
 	const char	*loc = input_get(&r->in, "build_location");
-	const char	*bs = input_get(&r->in, "build_server");
+	const char	*src = input_get(&r->in, "dockerfile_source");
+	const char	*preset = input_get(&r->in, "preset");
+	const char	*v, *msg, *host, *user, *pw;
 
-	*field = "build_server";
-	if (loc != NULL && strcmp(loc, "specific") == 0 && bs == NULL)
-		return "choose the build server";
-	return NULL;
+	if (is(loc, "specific") && input_get(&r->in, "build_server") == NULL)
+		ferr(fe, "build_server", "choose the build server");
+	if (is(src, "keystone") && preset == NULL)
+		ferr(fe, "preset", "choose what the Keystone Dockerfile builds");
+	if ((v = input_get(&r->in, "preset_base_image")) != NULL &&
+	    (msg = build_check_image(v)) != NULL)
+		ferr(fe, "preset_base_image", msg);
+	if ((v = input_get(&r->in, "preset_command")) != NULL &&
+	    (msg = build_check_command(v)) != NULL)
+		ferr(fe, "preset_command", msg);
+	else if (v == NULL && is(src, "keystone") && is(preset, "command"))
+		ferr(fe, "preset_command", "is required for this preset");
+	if ((v = input_get(&r->in, "build_args")) != NULL &&
+	    (msg = build_check_args(v)) != NULL)
+		ferr(fe, "build_args", msg);
+
+	host = input_get(&r->in, "ext_registry_host");
+	user = input_get(&r->in, "ext_registry_user");
+	pw = input_get(&r->in, "ext_registry_password");
+	if (host != NULL && (msg = build_check_registry_host(host)) != NULL)
+		ferr(fe, "ext_registry_host", msg);
+	if ((v = input_get(&r->in, "ext_registry_ca")) != NULL &&
+	    (msg = build_check_ca(v)) != NULL)
+		ferr(fe, "ext_registry_ca", msg);
+	if (user != NULL && strcspn(user, " \t:") != strlen(user))
+		ferr(fe, "ext_registry_user", "must not contain spaces or ':'");
+	if (host != NULL && user == NULL)
+		ferr(fe, "ext_registry_user", "is required with a registry host");
+	if (!is(loc, "external"))
+		return;
+	if (host == NULL)
+		ferr(fe, "ext_registry_host", "is required for an external registry");
+	/* The stored password serves only the registry and user it was given
+	 * for (ST_BSET_REGISTRY). */
+	if (pw == NULL && !(editing && c->env.ext_registry_password_set == 1 &&
+	    is(c->env.ext_registry_host, host != NULL ? host : "") &&
+	    is(c->env.ext_registry_user, user != NULL ? user : "")))
+		ferr(fe, "ext_registry_password", "is required for this registry "
+		    "and user");
+}
+
+/* Writes the registry override inside the environment's transaction
+ * (cgi's part of m_env_insert/update: sealing needs the keys). */
+struct after_reg {
+	struct req	*r;
+	int		 external;
+};
+
+static int
+after_registry(struct db *db, long long id, const char *uuid, void *arg)
+{
+	struct after_reg *a = arg;
+	const struct input *in = &a->r->in;
+	const char	*host = input_get(in, "ext_registry_host");
+
+	if (build_set_registry(db, &a->r->app->keys, uuid, host,
+	    host != NULL ? input_get(in, "ext_registry_user") : NULL,
+	    host != NULL ? input_get(in, "ext_registry_password") : NULL,
+	    host != NULL ? input_get(in, "ext_registry_ca") : NULL) == -1)
+		return -1;
+	return a->external ? m_env_set_external(db, id) : 0;
 }
 
 static void
-env_in(const struct req *r, struct env_in *e)
+env_in(const struct req *r, struct env_in *e, struct after_reg *ar)
 {
 	const char	*loc = input_get(&r->in, "build_location");
+	const char	*preset = input_get(&r->in, "preset");
 
+	memset(e, 0, sizeof(*e));
 	e->name = input_get(&r->in, "name");
 	e->branch = input_get(&r->in, "branch");
 	e->pinned_commit = input_get(&r->in, "pinned_commit");
@@ -226,11 +351,28 @@ env_in(const struct req *r, struct env_in *e)
 	e->dockerfile_path = input_get(&r->in, "dockerfile_path");
 	if (e->dockerfile_path == NULL)
 		e->dockerfile_path = "Dockerfile";
-	e->build_location = loc;
+	/* The external override is chosen by the after hook, once its
+	 * fields are written (a CHECK of sql/014 wants them first). */
+	e->build_location = is(loc, "external") ? "default" : loc;
 	/* A build server is kept only when the intent asks for one. */
-	e->build_server = strcmp(loc, "specific") == 0 ?
+	e->build_server = is(loc, "specific") ?
 	    input_get(&r->in, "build_server") : NULL;
 	e->retention_count = input_get(&r->in, "retention_count");
+	e->build_context = input_get(&r->in, "build_context");
+	e->preset = preset;
+	e->preset_base_image = input_get(&r->in, "preset_base_image");
+	if (e->preset_base_image == NULL && preset != NULL)
+		e->preset_base_image = is(preset, "static") ? BUILD_STATIC_BASE :
+		    BUILD_COMMAND_BASE;
+	e->preset_root = input_get(&r->in, "preset_root");
+	if (e->preset_root == NULL && is(preset, "static"))
+		e->preset_root = ".";
+	e->preset_command = input_get(&r->in, "preset_command");
+	e->build_args = input_get(&r->in, "build_args");
+	e->build_timeout_s = input_get(&r->in, "build_timeout_s");
+	ar->external = is(loc, "external");
+	e->after = after_registry;
+	e->after_arg = ar;
 }
 
 static const char *
@@ -249,6 +391,16 @@ refusal_field(struct req *r, const char **msg)
 	if (strcmp(c, "environments_check") == 0) {
 		*msg = "choose the build server";
 		return "build_server";
+	}
+	/* sql/014_builds.sql's: a preset for a Keystone Dockerfile, the
+	 * override's fields for an external registry. */
+	if (strcmp(c, "environments_check1") == 0) {
+		*msg = "choose what the Keystone Dockerfile builds";
+		return "preset";
+	}
+	if (strcmp(c, "environments_check2") == 0) {
+		*msg = "is required for an external registry";
+		return "ext_registry_host";
 	}
 	*msg = "was refused by the database";
 	return "name";
@@ -272,29 +424,30 @@ load(struct req *r, struct envctx *c, int env, int servers)
 	return m_env_servers(&r->app->db, c->env.id, &c->servers) == 0 ? 0 : 500;
 }
 
-/* Create (editing 0) or update: validation, the cross-field rule, the
- * write, then the form again with the refusal or a redirect. */
+/* Create (editing 0) or update: validation, the cross-field rules, the
+ * write, then the form again with the refusals or a redirect. */
 static int
 save(struct req *r, int editing)
 {
 	struct envctx	 c;
 	struct env_in	 e;
+	struct after_reg ar = { r, 0 };
 	struct chosen	 srv;
+	struct ferrs	 fe;
 	const char	*field, *msg;
 	char		 uuid[40], loc[200];
 	int		 rc;
 
+	fe.n = 0;
 	if ((rc = load(r, &c, editing, editing)) != 0)
 		goto out;
-	if (r->invalid) {
-		rc = form_page(r, 422, &c, editing, NULL, NULL);
+	if (!r->invalid)
+		check_build(r, &c, editing, &fe);
+	if (r->invalid || fe.n > 0) {
+		rc = form_page(r, 422, &c, editing, &fe);
 		goto out;
 	}
-	if ((msg = check_build(r, &field)) != NULL) {
-		rc = form_page(r, 422, &c, editing, field, msg);
-		goto out;
-	}
-	env_in(r, &e);
+	env_in(r, &e, &ar);
 	submitted_servers(r, &srv);
 	if (editing)
 		rc = m_env_update(&r->app->db, r->params[0], r->params[1], &e,
@@ -304,7 +457,8 @@ save(struct req *r, int editing)
 		    uuid);
 	if (rc == 1) {
 		field = refusal_field(r, &msg);
-		rc = form_page(r, 422, &c, editing, field, msg);
+		ferr(&fe, field, msg);
+		rc = form_page(r, 422, &c, editing, &fe);
 		goto out;
 	}
 	if (rc == -1) {
@@ -327,7 +481,7 @@ new_get(struct req *r)
 	int		 rc;
 
 	if ((rc = load(r, &c, 0, 0)) == 0)
-		rc = form_page(r, 200, &c, 0, NULL, NULL);
+		rc = form_page(r, 200, &c, 0, NULL);
 	envctx_free(&c);
 	return rc;
 }
@@ -353,7 +507,8 @@ show_get(struct req *r)
 		goto out;
 	/* On env itself: the template reads them inside {{#env}}, where a
 	 * top-level section would hide env's own values. */
-	add_choice_flags(env, c.env.build_location, c.env.dockerfile_source);
+	add_choice_flags(env, c.env.build_location, c.env.dockerfile_source,
+	    c.env.preset);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
 	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
 	cJSON_AddItemToObject(m, "env", env);
@@ -373,7 +528,7 @@ edit_get(struct req *r)
 	int		 rc;
 
 	if ((rc = load(r, &c, 1, 1)) == 0)
-		rc = form_page(r, 200, &c, 1, NULL, NULL);
+		rc = form_page(r, 200, &c, 1, NULL);
 	envctx_free(&c);
 	return rc;
 }

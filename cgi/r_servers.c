@@ -67,7 +67,7 @@ static const struct resource servers = {
 	"This server is used by an environment; remove it there first.",
 	server_fields, NFIELDS, defaults, refusals,
 	m_server_list_view, m_server_view, servers_save, m_server_delete,
-	"environments", m_server_envs_view, servers_created,
+	"environments", m_server_envs_view, servers_created, NULL,
 };
 
 const struct route server_routes[] = {

@@ -103,11 +103,14 @@ int
 res_create(struct req *r)
 {
 	const struct resource	*rs = res(r);
+	const char		*field, *msg;
 	char			 uuid[40], loc[200];
 	int			 rc;
 
 	if (r->invalid)
 		return form_page(r, 422, NULL, NULL, NULL, NULL);
+	if (rs->check != NULL && (msg = rs->check(r, &field)) != NULL)
+		return form_page(r, 422, NULL, NULL, field, msg);
 	if ((rc = rs->save(&r->app->db, NULL, &r->in, uuid)) == 1)
 		return refused(r, NULL);
 	if (rc == -1)
@@ -180,6 +183,7 @@ int
 res_update(struct req *r)
 {
 	const struct resource	*rs = res(r);
+	const char		*field, *msg;
 	char			 loc[200];
 	int			 rc;
 
@@ -187,6 +191,8 @@ res_update(struct req *r)
 		return rc;
 	if (r->invalid)
 		return form_page(r, 422, r->params[0], NULL, NULL, NULL);
+	if (rs->check != NULL && (msg = rs->check(r, &field)) != NULL)
+		return form_page(r, 422, r->params[0], NULL, field, msg);
 	if ((rc = rs->save(&r->app->db, r->params[0], &r->in, NULL)) == 1)
 		return refused(r, r->params[0]);
 	if (rc == -1)

@@ -7,6 +7,7 @@
   <label>Name <input name="name" value="{{v_name}}" required maxlength="100"></label>
   {{#err_name}}<p class="field-error">Name {{msg}}.</p>{{/err_name}}
   <label>Repository URL <input name="repository_url" value="{{v_repository_url}}" required placeholder="https://git.example.com/team/app.git"></label>
+  <p class="hint">https://, ssh:// or user@host:path; git:// and file:// for local development only.</p>
   {{#err_repository_url}}<p class="field-error">Repository URL {{msg}}.</p>{{/err_repository_url}}
   <label>Default branch <input name="default_branch" value="{{v_default_branch}}" required></label>
   {{#err_default_branch}}<p class="field-error">Default branch {{msg}}.</p>{{/err_default_branch}}

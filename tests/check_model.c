@@ -1505,6 +1505,12 @@ START_TEST(env_build_location)
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, NULL, 0), 1);
 	ck_assert_str_eq(db_constraint(&db), "environments_check");
 	e.build_server = NULL;
+	/* ... and without its registry override (sql/014_builds.sql). */
+	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, NULL, 0), 1);
+	ck_assert_str_eq(db_constraint(&db), "environments_check2");
+	exec2("UPDATE environments SET ext_registry_host = 'reg.example.com', "
+	    "ext_registry_user = 'u', ext_registry_password_sealed = 'x' "
+	    "WHERE uuid = $1::uuid", uuid, NULL);
 	ck_assert_int_eq(m_env_update(&db, a.uuid, uuid, &e, NULL, 0), 0);
 	ck_assert_int_eq(t_env_get(a.uuid, uuid, &o), 1);
 	ck_assert_str_eq(str(o, "build_location"), "external");

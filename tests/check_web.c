@@ -1445,6 +1445,12 @@ START_TEST(env_field_errors)
 
 	env_form(&f, cl->csrf, ename, "", "external", "", rs, "3");
 	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_field_error(cl, "Registry host is required for an external registry.");
+	ck_field_error(cl, "Registry password is required for this registry "
+	    "and user.");
+
+	env_form(&f, cl->csrf, ename, "", "elsewhere", "", rs, "3");
+	ck_status(tw_post(cl, path, &f), cl, 422);
 	ck_has(cl, "<p class=\"field-error\">Build location is not one of");
 
 	rs[0] = "not-a-uuid";
@@ -1457,6 +1463,270 @@ START_TEST(env_field_errors)
 	    app), 0);
 	drop_app(app);
 	drop_server(srv);
+	buf_release(&f);
+}
+END_TEST
+
+/* The build settings of an environment form: every field, hostile values
+ * refused with a field error or stored literally, the registry password
+ * write-only. */
+static void
+build_form(struct buf *f, const char *csrf, const char *name, const char *k,
+    const char *v)
+{
+	static const char *const dflt[][2] = {
+		{ "dockerfile_source", "keystone" },
+		{ "dockerfile_path", "Dockerfile" },
+		{ "build_location", "default" },
+		{ "retention_count", "3" },
+		{ "preset", "command" },
+		{ "preset_command", "./run --port 8080" },
+		{ "build_timeout_s", "600" },
+	};
+
+	buf_reset(f);
+	tw_fadd(f, "csrf", csrf);
+	tw_fadd(f, "name", name);
+	for (size_t i = 0; i < sizeof(dflt) / sizeof(dflt[0]); i++)
+		if (k == NULL || strcmp(k, dflt[i][0]) != 0)
+			tw_fadd(f, dflt[i][0], dflt[i][1]);
+	if (k != NULL)
+		tw_fadd(f, k, v);
+}
+
+START_TEST(env_build_settings)
+{
+	static const struct {
+		const char	*k, *v, *err;
+	} bad[] = {
+		{ "branch", "-oops", "Branch must not start with '-'." },
+		{ "branch", "a;touch /tmp/ks-canary", "Branch " },
+		{ "dockerfile_path", "-f/etc/passwd", "Dockerfile path must not start with '-'." },
+		{ "dockerfile_path", "../Dockerfile", "Dockerfile path must not contain '..'." },
+		{ "build_context", "/", "Build context must be a relative path." },
+		{ "build_context", "-", "Build context must not start with '-'." },
+		{ "preset_root", "a/../../b", "Site directory must not contain '..'." },
+		{ "preset_command", "a\nb", "Command must not contain control characters." },
+		{ "preset_base_image", "-busybox", "Base image " },
+		{ "build_args", "1A=x", "Build arguments must be NAME=value lines" },
+		{ "build_args", "A=1\n-B=2", "(line 2)" },
+		{ "build_args", "A=\x1b[31m", "Build arguments must not contain control characters." },
+		{ "build_timeout_s", "59", "Build timeout must be a whole number from 60 to 86400." },
+		{ "build_timeout_s", "86401", "Build timeout must be a whole number from 60 to 86400." },
+		{ "preset", "shell", "Preset: is not one of the offered choices." },
+		{ "ext_registry_host", "reg;touch /tmp/ks-canary", "Registry host " },
+		{ "ext_registry_ca", "not a certificate", "Registry CA certificate must be a PEM certificate" },
+	};
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 app[40], env[40], appname[100], ename[100], path[256];
+	char		 epath[256], got[512];
+
+	tw_uniq(appname, sizeof(appname), "bset");
+	tw_uniq(ename, sizeof(ename), "env");
+	sql_app_env(appname, NULL, app, env);
+	snprintf(path, sizeof(path), "/apps/%s/envs/new", app);
+	tw_form_csrf(cl, path);
+	ck_has(cl, "Default build node (the control node)");
+	ck_has(cl, "External registry override");
+	ck_hasnt(cl, ">external<");
+	snprintf(path, sizeof(path), "/apps/%s/envs", app);
+	buf_init(&f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct buf want;
+		build_form(&f, cl->csrf, ename, bad[i].k, bad[i].v);
+		ck_status(tw_post(cl, path, &f), cl, 422);
+		buf_init(&want);
+		tw_html_escape(&want, bad[i].err);
+		if (!tw_has(cl, buf_cstr(&want)))
+			ck_abort_msg("%s=%s: no \"%s\" in:\n%.3000s", bad[i].k,
+			    bad[i].v, buf_cstr(&want), tw_body(cl));
+		buf_release(&want);
+	}
+	/* A Keystone Dockerfile needs a preset; a command preset its
+	 * command. */
+	build_form(&f, cl->csrf, ename, "preset", "");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_field_error(cl, "Preset: choose what the Keystone Dockerfile builds.");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments e JOIN "
+	    "applications a ON a.id = e.application_id WHERE a.uuid = $1", 1,
+	    app), 0);
+
+	/* Metacharacters where a value is literal: stored as sent (CRLF from
+	 * the textarea as LF). */
+	build_form(&f, cl->csrf, ename, "build_args",
+	    "X=$(touch /tmp/ks-canary)\r\nY=`id`; \"'\\ <b>");
+	tw_fadd(&f, "preset_root", "a b;c");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(epath, sizeof(epath), "/apps/%s/envs/", app);
+	uuid_from_location(cl, epath, env);
+	tw_sql_str(got, sizeof(got), "SELECT build_args || '|' || preset || '|' || "
+	    "preset_base_image || '|' || preset_command || '|' || build_timeout_s "
+	    "FROM environments WHERE uuid = $1", 1, env);
+	ck_assert_str_eq(got, "X=$(touch /tmp/ks-canary)\nY=`id`; \"'\\ <b>|command|"
+	    "debian:bookworm-slim|./run --port 8080|600");
+	snprintf(epath, sizeof(epath), "/apps/%s/envs/%s", app, env);
+	ck_status(tw_get(cl, epath), cl, 200);
+	ck_has(cl, "Y=`id`; &quot;&#39;\\ &lt;b&gt;");
+	ck_hasnt(cl, "<b>");
+	ck_assert_int_ne(access("/tmp/ks-canary", F_OK), 0);
+
+	/* The external registry override: the password is written, never
+	 * shown; saved again without it, it stays (same registry and user). */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/edit", app, env);
+	tw_form_csrf(cl, path);
+	build_form(&f, cl->csrf, ename, "build_location", "external");
+	{
+		struct buf g;
+		buf_init(&g);
+		buf_puts(&g, f.ptr);
+		tw_fadd(&g, "ext_registry_host", "127.0.0.1:5999");
+		tw_fadd(&g, "ext_registry_user", "pusher");
+		tw_fadd(&g, "ext_registry_password", "pw-CANARY-7f3a");
+		ck_status(tw_post(cl, epath, &g), cl, 303);
+		ck_status(tw_get(cl, epath), cl, 200);
+		ck_has(cl, "pushing to <code>127.0.0.1:5999</code> as <code>pusher"
+		    "</code> (password set)");
+		ck_hasnt(cl, "CANARY");
+		ck_status(tw_get(cl, path), cl, 200);
+		ck_hasnt(cl, "CANARY");
+		ck_has(cl, "set (leave empty to keep)");
+		tw_sql_str(got, sizeof(got), "SELECT build_location || "
+		    "(strpos(ext_registry_password_sealed, 'CANARY') = 0)::text "
+		    "FROM environments WHERE uuid = $1", 1, env);
+		ck_assert_str_eq(got, "externaltrue");
+		/* Again without the password: kept. */
+		buf_reset(&g);
+		buf_puts(&g, f.ptr);
+		tw_fadd(&g, "ext_registry_host", "127.0.0.1:5999");
+		tw_fadd(&g, "ext_registry_user", "pusher");
+		ck_status(tw_post(cl, epath, &g), cl, 303);
+		/* Another registry: a password again. */
+		buf_reset(&g);
+		buf_puts(&g, f.ptr);
+		tw_fadd(&g, "ext_registry_host", "reg.example.com");
+		tw_fadd(&g, "ext_registry_user", "pusher");
+		ck_status(tw_post(cl, epath, &g), cl, 422);
+		ck_field_error(cl, "Registry password is required for this "
+		    "registry and user.");
+		ck_hasnt(cl, "CANARY");
+		buf_release(&g);
+	}
+	tw_sql_str(got, sizeof(got), "SELECT ext_registry_host || ' ' || "
+	    "(ext_registry_password_sealed IS NOT NULL)::text FROM environments "
+	    "WHERE uuid = $1", 1, env);
+	ck_assert_str_eq(got, "127.0.0.1:5999 true");
+	drop_app(app);
+	buf_release(&f);
+}
+END_TEST
+
+/* An application's repository access: the URL as builds accept it, the
+ * deploy key (generated, shown, replaced only when confirmed), the HTTPS
+ * token (write-only), the access mode, and a Git host key unpinned when
+ * the URL's host changes. */
+START_TEST(app_repository_access)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 app[40], name[100], path[256], key1[256], key2[256];
+	char		 want[128];
+
+	tw_uniq(name, sizeof(name), "repo");
+	buf_init(&f);
+	tw_form_csrf(cl, "/apps/new");
+	ck_has(cl, "git:// and file:// for local development only");
+	app_form(&f, cl->csrf, name, "git://127.0.0.1/a.git", "main");
+	ck_status(tw_post(cl, "/apps", &f), cl, 422);
+	ck_field_error(cl, "Repository URL is allowed only for local development "
+	    "(allow_local_sources).");
+	app_form(&f, cl->csrf, name, "git@git.example.com:team/a.git", "main");
+	ck_status(tw_post(cl, "/apps", &f), cl, 303);
+	uuid_from_location(cl, "/apps/", app);
+
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Generate deploy key");
+	ck_has(cl, "Token: not set");
+	snprintf(path, sizeof(path), "/apps/%s/deploy_key", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_sql_str(key1, sizeof(key1), "SELECT deploy_key_public || ' ' || repo_auth "
+	    "FROM applications WHERE uuid = $1", 1, app);
+	snprintf(want, sizeof(want), " keystone-app-%s deploy_key", app);
+	ck_assert_msg(strncmp(key1, "ssh-ed25519 AAAA", 16) == 0 &&
+	    strstr(key1, want) != NULL, "%s", key1);
+	*strrchr(key1, ' ') = '\0';
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, key1);
+	ck_has(cl, "Regenerate deploy key");
+	/* Replacing asks first. */
+	snprintf(path, sizeof(path), "/apps/%s/deploy_key", app);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "Confirm to replace it.");
+	tw_sql_str(key2, sizeof(key2), "SELECT deploy_key_public FROM applications "
+	    "WHERE uuid = $1", 1, app);
+	ck_assert_str_eq(key2, key1);
+	tw_fadd(&f, "confirm", "1");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	tw_sql_str(key2, sizeof(key2), "SELECT deploy_key_public FROM applications "
+	    "WHERE uuid = $1", 1, app);
+	ck_assert_str_ne(key2, key1);
+
+	/* The token: saved sealed, shown only as set. */
+	snprintf(path, sizeof(path), "/apps/%s/token", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "https_username", "deployer");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	tw_fadd(&f, "https_token", "tok-CANARY-91c2");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Token: set");
+	ck_hasnt(cl, "CANARY");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND repo_auth = 'token' AND https_username = 'deployer' "
+	    "AND strpos(https_token_sealed, 'CANARY') = 0", 1, app), 1);
+	/* Access modes. */
+	snprintf(path, sizeof(path), "/apps/%s/access", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "repo_auth", "deploy_key");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND repo_auth = 'deploy_key'", 1, app), 1);
+	snprintf(path, sizeof(path), "/apps/%s/token", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "remove", "1");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s/access", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "repo_auth", "token");
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "save the HTTPS token first");
+
+	/* A pinned Git host key stays for the same host, goes for another. */
+	tw_sql_exec("UPDATE applications SET git_host = 'git.example.com', "
+	    "git_host_key = 'ssh-ed25519 AAAA', git_host_key_sha256 = 'SHA256:x', "
+	    "git_host_key_pinned_at = now() WHERE uuid = $1", 1, app);
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	app_form(&f, cl->csrf, name, "git@git.example.com:team/b.git", "main");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND git_host_key_sha256 = 'SHA256:x'", 1, app), 1);
+	app_form(&f, cl->csrf, name, "ssh://git@git.example.com:2222/team/b.git",
+	    "main");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND git_host IS NULL AND git_host_key IS NULL AND "
+	    "git_host_key_sha256 IS NULL AND git_host_key_pinned_at IS NULL", 1,
+	    app), 1);
+	drop_app(app);
 	buf_release(&f);
 }
 END_TEST
@@ -2386,6 +2656,8 @@ web_suite(void)
 	tcase_add_test(tc, server_field_errors);
 	tcase_add_test(tc, app_field_errors);
 	tcase_add_test(tc, env_field_errors);
+	tcase_add_test(tc, env_build_settings);
+	tcase_add_test(tc, app_repository_access);
 	tcase_add_test(tc, csrf_required);
 	tcase_add_test(tc, duplicate_names);
 	tcase_add_test(tc, hostile_names);

@@ -133,7 +133,7 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_ops_web && "$name" != check_registry &&
 		"$name" != check_registry_web && "$name" != check_provision &&
 		"$name" != check_prov_web && "$name" != check_plan &&
-		"$name" != check_build ]] || continue
+		"$name" != check_build && "$name" != check_build_settings ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -260,7 +260,7 @@ if ((stack_ok)); then
 	# take its operations.
 	stack_spooler_stop "$DIR" || true
 	for t in check_migrate check_cli check_model check_spool check_plan \
-		check_ops_web check_registry_web check_prov_web; do
+		check_ops_web check_registry_web check_prov_web check_build_settings; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi

@@ -105,13 +105,26 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_APP_LIST_NEW_D] = { "app_list_new_d", APP_LIST "a.created_at DESC, a.id DESC" PAGE },
 [ST_APP_COUNT] = { "app_count", "SELECT count(*) FROM applications" },
 [ST_APP_GET] = { "app_get",
- "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age "
+ "SELECT id, uuid, name, repository_url, default_branch, ks_age(created_at) AS age, "
+ " repo_auth, repo_auth = 'none' AS auth_none, repo_auth = 'deploy_key' AS auth_key, "
+ " repo_auth = 'token' AS auth_token, deploy_key_public, https_username, "
+ " https_token_sealed IS NOT NULL AS token_set, git_host, git_host_key_sha256, "
+ " to_char(git_host_key_pinned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"') "
+ "  AS git_host_pinned "
  "FROM applications WHERE uuid = $1::uuid" },
 [ST_APP_INSERT] = { "app_insert",
  "INSERT INTO applications (name, repository_url, default_branch) VALUES ($1, $2, $3) "
  "RETURNING uuid" },
+/* $5: the Git host of the new URL (known_hosts' name; NULL: none): a
+ * key pinned for another host is unpinned. */
 [ST_APP_UPDATE] = { "app_update",
  "UPDATE applications SET name = $2, repository_url = $3, default_branch = $4, "
+ " git_host_key = CASE WHEN git_host IS NOT DISTINCT FROM $5 THEN git_host_key END, "
+ " git_host_key_sha256 = CASE WHEN git_host IS NOT DISTINCT FROM $5 "
+ "  THEN git_host_key_sha256 END, "
+ " git_host_key_pinned_at = CASE WHEN git_host IS NOT DISTINCT FROM $5 "
+ "  THEN git_host_key_pinned_at END, "
+ " git_host = CASE WHEN git_host IS NOT DISTINCT FROM $5 THEN git_host END, "
  " updated_at = now() WHERE uuid = $1::uuid RETURNING uuid" },
 [ST_APP_DELETE] = { "app_delete",
  "DELETE FROM applications WHERE uuid = $1::uuid RETURNING name" },
@@ -128,22 +141,36 @@ static const struct stmtdef stmts[ST__MAX] = {
  "SELECT e.id, e.uuid, e.name, e.branch, coalesce(e.branch, a.default_branch) AS effective_branch, "
  " e.pinned_commit, e.dockerfile_source, e.dockerfile_path, e.build_location, "
  " e.retention_count, s.uuid AS build_server_uuid, s.name AS build_server_name, "
- " ks_age(e.created_at) AS age "
+ " ks_age(e.created_at) AS age, e.build_context, e.preset, e.preset_base_image, "
+ " e.preset_command, e.preset_root, e.build_args, e.build_timeout_s, "
+ " e.ext_registry_host, e.ext_registry_user, e.ext_registry_ca, "
+ " e.ext_registry_password_sealed IS NOT NULL AS ext_registry_password_set "
  "FROM environments e JOIN applications a ON a.id = e.application_id "
  "LEFT JOIN servers s ON s.id = e.build_server_id "
  "WHERE a.uuid = $1::uuid AND e.uuid = $2::uuid" },
+/* The build settings ($10..$16) NULL: their defaults. */
 [ST_ENV_INSERT] = { "env_insert",
  "INSERT INTO environments (application_id, name, branch, pinned_commit, dockerfile_source, "
- " dockerfile_path, build_location, build_server_id, retention_count) "
- "SELECT a.id, $2, $3, $4, $5, $6, $7, (SELECT id FROM servers WHERE uuid = $8::uuid), $9::int "
+ " dockerfile_path, build_location, build_server_id, retention_count, build_context, "
+ " preset, preset_base_image, preset_command, preset_root, build_args, build_timeout_s) "
+ "SELECT a.id, $2, $3, $4, $5, $6, $7, (SELECT id FROM servers WHERE uuid = $8::uuid), $9::int, "
+ " coalesce($10, '.'), $11, $12, $13, $14, coalesce($15, ''), coalesce($16::int, 1800) "
  "FROM applications a WHERE a.uuid = $1::uuid RETURNING id, uuid" },
 [ST_ENV_UPDATE] = { "env_update",
  "UPDATE environments e SET name = $3, branch = $4, pinned_commit = $5, "
  " dockerfile_source = $6, dockerfile_path = $7, build_location = $8, "
  " build_server_id = (SELECT id FROM servers WHERE uuid = $9::uuid), "
- " retention_count = $10::int, updated_at = now() "
+ " retention_count = $10::int, build_context = coalesce($11, '.'), preset = $12, "
+ " preset_base_image = $13, preset_command = $14, preset_root = $15, "
+ " build_args = coalesce($16, ''), build_timeout_s = coalesce($17::int, 1800), "
+ " updated_at = now() "
  "FROM applications a WHERE a.id = e.application_id AND a.uuid = $1::uuid "
  " AND e.uuid = $2::uuid RETURNING e.id, e.uuid" },
+/* The external registry override chosen, once its fields are written
+ * (sql/014_builds.sql checks they are). */
+[ST_ENV_SET_EXTERNAL] = { "env_set_external",
+ "UPDATE environments SET build_location = 'external', build_server_id = NULL "
+ "WHERE id = $1::bigint RETURNING id" },
 [ST_ENV_DELETE] = { "env_delete",
  "DELETE FROM environments e USING applications a WHERE a.id = e.application_id "
  " AND a.uuid = $1::uuid AND e.uuid = $2::uuid RETURNING e.name" },
@@ -163,6 +190,39 @@ static const struct stmtdef stmts[ST__MAX] = {
  "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int" },
 [ST_ARTIFACT_COUNT] = { "artifact_count",
  "SELECT artifact_rows FROM environments WHERE id = $1::bigint" },
+/* Builds' settings (lib/domain/build_settings.c): what a web worker may
+ * write, sealed, and never read back. */
+[ST_BSET_APP_ID] = { "bset_app_id",
+ "SELECT id FROM applications WHERE uuid = $1::uuid" },
+[ST_BSET_ENV_ID] = { "bset_env_id",
+ "SELECT id FROM environments WHERE uuid = $1::uuid" },
+[ST_BSET_DEPLOY_KEY] = { "bset_deploy_key",
+ "UPDATE applications SET deploy_key_public = $2, deploy_key_sealed = $3, "
+ " repo_auth = 'deploy_key', updated_at = now() WHERE id = $1::bigint RETURNING id" },
+[ST_BSET_TOKEN] = { "bset_token",
+ "UPDATE applications SET https_username = $2, https_token_sealed = $3, "
+ " repo_auth = 'token', updated_at = now() WHERE id = $1::bigint RETURNING id" },
+[ST_BSET_TOKEN_DEL] = { "bset_token_del",
+ "UPDATE applications SET https_username = NULL, https_token_sealed = NULL, "
+ " repo_auth = CASE repo_auth WHEN 'token' THEN 'none' ELSE repo_auth END, "
+ " updated_at = now() WHERE id = $1::bigint RETURNING id" },
+/* $2 NULL: the override removed. Without a new password ($4 NULL) the
+ * stored one stays only for the same host and user: a password is never
+ * sent to another registry than the one it was given for. */
+[ST_BSET_REGISTRY] = { "bset_registry",
+ "UPDATE environments SET ext_registry_host = $2, ext_registry_user = $3, "
+ " ext_registry_password_sealed = CASE WHEN $2::text IS NULL THEN NULL "
+ "  WHEN $4::text IS NOT NULL THEN $4 "
+ "  WHEN ext_registry_host = $2 AND ext_registry_user = $3 "
+ "  THEN ext_registry_password_sealed END, "
+ " ext_registry_ca = $5, updated_at = now() WHERE id = $1::bigint RETURNING id" },
+[ST_BSET_ACCESS] = { "bset_access",
+ "UPDATE applications SET repo_auth = $2, updated_at = now() WHERE uuid = $1::uuid "
+ " AND ($2 = 'none' OR ($2 = 'deploy_key' AND deploy_key_sealed IS NOT NULL) "
+ "  OR ($2 = 'token' AND https_token_sealed IS NOT NULL)) RETURNING id" },
+[ST_BSET_GIT_PIN] = { "bset_git_pin",
+ "UPDATE applications SET git_host = $2, git_host_key = $3, git_host_key_sha256 = $4, "
+ " git_host_key_pinned_at = now(), updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
 [ST_OVERVIEW] = { "overview",
  "SELECT (SELECT count(*) FROM servers) AS servers, "
  " (SELECT count(*) FROM servers WHERE status = 'active') AS servers_active, "

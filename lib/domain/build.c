@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "build.h"
+#include "build_settings.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -80,51 +81,6 @@ build_check_command(const char *cmd)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)cmd[i] < 0x20 && cmd[i] != '\t')
 			return "must be one line without control characters";
-	return NULL;
-}
-
-/* "host" or "host:port" (a registry's address). */
-static int
-host_port_ok(const char *s)
-{
-	char		 h[256];
-	const char	*c = strrchr(s, ':');
-	size_t		 n = c != NULL ? (size_t)(c - s) : strlen(s);
-
-	if (n == 0 || n >= sizeof(h))
-		return 0;
-	memcpy(h, s, n);
-	h[n] = '\0';
-	return valid_host(h) == NULL && (c == NULL || valid_port(c + 1, NULL) == NULL);
-}
-
-/* Build arguments: "NAME=value" lines (the value may be empty, any text
- * without control characters). */
-const char *
-build_check_args(const char *lines)
-{
-	size_t	 n = 0;
-
-	if (strlen(lines) > 16384)
-		return "must be at most 16 KiB";
-	for (const char *p = lines; *p != '\0'; ) {
-		size_t	 len = strcspn(p, "\n"), name;
-
-		if (len > 0) {
-			if (++n > 64)
-				return "must be at most 64 lines";
-			name = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
-			if (name == 0 || name > 128 || isdigit((unsigned char)p[0]) ||
-			    p[name] != '=')
-				return "must be NAME=value lines (NAME: letters, digits and _)";
-			for (size_t i = name; i < len; i++)
-				if ((unsigned char)p[i] < 0x20 && p[i] != '\t')
-					return "must not hold control characters";
-		}
-		p += len;
-		if (*p == '\n')
-			p++;
-	}
 	return NULL;
 }
 
@@ -318,48 +274,6 @@ url_access(const char *url)
 	return ACC_SSH;		/* ssh:// or user@host:path */
 }
 
-/* The Git host of an SSH URL as known_hosts names it ("host", or
- * "[host]:port" off port 22). -1 when it has none. */
-static int
-url_known_host(const char *url, char *out, size_t sz)
-{
-	const char	*h, *end;
-	char		 host[300];
-	long		 port = 22;
-
-	if (strncmp(url, "ssh://", 6) == 0) {
-		h = url + 6;
-		if ((end = strchr(h, '/')) == NULL)
-			end = h + strlen(h);
-		const char *at = memchr(h, '@', (size_t)(end - h));
-		if (at != NULL)
-			h = at + 1;
-		const char *colon = h[0] == '[' ? memchr(h, ']', (size_t)(end - h)) : h;
-		colon = colon != NULL ? memchr(colon, ':', (size_t)(end - colon)) : NULL;
-		if (colon != NULL) {
-			port = strtol(colon + 1, NULL, 10);
-			end = colon;
-		}
-	} else {
-		const char *at = strchr(url, '@');
-		h = at != NULL && at < strchr(url, ':') ? at + 1 : url;
-		if ((end = strchr(h, ':')) == NULL)
-			return -1;
-	}
-	if (h[0] == '[' && end > h && end[-1] == ']') {
-		h++;
-		end--;
-	}
-	if (end <= h || (size_t)(end - h) >= sizeof(host))
-		return -1;
-	snprintf(host, sizeof(host), "%.*s", (int)(end - h), h);
-	if (port == 22)
-		snprintf(out, sz, "%s", host);
-	else
-		snprintf(out, sz, "[%s]:%ld", host, port);
-	return 0;
-}
-
 /* The stored settings checked again (a row may have been written by
  * other means than the forms): NULL, or what is wrong. */
 static const char *
@@ -394,7 +308,8 @@ settings_wrong(const struct config *cfg, const struct benv *e, char *m,
 static const char *
 access_wrong(const struct benv *e, char *m, size_t msz)
 {
-	char	 kh[320];
+	char	 kh[320], host[300];
+	int	 port;
 
 	switch (url_access(e->repository_url)) {
 	case ACC_SSH:
@@ -402,7 +317,8 @@ access_wrong(const struct benv *e, char *m, size_t msz)
 			snprintf(m, msz, "No repository access: %s is reached over "
 			    "SSH; generate a deploy key on the application's page "
 			    "and add it to the Git host.", e->repository_url);
-		else if (url_known_host(e->repository_url, kh, sizeof(kh)) == -1)
+		else if (build_ssh_host(e->repository_url, host, sizeof(host),
+		    &port, kh, sizeof(kh)) != 1)
 			snprintf(m, msz, "No repository access: %s names no host.",
 			    e->repository_url);
 		else if (e->git_host_key == NULL || e->git_host == NULL ||
@@ -682,7 +598,8 @@ build_plan(struct db *db, const struct config *cfg, const struct keys *k,
 	/* The registry it pushes to, and the gate for it. */
 	if (strcmp(e.build_location, "external") == 0) {
 		if (e.ext_registry_host == NULL || e.ext_registry_user == NULL ||
-		    !e.has_ext_password || !host_port_ok(e.ext_registry_host)) {
+		    !e.has_ext_password ||
+		    build_check_registry_host(e.ext_registry_host) != NULL) {
 			snprintf(err, errsz, "The external registry override is "
 			    "incomplete: set its host, user and password.");
 			goto out;
@@ -770,13 +687,6 @@ out:
 
 /* ------------------------------------------------------------ secrets */
 
-void
-build_secret_ad(char *out, size_t sz, const char *what, long long id)
-{
-	snprintf(out, sz, "%s:%lld:%s", strcmp(what, "registry_password") == 0 ?
-	    "environments" : "applications", id, what);
-}
-
 struct bsealed {			/* ST_BUILD_APP_SECRET, _ENV_SECRET */
 	char	*deploy_key_sealed, *https_token_sealed;
 	char	*ext_registry_password_sealed;
@@ -798,7 +708,7 @@ build_resolve_secret(struct db *db, const struct keys *k, const char *ref,
 	struct bsealed	 s;
 	const struct rowtype *t;
 	long long	 id;
-	char		 what[32], ids[24], ad[128], *end;
+	char		 what[32], ids[24], *end;
 	const char	*sealed, *p[1];
 	struct buf	 pt;
 	int		 rc = -1;
@@ -832,8 +742,8 @@ build_resolve_secret(struct db *db, const struct keys *k, const char *ref,
 	    s.ext_registry_password_sealed;
 	if (sealed == NULL)
 		goto out;
-	build_secret_ad(ad, sizeof(ad), what, id);
-	if (keys_open_b64(&pt, k, ad, sealed) == -1)
+	/* Sealed bound to the reference itself (lib/domain/build_settings.h). */
+	if (keys_open_b64(&pt, k, ref, sealed) == -1)
 		goto out;
 	/* A step's secret is one line: the key (several lines) travels as
 	 * base64, which the clone step decodes into ssh-add. */

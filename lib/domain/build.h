@@ -108,11 +108,6 @@ int	build_set_registry(struct db *, const struct keys *, const char *env_uuid,
 	    const char *host, const char *user, const char *secret_password,
 	    const char *ca_pem);
 
-/* What a sealed repository or registry secret is bound to (its
- * associated data): what is "deploy_key" or "https_token" (id: the
- * application's) or "registry_password" (id: the environment's). */
-void	build_secret_ad(char *out, size_t sz, const char *what, long long id);
-
 /* The spooler's resolver for the references build_plan gives its
  * operations ("application/ID/deploy_key", "application/ID/token",
  * "environment/ID/registry"); -1 for any other. */

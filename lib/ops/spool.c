@@ -437,10 +437,10 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 
 	snprintf(id, sizeof(id), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
-	if (strcmp(status, "succeeded") != 0) {
-		res = db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3);
-		PQclear(res);
-	}
+	/* (A run that succeeded early, its report hook saying there was
+	 * nothing left to do, has steps left too.) */
+	res = db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3);
+	PQclear(res);
 	ok = row_get(sp->db, &idrow_t, ST_OP_FINISH, 4, p, &row) == 1;
 	res = db_exec(sp->db, ST_OP_SECRETS_DELETE, 1, p);
 	PQclear(res);

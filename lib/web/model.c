@@ -432,6 +432,12 @@ static const struct col app_cols[] = {
 	COL(app_row, id, C_INT), COL(app_row, uuid, C_STR),
 	COL(app_row, name, C_STR), COL(app_row, repository_url, C_STR),
 	COL(app_row, default_branch, C_STR), COL(app_row, age, C_STR),
+	COL(app_row, repo_auth, C_STR), COL(app_row, deploy_key_public, C_STR),
+	COL(app_row, auth_none, C_BOOL), COL(app_row, auth_key, C_BOOL),
+	COL(app_row, auth_token, C_BOOL),
+	COL(app_row, https_username, C_STR), COL(app_row, token_set, C_BOOL),
+	COL(app_row, git_host, C_STR), COL(app_row, git_host_key_sha256, C_STR),
+	COL(app_row, git_host_pinned, C_STR),
 };
 static const struct rowtype app_t = ROWTYPE(app_row, app_cols);
 ROW_FUNCS(app_row, app_t)
@@ -480,7 +486,8 @@ m_app_insert(struct db *db, const struct app_in *a, char uuid[40])
 int
 m_app_update(struct db *db, const char *uuid, const struct app_in *a)
 {
-	const char	*p[] = { uuid, a->name, a->repository_url, a->default_branch };
+	const char	*p[] = { uuid, a->name, a->repository_url, a->default_branch,
+	    a->git_host };
 	long		 rows = 0;
 	int		 rc;
 
@@ -533,6 +540,14 @@ static const struct col env_cols[] = {
 	COL(env_row, retention_count, C_INT),
 	COL(env_row, build_server_uuid, C_STR),
 	COL(env_row, build_server_name, C_STR), COL(env_row, age, C_STR),
+	COL(env_row, build_context, C_STR), COL(env_row, preset, C_STR),
+	COL(env_row, preset_base_image, C_STR),
+	COL(env_row, preset_command, C_STR), COL(env_row, preset_root, C_STR),
+	COL(env_row, build_args, C_STR), COL(env_row, build_timeout_s, C_INT),
+	COL(env_row, ext_registry_host, C_STR),
+	COL(env_row, ext_registry_user, C_STR),
+	COL(env_row, ext_registry_ca, C_STR),
+	COL(env_row, ext_registry_password_set, C_BOOL),
 };
 static const struct rowtype env_t = ROWTYPE(env_row, env_cols);
 ROW_FUNCS(env_row, env_t)
@@ -625,10 +640,11 @@ set_servers(struct db *db, const char *env_id, const char *const *servers,
  * transaction; any refusal rolls everything back. */
 static int
 env_write(struct db *db, enum stmt st, const char *const *p, int n,
-    const char *const *servers, size_t nservers, char uuid[40])
+    const char *const *servers, size_t nservers, char uuid[40],
+    const struct env_in *e)
 {
 	PGresult	*res = NULL;
-	char		 env_id[24];
+	char		 env_id[24], env_uuid[40];
 	int		 rc = -1;
 
 	if (db_tx_begin(db) == -1)
@@ -644,8 +660,15 @@ env_write(struct db *db, enum stmt st, const char *const *p, int n,
 	snprintf(env_id, sizeof(env_id), "%s", PQgetvalue(res, 0, 0));
 	if (uuid != NULL)
 		snprintf(uuid, 40, "%s", PQgetvalue(res, 0, 1));
+	snprintf(env_uuid, sizeof(env_uuid), "%s", PQgetvalue(res, 0, 1));
 	if ((rc = set_servers(db, env_id, servers, nservers)) != 0)
 		goto out;
+	if (e->after != NULL && (rc = e->after(db, strtoll(env_id, NULL, 10),
+	    env_uuid, e->after_arg)) != 0) {
+		if (rc != 1)
+			rc = -1;
+		goto out;
+	}
 	rc = db_tx_commit(db) == 0 ? 0 : -1;
 out:
 	PQclear(res);
@@ -665,8 +688,11 @@ m_env_insert(struct db *db, const char *app_uuid, const struct env_in *e,
 {
 	const char *p[] = { app_uuid, e->name, e->branch, e->pinned_commit,
 	    e->dockerfile_source, e->dockerfile_path, e->build_location,
-	    e->build_server, e->retention_count };
-	return env_write(db, ST_ENV_INSERT, p, NP(p), servers, nservers, uuid);
+	    e->build_server, e->retention_count, e->build_context, e->preset,
+	    e->preset_base_image, e->preset_command, e->preset_root,
+	    e->build_args, e->build_timeout_s };
+	return env_write(db, ST_ENV_INSERT, p, NP(p), servers, nservers, uuid,
+	    e);
 }
 
 int
@@ -675,8 +701,12 @@ m_env_update(struct db *db, const char *app_uuid, const char *env_uuid,
 {
 	const char *p[] = { app_uuid, env_uuid, e->name, e->branch,
 	    e->pinned_commit, e->dockerfile_source, e->dockerfile_path,
-	    e->build_location, e->build_server, e->retention_count };
-	return env_write(db, ST_ENV_UPDATE, p, NP(p), servers, nservers, NULL);
+	    e->build_location, e->build_server, e->retention_count,
+	    e->build_context, e->preset, e->preset_base_image,
+	    e->preset_command, e->preset_root, e->build_args,
+	    e->build_timeout_s };
+	return env_write(db, ST_ENV_UPDATE, p, NP(p), servers, nservers, NULL,
+	    e);
 }
 
 int
@@ -684,6 +714,19 @@ m_env_delete(struct db *db, const char *app_uuid, const char *env_uuid)
 {
 	const char *p[] = { app_uuid, env_uuid };
 	return write1(db, ST_ENV_DELETE, NP(p), p, NULL, NULL);
+}
+
+int
+m_env_set_external(struct db *db, long long env_id)
+{
+	char		 id[24];
+	const char	*p[] = { idstr(id, sizeof(id), env_id) };
+	long		 rows = 0;
+	int		 rc;
+
+	if ((rc = write1(db, ST_ENV_SET_EXTERNAL, NP(p), p, &rows, NULL)) != 0)
+		return rc;
+	return rows == 1 ? 0 : -1;
 }
 
 int

@@ -63,6 +63,10 @@ struct server_envs {
 struct app_row {
 	long long	 id;
 	char		*uuid, *name, *repository_url, *default_branch, *age;
+	/* Repository access (secrets only as "set"). */
+	char		*repo_auth, *deploy_key_public, *https_username;
+	int		 auth_none, auth_key, auth_token, token_set;
+	char		*git_host, *git_host_key_sha256, *git_host_pinned;
 };
 struct app_item {
 	char		*uuid, *name, *repository_url, *default_branch, *age;
@@ -109,6 +113,12 @@ struct env_row {
 	long long	 retention_count;
 	char		*build_server_uuid, *build_server_name;
 	char		*age;
+	/* Build settings (sql/014_builds.sql); secrets only as "set". */
+	char		*build_context, *preset, *preset_base_image;
+	char		*preset_command, *preset_root, *build_args;
+	long long	 build_timeout_s;
+	char		*ext_registry_host, *ext_registry_user, *ext_registry_ca;
+	int		 ext_registry_password_set;
 };
 struct env_server {			/* a runtime server */
 	char		*uuid, *name, *address, *status;
@@ -255,11 +265,22 @@ struct server_in {
 };
 struct app_in {
 	const char	*name, *repository_url, *default_branch;
+	const char	*git_host;	/* the URL's SSH host (update), or NULL */
 };
 struct env_in {
 	const char	*name, *branch, *pinned_commit, *dockerfile_source;
 	const char	*dockerfile_path, *build_location, *build_server;
 	const char	*retention_count;
+	/* Build settings; NULL: the column's default. */
+	const char	*build_context, *preset, *preset_base_image;
+	const char	*preset_command, *preset_root, *build_args;
+	const char	*build_timeout_s;
+	/* Optional: run inside the write's transaction once the row is
+	 * written (id), before it commits; 0, or anything else to roll all
+	 * back (1: a refusal, db_constraint() set by it). */
+	int		(*after)(struct db *, long long id, const char *uuid,
+			    void *arg);
+	void		*after_arg;
 };
 
 int	 m_user_by_name(struct db *, const char *username, struct user_row *);
@@ -338,6 +359,9 @@ int	 m_env_insert(struct db *, const char *app_uuid, const struct env_in *,
 int	 m_env_update(struct db *, const char *app_uuid, const char *env_uuid,
 	    const struct env_in *, const char *const *servers, size_t nservers);
 int	 m_env_delete(struct db *, const char *app_uuid, const char *env_uuid);
+/* Inside an after hook: the environment builds through its external
+ * registry override (written already). 0, -1. */
+int	 m_env_set_external(struct db *, long long env_id);
 int	 m_env_servers(struct db *, long long env_id, struct env_servers *);
 
 int	 m_artifact_list(struct db *, long long env_id, long limit, long offset,

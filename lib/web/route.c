@@ -59,6 +59,28 @@ check_text(const char *v, long maxchars)
 	return NULL;
 }
 
+/* A textarea's value in place: CRLF (what browsers send) becomes LF; any
+ * other control character is refused. */
+static const char *
+check_lines(char *v, long maxbytes)
+{
+	char	*w = v;
+
+	for (const char *p = v; *p; p++) {
+		if (p[0] == '\r' && p[1] == '\n')
+			continue;
+		if ((unsigned char)*p < 0x20 && *p != '\n')
+			return "must not contain control characters";
+		if (*p == 0x7f)
+			return "must not contain control characters";
+		*w++ = *p;
+	}
+	*w = '\0';
+	if (maxbytes > 0 && (long)(w - v) > maxbytes)
+		return "is too long";
+	return NULL;
+}
+
 static const char *
 check_one(const struct field *f, const char *v, char *norm, size_t normsz)
 {
@@ -107,6 +129,8 @@ check_one(const struct field *f, const char *v, char *norm, size_t normsz)
 		return "is not one of the offered choices";
 	case FT_SECRET:
 		return NULL;
+	case FT_LINES:
+		return check_lines(norm, f->hi);
 	}
 	return "is not accepted";
 }
@@ -115,7 +139,7 @@ int
 route_validate(const struct field *fields, size_t n, unsigned skip,
     const struct kvlist *src, struct input *in)
 {
-	char		 norm[4096 + 64];
+	char		 norm[16 * 1024 + 64];
 	const char	*msg, *v;
 	int		 bad = 0;
 

@@ -33,7 +33,9 @@ enum ftype {
 	FT_INT,		/* valid_int in [lo, hi] */
 	FT_BOOL,	/* checkbox: absent = "false", "1"/"on"/"true" = "true" */
 	FT_ENUM,	/* one of choices */
-	FT_SECRET	/* kept verbatim (no trim), never echoed back into forms */
+	FT_SECRET,	/* kept verbatim (no trim), never echoed back into forms */
+	FT_LINES	/* a textarea: lines (CRLF read as LF), no other control
+			 * characters (hi = max bytes, at most 16 KiB) */
 };
 
 #define FF_REQ		0x01	/* must be present and non-empty */
