@@ -126,10 +126,17 @@ setup(void)
 	PQclear(ts_q("UPDATE servers SET status = 'disabled' WHERE name NOT LIKE 'bld-%' "
 	    "AND status <> 'disabled'", 0, NULL));
 	for (int i = 0; i < NHOSTS; i++) {
+		char *out;
+
 		snprintf(cmd, sizeof(cmd), "grep -q ' %.*s$' /etc/hosts || "
-		    "echo '127.0.0.1 %.*s' >> /etc/hosts", (int)strcspn(reghost, ":"),
-		    reghost, (int)strcspn(reghost, ":"), reghost);
-		ck_assert_int_eq(th_sh(&hosts[i], ts_tmp, cmd, NULL), 0);
+		    "{ echo '127.0.0.1 %.*s' >> /etc/hosts; echo CHANGED; }",
+		    (int)strcspn(reghost, ":"), reghost, (int)strcspn(reghost, ":"),
+		    reghost);
+		ck_assert_int_eq(th_sh(&hosts[i], ts_tmp, cmd, &out), 0);
+		/* Its engine must resolve the name afresh. */
+		if (strstr(out, "CHANGED") != NULL)
+			th_engine_restart(&hosts[i], ts_tmp);
+		free(out);
 	}
 	ts_spooler_start(NULL);
 }
@@ -576,7 +583,7 @@ START_TEST(queue_and_supersede)
 	long long	 a1, b, a2, dep;
 	char		 ids[3][24], st[32];
 	const char	*p[3] = { ids[0], ids[1], ids[2] };
-	struct op_in	 in = { "check", "none", 0, 0, 0, 0, 0, 0, NULL, 0 };
+	struct op_in	 in = { "verify", "none", 0, 0, 0, 0, 0, 0, NULL, 0 };
 	struct op_step_in s = { "after the build", "control_node", 0, "true", 1, 60 };
 	PGresult	*res;
 
@@ -640,7 +647,7 @@ START_TEST(cancel_during_build)
 	snprintf(ids, sizeof(ids), "%lld", id);
 	/* The build's RUN sleeps on the node. */
 	for (i = 0; i < 600 && !running; i++) {
-		out = th_local(ts_tmp, "pgrep -f 'busybox sleep 300' >/dev/null && echo yes");
+		out = th_local(ts_tmp, "pgrep -f 'busybox [s]leep 300' >/dev/null && echo yes");
 		running = strstr(out, "yes") != NULL;
 		free(out);
 		if (!running)
@@ -651,7 +658,7 @@ START_TEST(cancel_during_build)
 	    1, p));
 	expect_status(id, "cancelled", 120);
 	for (i = 0; i < 300 && running; i++) {
-		out = th_local(ts_tmp, "pgrep -f 'busybox sleep 300' >/dev/null && echo yes");
+		out = th_local(ts_tmp, "pgrep -f 'busybox [s]leep 300' >/dev/null && echo yes");
 		running = strstr(out, "yes") != NULL;
 		free(out);
 		if (running)

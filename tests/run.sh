@@ -188,7 +188,16 @@ registry_cleanup() {
 			docker rm -f "$KS_STACK_REGISTRY_CONTAINER" \
 				"$KS_STACK_REGISTRY_CONTAINER-foreign" >/dev/null 2>&1 || true
 		fi
+		# The images the tests built or pulled under the test registry's
+		# name (builds leave the newest per environment).
+		if [[ -n "${KS_STACK_REGISTRY_HOST:-}" ]]; then
+			docker image ls --format '{{.Repository}}:{{.Tag}}' |
+				grep -F -- "$KS_STACK_REGISTRY_HOST/" |
+				xargs -r docker rmi >/dev/null 2>&1 || true
+		fi
 	fi
+	# check_build's Git repository.
+	rm -rf /var/tmp/ks-check-build
 	# The CA a control-node sign-in trusted for the test registry's name.
 	if [[ -n "${REG_NAME:-}" ]]; then
 		rm -rf /etc/docker/certs.d/"$REG_NAME":*

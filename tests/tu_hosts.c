@@ -80,3 +80,39 @@ th_local(const char *dir, const char *cmd)
 	free(line);
 	return out;
 }
+
+/*
+ * Restarts the host's Docker engine (the nested dockerd host-init.sh
+ * started, with the same and only flags) and waits until it answers. After
+ * a change to the host's /etc/hosts or resolv.conf this is what makes the
+ * next pull resolve the name afresh: a running dockerd keeps both files
+ * cached for a few seconds and may reuse a kept connection to the
+ * registry, which would hide the change from a check made at once.
+ */
+void
+th_engine_restart(const struct th_host *h, const char *dir)
+{
+	static const char cmd[] =
+	    "pid=$(cat /var/run/docker.pid 2>/dev/null)\n"
+	    "alive() { [ -n \"$pid\" ] && [ -e \"/proc/$pid\" ] && "
+	    "! grep -q '^State:[[:space:]]*Z' \"/proc/$pid/status\" 2>/dev/null; }\n"
+	    "if alive; then kill -TERM \"$pid\"; fi\n"
+	    "i=0; while alive && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done\n"
+	    "if alive; then echo \"dockerd $pid did not stop within 30 s\"; exit 1; fi\n"
+	    "setsid dockerd --bridge=none --iptables=false --ip-forward=false "
+	    "</dev/null >>/var/log/dockerd.log 2>&1 &\n"
+	    "i=0; until docker info >/dev/null 2>&1; do\n"
+	    "\ti=$((i + 1))\n"
+	    "\tif [ $i -ge 600 ]; then\n"
+	    "\t\techo 'dockerd did not come back within 60 s:'; tail -n 20 /var/log/dockerd.log\n"
+	    "\t\texit 1\n"
+	    "\tfi\n"
+	    "\tsleep 0.1\n"
+	    "done\n";
+	char	*out;
+	int	 rc;
+
+	rc = th_sh(h, dir, cmd, &out);
+	ck_assert_msg(rc == 0, "restarting the engine on %s: %s", h->name, out);
+	free(out);
+}

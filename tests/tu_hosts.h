@@ -18,6 +18,10 @@ int	 th_load(const char *kind, struct th_host *out, int max);
  * in dir that is removed at once); its output (malloc'd) into out if not
  * NULL. Returns the exit status. */
 int	 th_sh(const struct th_host *, const char *dir, const char *cmd, char **out);
+/* Restarts the host's nested dockerd (the same safe flags) and waits
+ * until it answers: after a change to the host's /etc/hosts, so that a
+ * pull resolves names afresh. Fails the test if it does not come back. */
+void	 th_engine_restart(const struct th_host *, const char *dir);
 /* Runs cmd with sh on the machine; its output (malloc'd). */
 char	*th_local(const char *dir, const char *cmd);
 

@@ -88,10 +88,15 @@ build_check_command(const char *cmd)
 static int
 json_str(struct buf *out, const char *s)
 {
+	cJSON	*v;
 	char	*j;
 	int	 rc;
 
-	if ((j = cJSON_PrintUnformatted(cJSON_CreateStringReference(s))) == NULL)
+	if ((v = cJSON_CreateStringReference(s)) == NULL)
+		return -1;
+	j = cJSON_PrintUnformatted(v);
+	cJSON_Delete(v);
+	if (j == NULL)
 		return -1;
 	rc = buf_puts(out, j);
 	cJSON_free(j);
@@ -494,6 +499,8 @@ build_steps(struct plan *pl, int op, const struct bplan *b,
 	plan_var(pl, "DOCKERFILE_PATH", dockerfile != NULL ? "" : e->dockerfile_path);
 	plan_var(pl, "CONTEXT", e->build_context);
 	plan_var(pl, "BUILD_ARGS", e->build_args);
+	plan_var(pl, "BUILD_ID", b->work + strlen(b->build_dir) + 10);
+	plan_var(pl, "REBUILD", b->rebuild ? "1" : "");
 	plan_text(pl, script_build_image);
 
 	step(pl, op, b, "Push the image", 1800, "", NULL, 0);

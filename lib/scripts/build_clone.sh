@@ -12,7 +12,8 @@ git_env=(GIT_TERMINAL_PROMPT=0 GIT_ASKPASS=/bin/false SSH_ASKPASS=/bin/false)
 git_cfg=(-c credential.helper= -c core.askPass=/bin/false)
 if [ -n "$GIT_CA" ]; then
 	printf '%s\n' "$GIT_CA" | as_build tee -- "$WORK/git-ca.pem" >/dev/null
-	git_cfg+=(-c "http.sslCAInfo=$WORK/git-ca.pem")
+	# (GIT_SSL_CAINFO, which a session may set, wins over http.sslCAInfo.)
+	git_env+=("GIT_SSL_CAINFO=$WORK/git-ca.pem")
 fi
 # A local source belongs to whoever made it: git's ownership check is
 # for repositories one works in, not for one cloned from. (git clears -c

@@ -4,7 +4,8 @@
 # the node's files in).
 # Set before this text: REPO_REF (HOST/keystone/APP/ENV) APP_UUID ENV_UUID
 # DOCKERFILE_PATH (in the clone, or empty: the Keystone one) CONTEXT
-# BUILD_ARGS ("NAME=value" lines).
+# BUILD_ARGS ("NAME=value" lines) BUILD_ID (this build's, a label)
+# REBUILD (non-empty: nothing from the build cache).
 sha=$(cat -- "$WORK/commit") || fail "no commit: the clone step did not finish"
 src=$(realpath -e -- "$WORK/src")
 ctx=$(realpath -e -- "$src/$CONTEXT" 2>/dev/null) || fail "build context $CONTEXT does not exist in the repository"
@@ -18,6 +19,7 @@ else
 fi
 check_disk "building"
 args=()
+[ -z "$REBUILD" ] || args+=(--no-cache)
 while IFS= read -r a; do
 	[ -z "$a" ] || args+=(--build-arg "$a")
 done <<<"$BUILD_ARGS"
@@ -26,5 +28,6 @@ dk build --network host --file "$df" \
 	--label "dev.keystone.application=$APP_UUID" \
 	--label "dev.keystone.environment=$ENV_UUID" \
 	--label "dev.keystone.commit=$sha" \
+	--label "dev.keystone.build=$BUILD_ID" \
 	"${args[@]}" --tag "$ref" -- "$ctx" 2>&1 || fail "docker build failed (see above)"
 echo "built $ref"
