@@ -33,8 +33,12 @@
 #	which keeps it out of every argv. Caddy's and fcgiwrap's files live
 #	in DIR/https. Prints
 #	  url=https://127.0.0.1:PORT/app.git
-#	  ca=PATH	(Caddy's root CA: GIT_SSL_CAINFO=PATH or
-#			 `git -c http.sslCAInfo=PATH` both make git trust it)
+#	  ca=PATH	(a world-readable copy of Caddy's root CA,
+#			 caddy/pki/authorities/local/root.crt under DIR/https)
+#	git trusts it through GIT_SSL_CAINFO=PATH, or `git -c
+#	http.sslCAInfo=PATH` when GIT_SSL_CAINFO is not set: the variable
+#	wins over the setting, and the environment of these machines may set
+#	it to the system's bundle (seen here); so set the variable.
 #	Caddy's HTTP port (for nothing: no redirects) is PORT+1, as
 #	tests/run.sh's free_port reserves.
 #
@@ -235,8 +239,10 @@ gitfix_spawn() {
 gitfix_https_serve() {
 	local dir=$1 port=$2 user=$3 secret_token=${4:--} d hash ca i code
 	[[ $# -eq 3 || $# -eq 4 ]] || { gitfix_err "usage: https-serve DIR PORT USER [TOKEN]"; return 2; }
-	[[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65535)) ||
-		{ gitfix_err "bad port: $port"; return 1; }
+	if [[ ! "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65534)); then
+		gitfix_err "bad port: $port"
+		return 1
+	fi
 	[[ "$user" =~ ^[A-Za-z0-9._-]+$ ]] || { gitfix_err "bad user name: $user"; return 1; }
 	dir=$(cd -- "$dir" && pwd -P) || return 1
 	[[ -d "$dir/app.git" ]] || { gitfix_err "no $dir/app.git (fixture.sh repo DIR)"; return 1; }
@@ -252,8 +258,11 @@ gitfix_https_serve() {
 	gitfix_https_stop "$dir"
 	mkdir -p -- "$d" && chmod 0700 -- "$d" || return 1
 	# The hash from the token on stdin (printf is a builtin: no argv).
-	hash=$(printf '%s\n' "$secret_token" | caddy hash-password) && [[ "$hash" == '$2'* ]] ||
-		{ gitfix_err "caddy hash-password failed"; return 1; }
+	hash=$(printf '%s\n' "$secret_token" | caddy hash-password) || hash=
+	if [[ "$hash" != "\$2"* ]]; then
+		gitfix_err "caddy hash-password failed"
+		return 1
+	fi
 	# git-http-backend runs as root here, the repository is keystone's:
 	# a global setting (the only kind git honours for it), given to the
 	# backend alone, lets it serve. "*": upload-pack sees the repository
