@@ -13,15 +13,18 @@ build_pkgs=(
 
 # Runtime of the local stack (make run / make check) and its tools.
 # openssh-client: the spooler checks a server's host key with ssh-keyscan
-# (lib/scripts/hostkey_scan.sh).
+# (lib/scripts/hostkey_scan.sh), and builds hold a deploy key in a private
+# ssh-agent (ssh-add reads it from stdin) and read a Git host's key.
+# git: the control node is always a build node; builds clone with it.
 runtime_pkgs=(
 	caddy apache2-utils openssl curl ca-certificates procps iproute2
-	openssh-client
+	openssh-client git
 )
 
-# Browser test and bench.
+# Browser test and bench; fcgiwrap runs git-http-backend behind Caddy for
+# the build tests' HTTPS Git server (tests/git/fixture.sh starts its own).
 test_pkgs=(
-	chromium chromium-driver wrk
+	chromium chromium-driver wrk fcgiwrap
 )
 
 # ---- Packages added by later issues: append here. ----------------------
@@ -108,6 +111,7 @@ if [[ -d /run/systemd/system ]]; then
 		docker.io) units=(docker.service docker.socket) ;;
 		containerd) units=(containerd.service) ;;
 		caddy) units=(caddy.service) ;;
+		fcgiwrap) units=(fcgiwrap.service fcgiwrap.socket) ;;
 		postgresql*) units=(postgresql.service) ;;
 		*) units=() ;;
 		esac

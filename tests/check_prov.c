@@ -36,7 +36,7 @@ teardown(void)
 
 static const char *const names[] = { "SERVER_NAME", "KEYSTONE_URL",
     "CALLBACK_SECRET", "MGMT_PUBKEY", "SUDO_PASSWORD", "CA_PEM", "REG_HOST",
-    "REG_CA_PEM", "DAEMON_JSON" };
+    "REG_CA_PEM", "DAEMON_JSON", "BUILD_ROLE" };
 #define NNAMES	(sizeof(names) / sizeof(names[0]))
 
 /* Runs the script's header and settings (all before its first command)
@@ -88,6 +88,7 @@ START_TEST(values_stay_values)
 	v.reg_host = "registry.example.com";
 	v.reg_ca_pem = NULL;	/* "" */
 	v.daemon_json = "{\"bridge\": \"none\"}";
+	v.role_build = 1;
 	want[0] = v.server_name;
 	want[1] = v.keystone_url;
 	want[2] = v.secret_callback;
@@ -97,6 +98,7 @@ START_TEST(values_stay_values)
 	want[6] = v.reg_host;
 	want[7] = "";
 	want[8] = v.daemon_json;
+	want[9] = "1";
 	buf_init(&out);
 	ck_assert_int_eq(prov_render(&out, &v), 0);
 	ck_assert_int_eq(run_settings(out.ptr, &got, &len), 0);
@@ -157,6 +159,60 @@ START_TEST(header_is_fixed)
 }
 END_TEST
 
+/* The packages the script installs, for a server with or without the
+ * build role: its settings, then its package selection (from the
+ * Compose choice to the check of what is missing) run by bash on
+ * Debian 12's facts; the list it would install into *out. */
+static int
+run_packages(const struct prov_script *v, char **out)
+{
+	struct buf	 s;
+	const char	*a, *b, *end;
+	char		 path[128], c[256];
+	FILE		*f;
+	int		 rc;
+
+	buf_init(&s);
+	ck_assert_int_eq(prov_render(&s, v), 0);
+	ck_assert_ptr_nonnull(end = strstr(s.ptr, "\nset -euo pipefail\n"));
+	ck_assert_ptr_nonnull(a = strstr(s.ptr, "\ncompose=docker-compose\n"));
+	ck_assert_ptr_nonnull(b = strstr(a, "\nmissing=()\n"));
+	snprintf(path, sizeof(path), "%s/packages.sh", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%.*s\nset -euo pipefail\nID=debian VERSION_ID=12\n%.*s\n"
+	    "printf '%%s\\n' \"${want[*]}\"\n", (int)(end - s.ptr), s.ptr,
+	    (int)(b - a), a);
+	fclose(f);
+	buf_release(&s);
+	snprintf(c, sizeof(c), "cd '%s' && bash packages.sh > want", dir);
+	rc = system(c);
+	snprintf(path, sizeof(path), "%s/want", dir);
+	ck_assert_ptr_nonnull(*out = tu_slurp(path, NULL));
+	return rc;
+}
+
+/* A build node gets git and the ssh client (ssh-agent, ssh-add) with
+ * Docker; a runtime-only server gets neither. */
+START_TEST(build_role_gets_git)
+{
+	struct prov_script v;
+	char		*got;
+
+	memset(&v, 0, sizeof(v));
+	v.server_name = "builder";
+	v.role_build = 1;
+	ck_assert_int_eq(run_packages(&v, &got), 0);
+	ck_assert_str_eq(got, "docker.io docker-compose curl ca-certificates sudo "
+	    "openssh-server git openssh-client\n");
+	free(got);
+	v.role_build = 0;
+	ck_assert_int_eq(run_packages(&v, &got), 0);
+	ck_assert_str_eq(got, "docker.io docker-compose curl ca-certificates sudo "
+	    "openssh-server\n");
+	free(got);
+}
+END_TEST
+
 /* A value that cannot be one bash word (invalid UTF-8): nothing rendered,
  * and what was written is wiped (it held secrets). */
 START_TEST(unquotable_value_refused)
@@ -187,6 +243,7 @@ main(void)
 	tcase_add_test(tc, values_stay_values);
 	tcase_add_test(tc, header_is_fixed);
 	tcase_add_test(tc, unquotable_value_refused);
+	tcase_add_test(tc, build_role_gets_git);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bad=0
 n=0
-for f in lib/scripts/*.sh deploy/*.sh tests/*.sh tests/hosts/*.sh tests/hosts/hostctl bench/*.sh; do
+for f in lib/scripts/*.sh deploy/*.sh tests/*.sh tests/hosts/*.sh tests/hosts/hostctl tests/git/*.sh bench/*.sh; do
 	[[ -f "$f" ]] || continue
 	n=$((n + 1))
 	if ! out=$(bash -n -- "$f" 2>&1); then

@@ -133,7 +133,8 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_ops_web && "$name" != check_registry &&
 		"$name" != check_registry_web && "$name" != check_provision &&
 		"$name" != check_prov_web && "$name" != check_plan &&
-		"$name" != check_build && "$name" != check_build_settings ]] || continue
+		"$name" != check_build && "$name" != check_build_settings &&
+		"$name" != check_gitfix ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -379,6 +380,24 @@ else
 fi
 
 # ------------------------------------------------------------- test hosts
+
+# The build tests' Git servers (tests/git/fixture.sh): a local path, SSH
+# from a ready host, HTTPS behind a Caddy of their own on 127.0.0.1.
+if [[ -x "$ABUILD/check_gitfix" && "${KS_TEST_HOSTS:-1}" != 0 ]]; then
+	HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-gitfix.XXXXXX)
+	export KS_HOSTS_STATE=$HOSTS_STATE
+	if bash "$REPO/tests/hosts/hostctl" engine-up >/dev/null &&
+		timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
+			up 1 --kind ready >/dev/null; then
+		KS_GIT_HTTPS_PORT=$(free_port 18643)
+		export KS_GIT_HTTPS_PORT
+		run_prog check_gitfix "$UNIT_TIMEOUT" "$ABUILD/check_gitfix"
+	else
+		fail check_gitfix "the test host did not come up"
+	fi
+	unset KS_HOSTS_STATE
+	hosts_cleanup
+fi
 
 if [[ "${KS_TEST_HOSTS:-1}" != 0 ]]; then
 	HOSTS_STATE=$(mktemp -d /tmp/ks-hosts-check.XXXXXX)

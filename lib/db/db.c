@@ -472,7 +472,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  "UPDATE provision_tokens t SET exchanged_at = now(), callback_hash = $2 FROM servers s "
  "WHERE t.token_hash = $1 AND s.id = t.server_id AND t.exchanged_at IS NULL "
  " AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > now() "
- "RETURNING t.server_id, s.name" },
+ "RETURNING t.server_id, s.name, s.role_build" },
 [ST_PROV_SUDO_TAKE] = { "prov_sudo_take",
  "DELETE FROM server_secrets WHERE server_id = $1::bigint AND name = 'sudo_password' "
  "RETURNING sealed" },

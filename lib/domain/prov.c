@@ -31,9 +31,11 @@ static const struct rowtype written_t = ROWTYPE(written_row, written_cols);
 struct token_row {		/* the server a fetched token is for */
 	long long	 server_id;
 	char		*name;
+	int		 role_build;
 };
 static const struct col token_cols[] = {
 	COL(token_row, server_id, C_INT), COL(token_row, name, C_STR),
+	COL(token_row, role_build, C_BOOL),
 };
 static const struct rowtype token_t = ROWTYPE(token_row, token_cols);
 
@@ -249,6 +251,7 @@ prov_render(struct buf *out, const struct prov_script *v)
 	    shq_assign(out, "REG_HOST", nz(v->reg_host)) == -1 ||
 	    shq_assign(out, "REG_CA_PEM", nz(v->reg_ca_pem)) == -1 ||
 	    shq_assign(out, "DAEMON_JSON", nz(v->daemon_json)) == -1 ||
+	    shq_assign(out, "BUILD_ROLE", v->role_build ? "1" : "0") == -1 ||
 	    buf_puts(out, script_provision) == -1) {
 		/* What was written held secrets. */
 		if (out->ptr != NULL) {
@@ -340,6 +343,7 @@ prov_exchange(struct db *db, const struct config *cfg,
 	v.reg_host = have_reg ? r.hostname : "";
 	v.reg_ca_pem = regca;
 	v.daemon_json = cfg->provision_daemon_json;
+	v.role_build = t.role_build == 1;
 	if (prov_render(out, &v) == -1) {
 		log_warnx("provision: server %lld: the script cannot be rendered "
 		    "(a value is not valid UTF-8)", server_id);

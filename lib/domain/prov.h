@@ -42,6 +42,7 @@ struct prov_script {
 	const char	*reg_host;
 	const char	*reg_ca_pem;
 	const char	*daemon_json;
+	int		 role_build;		/* gets git and the ssh client */
 };
 
 /* The script: a fixed header, each value as one NAME='value' line through

@@ -11,7 +11,7 @@
 # secret to any file, log or command line. Running it again does no harm.
 # Set before this text, each through lib/core/shq.c: SERVER_NAME KEYSTONE_URL
 # CALLBACK_SECRET MGMT_PUBKEY SUDO_PASSWORD CA_PEM REG_HOST REG_CA_PEM
-# DAEMON_JSON.
+# DAEMON_JSON BUILD_ROLE (1: the server has the build role).
 set -euo pipefail
 umask 022
 say() { printf 'keystone: %s\n' "$*" >&2; }
@@ -63,6 +63,11 @@ if [ "$ID:$VERSION_ID" = ubuntu:24.04 ]; then
 	compose=docker-compose-v2
 fi
 want=(docker.io "$compose" curl ca-certificates sudo openssh-server)
+# A build node clones applications with git, holding a deploy key in a
+# private ssh-agent (openssh-client's ssh-agent and ssh-add).
+if [ "$BUILD_ROLE" = 1 ]; then
+	want+=(git openssh-client)
+fi
 missing=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
