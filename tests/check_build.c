@@ -15,15 +15,19 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "build.h"
+#include "build_settings.h"
 #include "config.h"
 #include "reg.h"
 #include "testutil.h"
+#include "tu_git.h"
 #include "tu_hosts.h"
 #include "tu_spool.h"
 
@@ -82,6 +86,11 @@ make_repo(void)
 	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n"
 	    "RUN [\"/bin/busybox\", \"sleep\", \"300\"]\\n' > Dockerfile\n"
 	    "git add -A; c slow\n"
+	    "git checkout -q main; git checkout -qb args\n"
+	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\nARG X\\nARG Y\\n"
+	    "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"printf %%s \\\\\"$X\\\\\" > /x; "
+	    "printf %%s \\\\\"$Y\\\\\" > /y\"]\\n' > Dockerfile\n"
+	    "git add -A; c args\n"
 	    "git checkout -q main\n"
 	    "git clone -q --bare . ../app.git\n"
 	    "chmod -R a+rX \"$d\"\n"
@@ -710,6 +719,339 @@ START_TEST(static_preset)
 }
 END_TEST
 
+/* The application of environment env (its uuid, static). */
+static const char *
+app_of(const char *env)
+{
+	static char	 uuid[40];
+	PGresult	*res = ts_q("SELECT a.uuid FROM applications a JOIN environments e "
+			    "ON e.application_id = a.id WHERE e.uuid = $1", 1, &env);
+
+	snprintf(uuid, sizeof(uuid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return uuid;
+}
+
+static void
+set_url(const char *env, const char *url)
+{
+	const char *p[] = { env, url };
+
+	PQclear(ts_q("UPDATE applications a SET repository_url = $2 FROM environments e "
+	    "WHERE e.application_id = a.id AND e.uuid = $1", 2, p));
+}
+
+/* Nonzero when s is in the stored scripts, step output or logs of the
+ * stack; what was found into where. */
+static int
+stored_anywhere(const char *s, char *where, size_t sz)
+{
+	const char	*p[] = { s };
+	PGresult	*res;
+	char		 cmd[1024], *out;
+	int		 found = 0;
+
+	res = ts_q("SELECT (SELECT count(*) FROM operation_steps WHERE strpos(script, $1) > 0), "
+	    "(SELECT count(*) FROM operation_output WHERE strpos(chunk, $1) > 0), "
+	    "(SELECT count(*) FROM operations WHERE strpos(coalesce(error, ''), $1) > 0)", 1, p);
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0 || strcmp(PQgetvalue(res, 0, 1), "0") != 0 ||
+	    strcmp(PQgetvalue(res, 0, 2), "0") != 0) {
+		snprintf(where, sz, "the database (scripts %s, output %s, errors %s)",
+		    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		found = 1;
+	}
+	PQclear(res);
+	setenv("KS_CANARY", s, 1);
+	snprintf(cmd, sizeof(cmd), "grep -rlF -e \"$KS_CANARY\" -- '%s/log' 2>/dev/null", ts_dir);
+	out = th_local(ts_tmp, cmd);
+	unsetenv("KS_CANARY");
+	if (!found && out[0] != '\0') {
+		snprintf(where, sz, "logs: %s", out);
+		found = 1;
+	}
+	free(out);
+	return found;
+}
+
+/* Files on a node holding s (but its Docker configuration), listed. */
+static int
+node_files_have(const struct th_host *h, const char *s, char *where, size_t sz)
+{
+	char	 cmd[1024], *out = NULL;
+	int	 found;
+
+	setenv("KS_CANARY", s, 1);
+	snprintf(cmd, sizeof(cmd), "grep -rlF -e \"$KS_CANARY\" -- /tmp /var/tmp /home "
+	    "/root 2>/dev/null | grep -v '/.docker/config.json$'");
+	if (h != NULL) {
+		/* (th_sh runs it in the host: the value travels in the
+		 * command, which is fine for a test's canary.) */
+		char c2[2048];
+		snprintf(c2, sizeof(c2), "KS_CANARY='%s'; %s", s, cmd);
+		(void)th_sh(h, ts_tmp, c2, &out);
+	} else
+		out = th_local(ts_tmp, cmd);
+	unsetenv("KS_CANARY");
+	found = out != NULL && out[0] != '\0';
+	snprintf(where, sz, "%s: %s", h ? h->name : "the control node", out ? out : "");
+	free(out);
+	return found;
+}
+
+/*
+ * Runs build id to its end while sampling every process's arguments and
+ * environment (the test hosts' too: they are this machine's processes)
+ * for the canaries; fails the test if one shows.
+ */
+static void
+build_sampled(long long id, const char *const *canary, size_t n, const char *want)
+{
+	char	 st[32];
+	int	 i;
+
+	for (i = 0; i < 3000; i++) {
+		ts_op_field(id, "status", st, sizeof(st));
+		for (size_t k = 0; k < n; k++)
+			ck_assert_msg(!ts_proc_has(canary[k]), "canary %zu in a process's "
+			    "arguments or environment during build %lld", k, id);
+		if (strcmp(st, "queued") != 0 && strcmp(st, "running") != 0)
+			break;
+		usleep(100000);
+	}
+	expect_status(id, want, 10);
+}
+
+/*
+ * A private repository over SSH (a test host's git user, the deploy key
+ * Keystone made, the Git host's key pinned) built on the control node and
+ * on the build server; over HTTPS (git-http-backend behind Caddy with
+ * basic auth) with the token, and refused with a wrong one. The deploy
+ * key, the token and the build credential are in no stored script,
+ * output, log, process (sampled) or file on the nodes (but Docker's
+ * configuration).
+ */
+START_TEST(private_repositories)
+{
+	char		 pub[256], reason[512], extra[128], where[1024], *pem, *out;
+	char		 token[64], user[64], buildpw[128], key_line[80];
+	const char	*env, *env2, *canary[3], *port;
+	struct tg_repo	 r;
+	struct tg_ssh	 s;
+	struct tg_https	 h;
+	struct art	 a;
+	struct buf	 b;
+	long long	 id;
+	char		 ids[24];
+	const char	*p[1] = { ids };
+	size_t		 len;
+
+	ensure_registry();
+	free(th_local(ts_tmp, "rm -rf /var/tmp/ks-check-build/priv && "
+	    "mkdir -p /var/tmp/ks-check-build/priv"));
+	tg_repo("/var/tmp/ks-check-build/priv", NULL, &r);
+	env = make_env(NULL);
+	env = strdup(env);
+	ck_assert_int_eq(build_keygen(&ts_db, ts_sealkey, app_of(env), pub,
+	    sizeof(pub)), 0);
+	tg_ssh_serve(hosts[1].name, pub, "/var/tmp/ks-check-build/priv", &s);
+	set_url(env, s.url);
+	/* Not pinned yet: refused, saying so. */
+	refused(env, NULL, 0, reason, sizeof(reason));
+	ck_assert_msg(strstr(reason, "not pinned") != NULL, "%s", reason);
+	ck_assert_int_eq(build_pin_git_host(&ts_db, app_of(env), hosts[1].addr,
+	    s.host_key, "SHA256:pinned-by-the-test"), 0);
+
+	/* The deploy key's canary: a line from the middle of its PEM. */
+	buf_init(&b);
+	snprintf(extra, sizeof(extra), "application/%s/deploy_key", "0");
+	{
+		PGresult *res = ts_q("SELECT a.id FROM applications a WHERE a.uuid = $1", 1,
+		    (const char *[]){ app_of(env) });
+		snprintf(extra, sizeof(extra), "application/%s/deploy_key",
+		    PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	ck_assert_int_eq(build_resolve_secret(&ts_db, &ts_keys, extra, &b), 0);
+	pem = calloc(1, b.len + 1);
+	ck_assert_ptr_nonnull(pem);
+	ck_assert_int_eq(sodium_base642bin((unsigned char *)pem, b.len, b.ptr, b.len,
+	    NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+	{
+		char *l = strchr(pem, '\n');
+		ck_assert_ptr_nonnull(l);
+		snprintf(key_line, sizeof(key_line), "%.60s", l + 1);
+	}
+	free(pem);
+	buf_release(&b);
+	ck_assert_int_eq(reg_credential(&ts_db, ts_sealkey, "build", user,
+	    sizeof(user), buildpw, sizeof(buildpw)), 0);
+	canary[0] = key_line;
+	canary[1] = buildpw;
+
+	id = build(env, NULL, 1);
+	build_sampled(id, canary, 2, "succeeded");
+	artifact_of(id, &a);
+	ck_assert_str_eq(a.commit, r.main);
+	/* From the build server too. */
+	snprintf(extra, sizeof(extra), "build_location = 'specific', build_server_id = %lld",
+	    hid[0]);
+	{
+		const char *q[] = { env };
+		char sql[256];
+		snprintf(sql, sizeof(sql), "UPDATE environments SET %s WHERE uuid = $1", extra);
+		PQclear(ts_q(sql, 1, q));
+	}
+	id = build(env, r.main1, 1);
+	build_sampled(id, canary, 2, "succeeded");
+	artifact_of(id, &a);
+	ck_assert_str_eq(a.commit, r.main1);
+
+	/* Over HTTPS with a token; a wrong one is refused by the server. */
+	port = getenv("KS_GIT_HTTPS_PORT");
+	ck_assert_msg(port != NULL, "KS_GIT_HTTPS_PORT is not set");
+	randombytes_buf(pub, 12);
+	sodium_bin2hex(token, sizeof(token), (unsigned char *)pub, 12);
+	tg_https_serve("/var/tmp/ks-check-build/priv", atoi(port), "ks-user", token, &h);
+	env2 = make_env(NULL);
+	set_url(env2, h.url);
+	out = tu_slurp(h.ca, &len);
+	ck_assert_ptr_nonnull(out);
+	{
+		const char *q[] = { app_of(env2), out };
+		PQclear(ts_q("UPDATE applications SET git_ca_pem = $2 WHERE uuid = $1", 2, q));
+	}
+	free(out);
+	ck_assert_int_eq(build_set_token(&ts_db, ts_sealkey, app_of(env2), "ks-user",
+	    token), 0);
+	canary[2] = token;
+	id = build(env2, NULL, 1);
+	build_sampled(id, canary, 3, "succeeded");
+	artifact_of(id, &a);
+	ck_assert_str_eq(a.commit, r.main);
+	ck_assert_int_eq(build_set_token(&ts_db, ts_sealkey, app_of(env2), "ks-user",
+	    "not-the-token"), 0);
+	id = build(env2, NULL, 1);
+	expect_status(id, "failed", 300);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	{
+		PGresult *res = ts_q("SELECT error FROM operations WHERE id = $1::bigint", 1, p);
+		ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "Clone the repository") != NULL,
+		    "%s", ts_op_report(id));
+		PQclear(res);
+	}
+	out = ts_step_output(id, 2);
+	ck_assert_msg(strstr(out, "Authentication failed") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(tg_https_stop("/var/tmp/ks-check-build/priv"), 0);
+
+	for (int k = 0; k < 3; k++) {
+		ck_assert_msg(!stored_anywhere(canary[k], where, sizeof(where)),
+		    "canary %d stored in %s", k, where);
+		ck_assert_msg(!node_files_have(NULL, canary[k], where, sizeof(where)),
+		    "canary %d in files on %s", k, where);
+		ck_assert_msg(!node_files_have(&hosts[0], canary[k], where, sizeof(where)),
+		    "canary %d in files on %s", k, where);
+	}
+	/* The operation's page shows none of them. */
+	snprintf(ids, sizeof(ids), "%lld", id);
+	{
+		PGresult *res = ts_q("SELECT uuid FROM operations WHERE id = $1::bigint", 1, p);
+		char path[80];
+		snprintf(path, sizeof(path), "/ops/%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		out = ts_web_get(path, "op.html");
+		ck_assert_ptr_nonnull(out);
+		for (int k = 0; k < 3; k++)
+			ck_assert_msg(strstr(out, canary[k]) == NULL, "canary %d on %s", k, path);
+		free(out);
+	}
+	sodium_memzero(buildpw, sizeof(buildpw));
+	free((char *)env);
+}
+END_TEST
+
+/*
+ * Hostile values: shell and Dockerfile metacharacters, newlines and
+ * leading dashes in the repository URL, branch, Dockerfile path, build
+ * arguments and preset fields are refused with a reason or reach the build
+ * literally; a canary file is never created on any node.
+ */
+START_TEST(hostile_values)
+{
+	static const char *const refused_sql[] = {
+		"branch = 'main;touch /tmp/ks-canary-build'",
+		"branch = '-x'",
+		"branch = E'main\\ntouch /tmp/ks-canary-build'",
+		"dockerfile_path = '../../etc/passwd'",
+		"dockerfile_path = '-f'",
+		"build_context = E'a\\nb'",
+		"build_args = E'X=1\\n$(touch /tmp/ks-canary-build)=2'",
+		"dockerfile_source = 'keystone', preset = 'static', "
+		    "preset_base_image = 'busybox;touch /tmp/ks-canary-build'",
+		"dockerfile_source = 'keystone', preset = 'command', "
+		    "preset_base_image = 'busybox', preset_command = E'a\\nRUN touch /tmp/x'",
+	};
+	static const char *const urls[] = {
+		"file:///var/tmp/x;touch /tmp/ks-canary-build",
+		"-uhttps://example.invalid/x.git",
+		"ext::sh -c touch% /tmp/ks-canary-build",
+	};
+	char		 reason[512], *out, cmd[1024];
+	const char	*env;
+	struct art	 a;
+	long long	 id;
+	const char	*literal = "$(touch /tmp/ks-canary-build) `id` 'q' \"d\" ; | & --x";
+
+	ensure_registry();
+	make_repo();
+	for (size_t i = 0; i < sizeof(refused_sql) / sizeof(refused_sql[0]); i++) {
+		env = make_env(refused_sql[i]);
+		refused(env, NULL, 0, reason, sizeof(reason));
+	}
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		env = make_env(NULL);
+		set_url(env, urls[i]);
+		refused(env, NULL, 0, reason, sizeof(reason));
+		ck_assert_msg(strstr(reason, "repository URL") != NULL, "%s", reason);
+	}
+	/* Build arguments and a Dockerfile path with metacharacters reach
+	 * the build literally. */
+	env = make_env("branch = 'args'");
+	{
+		const char *q[] = { env, literal };
+		PQclear(ts_q("UPDATE environments SET build_args = 'X=' || $2 || E'\nY=--y' "
+		    "WHERE uuid = $1", 2, q));
+	}
+	id = build(env, NULL, 0);
+	expect_status(id, "succeeded", 300);
+	artifact_of(id, &a);
+	snprintf(cmd, sizeof(cmd), "docker run --rm --network host --entrypoint "
+	    "/bin/busybox '%s' cat /x /y", a.tag);
+	out = th_local(ts_tmp, cmd);
+	{
+		char want[512];
+		snprintf(want, sizeof(want), "%s--y", literal);
+		ck_assert_msg(strcmp(out, want) == 0, "the build arguments in the image: "
+		    "[%s], expected [%s]", out, want);
+	}
+	free(out);
+	env = make_env("dockerfile_path = 'Docker file;touch /tmp/ks-canary-build'");
+	id = build(env, NULL, 0);
+	expect_status(id, "failed", 300);
+	out = ts_step_output(id, 4);
+	ck_assert_msg(strstr(out, "Dockerfile Docker file;touch /tmp/ks-canary-build does "
+	    "not exist") != NULL, "%s", out);
+	free(out);
+	out = th_local(ts_tmp, "ls /tmp/ks-canary-build 2>/dev/null");
+	ck_assert_msg(out[0] == '\0', "the canary file was created on the control node");
+	free(out);
+	for (int i = 0; i < NHOSTS; i++) {
+		ck_assert_msg(th_sh(&hosts[i], ts_tmp, "test ! -e /tmp/ks-canary-build", NULL) == 0,
+		    "the canary file was created on %s", hosts[i].name);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -727,6 +1069,8 @@ main(void)
 	tcase_add_test(tc, queue_and_supersede);
 	tcase_add_test(tc, cancel_during_build);
 	tcase_add_test(tc, static_preset);
+	tcase_add_test(tc, private_repositories);
+	tcase_add_test(tc, hostile_values);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

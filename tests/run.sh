@@ -318,6 +318,9 @@ if ((stack_ok)); then
 			timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
 				up "$n" --kind ready >/dev/null; then
 			export KS_REGISTRY_HOST=$KS_STACK_REGISTRY_HOST
+			# (check_build's HTTPS Git server)
+			KS_GIT_HTTPS_PORT=$(free_port 18743)
+			export KS_GIT_HTTPS_PORT
 			run_prog "$prog" "$WEB_TIMEOUT" "$ABUILD/$prog"
 		else
 			fail "$prog" "the test hosts or the registry image did not come up"
