@@ -79,6 +79,22 @@ resp_write(void *arg, const void *p, size_t n)
 /* ---- answers -------------------------------------------------------- */
 
 cJSON *
+build_node_add(struct req *r, cJSON *m, long long server_id)
+{
+	struct build_node_row	 b;
+	cJSON			*v = NULL;
+
+	if (m_build_node(&r->app->db, server_id,
+	    (long long)r->app->cfg.build_min_free_mb * 1024, &b) == 1 &&
+	    (v = build_node_row_view(&b)) != NULL) {
+		cJSON_AddBoolToObject(v, "control", server_id == 0);
+		cJSON_AddItemToObject(m, "build_node", v);
+	}
+	build_node_row_free(&b);
+	return v;
+}
+
+cJSON *
 model_new(const char *title, const char *nav)
 {
 	cJSON	*m = cJSON_CreateObject();

@@ -107,6 +107,10 @@ long	 req_page(const struct req *);
 const char *req_sort(const struct req *);
 void	 model_pager(cJSON *, const char *base, const char *sort, long page,
 	    long total);
+/* Adds "build_node": the health of build node server_id (0: the control
+ * node), disk pressure against build_min_free_mb now. The object, or NULL
+ * on failure. */
+cJSON	*build_node_add(struct req *, cJSON *, long long server_id);
 
 /* Query-string fields of list pages. */
 #define QUERY_PAGE	{ "page", FT_INT, 0, 1, 100000, NULL }
@@ -156,6 +160,9 @@ struct resource {
 	/* Optional: a check of the validated form needing the request (its
 	 * configuration): NULL, or the message for *field. */
 	const char	*(*check)(const struct req *, const char **field);
+	/* Optional: adds what the show page shows beyond the row and its
+	 * children to its model m (the row's view under one); 0 or -1. */
+	int	(*more)(struct req *, cJSON *m);
 };
 #define RES_PASS	1
 

@@ -6,6 +6,7 @@
  *   keystonectl [-c config] user add NAME [--admin] [--generate]
  *   keystonectl [-c config] user passwd NAME [--generate]
  *   keystonectl [-c config] server pin NAME [FINGERPRINT]
+ *   keystonectl [-c config] build APP ENV [--commit SHA] [--rebuild]
  *
  * Passwords never travel in arguments: they are read from standard input
  * (one line), or generated with --generate and printed once on stdout.
@@ -17,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "build.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -37,7 +39,8 @@ usage(void)
 	    "       keystonectl [-c config] user passwd NAME [--generate]\n"
 	    "       keystonectl [-c config] server pin NAME [SHA256:FINGERPRINT]\n"
 	    "       keystonectl [-c config] registry setup [HOSTNAME [STORAGE_PATH]]\n"
-	    "       keystonectl [-c config] registry provision|check|status\n");
+	    "       keystonectl [-c config] registry provision|check|status\n"
+	    "       keystonectl [-c config] build APP ENV [--commit SHA] [--rebuild]\n");
 	exit(2);
 }
 
@@ -221,6 +224,48 @@ cmd_registry(struct db *db, const struct config *cfg, const struct keys *k,
 	return rc == 0 ? 0 : 1;
 }
 
+/*
+ * build APP ENV [--commit SHA] [--rebuild]: queues a build as the
+ * environment page's "Build" does (build_plan), the operation's id on
+ * stdout; a refusal on stderr, exit 1.
+ */
+static int
+cmd_build(struct db *db, const struct config *cfg, const struct keys *k,
+    int argc, char *argv[])
+{
+	struct build_req b;
+	char		 env[40], uuid[40], err[1024];
+	int		 rc;
+
+	if (argc < 2)
+		usage();
+	memset(&b, 0, sizeof(b));
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--rebuild") == 0)
+			b.rebuild = 1;
+		else if (strcmp(argv[i], "--commit") == 0 && i + 1 < argc &&
+		    b.commit == NULL)
+			b.commit = argv[++i];
+		else
+			usage();
+	}
+	if ((rc = m_env_by_names(db, argv[0], argv[1], env)) != 1) {
+		if (rc == 0)
+			fprintf(stderr, "keystonectl: application %s has no "
+			    "environment %s\n", argv[0], argv[1]);
+		return 1;
+	}
+	b.env_uuid = env;
+	rc = build_plan(db, cfg, k, &b, uuid, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "keystonectl: %s\n", rc == 1 ? err :
+		    "the build could not be queued (see the log)");
+		return 1;
+	}
+	printf("%s\n", uuid);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -282,6 +327,8 @@ main(int argc, char *argv[])
 		rc = cmd_server_pin(&db, &cfg, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "registry") == 0)
 		rc = cmd_registry(&db, &cfg, &keys, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "build") == 0)
+		rc = cmd_build(&db, &cfg, &keys, argc - 1, argv + 1);
 	else
 		usage();
 out:

@@ -195,6 +195,11 @@ overview_get(struct req *r)
 		return 500;
 	}
 	cJSON_AddItemToObject(m, "counts", overview_row_view(&o));
+	/* The "Control node" panel: the default build node's health. */
+	if (build_node_add(r, m, 0) == NULL) {
+		cJSON_Delete(m);
+		return 500;
+	}
 	return page(r, 200, "overview", m);
 }
 

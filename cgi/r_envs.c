@@ -1,6 +1,7 @@
 /*
- * Environments under an application (create, show, edit, delete) and their
- * artifacts page.
+ * Environments under an application (create, show, edit, delete), their
+ * artifacts page, and the "Build" button (lib/domain/build.h's
+ * build_plan) with the environment's builds on its page.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,10 @@ static int edit_get(struct req *);
 static int update_post(struct req *);
 static int delete_post(struct req *);
 static int artifacts_get(struct req *);
+static int build_post(struct req *);
+
+/* The builds an environment's page lists beyond the queued and running. */
+#define ENV_LAST_BUILDS	5
 
 /* Build locations as intents: the default build node (the control
  * node), a specific one (a server with the build role), or the default
@@ -51,6 +56,13 @@ static const struct field env_fields[] = {
 };
 #define NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
 
+/* "Build": a commit (else the pinned one, else the branch head), and
+ * whether to build a commit again that was built already. */
+static const struct field build_fields[] = {
+	{ "commit", FT_SHA, 0, 0, 0, NULL },
+	{ "rebuild", FT_BOOL, 0, 0, 0, NULL },
+};
+
 static const struct field artifacts_query[] = {
 	QUERY_PAGE,
 };
@@ -68,6 +80,8 @@ const struct route env_routes[] = {
 	    0, NULL },
 	{ "GET", "/apps/:uuid/envs/:uuid/artifacts", artifacts_get, NULL, 0, 0,
 	    artifacts_query, 1, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/build", build_post, build_fields, 2, 0,
+	    NULL, 0, NULL },
 };
 const size_t env_nroutes = sizeof(env_routes) / sizeof(env_routes[0]);
 
@@ -492,33 +506,92 @@ create_post(struct req *r)
 	return save(r, 0);
 }
 
+/* The environment's page (status, and error: a refusal of its Build form
+ * shown above it, with the submitted values), with its builds. */
 static int
-show_get(struct req *r)
+show_page(struct req *r, int status, const char *error)
 {
 	struct envctx	 c;
+	struct env_builds b;
 	cJSON		*m = NULL, *env;
 	int		 rc;
 
+	memset(&b, 0, sizeof(b));
 	if ((rc = load(r, &c, 1, 1)) != 0)
 		goto out;
 	rc = 500;
 	if ((m = model_new(c.env.name, "apps")) == NULL ||
 	    (env = env_row_view(&c.env)) == NULL)
 		goto out;
+	if (m_env_builds(&r->app->db, c.env.id, ENV_LAST_BUILDS, &b) == -1) {
+		cJSON_Delete(env);
+		goto out;
+	}
+	cJSON_AddItemToObject(m, "builds", env_builds_view(&b));
+	if (error != NULL) {
+		cJSON_AddStringToObject(m, "error", error);
+		model_form(m, r, build_fields, sizeof(build_fields) /
+		    sizeof(build_fields[0]));
+	}
 	/* On env itself: the template reads them inside {{#env}}, where a
 	 * top-level section would hide env's own values. */
 	add_choice_flags(env, c.env.build_location, c.env.dockerfile_source,
 	    c.env.preset);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
+	cJSON_AddStringToObject(m, "env_uuid", c.env.uuid);
 	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
 	cJSON_AddItemToObject(m, "env", env);
 	cJSON_AddItemToObject(m, "servers", env_servers_view(&c.servers));
-	rc = page(r, 200, "env_show", m);
+	rc = page(r, status, "env_show", m);
 	m = NULL;
 out:
 	cJSON_Delete(m);
+	env_builds_free(&b);
 	envctx_free(&c);
 	return rc;
+}
+
+static int
+show_get(struct req *r)
+{
+	return show_page(r, 200, NULL);
+}
+
+/*
+ * "Build": queues a build (build_plan), then the operation's page; a
+ * refusal (the registry, the build node, the repository access, a commit
+ * built already) is shown on the environment's page with what to do.
+ */
+static int
+build_post(struct req *r)
+{
+	struct envctx	 c;
+	struct build_req b;
+	char		 uuid[40], err[1024], loc[80];
+	int		 rc;
+
+	/* The environment of this application, or 404. */
+	if ((rc = load(r, &c, 1, 0)) != 0) {
+		envctx_free(&c);
+		return rc;
+	}
+	envctx_free(&c);
+	if (r->invalid)
+		return show_page(r, 422, "Nothing built: the commit must be a "
+		    "full commit SHA (40 hexadecimal digits), or empty.");
+	memset(&b, 0, sizeof(b));
+	b.env_uuid = r->params[1];
+	b.commit = input_get(&r->in, "commit");
+	b.rebuild = strcmp(input_get(&r->in, "rebuild"), "true") == 0;
+	b.user_id = r->user_id;
+	rc = build_plan(&r->app->db, &r->app->cfg, &r->app->keys, &b, uuid, err,
+	    sizeof(err));
+	if (rc == -1)
+		return 500;
+	if (rc == 1)
+		return show_page(r, 409, err);
+	snprintf(loc, sizeof(loc), "/ops/%s", uuid);
+	return flash_redirect(r, "ok", "Build queued.", loc);
 }
 
 static int

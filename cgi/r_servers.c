@@ -17,6 +17,7 @@ static int hostkey_get(struct req *);
 static int hostkey_check_post(struct req *);
 static int hostkey_post(struct req *);
 static int servers_created(struct req *, const char *);
+static int servers_more(struct req *, cJSON *);
 static int servers_save(struct db *, const char *, const struct input *,
     char[40]);
 
@@ -67,7 +68,7 @@ static const struct resource servers = {
 	"This server is used by an environment; remove it there first.",
 	server_fields, NFIELDS, defaults, refusals,
 	m_server_list_view, m_server_view, servers_save, m_server_delete,
-	"environments", m_server_envs_view, servers_created, NULL,
+	"environments", m_server_envs_view, servers_created, NULL, servers_more,
 };
 
 const struct route server_routes[] = {
@@ -83,6 +84,20 @@ const struct route server_routes[] = {
 	    NULL },
 };
 const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);
+
+/* A build server's page shows its health as a build node. */
+static int
+servers_more(struct req *r, cJSON *m)
+{
+	cJSON		*s = cJSON_GetObjectItem(m, "server");
+	cJSON		*id = cJSON_GetObjectItem(s, "id");
+
+	if (!cJSON_IsTrue(cJSON_GetObjectItem(s, "role_build")) ||
+	    !cJSON_IsNumber(id))
+		return 0;
+	return build_node_add(r, m, (long long)cJSON_GetNumberValue(id)) ==
+	    NULL ? -1 : 0;
+}
 
 static int
 servers_save(struct db *db, const char *uuid, const struct input *in,

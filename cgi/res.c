@@ -146,6 +146,10 @@ row_page(struct req *r, const char *title, const char *tpl, int kids)
 		}
 		cJSON_AddItemToObject(m, rs->children, rows);
 	}
+	if (kids && rs->more != NULL && rs->more(r, m) == -1) {
+		cJSON_Delete(m);
+		return 500;
+	}
 	return page(r, 200, tpl, m);
 }
 

@@ -33,6 +33,10 @@
   <button type="submit">Generate deploy key</button>
 </form>{{/NO_deploy_key_public}}
 <p>Git host key: {{#git_host_key_sha256}}<code>{{git_host}}</code> pinned at <code>{{git_host_key_sha256}}</code> ({{git_host_pinned}}){{/git_host_key_sha256}}{{#NO_git_host_key_sha256}}not pinned{{/NO_git_host_key_sha256}}</p>
+{{#ssh_git_host}}<form method="post" action="/apps/{{uuid}}/hostkey/check" class="inline-form">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <button type="submit">Check the Git host's key</button> <span class="muted">(<code>{{ssh_git_host}}</code>)</span>
+</form>{{/ssh_git_host}}
 <h3>HTTPS token</h3>
 <form method="post" action="/apps/{{uuid}}/token">
   <input type="hidden" name="csrf" value="{{csrf}}">

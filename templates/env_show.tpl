@@ -1,5 +1,6 @@
 {{%AUTOESCAPE context="HTML"}}
 {{#app}}<p class="crumbs"><a href="/apps/{{uuid}}">{{name}}</a></p>{{/app}}
+{{#error}}<p class="flash flash-error" role="alert">{{error}}</p>{{/error}}
 {{#env}}
 <div class="head"><h1>{{name}}</h1>
   <div class="actions"><a class="button" href="/apps/{{app_uuid}}/envs/{{uuid}}/artifacts">Artifacts</a> <a class="button" href="/apps/{{app_uuid}}/envs/{{uuid}}/edit">Edit</a></div>
@@ -15,7 +16,36 @@
   <dt>ID</dt><dd><code>{{uuid}}</code></dd>
 </dl>
 </section>
+<section class="card" id="build">
+<h2>Build</h2>
+<form method="post" action="/apps/{{app_uuid}}/envs/{{uuid}}/build">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <div class="row">
+    <label>Commit <input name="commit" value="{{v_commit}}" placeholder="{{#pinned_commit}}{{pinned_commit}}{{/pinned_commit}}{{#NO_pinned_commit}}the head of {{effective_branch}}{{/NO_pinned_commit}}" autocomplete="off" spellcheck="false" pattern="[0-9a-fA-F]{40}([0-9a-fA-F]{24})?"></label>
+  </div>
+  <label class="check"><input type="checkbox" name="rebuild" value="1"{{#v_rebuild}} checked{{/v_rebuild}}> Rebuild even if this commit was built</label>
+  <div class="actions"><button type="submit">Build</button></div>
+</form>
+</section>
 {{/env}}
+<h2>Builds</h2>
+{{#NO_builds}}<p class="empty">No builds yet.</p>{{/NO_builds}}
+<table class="list" id="builds">
+<thead><tr><th>Build</th><th>Status</th><th>Commit</th><th>Build node</th><th>Artifact</th><th>Created</th><th>Took</th></tr></thead>
+<tbody>
+{{#builds}}
+<tr>
+  <td><a href="/ops/{{uuid}}"><code>{{uuid}}</code></a>{{#rebuild}} <span class="tag">rebuild</span>{{/rebuild}}</td>
+  <td><span class="status status-{{status}}">{{status}}</span>{{#queued}} <span class="queue">{{queue_ahead}} ahead on {{node}}</span>{{/queued}}{{#superseded_by_uuid}} by <a href="/ops/{{superseded_by_uuid}}">a newer build</a>{{/superseded_by_uuid}}</td>
+  <td>{{#short_sha}}<code title="{{commit_sha}}">{{short_sha}}</code>{{/short_sha}}{{#NO_short_sha}}<span class="muted">—</span>{{/NO_short_sha}}</td>
+  <td>{{node}}</td>
+  <td>{{#artifact_uuid}}<a href="/apps/{{app_uuid}}/envs/{{env_uuid}}/artifacts">artifact</a>{{/artifact_uuid}}{{#NO_artifact_uuid}}<span class="muted">—</span>{{/NO_artifact_uuid}}</td>
+  <td>{{age}} ago</td>
+  <td>{{#took}}{{took}}{{/took}}{{#NO_took}}<span class="muted">—</span>{{/NO_took}}</td>
+</tr>
+{{/builds}}
+</tbody>
+</table>
 <h2>Runtime servers</h2>
 {{#NO_servers}}<p class="empty">No runtime servers chosen.</p>{{/NO_servers}}
 <ul class="plain">{{#servers}}<li><a href="/servers/{{uuid}}">{{name}}</a> <code>{{address}}</code> <span class="status status-{{status}}">{{status}}</span></li>{{/servers}}</ul>

@@ -17,9 +17,11 @@
 </div>
 <section class="card">
 <dl class="facts">
-  <dt>Status</dt><dd><span class="status status-{{status}}" data-op-status>{{status}}</span>{{#active}}{{#cancel_requested}} <span class="tag">cancel requested</span>{{/cancel_requested}}{{/active}}</dd>
+  <dt>Status</dt><dd><span class="status status-{{status}}" data-op-status>{{status}}</span>{{#active}}{{#cancel_requested}} <span class="tag">cancel requested</span>{{/cancel_requested}}{{/active}}{{#superseded_by_uuid}} by <a href="/ops/{{superseded_by_uuid}}" id="superseded-by">a newer build</a>{{/superseded_by_uuid}}</dd>
   {{#error}}<dt>Error</dt><dd class="error-text">{{error}}</dd>{{/error}}
-  <dt>Subject</dt><dd>{{#env_uuid}}<a href="/apps/{{app_uuid}}/envs/{{env_uuid}}">{{app_name}} / {{subject_name}}</a>{{/env_uuid}}{{#server_uuid}}<a href="/servers/{{server_uuid}}">{{subject_name}}</a>{{/server_uuid}}{{#NO_subject_name}}<span class="muted">{{subject_type}}</span>{{/NO_subject_name}}</dd>
+  <dt>Subject</dt><dd>{{#env_uuid}}<a href="/apps/{{app_uuid}}/envs/{{env_uuid}}">{{app_name}} / {{subject_name}}</a>{{/env_uuid}}{{#server_uuid}}<a href="/servers/{{server_uuid}}">{{subject_name}}</a>{{/server_uuid}}{{#subject_app_uuid}}<a href="/apps/{{subject_app_uuid}}">{{subject_name}}</a>{{/subject_app_uuid}}{{#NO_subject_name}}<span class="muted">{{subject_type}}</span>{{/NO_subject_name}}</dd>
+  {{#commit_sha}}<dt>Commit</dt><dd><code>{{commit_sha}}</code>{{#rebuild}} <span class="tag">rebuild</span>{{/rebuild}}</dd>{{/commit_sha}}
+  {{#artifact_uuid}}<dt>Artifact</dt><dd id="artifact">{{#artifact_made}}Made{{/artifact_made}}{{#NO_artifact_made}}Built already, reused{{/NO_artifact_made}}: <code class="wrap">{{artifact_tag}}</code> <code class="wrap">{{artifact_digest}}</code> <span class="status status-{{artifact_status}}">{{artifact_status}}</span>{{#env_uuid}} (<a href="/apps/{{app_uuid}}/envs/{{env_uuid}}/artifacts">artifacts</a>){{/env_uuid}}</dd>{{/artifact_uuid}}
   <dt>Started by</dt><dd>{{#created_by}}{{created_by}}{{/created_by}}{{#NO_created_by}}<span class="muted">Keystone</span>{{/NO_created_by}}</dd>
   {{#depends_on_uuid}}<dt>Runs after</dt><dd><a href="/ops/{{depends_on_uuid}}"><code>{{depends_on_uuid}}</code></a></dd>{{/depends_on_uuid}}
   <dt>Attempt</dt><dd>{{attempt}} of {{max_attempts}}</dd>

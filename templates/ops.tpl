@@ -8,7 +8,7 @@
 <tr>
   <td><a href="/ops/{{uuid}}">{{kind_label}}</a></td>
   <td>{{#subject_name}}{{subject_name}}{{/subject_name}}{{#NO_subject_name}}<span class="muted">{{subject_type}}</span>{{/NO_subject_name}}</td>
-  <td><span class="status status-{{status}}">{{status}}</span></td>
+  <td><span class="status status-{{status}}">{{status}}</span>{{#superseded_by_uuid}} by <a href="/ops/{{superseded_by_uuid}}">a newer build</a>{{/superseded_by_uuid}}</td>
   <td>{{attempt}}</td>
   <td>{{age}} ago</td>
   <td>{{#took}}{{took}}{{/took}}{{#NO_took}}<span class="muted">—</span>{{/NO_took}}</td>

@@ -21,6 +21,18 @@
 </form>
 </section>
 {{/server}}
+{{#build_node}}
+<section class="card" id="build-node">
+<h2>{{#control}}Control node{{/control}}{{#NO_control}}Build node{{/NO_control}}</h2>
+<dl class="facts">
+  <dt>Free disk</dt><dd>{{#known}}{{disk_free_mb}} MB{{#pressure}} <span class="status status-failed">disk pressure</span> below the build threshold of {{min_free_mb}} MB (build_min_free_mb){{/pressure}}{{/known}}{{#NO_known}}<span class="muted">not seen by a build yet</span>{{/NO_known}}</dd>
+  <dt>Docker engine</dt><dd>{{#known}}{{#engine_ok}}reachable{{/engine_ok}}{{#NO_engine_ok}}<span class="status status-failed">not reachable</span>{{/NO_engine_ok}}{{/known}}{{#NO_known}}<span class="muted">unknown</span>{{/NO_known}}</dd>
+  {{#known}}<dt>Last seen</dt><dd>{{message}}, {{checked_at}} ({{checked_age}} ago)</dd>{{/known}}
+  <dt>Queue</dt><dd>{{queue_length}} queued, {{running}} running</dd>
+  <dt>Last build</dt><dd>{{#last_build_uuid}}<a href="/ops/{{last_build_uuid}}"><span class="status status-{{last_build_status}}">{{last_build_status}}</span></a> {{last_build_age}} ago{{/last_build_uuid}}{{#NO_last_build_uuid}}<span class="muted">none yet</span>{{/NO_last_build_uuid}}</dd>
+</dl>
+</section>
+{{/build_node}}
 <h2>Environments using this server</h2>
 {{#NO_environments}}<p class="empty">None.</p>{{/NO_environments}}
 <ul class="plain">

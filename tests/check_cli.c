@@ -224,6 +224,107 @@ START_TEST(ctl_users)
 }
 END_TEST
 
+/* Runs SQL with parameters on the stack's database; the first value of the
+ * first row into out (may be NULL). */
+static void
+sqlv(char *out, size_t outsz, const char *q, int n, const char *const *p)
+{
+	PGconn		*c = PQconnectdb(pg_conninfo);
+	PGresult	*res;
+
+	ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+	res = PQexecParams(c, q, n, NULL, p, NULL, NULL, 0);
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", q,
+	    PQerrorMessage(c));
+	if (out != NULL) {
+		ck_assert_int_ge(PQntuples(res), 1);
+		snprintf(out, outsz, "%s", PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	PQfinish(c);
+}
+
+/*
+ * keystonectl build APP ENV: a refusal on stderr with status 1 (no
+ * registry in this stack), usage errors with 2, and a build queued with
+ * its steps when the gate passes (an external registry override), its id
+ * on stdout.
+ */
+START_TEST(ctl_build)
+{
+	char		 cmd[1024], app[64], env[40], cell[256], *out;
+	static const char sha[] = "89abcdef0123456789abcdef0123456789abcdef";
+	const char	*p[2];
+	int		 rc;
+
+	snprintf(app, sizeof(app), "cliapp%d", (int)getpid());
+	p[0] = app;
+	sqlv(env, sizeof(env), "WITH a AS (INSERT INTO applications (name, "
+	    "repository_url) VALUES ($1, 'https://git.example.com/t/a.git') "
+	    "RETURNING id) INSERT INTO environments (application_id, name) "
+	    "SELECT id, 'staging' FROM a RETURNING uuid", 1, p);
+
+	/* Usage errors. */
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' build "
+	    "%s", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 2, "exit %d: %s", rc, out);
+	ck_assert_ptr_nonnull(strstr(out, "build APP ENV [--commit SHA]"));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' build "
+	    "%s staging --commit", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 2, "exit %d: %s", rc, out);
+	free(out);
+	/* Unknown environment; a malformed commit. */
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' build "
+	    "%s nosuchenv", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 1 && strstr(out, "has no environment nosuchenv"),
+	    "exit %d: %s", rc, out);
+	free(out);
+	/* The registry is missing here: the planner's refusal, nothing
+	 * queued. */
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' build "
+	    "%s staging", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 1 && strstr(out, "The managed registry is missing"),
+	    "exit %d: %s", rc, out);
+	free(out);
+	p[0] = env;
+	sqlv(cell, sizeof(cell), "SELECT count(*) FROM operations o JOIN "
+	    "environments e ON e.id = o.environment_id WHERE e.uuid = $1", 1, p);
+	ck_assert_str_eq(cell, "0");
+
+	/* Through an external registry: queued, with its steps. */
+	sqlv(NULL, 0, "UPDATE environments SET build_location = 'external', "
+	    "ext_registry_host = 'reg.example.test:5000', ext_registry_user = 'u', "
+	    "ext_registry_password_sealed = 'sealed' WHERE uuid = $1", 1, p);
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' build "
+	    "%s staging --commit %s --rebuild 2>/dev/null", ks_build, ks_dir, app,
+	    sha);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 0 && strlen(out) == 37 && out[36] == '\n',
+	    "exit %d: %s", rc, out);
+	out[36] = '\0';
+	p[1] = out;
+	sqlv(cell, sizeof(cell), "SELECT o.kind || ' ' || o.status || ' ' || "
+	    "o.commit_sha || ' ' || o.rebuild || ' ' || (SELECT count(*) FROM "
+	    "operation_steps s WHERE s.operation_id = o.id AND s.target = "
+	    "'build_node') FROM operations o JOIN environments e ON "
+	    "e.id = o.environment_id WHERE e.uuid = $1 AND o.uuid = $2", 2, p);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "build queued %s true ", sha);
+	ck_assert_msg(strncmp(cell, cmd, strlen(cmd)) == 0 &&
+	    atoi(cell + strlen(cmd)) >= 5, "%s", cell);
+	sqlv(NULL, 0, "DELETE FROM operations WHERE environment_id = "
+	    "(SELECT id FROM environments WHERE uuid = $1)", 1, p);
+	p[0] = app;
+	sqlv(NULL, 0, "DELETE FROM applications WHERE name = $1", 1, p);
+}
+END_TEST
+
 START_TEST(ctl_migrate_idempotent)
 {
 	char	 cmd[1024], *out;
@@ -514,6 +615,7 @@ main(void)
 	tcase_add_test(tc, fcgi_refuses_bad_master_key);
 	tcase_add_test(tc, fcgi_refuses_bad_config);
 	tcase_add_test(tc, ctl_users);
+	tcase_add_test(tc, ctl_build);
 	tcase_add_test(tc, ctl_migrate_idempotent);
 	tcase_add_test(tc, stack_config_no_bridge);
 	tcase_add_test(tc, fcgi_workers_unprivileged);

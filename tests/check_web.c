@@ -981,6 +981,460 @@ START_TEST(hostkey_pin_only_what_was_checked)
 }
 END_TEST
 
+/* An operation of kind about application app, as sql_check does for a
+ * server. */
+static void
+sql_app_check(char uuid[40], const char *kind, const char *app,
+    const char *status, const char *ago_min, const char *output)
+{
+	tw_sql_str(uuid, 40, "WITH o AS (INSERT INTO operations (kind, "
+	    "subject_type, subject_id, status, started_at, finished_at) "
+	    "SELECT $1, 'application', id, $3, now() - make_interval(mins => "
+	    "$4::int), CASE WHEN $3 IN ('queued', 'running') THEN NULL ELSE "
+	    "now() - make_interval(mins => $4::int) END FROM applications "
+	    "WHERE uuid = $2 RETURNING id, uuid), s AS (INSERT INTO "
+	    "operation_steps (operation_id, ordinal, name, target, script, "
+	    "status) SELECT id, 1, 'scan', 'control_node', 'true', CASE $3 WHEN "
+	    "'queued' THEN 'pending' ELSE $3 END FROM o RETURNING id) INSERT "
+	    "INTO operation_output (step_id, seq, chunk) SELECT id, 0, $5 FROM s "
+	    "RETURNING (SELECT uuid FROM o)", 5, kind, app, status, ago_min,
+	    output);
+}
+
+static long
+post_app_pin(struct tw_client *cl, const char *app, const char *op,
+    const char *fp)
+{
+	struct buf	 f;
+	char		 path[128];
+	long		 st;
+
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	if (op != NULL)
+		tw_fadd(&f, "op", op);
+	tw_fadd(&f, "fingerprint", fp);
+	/* Never read: the key pinned is the check's. */
+	tw_fadd(&f, "key", K_RSA);
+	snprintf(path, sizeof(path), "/apps/%s/hostkey", app);
+	st = tw_post(cl, path, &f);
+	buf_release(&f);
+	return st;
+}
+
+static void
+drop_app_ops(const char *app)
+{
+	tw_sql_exec("DELETE FROM operations WHERE (subject_type = 'application' "
+	    "AND subject_id = (SELECT id FROM applications WHERE uuid = $1)) OR "
+	    "environment_id IN (SELECT e.id FROM environments e JOIN applications "
+	    "a ON a.id = e.application_id WHERE a.uuid = $1)", 1, app);
+	drop_app(app);
+}
+
+/*
+ * The Git host's key of an application, as a server's: "Check the Git
+ * host's key" queues an operation about the application scanning the
+ * repository URL's host and port (no request connects to it); pinning
+ * takes the key from a recent check of the host the URL names now, only
+ * with the fingerprint the check found.
+ */
+START_TEST(app_git_host_key)
+{
+	struct tw_client	*cl = tw_login();
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof(sa);
+	struct pollfd		 pfd;
+	struct buf		 f;
+	char			 app[40], app2[40], op[40], good[40], port[16];
+	char			 name[100], url[256], path[200], loc[256];
+	char			 want[512], scan[1024], cell[1024], rnd[40];
+	int			 fd;
+
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+
+	buf_init(&f);
+	tw_uniq(name, sizeof(name), "githost");
+	snprintf(url, sizeof(url), "ssh://git@127.0.0.1:%s/team/a.git", port);
+	tw_form_csrf(cl, "/apps/new");
+	app_form(&f, cl->csrf, name, url, "main");
+	ck_status(tw_post(cl, "/apps", &f), cl, 303);
+	uuid_from_location(cl, "/apps/", app);
+
+	/* The application page offers the check, naming the Git host. */
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "<form method=\"post\" action=\"/apps/%s/"
+	    "hostkey/check\"", app);
+	ck_has(cl, want);
+	ck_has(cl, "Check the Git host's key</button>");
+	snprintf(want, sizeof(want), "<code>[127.0.0.1]:%s</code>", port);
+	ck_has(cl, want);
+
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/hostkey/check", app);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(want, sizeof(want), "/apps/%s/hostkey?op=", app);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, want, strlen(want)) == 0 &&
+	    strlen(loc + strlen(want)) == 36, "Location %s", loc);
+	snprintf(op, sizeof(op), "%s", loc + strlen(want));
+	ck_status(tw_get(cl, loc), cl, 200);
+	ck_has(cl, "Checking the key the Git host");
+	snprintf(want, sizeof(want), "id=\"op-live\" data-op=\"%s\"", op);
+	ck_has(cl, want);
+	ck_hasnt(cl, "name=\"fingerprint\"");
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "a request connected to the Git host");
+	/* The operation: about the application, one step on the control
+	 * node scanning the URL's host and port. */
+	tw_sql_str(cell, sizeof(cell), "SELECT o.kind || ' ' || o.subject_type || "
+	    "' ' || o.status || ' ' || (o.subject_id = a.id) || ' ' || u.username "
+	    "FROM operations o, applications a, users u WHERE o.uuid = $1 AND "
+	    "a.uuid = $2 AND u.id = o.created_by", 2, op, app);
+	snprintf(want, sizeof(want), "hostkey application queued true %s", tw_user);
+	ck_assert_str_eq(cell, want);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operation_steps st "
+	    "JOIN operations o ON o.id = st.operation_id WHERE o.uuid = $1 AND "
+	    "st.target = 'control_node' AND "
+	    "strpos(st.script, 'HOST=' || quote_literal('127.0.0.1')) > 0 AND "
+	    "strpos(st.script, 'PORT=' || quote_literal($2)) > 0 AND "
+	    "strpos(st.script, 'ssh-keyscan') > 0", 2, op, port), 1);
+	snprintf(path, sizeof(path), "/ops/%s", op);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Host key check");
+	snprintf(want, sizeof(want), "<a href=\"/apps/%s\">%s</a>", app, name);
+	ck_has(cl, want);
+	ck_status(tw_get(cl, "/ops"), cl, 200);
+	ck_has(cl, name);
+
+	/* What a check found, to confirm. */
+	snprintf(scan, sizeof(scan), "target 127.0.0.1 %s\nhostkey %s\n"
+	    "hostkey %s\n", port, K_RSA, K_ED);
+	sql_app_check(good, "hostkey", app, "succeeded", "1", scan);
+	snprintf(path, sizeof(path), "/apps/%s/hostkey?op=%s", app, good);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "<code class=\"wrap\">%s</code>", FP_ED);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "name=\"fingerprint\" value=\"%s\"", FP_ED);
+	ck_has(cl, want);
+
+	/* Forged or unfit: nothing pinned. */
+	ck_status(post_app_pin(cl, app, NULL, FP_ED), cl, 400);
+	new_uuid(rnd);
+	ck_status(post_app_pin(cl, app, rnd, FP_ED), cl, 400);
+	ck_has(cl, "Nothing pinned: that is no check of this application");
+	ck_status(post_app_pin(cl, app, good, "SHA256:forged"), cl, 409);
+	snprintf(want, sizeof(want), "Nothing pinned: the check found %s, not "
+	    "the key you confirmed.", FP_ED);
+	ck_has(cl, want);
+	ck_status(post_app_pin(cl, app, good, FP_RSA), cl, 409);
+	/* Another application's check, a server's check page. */
+	tw_uniq(name, sizeof(name), "githost-other");
+	sql_app_env(name, NULL, app2, NULL);
+	tw_sql_exec("UPDATE applications SET repository_url = $2 WHERE uuid = $1",
+	    2, app2, url);
+	sql_app_check(op, "hostkey", app2, "succeeded", "1", scan);
+	ck_status(post_app_pin(cl, app, op, FP_ED), cl, 400);
+	snprintf(path, sizeof(path), "/apps/%s/hostkey?op=%s", app, op);
+	ck_status(tw_get(cl, path), cl, 404);
+	/* Too old, failed, still queued. */
+	sql_app_check(op, "hostkey", app, "succeeded", "31", scan);
+	ck_status(post_app_pin(cl, app, op, FP_ED), cl, 409);
+	ck_has(cl, "minutes ago");
+	sql_app_check(op, "hostkey", app, "failed", "1", "target x 22\n"
+	    "cannot connect to x port 22: Connection refused\n");
+	ck_status(post_app_pin(cl, app, op, FP_ED), cl, 409);
+	ck_has(cl, "Nothing pinned: cannot connect to x port 22: Connection refused.");
+	sql_app_check(op, "hostkey", app, "queued", "0", "");
+	ck_status(post_app_pin(cl, app, op, FP_ED), cl, 409);
+	ck_has(cl, "Nothing pinned: the check has not ended yet.");
+	/* The URL names another port since the check. */
+	tw_sql_exec("UPDATE applications SET repository_url = "
+	    "'ssh://git@127.0.0.1:1/team/a.git' WHERE uuid = $1", 1, app);
+	ck_status(post_app_pin(cl, app, good, FP_ED), cl, 409);
+	ck_has(cl, "another host or port than the repository URL names now");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1 AND git_host IS NULL AND git_host_key IS NULL", 1, app), 1);
+	tw_sql_exec("UPDATE applications SET repository_url = $2 WHERE uuid = $1",
+	    2, app, url);
+
+	/* The check's own fingerprint pins the check's key, for the URL's
+	 * host as known_hosts names it. */
+	ck_status(post_app_pin(cl, app, good, FP_ED), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	tw_ck_location(cl, path);
+	tw_sql_str(cell, sizeof(cell), "SELECT git_host || ' ' || git_host_key || "
+	    "' ' || git_host_key_sha256 FROM applications WHERE uuid = $1", 1, app);
+	snprintf(want, sizeof(want), "[127.0.0.1]:%s %s %s", port, K_ED, FP_ED);
+	ck_assert_str_eq(cell, want);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Git host key pinned.");
+	snprintf(path, sizeof(path), "/apps/%s/hostkey?op=%s", app, good);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "This is the pinned key.");
+
+	/* A repository over HTTPS has no Git host key to check. */
+	tw_sql_exec("UPDATE applications SET repository_url = "
+	    "'https://git.example.com/t/a.git' WHERE uuid = $1", 1, app);
+	snprintf(path, sizeof(path), "/apps/%s", app);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_hasnt(cl, "hostkey/check");
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/hostkey/check", app);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "not reached over SSH");
+	ck_assert_msg(poll(&pfd, 1, 0) == 0, "a request connected to the Git host");
+	close(fd);
+	drop_app_ops(app);
+	drop_app_ops(app2);
+	buf_release(&f);
+}
+END_TEST
+
+/* POSTs the environment's Build form; the answer's status. */
+static long
+post_build(struct tw_client *cl, const char *app, const char *env,
+    const char *commit, int rebuild)
+{
+	struct buf	 f;
+	char		 path[200];
+	long		 st;
+
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	if (commit != NULL)
+		tw_fadd(&f, "commit", commit);
+	if (rebuild)
+		tw_fadd(&f, "rebuild", "1");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/build", app, env);
+	st = tw_post(cl, path, &f);
+	buf_release(&f);
+	return st;
+}
+
+static long
+count_env_builds(const char *env)
+{
+	return tw_sql_long("SELECT count(*) FROM operations o JOIN environments e "
+	    "ON e.id = o.environment_id WHERE e.uuid = $1 AND o.kind = 'build'",
+	    1, env);
+}
+
+/*
+ * The environment page's Build form: a refusal is shown there with its
+ * reason (409; malformed input 422) and queues nothing; a build queued
+ * goes to its operation page. The environment's builds show with their
+ * place in their build node's queue; a newer build supersedes a queued
+ * one, which links to it (environment page, operation page and list);
+ * the artifact a build made shows on its page and the artifacts page.
+ */
+START_TEST(env_build_button)
+{
+	struct tw_client	*cl = tw_login();
+	char		 aname[100], app[40], env[40], op1[40], op2[40];
+	char		 path[256], want[512], loc[256], cell[256];
+	static const char sha[] = "0123456789abcdef0123456789abcdef01234567";
+	static const char digest[] = "sha256:"
+	    "aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbccccccccccccccccdddddddddddddddd";
+	long		 ahead;
+
+	tw_uniq(aname, sizeof(aname), "build");
+	sql_app_env(aname, "staging", app, env);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	tw_form_csrf(cl, path);
+	snprintf(want, sizeof(want), "<form method=\"post\" action=\"/apps/%s/"
+	    "envs/%s/build\"", app, env);
+	ck_has(cl, want);
+	ck_has(cl, "Rebuild even if this commit was built");
+	ck_has(cl, "No builds yet.");
+
+	/* Refusals: no repository access over SSH; a malformed commit. */
+	tw_sql_exec("UPDATE applications SET repository_url = "
+	    "'git@git.example.com:team/a.git' WHERE uuid = $1", 1, app);
+	ck_status(post_build(cl, app, env, NULL, 0), cl, 409);
+	ck_has(cl, "No repository access: git@git.example.com:team/a.git is "
+	    "reached over SSH");
+	ck_has(cl, want);
+	ck_status(post_build(cl, app, env, "not-a-sha", 0), cl, 422);
+	ck_has(cl, "Nothing built: the commit must be a full commit SHA");
+	ck_assert_int_eq(count_env_builds(env), 0);
+	/* Unknown environment. */
+	ck_status(post_build(cl, app, app, NULL, 0), cl, 404);
+
+	/* Queued: pushing to an external registry (no managed registry
+	 * involved), on the control node. No spooler runs here. */
+	tw_sql_exec("UPDATE applications SET repository_url = "
+	    "'https://git.example.com/t/a.git' WHERE uuid = $1", 1, app);
+	tw_sql_exec("UPDATE environments SET build_location = 'external', "
+	    "ext_registry_host = 'reg.example.test:5000', ext_registry_user = 'u', "
+	    "ext_registry_password_sealed = 'sealed' WHERE uuid = $1", 1, env);
+	ck_status(post_build(cl, app, env, sha, 0), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, "/ops/", 5) == 0 && strlen(loc + 5) == 36,
+	    "Location %s", loc);
+	snprintf(op1, sizeof(op1), "%.36s", loc + 5);
+	ck_status(tw_get(cl, loc), cl, 200);
+	ck_has(cl, "Build queued.");
+	snprintf(want, sizeof(want), "<code>%s</code>", sha);
+	ck_has(cl, want);
+	tw_sql_str(cell, sizeof(cell), "SELECT o.status || ' ' || o.commit_sha || "
+	    "' ' || o.rebuild || ' ' || u.username FROM operations o JOIN users u "
+	    "ON u.id = o.created_by WHERE o.uuid = $1", 1, op1);
+	snprintf(want, sizeof(want), "queued %s false %s", sha, tw_user);
+	ck_assert_str_eq(cell, want);
+
+	/* A rebuild of the same commit supersedes the queued one. */
+	ck_status(post_build(cl, app, env, sha, 1), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	snprintf(op2, sizeof(op2), "%.36s", loc + 5);
+	ck_assert_str_ne(op1, op2);
+	tw_sql_str(cell, sizeof(cell), "SELECT o.status || ' ' || n.uuid FROM "
+	    "operations o JOIN operations n ON n.id = o.superseded_by "
+	    "WHERE o.uuid = $1", 1, op1);
+	snprintf(want, sizeof(want), "superseded %s", op2);
+	ck_assert_str_eq(cell, want);
+	ahead = tw_sql_long("SELECT count(*) FROM operations q, operations o "
+	    "WHERE o.uuid = $1 AND q.kind = 'build' AND q.status IN ('queued', "
+	    "'running') AND q.build_server_id IS NULL AND q.id < o.id", 1, op2);
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_hasnt(cl, "No builds yet.");
+	snprintf(want, sizeof(want), "<span class=\"status status-queued\">queued"
+	    "</span> <span class=\"queue\">%ld ahead on the control node</span>",
+	    ahead);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "<span class=\"status status-superseded\">"
+	    "superseded</span> by <a href=\"/ops/%s\">a newer build</a>", op2);
+	ck_has(cl, want);
+	ck_has(cl, "<span class=\"tag\">rebuild</span>");
+	/* Newest first. */
+	ck_assert_msg(strstr(tw_body(cl), op2) < strstr(tw_body(cl), op1),
+	    "builds not newest first");
+	snprintf(path, sizeof(path), "/ops/%s", op1);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "superseded</span> by <a href=\"/ops/%s\" "
+	    "id=\"superseded-by\">a newer build</a>", op2);
+	ck_has(cl, want);
+	ck_status(tw_get(cl, "/ops"), cl, 200);
+	snprintf(want, sizeof(want), "by <a href=\"/ops/%s\">a newer build</a>",
+	    op2);
+	ck_has(cl, want);
+
+	/* The artifact the build made, on its page and the artifacts page. */
+	tw_sql_exec("WITH a AS (INSERT INTO build_artifacts (application_id, "
+	    "environment_id, registry_host, tag, manifest_digest, commit_sha, "
+	    "status, operation_id, architecture, size_bytes, build_ms) SELECT "
+	    "e.application_id, e.id, 'reg.example.test:5000', "
+	    "'reg.example.test:5000/keystone/a/e:' || $3, $2, $3, 'available', "
+	    "o.id, 'amd64', 3145728, 83000 FROM operations o JOIN environments e "
+	    "ON e.id = o.environment_id WHERE o.uuid = $1 RETURNING id) "
+	    "UPDATE operations SET artifact_id = a.id FROM a WHERE uuid = $1", 3,
+	    op2, digest, sha);
+	snprintf(path, sizeof(path), "/ops/%s", op2);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "<dd id=\"artifact\">Made: <code class=\"wrap\">"
+	    "reg.example.test:5000/keystone/a/e:%s</code> <code class=\"wrap\">%s"
+	    "</code> <span class=\"status status-available\">available</span>", sha,
+	    digest);
+	ck_has(cl, want);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app, env);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "<td><code>reg.example.test:5000</code></td>");
+	ck_has(cl, "<td>amd64</td>");
+	ck_has(cl, "<td>3072 kB</td>");
+	snprintf(want, sizeof(want), "<a href=\"/ops/%s\">1m 23s</a>", op2);
+	ck_has(cl, want);
+	drop_app_ops(app);
+}
+END_TEST
+
+/*
+ * Build node health: a build server's page and the overview's "Control
+ * node" panel show free disk, disk pressure against the threshold now,
+ * the engine, when it was seen, the queue and the last build.
+ */
+START_TEST(build_node_health)
+{
+	struct tw_client	*cl = tw_login();
+	char		 name[100], srv[40], rt[40], path[200], want[512];
+	char		 aname[100], app[40], env[40], op[40];
+
+	tw_uniq(name, sizeof(name), "bnode");
+	tw_sql_str(srv, sizeof(srv), "INSERT INTO servers (name, address, "
+	    "role_build, role_runtime) VALUES ($1, $1, true, false) RETURNING "
+	    "uuid", 1, name);
+	tw_uniq(name, sizeof(name), "rnode");
+	tw_sql_str(rt, sizeof(rt), "INSERT INTO servers (name, address) VALUES "
+	    "($1, $1) RETURNING uuid", 1, name);
+
+	snprintf(path, sizeof(path), "/servers/%s", srv);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "<h2>Build node</h2>");
+	ck_has(cl, "not seen by a build yet");
+	ck_has(cl, "<dd>0 queued, 0 running</dd>");
+	ck_has(cl, "none yet");
+	snprintf(path, sizeof(path), "/servers/%s", rt);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_hasnt(cl, "<h2>Build node</h2>");
+
+	/* What its last build saw: 1 MB free, below the default threshold
+	 * (2048 MB), the engine unreachable. */
+	tw_sql_exec("INSERT INTO build_nodes (node, server_id, disk_free_kb, "
+	    "disk_min_kb, engine_ok, message) SELECT 'server:' || id, id, 1024, "
+	    "0, false, 'not ready for builds' FROM servers WHERE uuid = $1", 1, srv);
+	tw_uniq(aname, sizeof(aname), "bnode-app");
+	sql_app_env(aname, "production", app, env);
+	tw_sql_str(op, sizeof(op), "INSERT INTO operations (kind, subject_type, "
+	    "subject_id, environment_id, build_server_id, status, started_at) "
+	    "SELECT 'build', 'environment', e.id, e.id, s.id, 'failed', now() "
+	    "FROM environments e, servers s WHERE e.uuid = $1 AND s.uuid = $2 "
+	    "RETURNING uuid", 2, env, srv);
+	tw_sql_exec("INSERT INTO operations (kind, subject_type, subject_id, "
+	    "environment_id, build_server_id) SELECT 'build', 'environment', "
+	    "e.id, e.id, s.id FROM environments e, servers s WHERE e.uuid = $1 "
+	    "AND s.uuid = $2", 2, env, srv);
+	snprintf(path, sizeof(path), "/servers/%s", srv);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "<dd>1 MB <span class=\"status status-failed\">disk pressure"
+	    "</span> below the build threshold of 2048 MB");
+	ck_has(cl, "<span class=\"status status-failed\">not reachable</span>");
+	ck_has(cl, "not ready for builds, ");
+	ck_has(cl, "<dd>1 queued, 0 running</dd>");
+	snprintf(want, sizeof(want), "<a href=\"/ops/%s\"><span class=\"status "
+	    "status-failed\">failed</span></a>", op);
+	ck_has(cl, want);
+	/* Plenty of space now, the engine back. */
+	tw_sql_exec("UPDATE build_nodes SET disk_free_kb = 10485760, engine_ok = "
+	    "true WHERE server_id = (SELECT id FROM servers WHERE uuid = $1)", 1,
+	    srv);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "<dd>10240 MB</dd>");
+	ck_hasnt(cl, "disk pressure");
+	ck_has(cl, "<dd>reachable</dd>");
+
+	/* The overview's panel for the control node. */
+	ck_status(tw_get(cl, "/"), cl, 200);
+	ck_has(cl, "<h2>Control node</h2>");
+	ck_has(cl, "<dt>Free disk</dt>");
+	ck_has(cl, "<dt>Queue</dt>");
+	drop_app_ops(app);
+	drop_server(srv);
+	drop_server(rt);
+}
+END_TEST
+
 START_TEST(app_crud)
 {
 	struct tw_client	*cl = tw_login();
@@ -2650,6 +3104,9 @@ web_suite(void)
 	tcase_add_test(tc, server_crud);
 	tcase_add_test(tc, hostkey_check_is_an_operation);
 	tcase_add_test(tc, hostkey_pin_only_what_was_checked);
+	tcase_add_test(tc, app_git_host_key);
+	tcase_add_test(tc, env_build_button);
+	tcase_add_test(tc, build_node_health);
 	tcase_add_test(tc, app_crud);
 	tcase_add_test(tc, env_crud);
 	tcase_add_test(tc, env_show_details);

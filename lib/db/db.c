@@ -183,13 +183,61 @@ static const struct stmtdef stmts[ST__MAX] = {
  "INSERT INTO environment_servers (environment_id, server_id) "
  "SELECT $1::bigint, id FROM servers WHERE uuid = $2::uuid RETURNING server_id" },
 [ST_ARTIFACT_LIST] = { "artifact_list",
- "SELECT uuid, tag, manifest_digest, commit_sha, substr(commit_sha, 1, 12) AS short_sha, "
- " status, extract(epoch FROM now() - created_at)::bigint AS age_s, "
- " extract(epoch FROM now() - pruned_at)::bigint AS pruned_age_s "
- "FROM build_artifacts WHERE environment_id = $1::bigint "
- "ORDER BY created_at DESC, id DESC LIMIT $2::int OFFSET $3::int" },
+ "SELECT b.uuid, b.tag, b.manifest_digest, b.commit_sha, "
+ " substr(b.commit_sha, 1, 12) AS short_sha, b.registry_host, b.architecture, "
+ " pg_size_pretty(b.size_bytes) AS size, b.build_ms / 1000 AS build_s, o.uuid AS op_uuid, "
+ " b.status, extract(epoch FROM now() - b.created_at)::bigint AS age_s, "
+ " extract(epoch FROM now() - b.pruned_at)::bigint AS pruned_age_s "
+ "FROM build_artifacts b LEFT JOIN operations o ON o.id = b.operation_id "
+ "WHERE b.environment_id = $1::bigint "
+ "ORDER BY b.created_at DESC, b.id DESC LIMIT $2::int OFFSET $3::int" },
 [ST_ARTIFACT_COUNT] = { "artifact_count",
  "SELECT artifact_rows FROM environments WHERE id = $1::bigint" },
+/* An environment's builds ($1): every one queued or running, and the last
+ * $2 that ended. A queued one's place: the builds ahead of it on its build
+ * node (NULL: the control node), queued or running. */
+[ST_ENV_BUILDS] = { "env_builds",
+ "SELECT o.uuid, o.status, o.commit_sha, substr(o.commit_sha, 1, 12) AS short_sha, "
+ " o.rebuild, o.error, coalesce(s.name, 'the control node') AS node, "
+ " o.status = 'queued' AS queued, "
+ " CASE WHEN o.status = 'queued' THEN (SELECT count(*) FROM operations q "
+ "  WHERE q.kind = 'build' AND q.status IN ('queued', 'running') "
+ "  AND q.build_server_id IS NOT DISTINCT FROM o.build_server_id AND q.id < o.id) "
+ " END AS queue_ahead, n.uuid AS superseded_by_uuid, b.uuid AS artifact_uuid, "
+ " extract(epoch FROM now() - o.created_at)::bigint AS age_s, "
+ " extract(epoch FROM coalesce(o.finished_at, now()) - o.started_at)::bigint AS took_s "
+ "FROM operations o LEFT JOIN servers s ON s.id = o.build_server_id "
+ "LEFT JOIN operations n ON n.id = o.superseded_by "
+ "LEFT JOIN build_artifacts b ON b.id = o.artifact_id "
+ "WHERE o.kind = 'build' AND o.environment_id = $1::bigint "
+ " AND (o.status IN ('queued', 'running') OR o.id IN (SELECT f.id FROM operations f "
+ "  WHERE f.kind = 'build' AND f.environment_id = $1::bigint "
+ "  AND f.status NOT IN ('queued', 'running') ORDER BY f.id DESC LIMIT $2::int)) "
+ "ORDER BY o.id DESC" },
+/* An environment by its application's name and its own (keystonectl). */
+[ST_ENV_BY_NAMES] = { "env_by_names",
+ "SELECT e.uuid FROM environments e JOIN applications a ON a.id = e.application_id "
+ "WHERE a.name = $1 AND e.name = $2" },
+/* A build node's health ($1 'control' or 'server:ID', $3 the server's id,
+ * NULL for the control node) as its last build or check saw it; disk
+ * pressure against the threshold now ($2 kB). One row, also for a node
+ * never seen. */
+[ST_BUILD_NODE_VIEW] = { "build_node_view",
+ "SELECT $1::text AS node, n.node IS NOT NULL AS known, "
+ " n.disk_free_kb / 1024 AS disk_free_mb, $2::bigint / 1024 AS min_free_mb, "
+ " coalesce(n.disk_free_kb < $2::bigint, false) AS pressure, n.engine_ok, n.message, "
+ " to_char(n.checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') AS checked_at, "
+ " extract(epoch FROM now() - n.checked_at)::bigint AS checked_age_s, "
+ " (SELECT count(*) FROM operations q WHERE q.kind = 'build' AND q.status = 'queued' "
+ "  AND q.build_server_id IS NOT DISTINCT FROM $3::bigint) AS queue_length, "
+ " (SELECT count(*) FROM operations q WHERE q.kind = 'build' AND q.status = 'running' "
+ "  AND q.build_server_id IS NOT DISTINCT FROM $3::bigint) AS running, "
+ " l.uuid AS last_build_uuid, l.status AS last_build_status, "
+ " extract(epoch FROM now() - l.started_at)::bigint AS last_build_age_s "
+ "FROM (SELECT 1) x LEFT JOIN build_nodes n ON n.node = $1::text "
+ "LEFT JOIN LATERAL (SELECT o.uuid, o.status, o.started_at FROM operations o "
+ " WHERE o.kind = 'build' AND o.build_server_id IS NOT DISTINCT FROM $3::bigint "
+ " AND o.started_at IS NOT NULL ORDER BY o.started_at DESC, o.id DESC LIMIT 1) l ON true" },
 /* Builds' settings (lib/domain/build_settings.c): what a web worker may
  * write, sealed, and never read back. */
 [ST_BSET_APP_ID] = { "bset_app_id",
@@ -310,10 +358,11 @@ static const struct stmtdef stmts[ST__MAX] = {
  "SELECT o.uuid, o.kind, o.status, o.subject_type, o.error, o.attempt, "
  " extract(epoch FROM now() - o.created_at)::bigint AS age_s, "
  " extract(epoch FROM coalesce(o.finished_at, now()) - o.started_at)::bigint AS took_s, "
- " coalesce(e.name, s.name, '') AS subject_name "
+ " coalesce(e.name, s.name, ap.name, '') AS subject_name, n.uuid AS superseded_by_uuid "
  "FROM operations o LEFT JOIN environments e ON o.subject_type = 'environment' "
  " AND e.id = o.subject_id LEFT JOIN servers s ON o.subject_type = 'server' "
- " AND s.id = o.subject_id "
+ " AND s.id = o.subject_id LEFT JOIN applications ap ON o.subject_type = 'application' "
+ " AND ap.id = o.subject_id LEFT JOIN operations n ON n.id = o.superseded_by "
  "ORDER BY o.created_at DESC, o.id DESC LIMIT $1::int OFFSET $2::int" },
 [ST_OP_COUNT] = { "op_count", "SELECT count(*) FROM operations" },
 [ST_OP_GET] = { "op_get",
@@ -364,18 +413,35 @@ static const struct stmtdef stmts[ST__MAX] = {
  "  WHERE st.operation_id = o.id AND st.ordinal = 1) AS output "
  "FROM operations o JOIN servers s ON o.subject_type = 'server' AND s.id = o.subject_id "
  "WHERE s.uuid = $1::uuid AND o.uuid = $2::uuid AND o.kind = 'hostkey'" },
+/* The same for an application's Git host (its repository URL's). */
+[ST_APP_HOSTKEY_SCAN] = { "app_hostkey_scan",
+ "SELECT o.id, o.uuid, o.status, o.status IN ('queued', 'running') AS active, "
+ " o.error, o.finished_at > now() - make_interval(mins => $3::int) AS fresh, "
+ " (SELECT string_agg(x.chunk, '' ORDER BY x.seq) FROM operation_steps st "
+ "  JOIN operation_output x ON x.step_id = st.id "
+ "  WHERE st.operation_id = o.id AND st.ordinal = 1) AS output "
+ "FROM operations o JOIN applications a ON o.subject_type = 'application' "
+ " AND a.id = o.subject_id "
+ "WHERE a.uuid = $1::uuid AND o.uuid = $2::uuid AND o.kind = 'hostkey'" },
 [ST_SERVER_BY_NAME] = { "server_by_name", SERVER_ROW "WHERE name = $1" },
 [ST_SERVER_SSH] = { "server_ssh",
  "SELECT address, ssh_port, ssh_user, host_key FROM servers WHERE id = $1::bigint" },
 /* The operation page (cgi/r_ops.c): what ST_OP_GET leaves out. */
 [ST_OP_INFO] = { "op_info",
- "SELECT coalesce(e.name, s.name) AS subject_name, e.uuid AS env_uuid, "
- " a.uuid AS app_uuid, a.name AS app_name, s.uuid AS server_uuid, o.max_attempts, "
+ "SELECT coalesce(e.name, s.name, ap.name) AS subject_name, e.uuid AS env_uuid, "
+ " a.uuid AS app_uuid, a.name AS app_name, s.uuid AS server_uuid, "
+ " ap.uuid AS subject_app_uuid, o.max_attempts, "
  " to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') AS created, "
- " extract(epoch FROM coalesce(o.finished_at, now()) - o.started_at)::bigint AS took_s "
+ " extract(epoch FROM coalesce(o.finished_at, now()) - o.started_at)::bigint AS took_s, "
+ " o.commit_sha, o.rebuild, n.uuid AS superseded_by_uuid, b.uuid AS artifact_uuid, "
+ " b.tag AS artifact_tag, b.manifest_digest AS artifact_digest, "
+ " b.status AS artifact_status, b.operation_id = o.id AS artifact_made "
  "FROM operations o LEFT JOIN environments e ON o.subject_type = 'environment' "
  " AND e.id = o.subject_id LEFT JOIN applications a ON a.id = e.application_id "
  " LEFT JOIN servers s ON o.subject_type = 'server' AND s.id = o.subject_id "
+ " LEFT JOIN applications ap ON o.subject_type = 'application' AND ap.id = o.subject_id "
+ " LEFT JOIN operations n ON n.id = o.superseded_by "
+ " LEFT JOIN build_artifacts b ON b.id = o.artifact_id "
  "WHERE o.id = $1::bigint" },
 /* The live log: chunks in the order they were written (pos: the steps of
  * a group write at the same time), after a position (step $2, seq $3):

@@ -13,6 +13,15 @@ int
 hk_queue(struct db *db, const struct config *cfg, const struct keys *k,
     const struct server_row *s, long long user_id, char uuid[40])
 {
+	return hk_queue_at(db, cfg, k, "server", s->id, s->address, s->ssh_port,
+	    user_id, uuid);
+}
+
+int
+hk_queue_at(struct db *db, const struct config *cfg, const struct keys *k,
+    const char *subject_type, long long subject_id, const char *host,
+    long long sport, long long user_id, char uuid[40])
+{
 	struct op_in	 in;
 	struct op_step_in st;
 	struct plan	*pl;
@@ -21,8 +30,8 @@ hk_queue(struct db *db, const struct config *cfg, const struct keys *k,
 
 	memset(&in, 0, sizeof(in));
 	in.kind = "hostkey";
-	in.subject_type = "server";
-	in.subject_id = s->id;
+	in.subject_type = subject_type;
+	in.subject_id = subject_id;
 	in.created_by = user_id;
 	memset(&st, 0, sizeof(st));
 	st.name = "Scan the host keys it offers";
@@ -33,13 +42,13 @@ hk_queue(struct db *db, const struct config *cfg, const struct keys *k,
 	 * for a failure takes another TIMEOUT at most. */
 	st.timeout_s = 3 * cfg->ssh_connect_timeout + 30;
 	st.secrets = "";
-	snprintf(port, sizeof(port), "%lld", s->ssh_port);
+	snprintf(port, sizeof(port), "%lld", sport);
 	snprintf(tmo, sizeof(tmo), "%ld", cfg->ssh_connect_timeout);
 	if ((pl = plan_new()) == NULL)
 		return -1;
 	if ((op = plan_op(pl, &in)) != -1) {
 		(void)plan_step(pl, op, &st);
-		plan_var(pl, "HOST", s->address);
+		plan_var(pl, "HOST", host);
 		plan_var(pl, "PORT", port);
 		plan_var(pl, "TIMEOUT", tmo);
 		plan_var(pl, "TYPES", SSH_KEYSCAN_TYPES);
@@ -79,6 +88,14 @@ void
 hk_result(const struct hostkey_scan *h, const struct server_row *s,
     struct hk_result *r)
 {
+	hk_result_at(h, s->address, s->ssh_port, "address or SSH port than the "
+	    "server has now", r);
+}
+
+void
+hk_result_at(const struct hostkey_scan *h, const char *host, long long port,
+    const char *other, struct hk_result *r)
+{
 	char		 target[600];
 	const char	*out = h->output != NULL ? h->output : "";
 
@@ -94,13 +111,12 @@ hk_result(const struct hostkey_scan *h, const struct server_row *s,
 			    h->error != NULL ? h->error : h->status);
 		return;
 	}
-	/* The scan's first line names what it scanned: the server may have
-	 * been given another address since. */
-	snprintf(target, sizeof(target), "target %s %lld\n", s->address,
-	    s->ssh_port);
+	/* The scan's first line names what it scanned: the server (or the
+	 * repository URL) may name another host since. */
+	snprintf(target, sizeof(target), "target %s %lld\n", host, port);
 	if (strncmp(out, target, strlen(target)) != 0) {
 		snprintf(r->reason, sizeof(r->reason), "this check was of another "
-		    "address or SSH port than the server has now");
+		    "%s", other);
 		return;
 	}
 	if (h->fresh != 1) {
@@ -111,8 +127,7 @@ hk_result(const struct hostkey_scan *h, const struct server_row *s,
 	if (ssh_hostkey_pick(out, r->key, sizeof(r->key), r->fp,
 	    sizeof(r->fp)) == -1) {
 		snprintf(r->reason, sizeof(r->reason), "%s port %lld offers no "
-		    "host key of a type Keystone accepts", s->address,
-		    s->ssh_port);
+		    "host key of a type Keystone accepts", host, port);
 		return;
 	}
 	r->state = HK_FOUND;

@@ -7,7 +7,8 @@
  * found back from the stored operation (lib/model.h's m_hostkey_scan), so
  * what is pinned is what the check found, never what a browser sent.
  * (keystonectl, which is no web request, asks the server itself:
- * ssh_offered_hostkey().)
+ * ssh_offered_hostkey().) An application's Git host is checked the same
+ * way (subject the application, host and port of its repository URL).
  */
 #ifndef KS_HOSTKEY_H
 #define KS_HOSTKEY_H
@@ -26,6 +27,11 @@ struct server_row;
  * the operation's uuid into uuid. 0, or -1 with nothing queued. */
 int	hk_queue(struct db *, const struct config *, const struct keys *,
 	    const struct server_row *s, long long user_id, char uuid[40]);
+/* The same for any SSH host: the one at host port, the operation about
+ * subject_type subject_id (an application's Git host: "application"). */
+int	hk_queue_at(struct db *, const struct config *, const struct keys *,
+	    const char *subject_type, long long subject_id, const char *host,
+	    long long port, long long user_id, char uuid[40]);
 
 enum hk_state {
 	HK_WAITING,	/* queued or running */
@@ -45,5 +51,9 @@ struct hk_result {
  * minutes ago, found nothing that may be pinned. */
 void	hk_result(const struct hostkey_scan *h, const struct server_row *s,
 	    struct hk_result *);
+/* The same for a check that must be of host port now; other: what the
+ * refusal calls them ("address or SSH port than the server has now"). */
+void	hk_result_at(const struct hostkey_scan *h, const char *host,
+	    long long port, const char *other, struct hk_result *);
 
 #endif

@@ -1,7 +1,8 @@
-# Host key check (lib/hostkey.c): the keys the server at HOST port PORT
-# offers, read by ssh-keyscan (a key exchange, nothing authenticated or
-# sent). Prints "target HOST PORT", then one "hostkey TYPE BASE64" line per
-# key; the server page picks the one Keystone's SSH client would get
+# Host key check (lib/domain/hostkey.c): the keys the server (or an
+# application's Git host) at HOST port PORT offers, read by ssh-keyscan (a
+# key exchange, nothing authenticated or sent). Prints "target HOST PORT",
+# then one "hostkey TYPE BASE64" line per key; the server's (or the
+# application's) page picks the one Keystone's SSH client would get
 # (lib/ssh.c) and pins it only when the user confirms its fingerprint.
 # Without a key the last line says why, and the step fails.
 # Set before this text: HOST PORT TIMEOUT TYPES.

@@ -394,6 +394,17 @@ m_hostkey_scan(struct db *db, const char *server_uuid, const char *op_uuid,
 }
 
 int
+m_app_hostkey_scan(struct db *db, const char *app_uuid, const char *op_uuid,
+    long fresh_min, struct hostkey_scan *h)
+{
+	char		 m[24];
+	const char	*p[] = { app_uuid, op_uuid, m };
+
+	snprintf(m, sizeof(m), "%ld", fresh_min);
+	return row_get(db, &hostkey_scan_t, ST_APP_HOSTKEY_SCAN, NP(p), p, h);
+}
+
+int
 m_server_by_name(struct db *db, const char *name, struct server_row *s)
 {
 	const char *p[] = { name };
@@ -563,11 +574,46 @@ static const struct col artifact_cols[] = {
 	COL(artifact_item, uuid, C_STR), COL(artifact_item, tag, C_STR),
 	COL(artifact_item, manifest_digest, C_STR),
 	COL(artifact_item, commit_sha, C_STR), COL(artifact_item, short_sha, C_STR),
+	COL(artifact_item, registry_host, C_STR),
+	COL(artifact_item, architecture, C_STR), COL(artifact_item, size, C_STR),
+	COL(artifact_item, build, C_TOOK), COL(artifact_item, op_uuid, C_STR),
 	COL(artifact_item, status, C_STR), COL(artifact_item, age, C_AGE),
 	COL(artifact_item, pruned_age, C_AGE),
 };
 static const struct rowtype artifact_t = ROWTYPE(artifact_item, artifact_cols);
 LIST_FUNCS(artifact_list, artifact_t)
+
+static const struct col env_build_cols[] = {
+	COL(env_build, uuid, C_STR), COL(env_build, status, C_STR),
+	COL(env_build, commit_sha, C_STR), COL(env_build, short_sha, C_STR),
+	COL(env_build, error, C_STR), COL(env_build, node, C_STR),
+	COL(env_build, rebuild, C_BOOL), COL(env_build, queued, C_BOOL),
+	COL(env_build, queue_ahead, C_INT),
+	COL(env_build, superseded_by_uuid, C_STR),
+	COL(env_build, artifact_uuid, C_STR), COL(env_build, age, C_AGE),
+	COL(env_build, took, C_TOOK),
+};
+static const struct rowtype env_build_t = ROWTYPE(env_build, env_build_cols);
+LIST_FUNCS(env_builds, env_build_t)
+
+static const struct col build_node_cols[] = {
+	COL(build_node_row, node, C_STR), COL(build_node_row, known, C_BOOL),
+	COL(build_node_row, disk_free_mb, C_INT),
+	COL(build_node_row, min_free_mb, C_INT),
+	COL(build_node_row, pressure, C_BOOL),
+	COL(build_node_row, engine_ok, C_BOOL),
+	COL(build_node_row, message, C_STR),
+	COL(build_node_row, checked_at, C_STR),
+	COL(build_node_row, checked_age, C_AGE),
+	COL(build_node_row, queue_length, C_INT),
+	COL(build_node_row, running, C_INT),
+	COL(build_node_row, last_build_uuid, C_STR),
+	COL(build_node_row, last_build_status, C_STR),
+	COL(build_node_row, last_build_age, C_AGE),
+};
+static const struct rowtype build_node_t = ROWTYPE(build_node_row,
+    build_node_cols);
+ROW_FUNCS(build_node_row, build_node_t)
 
 static const char *
 idstr(char *b, size_t sz, long long v)
@@ -739,6 +785,53 @@ m_env_servers(struct db *db, long long env_id, struct env_servers *l)
 	    (void **)&l->v, &l->n);
 }
 
+struct env_ref {			/* m_env_by_names */
+	char		*uuid;
+};
+static const struct col env_ref_cols[] = { COL(env_ref, uuid, C_STR) };
+static const struct rowtype env_ref_t = ROWTYPE(env_ref, env_ref_cols);
+
+int
+m_env_by_names(struct db *db, const char *app, const char *env, char uuid[40])
+{
+	struct env_ref	 e;
+	const char	*p[] = { app, env };
+	int		 rc;
+
+	uuid[0] = '\0';
+	if ((rc = row_get(db, &env_ref_t, ST_ENV_BY_NAMES, NP(p), p, &e)) == 1)
+		snprintf(uuid, 40, "%s", e.uuid);
+	row_unfill(&env_ref_t, &e);
+	return rc;
+}
+
+int
+m_env_builds(struct db *db, long long env_id, long last, struct env_builds *l)
+{
+	char		 id[24], n[24];
+	const char	*p[] = { idstr(id, sizeof(id), env_id), n };
+
+	snprintf(n, sizeof(n), "%ld", last);
+	return row_all(db, &env_build_t, ST_ENV_BUILDS, NP(p), p,
+	    (void **)&l->v, &l->n);
+}
+
+int
+m_build_node(struct db *db, long long server_id, long long min_free_kb,
+    struct build_node_row *b)
+{
+	char		 node[40], kb[24], id[24];
+	const char	*p[] = { node, kb, server_id > 0 ? id : NULL };
+
+	if (server_id > 0)
+		snprintf(node, sizeof(node), "server:%lld", server_id);
+	else
+		snprintf(node, sizeof(node), "control");
+	snprintf(kb, sizeof(kb), "%lld", min_free_kb);
+	snprintf(id, sizeof(id), "%lld", server_id);
+	return row_get(db, &build_node_t, ST_BUILD_NODE_VIEW, NP(p), p, b);
+}
+
 int
 m_artifact_list(struct db *db, long long env_id, long limit, long offset,
     struct artifact_list *l)
@@ -758,6 +851,7 @@ static const struct col op_item_cols[] = {
 	COL(op_item, error, C_STR), COL(op_item, attempt, C_INT),
 	COL(op_item, age, C_AGE), COL(op_item, took, C_TOOK),
 	COL(op_item, subject_name, C_STR),
+	COL(op_item, superseded_by_uuid, C_STR),
 };
 static const struct rowtype op_item_t = ROWTYPE(op_item, op_item_cols);
 LIST_FUNCS(op_list, op_item_t)
@@ -777,8 +871,15 @@ ROW_FUNCS(op_row, op_t)
 static const struct col op_info_cols[] = {
 	COL(op_info, subject_name, C_STR), COL(op_info, env_uuid, C_STR),
 	COL(op_info, app_uuid, C_STR), COL(op_info, app_name, C_STR),
-	COL(op_info, server_uuid, C_STR), COL(op_info, max_attempts, C_INT),
+	COL(op_info, server_uuid, C_STR), COL(op_info, subject_app_uuid, C_STR),
+	COL(op_info, max_attempts, C_INT),
 	COL(op_info, created, C_STR), COL(op_info, took, C_TOOK),
+	COL(op_info, commit_sha, C_STR), COL(op_info, rebuild, C_BOOL),
+	COL(op_info, superseded_by_uuid, C_STR),
+	COL(op_info, artifact_uuid, C_STR), COL(op_info, artifact_tag, C_STR),
+	COL(op_info, artifact_digest, C_STR),
+	COL(op_info, artifact_status, C_STR),
+	COL(op_info, artifact_made, C_BOOL),
 };
 static const struct rowtype op_info_t = ROWTYPE(op_info, op_info_cols);
 ROW_FUNCS(op_info, op_info_t)

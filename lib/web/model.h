@@ -129,6 +129,7 @@ struct env_servers {
 };
 struct artifact_item {
 	char		*uuid, *tag, *manifest_digest, *commit_sha, *short_sha;
+	char		*registry_host, *architecture, *size, *build, *op_uuid;
 	char		*status, *age, *pruned_age;
 };
 struct artifact_list {
@@ -137,13 +138,36 @@ struct artifact_list {
 	long			 total;
 };
 
+/* An environment's builds: queued (queue_ahead: the builds before it on
+ * its build node), running, the last that ended. */
+struct env_build {
+	char		*uuid, *status, *commit_sha, *short_sha, *error, *node;
+	int		 rebuild, queued;
+	long long	 queue_ahead;		/* M_NULL unless queued */
+	char		*superseded_by_uuid, *artifact_uuid, *age, *took;
+};
+struct env_builds {
+	struct env_build	*v;
+	size_t			 n;
+};
+
+/* A build node's health (the build_nodes row of its last build), disk
+ * pressure against the threshold now. */
+struct build_node_row {
+	char		*node;
+	int		 known, pressure, engine_ok;	/* engine_ok -1: unknown */
+	long long	 disk_free_mb, min_free_mb, queue_length, running;
+	char		*message, *checked_at, *checked_age;
+	char		*last_build_uuid, *last_build_status, *last_build_age;
+};
+
 /* Operations, as the web pages show them (the spooler's side is
  * lib/ops/op.h). Durations ("took") are formatted text, NULL before the
  * start. */
 struct op_item {
 	char		*uuid, *kind, *status, *subject_type, *error;
 	long long	 attempt;
-	char		*age, *took, *subject_name;
+	char		*age, *took, *subject_name, *superseded_by_uuid;
 };
 struct op_list {
 	struct op_item	*v;
@@ -161,9 +185,15 @@ struct op_row {
 };
 struct op_info {			/* what the operation page adds */
 	char		*subject_name, *env_uuid, *app_uuid, *app_name;
-	char		*server_uuid;
+	char		*server_uuid, *subject_app_uuid;
 	long long	 max_attempts;
 	char		*created, *took;
+	/* A build: its commit, the newer build that superseded it, the
+	 * artifact it made (artifact_made) or found built already. */
+	char		*commit_sha, *superseded_by_uuid;
+	int		 rebuild, artifact_made;
+	char		*artifact_uuid, *artifact_tag, *artifact_digest;
+	char		*artifact_status;
 };
 struct op_step {
 	long long	 id, ordinal;
@@ -242,6 +272,10 @@ void	 env_servers_free(struct env_servers *);
 cJSON	*env_servers_view(const struct env_servers *);
 void	 artifact_list_free(struct artifact_list *);
 cJSON	*artifact_list_view(const struct artifact_list *);
+void	 env_builds_free(struct env_builds *);
+cJSON	*env_builds_view(const struct env_builds *);
+void	 build_node_row_free(struct build_node_row *);
+cJSON	*build_node_row_view(const struct build_node_row *);
 void	 op_list_free(struct op_list *);
 cJSON	*op_list_view(const struct op_list *);
 void	 op_row_free(struct op_row *);
@@ -367,6 +401,17 @@ int	 m_env_servers(struct db *, long long env_id, struct env_servers *);
 int	 m_artifact_list(struct db *, long long env_id, long limit, long offset,
 	    struct artifact_list *);
 int	 m_overview(struct db *, struct overview_row *);
+/* The UUID of environment env of application app (by name). 1, 0, -1. */
+int	 m_env_by_names(struct db *, const char *app, const char *env,
+	    char uuid[40]);
+/* The builds of environment env_id: all queued or running, and the last
+ * `last` that ended, newest first. */
+int	 m_env_builds(struct db *, long long env_id, long last,
+	    struct env_builds *);
+/* The health of build node server_id (0: the control node), disk pressure
+ * below min_free_kb. 1 (a row for a node never seen too), -1. */
+int	 m_build_node(struct db *, long long server_id, long long min_free_kb,
+	    struct build_node_row *);
 
 int	 m_op_list(struct db *, long limit, long offset, struct op_list *);
 int	 m_op_get(struct db *, const char *uuid, struct op_row *);
@@ -400,6 +445,9 @@ cJSON	*hostkey_scan_view(const struct hostkey_scan *);
  * of that server, -1 failure. */
 int	 m_hostkey_scan(struct db *, const char *server_uuid, const char *op_uuid,
 	    long fresh_min, struct hostkey_scan *);
+/* The same for the Git host key check op_uuid of application app_uuid. */
+int	 m_app_hostkey_scan(struct db *, const char *app_uuid,
+	    const char *op_uuid, long fresh_min, struct hostkey_scan *);
 
 void	 reg_page_free(struct reg_page *);
 cJSON	*reg_page_view(const struct reg_page *);
