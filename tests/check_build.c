@@ -32,13 +32,15 @@
 #include "tu_spool.h"
 
 #define NHOSTS	2
-#define REPO_DIR "/var/tmp/ks-check-build"
 
 static struct th_host	 hosts[NHOSTS];
 static long long	 hid[NHOSTS];
 static const char	*reghost;
 static struct config	 cfg;
-/* The repository's commits (REPO_DIR/app.git). */
+/* Where the test's repositories are ($KS_BUILD_REPO_DIR: tests/run.sh
+ * removes it), the same path on the build server. */
+static char		 repo_dir[256], priv_dir[300];
+/* The repository's commits (repo_dir/app.git). */
 static char		 c_main[41], c_prev[41], c_broken[41], c_slow[41];
 
 static long long
@@ -69,7 +71,6 @@ make_repo(void)
 {
 	static const char script[] =
 	    "set -e\n"
-	    "d=" REPO_DIR "\n"
 	    "rm -rf \"$d\" && mkdir -p \"$d/w\" && cd \"$d/w\"\n"
 	    "git init -q -b main .\n"
 	    "cp /bin/busybox busybox\n"
@@ -86,6 +87,10 @@ make_repo(void)
 	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n"
 	    "RUN [\"/bin/busybox\", \"sleep\", \"300\"]\\n' > Dockerfile\n"
 	    "git add -A; c slow\n"
+	    "git checkout -q main; git checkout -qb sleepy\n"
+	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n"
+	    "RUN [\"/bin/busybox\", \"sleep\", \"5\"]\\n' > Dockerfile\n"
+	    "git add -A; c sleepy\n"
 	    "git checkout -q main; git checkout -qb args\n"
 	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\nARG X\\nARG Y\\n"
 	    "RUN [\"/bin/busybox\", \"sh\", \"-c\", \"printf %%s \\\\\"$X\\\\\" > /x; "
@@ -95,17 +100,19 @@ make_repo(void)
 	    "git clone -q --bare . ../app.git\n"
 	    "chmod -R a+rX \"$d\"\n"
 	    "printf '%s %s %s %s\\n' $(git rev-parse main main~1 broken slow)\n";
-	char	*out, cmd[1024];
+	char	*out, cmd[4096];
 
-	out = th_local(ts_tmp, script);
+	/* The directory is the test's own path (no quote in it). */
+	snprintf(cmd, sizeof(cmd), "d='%s'\n%s", repo_dir, script);
+	out = th_local(ts_tmp, cmd);
 	ck_assert_msg(sscanf(out, "%40s %40s %40s %40s", c_main, c_prev, c_broken,
 	    c_slow) == 4, "making the repository: %s", out);
 	free(out);
 	/* The build host clones from the same path. */
-	snprintf(cmd, sizeof(cmd), "tar -C " REPO_DIR " -cf - app.git | "
-	    "bash tests/hosts/hostctl exec -i %s sh -c 'rm -rf " REPO_DIR " && "
-	    "mkdir -p " REPO_DIR " && tar -C " REPO_DIR " -xf - && "
-	    "chmod -R a+rX " REPO_DIR "' && echo copied", hosts[0].name);
+	snprintf(cmd, sizeof(cmd), "tar -C %s -cf - app.git | "
+	    "bash tests/hosts/hostctl exec -i %s sh -c 'rm -rf %s && "
+	    "mkdir -p %s && tar -C %s -xf - && chmod -R a+rX %s' && echo copied",
+	    repo_dir, hosts[0].name, repo_dir, repo_dir, repo_dir, repo_dir);
 	out = th_local(ts_tmp, cmd);
 	ck_assert_msg(strstr(out, "copied") != NULL, "copying the repository: %s", out);
 	free(out);
@@ -118,6 +125,9 @@ setup(void)
 	const char *hstate;
 
 	ts_setup();
+	snprintf(repo_dir, sizeof(repo_dir), "%s", getenv("KS_BUILD_REPO_DIR") ?
+	    getenv("KS_BUILD_REPO_DIR") : "/var/tmp/ks-check-build");
+	snprintf(priv_dir, sizeof(priv_dir), "%s/priv", repo_dir);
 	hstate = getenv("KS_HOSTS_STATE");
 	ck_assert_int_eq(th_load("ready", hosts, NHOSTS), NHOSTS);
 	reghost = getenv("KS_REGISTRY_HOST");
@@ -173,7 +183,7 @@ wait_idle(int secs)
 }
 
 /* A new application and environment (name unique per call) building
- * REPO_DIR/app.git; extra: more "column = value" of the environment
+ * repo_dir/app.git; extra: more "column = value" of the environment
  * (SQL, the test's own literals). Returns the environment's uuid
  * (static). */
 static const char *
@@ -185,10 +195,11 @@ make_env(const char *extra)
 	PGresult	*res;
 
 	snprintf(name, sizeof(name), "bld-%d-%d", (int)getpid(), ++n);
+	snprintf(sql, sizeof(sql), "file://%s/app.git", repo_dir);
 	{
-		const char *p[] = { name };
+		const char *p[] = { name, sql };
 		res = ts_q("INSERT INTO applications (name, repository_url, default_branch) "
-		    "VALUES ($1, 'file://" REPO_DIR "/app.git', 'main') RETURNING id", 1, p);
+		    "VALUES ($1, $2, 'main') RETURNING id", 2, p);
 	}
 	snprintf(sql, sizeof(sql), "INSERT INTO environments (application_id, name) "
 	    "VALUES (%s, 'production') RETURNING uuid", PQgetvalue(res, 0, 0));
@@ -203,6 +214,15 @@ make_env(const char *extra)
 		PQclear(ts_q(sql, 1, p));
 	}
 	return uuid;
+}
+
+static void
+set_url(const char *env, const char *url)
+{
+	const char *p[] = { env, url };
+
+	PQclear(ts_q("UPDATE applications a SET repository_url = $2 FROM environments e "
+	    "WHERE e.application_id = a.id AND e.uuid = $1", 2, p));
 }
 
 static long long
@@ -524,9 +544,11 @@ START_TEST(failures_at_their_step)
 	env = make_env("branch = 'no-such-branch'");
 	fails_at(env, NULL, "Clone the repository", "cloning branch no-such-branch");
 	env = make_env(NULL);
-	PQclear(ts_q("UPDATE applications a SET repository_url = "
-	    "'file:///var/tmp/ks-check-build/nothing-here.git' FROM environments e "
-	    "WHERE e.application_id = a.id AND e.uuid = $1", 1, &env));
+	{
+		char url[400];
+		snprintf(url, sizeof(url), "file://%s/nothing-here.git", repo_dir);
+		set_url(env, url);
+	}
 	fails_at(env, NULL, "Clone the repository", NULL);
 }
 END_TEST
@@ -732,14 +754,6 @@ app_of(const char *env)
 	return uuid;
 }
 
-static void
-set_url(const char *env, const char *url)
-{
-	const char *p[] = { env, url };
-
-	PQclear(ts_q("UPDATE applications a SET repository_url = $2 FROM environments e "
-	    "WHERE e.application_id = a.id AND e.uuid = $1", 2, p));
-}
 
 /* Nonzero when s is in the stored scripts, step output or logs of the
  * stack; what was found into where. */
@@ -846,14 +860,18 @@ START_TEST(private_repositories)
 	size_t		 len;
 
 	ensure_registry();
-	free(th_local(ts_tmp, "rm -rf /var/tmp/ks-check-build/priv && "
-	    "mkdir -p /var/tmp/ks-check-build/priv"));
-	tg_repo("/var/tmp/ks-check-build/priv", NULL, &r);
+	{
+		char cmd[700];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", priv_dir,
+		    priv_dir);
+		free(th_local(ts_tmp, cmd));
+	}
+	tg_repo(priv_dir, NULL, &r);
 	env = make_env(NULL);
 	env = strdup(env);
 	ck_assert_int_eq(build_keygen(&ts_db, ts_sealkey, app_of(env), pub,
 	    sizeof(pub)), 0);
-	tg_ssh_serve(hosts[1].name, pub, "/var/tmp/ks-check-build/priv", &s);
+	tg_ssh_serve(hosts[1].name, pub, priv_dir, &s);
 	set_url(env, s.url);
 	/* Not pinned yet: refused, saying so. */
 	refused(env, NULL, 0, reason, sizeof(reason));
@@ -861,7 +879,8 @@ START_TEST(private_repositories)
 	ck_assert_int_eq(build_pin_git_host(&ts_db, app_of(env), hosts[1].addr,
 	    s.host_key, "SHA256:pinned-by-the-test"), 0);
 
-	/* The deploy key's canary: a line from the middle of its PEM. */
+	/* The deploy key's canary: a line from the middle of its PEM (the
+	 * first one is the format's header, the same in every key). */
 	buf_init(&b);
 	snprintf(extra, sizeof(extra), "application/%s/deploy_key", "0");
 	{
@@ -879,7 +898,12 @@ START_TEST(private_repositories)
 	{
 		char *l = strchr(pem, '\n');
 		ck_assert_ptr_nonnull(l);
+		l = strchr(l + 1, '\n');
+		ck_assert_ptr_nonnull(l);
+		l = strchr(l + 1, '\n');
+		ck_assert_ptr_nonnull(l);
 		snprintf(key_line, sizeof(key_line), "%.60s", l + 1);
+		ck_assert_int_eq(strlen(key_line), 60);
 	}
 	free(pem);
 	buf_release(&b);
@@ -911,7 +935,7 @@ START_TEST(private_repositories)
 	ck_assert_msg(port != NULL, "KS_GIT_HTTPS_PORT is not set");
 	randombytes_buf(pub, 12);
 	sodium_bin2hex(token, sizeof(token), (unsigned char *)pub, 12);
-	tg_https_serve("/var/tmp/ks-check-build/priv", atoi(port), "ks-user", token, &h);
+	tg_https_serve(priv_dir, atoi(port), "ks-user", token, &h);
 	env2 = make_env(NULL);
 	set_url(env2, h.url);
 	out = tu_slurp(h.ca, &len);
@@ -942,7 +966,7 @@ START_TEST(private_repositories)
 	out = ts_step_output(id, 2);
 	ck_assert_msg(strstr(out, "Authentication failed") != NULL, "%s", out);
 	free(out);
-	ck_assert_int_eq(tg_https_stop("/var/tmp/ks-check-build/priv"), 0);
+	ck_assert_int_eq(tg_https_stop(priv_dir), 0);
 
 	for (int k = 0; k < 3; k++) {
 		ck_assert_msg(!stored_anywhere(canary[k], where, sizeof(where)),
@@ -1052,6 +1076,171 @@ START_TEST(hostile_values)
 }
 END_TEST
 
+/* Waits until the managed registry answers on its own address. */
+static void
+wait_registry(void)
+{
+	char	 cmd[256], *out;
+
+	snprintf(cmd, sizeof(cmd), "curl -s -o /dev/null -w '%%{http_code}' "
+	    "http://%s/v2/", cfg.registry_listen);
+	for (int i = 0; i < 150; i++) {
+		int ok;
+		out = th_local(ts_tmp, cmd);
+		ok = strcmp(out, "401") == 0;
+		free(out);
+		if (ok)
+			return;
+		usleep(200000);
+	}
+	ck_abort_msg("the registry did not come back on %s", cfg.registry_listen);
+}
+
+/* The registry stopped while the image builds (once its RUN step runs):
+ * the build succeeds, the push fails with a clear message, no artifact,
+ * no directory left. */
+START_TEST(registry_stopped_before_push)
+{
+	const char	*env;
+	long long	 id;
+	char		 ids[24], work[600], cmd[512], *out;
+	const char	*p[] = { ids };
+	int		 i, running = 0;
+	PGresult	*res;
+
+	ensure_registry();
+	make_repo();
+	env = make_env("branch = 'sleepy'");
+	id = build(env, NULL, 1);
+	for (i = 0; i < 900 && !running; i++) {
+		out = th_local(ts_tmp, "pgrep -f 'busybox [s]leep 5$' >/dev/null && echo yes");
+		running = strstr(out, "yes") != NULL;
+		free(out);
+		if (!running)
+			usleep(100000);
+	}
+	ck_assert_msg(running, "the build's RUN step never ran\n%s", ts_op_report(id));
+	snprintf(cmd, sizeof(cmd), "docker stop -t 0 '%s' >/dev/null && echo stopped",
+	    cfg.registry_container);
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(strstr(out, "stopped") != NULL, "%s", out);
+	free(out);
+	expect_status(id, "failed", 300);
+	snprintf(cmd, sizeof(cmd), "docker start '%s' >/dev/null", cfg.registry_container);
+	free(th_local(ts_tmp, cmd));
+	wait_registry();
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT o.error, (SELECT status FROM operation_steps WHERE operation_id "
+	    "= o.id AND name = 'Build the image'), (SELECT count(*) FROM build_artifacts a "
+	    "WHERE a.operation_id = o.id AND a.status = 'available') FROM operations o "
+	    "WHERE o.id = $1::bigint", 1, p);
+	ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "Push the image") != NULL &&
+	    strcmp(PQgetvalue(res, 0, 1), "succeeded") == 0, "%s", ts_op_report(id));
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "0");
+	PQclear(res);
+	out = ts_step_output(id, 6);
+	ck_assert_msg(strstr(out, "docker push of ") != NULL && strstr(out, "failed") != NULL,
+	    "%s", out);
+	free(out);
+	work_dir(id, work, sizeof(work));
+	ck_assert_msg(access(work, F_OK) != 0, "%s is still there", work);
+}
+END_TEST
+
+/*
+ * An external registry override: a second registry:2 on loopback with its
+ * own credentials and certificate (its own CA). The artifact records that
+ * registry and the digest it answers; the trust setup is shown with curl
+ * --cacert (Docker does not verify certificates on 127.0.0.0/8).
+ */
+START_TEST(external_registry)
+{
+	char		 cmd[4096], dir[600], name[200], pw[40], host[64], dig[200];
+	char		 *ca, *out;
+	const char	*port, *env;
+	unsigned char	 rnd[12];
+	struct art	 a;
+	long long	 id;
+	size_t		 len;
+
+	ensure_registry();
+	make_repo();
+	port = getenv("KS_EXT_REGISTRY_PORT");
+	ck_assert_msg(port != NULL, "KS_EXT_REGISTRY_PORT is not set");
+	snprintf(host, sizeof(host), "127.0.0.1:%s", port);
+	snprintf(name, sizeof(name), "%s-ext", cfg.registry_container);
+	snprintf(dir, sizeof(dir), "%s/ext", ts_tmp);
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
+	snprintf(cmd, sizeof(cmd),
+	    "set -e; d='%s'; mkdir -p \"$d\"; cd \"$d\"\n"
+	    "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ks-ext-ca "
+	    "-keyout ca.key -out ca.crt 2>/dev/null\n"
+	    "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key "
+	    "-out srv.csr 2>/dev/null\n"
+	    "printf 'subjectAltName=IP:127.0.0.1\\n' > ext\n"
+	    "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
+	    "-extfile ext -out srv.crt 2>/dev/null\n"
+	    "printf '%%s\\n' \"$PW\" | htpasswd -iBn ext-user > htpasswd\n"
+	    "chmod a+r srv.key htpasswd\n"
+	    "docker rm -f '%s' >/dev/null 2>&1 || true\n"
+	    "docker run -d --name '%s' --network host -v \"$d:/certs:ro\" "
+	    "-e REGISTRY_HTTP_ADDR=%s -e REGISTRY_HTTP_TLS_CERTIFICATE=/certs/srv.crt "
+	    "-e REGISTRY_HTTP_TLS_KEY=/certs/srv.key -e REGISTRY_AUTH=htpasswd "
+	    "-e REGISTRY_AUTH_HTPASSWD_REALM=ext -e REGISTRY_AUTH_HTPASSWD_PATH=/certs/htpasswd "
+	    "registry:2 >/dev/null\n"
+	    "i=0; until [ \"$(curl -s -o /dev/null -w '%%{http_code}' --cacert ca.crt "
+	    "https://%s/v2/)\" = 401 ]; do i=$((i+1)); [ $i -lt 150 ] || "
+	    "{ docker logs '%s' 2>&1 | tail -5; exit 1; }; sleep 0.2; done\n"
+	    "echo up\n", dir, name, name, host, host, name);
+	setenv("PW", pw, 1);
+	out = th_local(ts_tmp, cmd);
+	unsetenv("PW");
+	ck_assert_msg(strstr(out, "up") != NULL, "the external registry: %s", out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "%s/ca.crt", dir);
+	ca = tu_slurp(cmd, &len);
+	ck_assert_ptr_nonnull(ca);
+
+	env = make_env(NULL);
+	ck_assert_int_eq(build_set_registry(&ts_db, ts_sealkey, env, host, "ext-user",
+	    pw, ca), 0);
+	PQclear(ts_q("UPDATE environments SET build_location = 'external' WHERE uuid = $1",
+	    1, &env));
+	free(ca);
+	id = build(env, NULL, 0);
+	expect_status(id, "succeeded", 300);
+	artifact_of(id, &a);
+	ck_assert_msg(strncmp(a.tag, host, strlen(host)) == 0 && a.tag[strlen(host)] == '/',
+	    "the artifact's tag %s is not in %s", a.tag, host);
+	{
+		PGresult *res = ts_q("SELECT a.registry_host FROM build_artifacts a JOIN "
+		    "environments e ON e.id = a.environment_id WHERE e.uuid = $1", 1, &env);
+		ck_assert_str_eq(PQgetvalue(res, 0, 0), host);
+		PQclear(res);
+	}
+	/* What that registry answers, verified against its CA. */
+	snprintf(cmd, sizeof(cmd), "printf 'user = \"ext-user:%%s\"\\n' \"$PW\" | "
+	    "curl -sS -K - -I --cacert '%s/ca.crt' "
+	    "-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "
+	    "-H 'Accept: application/vnd.oci.image.manifest.v1+json' "
+	    "https://%s/v2/%.*s/manifests/%s | tr -d '\\r' | "
+	    "sed -n 's/^docker-content-digest: //Ip'", dir, host,
+	    (int)(strrchr(a.tag, ':') - a.tag - strlen(host) - 1), a.tag + strlen(host) + 1,
+	    strrchr(a.tag, ':') + 1);
+	setenv("PW", pw, 1);
+	out = th_local(ts_tmp, cmd);
+	unsetenv("PW");
+	snprintf(dig, sizeof(dig), "%.*s", (int)strcspn(out, "\n"), out);
+	free(out);
+	ck_assert_msg(strcmp(dig, a.digest) == 0, "stored %s, %s answers [%s]", a.digest,
+	    host, dig);
+	snprintf(cmd, sizeof(cmd), "docker rm -f '%s' >/dev/null 2>&1; "
+	    "rm -rf '/etc/docker/certs.d/%s'", name, host);
+	free(th_local(ts_tmp, cmd));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1071,6 +1260,8 @@ main(void)
 	tcase_add_test(tc, static_preset);
 	tcase_add_test(tc, private_repositories);
 	tcase_add_test(tc, hostile_values);
+	tcase_add_test(tc, registry_stopped_before_push);
+	tcase_add_test(tc, external_registry);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

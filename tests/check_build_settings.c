@@ -332,21 +332,30 @@ START_TEST(deploy_key_openssh)
 	close(fd);
 	buf_init(&out);
 	{
+		/* Both tools read the key file, which goes before any check
+		 * can fail (it holds a private key). */
 		char cmd[128];
+		struct buf added;
+		int rc1, rc2;
+
+		buf_init(&added);
 		snprintf(cmd, sizeof(cmd), "ssh-keygen -y -f %s", path);
-		ck_assert_msg(run_sh(cmd, NULL, &out) == 0, "ssh-keygen -y: %s",
-		    buf_cstr(&out));
+		rc1 = run_sh(cmd, NULL, &out);
+		/* ssh-add - reads the key from its standard input into a
+		 * private agent (ssh-agent runs the command and ends with
+		 * it). */
+		rc2 = run_sh("ssh-agent sh -c 'ssh-add - && ssh-add -L'", path,
+		    &added);
+		unlink(path);
+		ck_assert_msg(rc1 == 0, "ssh-keygen -y: %s", buf_cstr(&out));
+		type_blob(want, sizeof(want), pub);
+		type_blob(got, sizeof(got), out.ptr);
+		ck_assert_str_eq(got, want);
+		ck_assert_msg(rc2 == 0, "ssh-add -: %s", buf_cstr(&added));
+		ck_assert_msg(strstr(added.ptr, want) != NULL, "ssh-add -L: %s",
+		    added.ptr);
+		buf_release(&added);
 	}
-	type_blob(want, sizeof(want), pub);
-	type_blob(got, sizeof(got), out.ptr);
-	ck_assert_str_eq(got, want);
-	/* ssh-add - reads the key from its standard input into a private
-	 * agent (ssh-agent runs the command and ends with it). */
-	buf_reset(&out);
-	ck_assert_msg(run_sh("ssh-agent sh -c 'ssh-add - && ssh-add -L'", path,
-	    &out) == 0, "ssh-add -: %s", buf_cstr(&out));
-	ck_assert_msg(strstr(out.ptr, want) != NULL, "ssh-add -L: %s", out.ptr);
-	unlink(path);
 
 	/* A new key replaces the old one. */
 	ck_assert_int_eq(build_keygen(&db, &web, app, got, sizeof(got)), 0);

@@ -187,7 +187,8 @@ registry_cleanup() {
 			# (and the foreign one check_registry makes, should it
 			# have stopped before removing it)
 			docker rm -f "$KS_STACK_REGISTRY_CONTAINER" \
-				"$KS_STACK_REGISTRY_CONTAINER-foreign" >/dev/null 2>&1 || true
+				"$KS_STACK_REGISTRY_CONTAINER-foreign" \
+				"$KS_STACK_REGISTRY_CONTAINER-ext" >/dev/null 2>&1 || true
 		fi
 		# The images the tests built or pulled under the test registry's
 		# name (builds leave the newest per environment).
@@ -197,13 +198,22 @@ registry_cleanup() {
 				xargs -r docker rmi >/dev/null 2>&1 || true
 		fi
 	fi
-	# check_build's Git repository.
-	rm -rf /var/tmp/ks-check-build
+	# check_build's Git repositories (and its HTTPS Git server, should
+	# the test have stopped before it did).
+	if [[ -n "${KS_BUILD_REPO_DIR:-}" && -d "$KS_BUILD_REPO_DIR" ]]; then
+		bash "$REPO/tests/git/fixture.sh" https-stop "$KS_BUILD_REPO_DIR/priv" \
+			>/dev/null 2>&1 || true
+		rm -rf -- "$KS_BUILD_REPO_DIR"
+	fi
 	# The CA a control-node sign-in trusted for the test registry's name.
 	if [[ -n "${REG_NAME:-}" ]]; then
 		rm -rf /etc/docker/certs.d/"$REG_NAME":*
 		# and the name check_provision provisions its test registry as
 		rm -rf /etc/docker/certs.d/registry.example.test
+		# and the external registry check_build pushes to
+		if [[ -n "${KS_EXT_REGISTRY_PORT:-}" ]]; then
+			rm -rf "/etc/docker/certs.d/127.0.0.1:$KS_EXT_REGISTRY_PORT"
+		fi
 	fi
 }
 
@@ -232,6 +242,8 @@ KS_PASS=$(openssl rand -hex 16)
 REG_NAME=registry.ks.test
 export KS_STACK_REGISTRY_HOST=$REG_NAME:$PORT
 KS_STACK_REGISTRY_LISTEN=127.0.0.1:$(free_port 15000)
+# check_build's Git repositories (the same path on its build server).
+export KS_BUILD_REPO_DIR=/var/tmp/ks-check-build-$$
 export KS_STACK_REGISTRY_LISTEN
 HOSTS_MARK="# keystone-tests $$"
 # Its container has a name of its own: a developer's `make run` registry
@@ -320,7 +332,8 @@ if ((stack_ok)); then
 			export KS_REGISTRY_HOST=$KS_STACK_REGISTRY_HOST
 			# (check_build's HTTPS Git server)
 			KS_GIT_HTTPS_PORT=$(free_port 18743)
-			export KS_GIT_HTTPS_PORT
+			KS_EXT_REGISTRY_PORT=$(free_port 18843)
+			export KS_GIT_HTTPS_PORT KS_EXT_REGISTRY_PORT
 			run_prog "$prog" "$WEB_TIMEOUT" "$ABUILD/$prog"
 		else
 			fail "$prog" "the test hosts or the registry image did not come up"
