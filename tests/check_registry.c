@@ -40,25 +40,6 @@ static char		 storage[512];
 
 
 
-static long long
-add_server(const struct th_host *h, int build)
-{
-	char		 name[64];
-	const char	*p[] = { name, h->addr, h->key, build ? "true" : "false" };
-	PGresult	*res;
-	long long	 id;
-
-	snprintf(name, sizeof(name), "reg-%s", h->name);
-	res = ts_q("INSERT INTO servers (name, address, ssh_port, ssh_user, host_key, "
-	    "role_build, role_runtime, status) VALUES ($1, $2, 22, 'keystone', $3, "
-	    "$4::bool, NOT $4::bool, 'active') ON CONFLICT (address, ssh_port) DO UPDATE "
-	    "SET name = EXCLUDED.name, host_key = EXCLUDED.host_key, "
-	    "role_build = EXCLUDED.role_build, role_runtime = EXCLUDED.role_runtime, "
-	    "status = 'active', ssh_user = 'keystone' RETURNING id", 4, p);
-	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return id;
-}
 
 /* "docker VERB ARGS <the registry's container>" (a static buffer). */
 static const char *
@@ -123,9 +104,9 @@ setup(void)
 	cfg.ssh_key_file = strdup(key);
 	/* The storage path override: a "mounted volume" of our own. */
 	snprintf(storage, sizeof(storage), "%s/mnt/keystone-registry", ts_dir);
-	hid[0] = add_server(&hosts[0], 0);
-	hid[1] = add_server(&hosts[1], 0);
-	hid[2] = add_server(&hosts[2], 1);
+	hid[0] = ts_add_server(&hosts[0], "reg-", 0);
+	hid[1] = ts_add_server(&hosts[1], "reg-", 0);
+	hid[2] = ts_add_server(&hosts[2], "reg-", 1);
 	/* Servers earlier test programs left (their hosts are gone) take no
 	 * part: the matrix is ours alone. */
 	PQclear(ts_q("UPDATE servers SET status = 'disabled' WHERE name NOT LIKE 'reg-%' "
@@ -141,21 +122,6 @@ teardown(void)
 	ts_teardown();
 }
 
-/* Waits until no operation is queued or running; fails after secs. */
-static void
-wait_idle(int secs)
-{
-	for (int i = 0; i < secs * 5; i++) {
-		PGresult *res = ts_q("SELECT count(*) FROM operations WHERE status IN "
-		    "('queued', 'running')", 0, NULL);
-		int busy = atoi(PQgetvalue(res, 0, 0));
-		PQclear(res);
-		if (busy == 0)
-			return;
-		usleep(200000);
-	}
-	ck_abort_msg("operations still running after %d s", secs);
-}
 
 static void
 provision(void)
@@ -164,7 +130,7 @@ provision(void)
 
 	ck_assert_msg(reg_plan_provision(&ts_db, &cfg, ts_sealkey, 0, uuid, err,
 	    sizeof(err)) == 0, "provision: %s", err);
-	wait_idle(240);
+	ts_wait_idle(240);
 }
 
 static void
@@ -174,7 +140,7 @@ check(void)
 
 	ck_assert_msg(reg_plan_check(&ts_db, &cfg, ts_sealkey, 0, uuid, err,
 	    sizeof(err)) == 0, "check: %s", err);
-	wait_idle(180);
+	ts_wait_idle(180);
 }
 
 static const char *
@@ -239,25 +205,6 @@ expect_matrix(const char *const *bad, size_t nbad)
 	ck_assert_msg(!wrong, "matrix:\n%s", dump);
 }
 
-/* Waits until the registry answers on its own address again. */
-static void
-wait_registry(void)
-{
-	char	 cmd[256], *out;
-
-	snprintf(cmd, sizeof(cmd), "curl -s -o /dev/null -w '%%{http_code}' "
-	    "http://%s/v2/", cfg.registry_listen);
-	for (int i = 0; i < 100; i++) {
-		int ok;
-		out = th_local(ts_tmp, cmd);
-		ok = strcmp(out, "401") == 0;
-		free(out);
-		if (ok)
-			return;
-		usleep(200000);
-	}
-	ck_abort_msg("the registry did not come back on %s", cfg.registry_listen);
-}
 
 static void
 registry_state(char *state, size_t sz)
@@ -389,7 +336,7 @@ START_TEST(auth_files_and_idempotence)
 	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, state, &before), 0);
 	ck_assert_int_eq(reg_plan_auth(&ts_db, &cfg, ts_sealkey, hid[0], 0, 0,
 	    uuid, err, sizeof(err)), 0);
-	wait_idle(60);
+	ts_wait_idle(60);
 	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, state, &after), 0);
 	ck_assert_str_eq(before, after);
 	free(before);
@@ -452,7 +399,7 @@ START_TEST(registry_stopped)
 	registry_state(state, sizeof(state));
 	ck_assert_str_eq(state, "unhealthy");
 	free(th_local(ts_tmp, container_cmd("start")));
-	wait_registry();
+	ts_wait_registry(cfg.registry_listen);
 	check();
 	expect_matrix(NULL, 0);
 	registry_state(state, sizeof(state));
@@ -617,7 +564,7 @@ START_TEST(secret_canaries)
 		usleep(100000);
 	}
 	ck_assert_msg(!seen, "a password was in a process's argv or environment");
-	wait_idle(10);
+	ts_wait_idle(10);
 	expect_matrix(NULL, 0);
 	for (int i = 0; i < 2; i++) {
 		const char *p[] = { pw[i] };
@@ -746,7 +693,7 @@ START_TEST(scheduled_check)
 		usleep(100000);
 	}
 	ck_assert_msg(after > before, "no scheduled check was queued");
-	wait_idle(180);
+	ts_wait_idle(180);
 	expect_matrix(NULL, 0);
 	res = ts_q("SELECT checked_at > now() - interval '1 minute' FROM registry", 0, NULL);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
@@ -819,7 +766,7 @@ START_TEST(stack_decides_by_its_database)
 	res = ts_q("SELECT kind FROM operations ORDER BY id DESC LIMIT 1", 0, NULL);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), "check");
 	PQclear(res);
-	wait_idle(180);
+	ts_wait_idle(180);
 	expect_matrix(NULL, 0);
 	/* A reset data directory (its database knows no registry) with the
 	 * old container still there: provisioned again, not just started. */
@@ -831,7 +778,7 @@ START_TEST(stack_decides_by_its_database)
 	    "status IN ('queued', 'running')", 0, NULL);
 	ck_assert_str_eq(PQgetvalue(res, 0, 0), "1");
 	PQclear(res);
-	wait_idle(240);
+	ts_wait_idle(240);
 	registry_state(state, sizeof(state));
 	ck_assert_str_eq(state, "ready");
 }

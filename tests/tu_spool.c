@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "tu_hosts.h"
 #include "tu_spool.h"
 
 const char		*ts_dir, *ts_build, *ts_pgconn;
@@ -343,4 +344,58 @@ ts_web_get(const char *path, const char *name)
 		return NULL;
 	snprintf(file, sizeof(file), "%s/%s", ts_tmp, name);
 	return tu_slurp(file, NULL);
+}
+
+void
+ts_wait_idle(int secs)
+{
+	for (int i = 0; i < secs * 5; i++) {
+		PGresult *res = ts_q("SELECT count(*) FROM operations WHERE status IN "
+		    "('queued', 'running')", 0, NULL);
+		int busy = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (busy == 0)
+			return;
+		usleep(200000);
+	}
+	ck_abort_msg("operations still running after %d s", secs);
+}
+
+long long
+ts_add_server(const struct th_host *h, const char *prefix, int build)
+{
+	char		 name[64];
+	const char	*p[] = { name, h->addr, h->key, build ? "true" : "false" };
+	PGresult	*res;
+	long long	 id;
+
+	snprintf(name, sizeof(name), "%s%s", prefix, h->name);
+	res = ts_q("INSERT INTO servers (name, address, ssh_port, ssh_user, host_key, "
+	    "role_build, role_runtime, status) VALUES ($1, $2, 22, 'keystone', $3, "
+	    "$4::bool, NOT $4::bool, 'active') ON CONFLICT (address, ssh_port) DO UPDATE "
+	    "SET name = EXCLUDED.name, host_key = EXCLUDED.host_key, "
+	    "role_build = EXCLUDED.role_build, role_runtime = EXCLUDED.role_runtime, "
+	    "status = 'active', ssh_user = 'keystone' RETURNING id", 4, p);
+	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return id;
+}
+
+void
+ts_wait_registry(const char *listen)
+{
+	char	 cmd[256], *out;
+
+	snprintf(cmd, sizeof(cmd), "curl -s -o /dev/null -w '%%{http_code}' "
+	    "http://%s/v2/", listen);
+	for (int i = 0; i < 150; i++) {
+		int ok;
+		out = th_local(ts_tmp, cmd);
+		ok = strcmp(out, "401") == 0;
+		free(out);
+		if (ok)
+			return;
+		usleep(200000);
+	}
+	ck_abort_msg("the registry did not come back on %s", listen);
 }

@@ -52,6 +52,15 @@ const char	*ts_op_report(long long id);
  * with curl and saves the page at path into ts_tmp/name. Returns the
  * page (malloc'd) or NULL. */
 char		*ts_web_get(const char *path, const char *name);
+/* Waits until no operation is queued or running; fails after secs. */
+void		 ts_wait_idle(int secs);
+/* Waits until registry:2 answers (401) on its own address listen. */
+void		 ts_wait_registry(const char *listen);
+struct th_host;
+/* An active server row for test host h (its pinned host key, ssh user
+ * keystone), named prefix + its name: with the build role (and not the
+ * runtime one) when build. Returns its id. */
+long long	 ts_add_server(const struct th_host *h, const char *prefix, int build);
 /* Nonzero when some process's argv or environment holds s. */
 int		 ts_proc_has(const char *s);
 
