@@ -396,12 +396,22 @@ START_TEST(built_commit_not_rebuilt)
 	const char	*env;
 	struct art	 a1, a2, a3;
 	long long	 id1, id2, id3;
+	char		*out;
 	PGresult	*res;
 	char		 ids[24];
 	const char	*p[] = { ids };
 
 	ensure_registry();
 	make_repo();
+	/* An image Keystone did not label: the clean-up leaves it alone. */
+	{
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "docker tag registry:2 ks-unlabelled-%d:1 && "
+		    "echo tagged", (int)getpid());
+		out = th_local(ts_tmp, cmd);
+		ck_assert_msg(strstr(out, "tagged") != NULL, "%s", out);
+		free(out);
+	}
 	env = make_env(NULL);
 	id1 = build(env, NULL, 0);
 	expect_status(id1, "succeeded", 300);
@@ -426,6 +436,19 @@ START_TEST(built_commit_not_rebuilt)
 	artifact_of(id3, &a3);
 	ck_assert_str_eq(a3.status, "available");
 	ck_assert_str_ne(a3.digest, a1.digest);
+	/* The build node keeps the newest image of the environment, and the
+	 * image without Keystone's label. */
+	{
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "docker image ls -q --no-trunc --filter "
+		    "'label=" BUILD_LABEL_ENV "=%s' | sort -u | wc -l; "
+		    "docker image inspect -f ok ks-unlabelled-%d:1; "
+		    "docker rmi ks-unlabelled-%d:1 >/dev/null", env, (int)getpid(),
+		    (int)getpid());
+		out = th_local(ts_tmp, cmd);
+		ck_assert_msg(strcmp(out, "1\nok\n") == 0, "images left: %s", out);
+		free(out);
+	}
 	/* Both stay pullable by digest. */
 	res = ts_q("SELECT count(*) FROM build_artifacts a JOIN environments e ON "
 	    "e.id = a.environment_id WHERE e.uuid = $1 AND a.status = 'available'", 1,
@@ -517,6 +540,11 @@ START_TEST(failures_at_their_step)
 		set_url(env, url);
 	}
 	fails_at(env, NULL, "Clone the repository", NULL);
+	/* A Git server that does not answer. */
+	env = make_env(NULL);
+	set_url(env, "https://127.0.0.1:9/nothing.git");
+	fails_at(env, NULL, "Clone the repository", "cloning branch main of "
+	    "https://127.0.0.1:9/nothing.git failed");
 }
 END_TEST
 
