@@ -895,7 +895,8 @@ step_env(const struct names *nm)
 		notok("environment lists runtime server %s: found %d",
 		    nm->server, n);
 
-	/* The default Dockerfile path ("Dockerfile") is shown. */
+	/* The default Dockerfile path ("Dockerfile") and build context (".")
+	 * are shown. */
 	if ((s = text_by("xpath", "//dl[contains(@class,'facts')]/dt[normalize-"
 	    "space(.)='Dockerfile']/following-sibling::dd[1]")) == NULL) {
 		if (wd_failed)
@@ -903,11 +904,11 @@ step_env(const struct names *nm)
 		notok("environment page: no Dockerfile fact");
 		return 0;
 	}
-	if (strcmp(s, "Dockerfile from the repository") == 0)
-		ok("environment page shows the Dockerfile path");
+	if (strcmp(s, "Dockerfile from the repository, context .") == 0)
+		ok("environment page shows the Dockerfile path and context");
 	else
 		notok("environment page shows the Dockerfile path: got \"%s\", "
-		    "want \"Dockerfile from the repository\"", s);
+		    "want \"Dockerfile from the repository, context .\"", s);
 	free(s);
 	return 0;
 }
