@@ -578,7 +578,7 @@ static const struct stmtdef stmts[ST__MAX] = {
  "UPDATE operations SET commit_sha = $2, rebuild = $3::bool WHERE id = $1::bigint "
  "RETURNING id" },
 [ST_BUILD_SUPERSEDE] = { "build_supersede",
- "SELECT ks_supersede_builds($1::bigint, $2::bigint) AS n" },
+ "SELECT ks_supersede($1::bigint, $2::bigint, 'build') AS n" },
 [ST_BUILD_APP_SECRET] = { "build_app_secret",
  "SELECT deploy_key_sealed, https_token_sealed FROM applications WHERE id = $1::bigint" },
 [ST_BUILD_ENV_SECRET] = { "build_env_secret",

@@ -1,0 +1,54 @@
+/*
+ * Deploys: the exact digest of an artifact on every runtime server of an
+ * environment, through Compose (sql/016_deploys.sql).
+ *
+ * deploy_plan() queues, in one transaction, either a build and a deploy
+ * that needs it (the deploy consumes the artifact that build makes or
+ * finds: sql/016 sets it on the deploy when the build succeeds), or, for
+ * "Deploy this version", a deploy of an available artifact alone. Builds
+ * and deploys of one environment are serialised separately, and a newer
+ * queued deploy supersedes an older queued one.
+ *
+ * A deploy has one step per runtime server, all in one step group (at
+ * most step_fanout at once; a failed server does not stop the others),
+ * each on its server as the keystone user (lib/scripts/deploy_server.sh):
+ * Docker auth for the artifact's registry when missing or changed (a
+ * server with the build role keeps its build credential), `docker pull
+ * REF@DIGEST`, the Compose project under ~keystone/keystone/PROJECT
+ * (rendered by deploy_compose(); secret variables in a 0600 env file
+ * written from stdin), `docker compose up -d` or `docker-compose up -d`,
+ * the health gate (the running container is REF@DIGEST and the service is
+ * healthy within its timeout; else the digest that ran before is put back
+ * and the step fails with the reason and the container's last log lines),
+ * and the prune of Keystone-labelled images beyond what rollback needs.
+ * The step reports ('deployed') what runs there now (table deployments).
+ */
+#ifndef KS_DEPLOY_H
+#define KS_DEPLOY_H
+
+#include <stddef.h>
+
+#include "keys.h"
+
+struct buf;
+struct config;
+struct db;
+struct op_claim;
+
+struct deploy_req {
+	const char	*env_uuid;
+	const char	*artifact_uuid;	/* NULL: build first, then deploy */
+	const char	*commit;	/* with a build: as build_req's */
+	int		 rebuild;
+	long long	 user_id;
+};
+
+/* Queues the deploy (uuid of the deploy operation into uuid). 0; 1
+ * refused with the reason in err; -1 failure (err ""). */
+int	deploy_plan(struct db *, const struct config *, const struct keys *,
+	    const struct deploy_req *, char uuid[40], char *err, size_t errsz);
+
+/* The Compose project's name for an environment (stable: from its uuid). */
+void	deploy_project(char *out, size_t sz, const char *env_uuid);
+
+#endif
