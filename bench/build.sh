@@ -33,7 +33,9 @@
 # ratio_build = keystone_s / bare_s (target: at most 1.10). The table comes
 # first; the LAST line of stdout is exactly:
 #   ratio_build= keystone_s= bare_s= runs= keystone_min_s= bare_min_s=
-#   claim_ms= keystone_artifact_s= labelled_images=
+#   claim_ms= keystone_artifact_s= labelled_images= ratio_paired=
+# ratio_paired: the median of the rounds' own ratios (keystone / bare of
+# the same round);
 # keystone_artifact_s: created_at .. the end of the step that reports the
 # artifact (the digest), i.e. without the always-run clean-up step;
 # labelled_images: images on the engine with Keystone's environment label
@@ -537,6 +539,11 @@ claim_ms=$(median "$DIR/claim.txt")
 keystone_artifact_s=$(median "$DIR/kart.txt")
 ratio_build=$(awk -v a="$keystone_s" -v b="$bare_s" \
 	'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')
+# Each round's own ratio (its two sides ran back to back, so a burst of
+# load from other jobs on the machine moves both): their median.
+paste -d ' ' "$DIR/k.txt" "$DIR/b.txt" | awk '{ printf "%.4f\n", $1 / $2 }' >"$DIR/r.txt"
+ratio_paired=$(median "$DIR/r.txt")
+ratio_paired=$(printf '%.2f' "$ratio_paired")
 bare_cols=()
 for c in 1 2 3 4 5 6; do
 	awk -v c="$c" '{ print $c }' "$DIR/bsteps.txt" >"$DIR/bcol.txt"
@@ -562,6 +569,7 @@ printf '%-52s %10s\n' "keystone: min (s)" "$keystone_min_s"
 printf '%-52s %10s\n' "bare script: median (s)" "$bare_s"
 printf '%-52s %10s\n' "bare script: min (s)" "$bare_min_s"
 printf '%-52s %10s\n' "ratio keystone / bare (medians)" "$ratio_build"
+printf '%-52s %10s\n' "ratio keystone / bare, median of each round's" "$ratio_paired"
 printf '%-52s %10s\n' "keystone: created_at .. digest step's end, median (s)" "$keystone_artifact_s"
 printf '%-52s %10s\n' "keystone: created_at .. started_at (claim), ms" "$claim_ms"
 printf '%-52s %10s\n' "Keystone-labelled images on the engine (at start)" "$labelled"
@@ -580,5 +588,6 @@ printf '  %-49s %8s\n' "mkdir + git clone + rev-parse" "${bare_cols[0]}" \
 	"rm -rf" "${bare_cols[5]}"
 echo "ratio_build=$ratio_build keystone_s=$keystone_s bare_s=$bare_s runs=$RUNS" \
 	"keystone_min_s=$keystone_min_s bare_min_s=$bare_min_s claim_ms=$claim_ms" \
-	"keystone_artifact_s=$keystone_artifact_s labelled_images=$labelled"
+	"keystone_artifact_s=$keystone_artifact_s labelled_images=$labelled" \
+	"ratio_paired=$ratio_paired"
 exit "$cleanup_rc"
