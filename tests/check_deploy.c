@@ -277,6 +277,25 @@ volume_file(const struct th_host *h, const char *env, const char *image,
 	return o;
 }
 
+/* Waits for deploy id to end as want, sampling every process's arguments
+ * (the hosts' too) for the canary meanwhile. (Not their environments: the
+ * application's own process has its variables there.) */
+static void
+deploy_sampled(long long id, const char *canary, const char *want)
+{
+	char	 st[32];
+
+	for (int i = 0; i < 3000; i++) {
+		ts_op_field(id, "status", st, sizeof(st));
+		ck_assert_msg(!ts_proc_argv_has(canary), "the secret in a process's "
+		    "arguments during deploy %lld", id);
+		if (strcmp(st, "queued") != 0 && strcmp(st, "running") != 0)
+			break;
+		usleep(100000);
+	}
+	tb_expect_status(id, want, 10);
+}
+
 /* ---------------------------------------------------------------- tests */
 
 START_TEST(journey)
@@ -430,6 +449,80 @@ START_TEST(journey)
 	ck_assert_str_eq(st, "running");
 	state_of(env, hid[1], st, sizeof(st), dig, sizeof(dig));
 	ck_assert_str_eq(st, "failed");
+
+	/* 5. A host whose Docker sign-in was removed gets it back; a wrong
+	 * runtime credential fails clearly; a server with both roles keeps
+	 * its build credential and can still push. */
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, "rm -f /home/keystone/.docker/config.json",
+	    NULL), 0);
+	PQclear(ts_q("UPDATE servers SET role_build = true WHERE id = $1::bigint", 1,
+	    (const char *[]){ (snprintf(got, sizeof(got), "%lld", hid[1]), got) }));
+	id = deploy(env, art1, NULL);
+	deploy_sampled(id, canary, "succeeded");
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp, "grep -q auths "
+	    "/home/keystone/.docker/config.json", NULL), 0);
+	/* The build server: still the build credential; it pushes. */
+	snprintf(cmd, sizeof(cmd), "sed -n 's/.*\"auth\": \"\\(.*\\)\".*/\\1/p' "
+	    "/home/keystone/.docker/config.json | tail -n 1 | base64 -d | cut -d: -f1; "
+	    "docker tag '%s' '%.*s:push-check' && runuser -u keystone -- docker push -q "
+	    "'%.*s:push-check' >/dev/null && echo pushed", img1, (int)strcspn(img1, "@"), img1,
+	    (int)strcspn(img1, "@"), img1);
+	(void)th_sh(&hosts[1], ts_tmp, cmd, &o);
+	ck_assert_msg(strcmp(o, REG_BUILD_USER "\npushed\n") == 0, "the build server "
+	    "after a deploy: %s", o);
+	free(o);
+	PQclear(ts_q("UPDATE servers SET role_build = false WHERE id = $1::bigint", 1,
+	    (const char *[]){ (snprintf(got, sizeof(got), "%lld", hid[1]), got) }));
+	{
+		PGresult *res = ts_q("SELECT sealed, username, key_version FROM "
+		    "registry_credentials WHERE role = 'runtime'", 0, NULL);
+		char *good = strdup(PQgetvalue(res, 0, 0)), ad[160], *bad = NULL;
+
+		snprintf(ad, sizeof(ad), "registry_credentials:runtime:%s:v%s",
+		    PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+		PQclear(res);
+		ck_assert_int_eq(keys_seal_b64(&bad, ts_sealkey, ad, "not-the-password", 16), 0);
+		PQclear(ts_q("UPDATE registry_credentials SET sealed = $1 WHERE role = "
+		    "'runtime'", 1, (const char *[]){ bad }));
+		id = deploy(env, art2, NULL);
+		tb_expect_status(id, "failed", 300);
+		PQclear(ts_q("UPDATE registry_credentials SET sealed = $1 WHERE role = "
+		    "'runtime'", 1, (const char *[]){ good }));
+		free(good);
+		free(bad);
+		o = ts_step_output(id, 1);
+		ck_assert_msg(strstr(o, "docker login to") != NULL && strstr(o, "failed") != NULL,
+		    "%s", o);
+		free(o);
+		/* It still runs v1. */
+		answer(&hosts[0], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "1") == 0, "%s answers [%s]", hosts[0].name, got);
+	}
+
+	/* 6. A server removed from the environment: nothing of it runs there. */
+	{
+		struct deploy_remove rq = { env, hid[1], 0, 0, 0 };
+		char uuid[40], err[256];
+
+		ck_assert_msg(deploy_plan_remove(&ts_db, &cfg, ts_sealkey, &rq, uuid, err,
+		    sizeof(err)) == 0 && uuid[0] != '\0', "%s", err);
+		tb_expect_status(tb_op_id(uuid), "succeeded", 300);
+		container_of(&hosts[1], env, cid, sizeof(cid), NULL, 0);
+		ck_assert_msg(cid[0] == '\0', "a container of the environment is still on %s",
+		    hosts[1].name);
+		snprintf(cmd, sizeof(cmd), "docker ps -aq --filter label=dev.keystone.environment=%s; "
+		    "test -e /home/keystone/keystone/ks-%s && echo dir", env, env);
+		(void)th_sh(&hosts[1], ts_tmp, cmd, &o);
+		ck_assert_msg(o[0] == '\0', "left on %s: %s", hosts[1].name, o);
+		free(o);
+		/* The volume stays (no confirmation given). */
+		snprintf(cmd, sizeof(cmd), "docker volume ls -q --filter name=ks-%s_data", env);
+		(void)th_sh(&hosts[1], ts_tmp, cmd, &o);
+		ck_assert_msg(strstr(o, "_data") != NULL, "the volume is gone: [%s]", o);
+		free(o);
+		state_of(env, hid[1], st, sizeof(st), dig, sizeof(dig));
+		ck_assert_str_eq(st, "removed");
+	}
 
 	/* Docker made no network on either host. */
 	for (int i = 0; i < NHOSTS; i++) {

@@ -284,8 +284,9 @@ ts_teardown(void)
 
 
 /* Scans every process's argv and environment for s. */
-int
-ts_proc_has(const char *s)
+/* Nonzero when a process's argv (and, with env, its environment) holds s. */
+static int
+proc_has(const char *s, int env)
 {
 	DIR		*d = opendir("/proc");
 	struct dirent	*de;
@@ -296,7 +297,7 @@ ts_proc_has(const char *s)
 	while (d != NULL && !found && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		for (int k = 0; k < 2 && !found; k++) {
+		for (int k = 0; k < 1 + env && !found; k++) {
 			snprintf(path, sizeof(path), "/proc/%s/%s", de->d_name,
 			    k ? "environ" : "cmdline");
 			if ((data = tu_slurp(path, &len)) == NULL)
@@ -308,6 +309,18 @@ ts_proc_has(const char *s)
 	if (d != NULL)
 		closedir(d);
 	return found;
+}
+
+int
+ts_proc_has(const char *s)
+{
+	return proc_has(s, 1);
+}
+
+int
+ts_proc_argv_has(const char *s)
+{
+	return proc_has(s, 0);
 }
 
 

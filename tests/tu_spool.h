@@ -63,5 +63,8 @@ struct th_host;
 long long	 ts_add_server(const struct th_host *h, const char *prefix, int build);
 /* Nonzero when some process's argv or environment holds s. */
 int		 ts_proc_has(const char *s);
+/* The same for arguments only (a container's own processes have their
+ * environment). */
+int		 ts_proc_argv_has(const char *s);
 
 #endif
