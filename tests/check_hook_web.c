@@ -424,6 +424,37 @@ START_TEST(size_and_type)
 }
 END_TEST
 
+/* A push to the environment's branch that deploy_plan refuses (no
+ * registry in this stack): 409 with the reason, logged, nothing queued,
+ * the delivery not recorded, so that its redelivery tries again. */
+START_TEST(refused_plan_not_recorded)
+{
+	struct tw_client	*cl = tw_login();
+	struct reply		 r;
+	char			 s[65], body[512], want[256];
+	static const char	 sha[] = "89abcdef0123456789abcdef0123456789abcdef";
+
+	buf_init(&r.body);
+	reveal(cl, s);
+	push_json(body, sizeof(body), "refs/heads/main", sha);
+	ck_reply(gitlab(&r, s, "Push Hook", "d-refused", body), &r, 409,
+	    "\"status\":\"refused\"");
+	snprintf(want, sizeof(want), "hook: environment %s: push of %.12s not "
+	    "deployed: ", env_uuid, sha);
+	ck_log(want, "d-refused");
+	ck_assert_int_eq(count("operations"), 0);
+	ck_assert_int_eq(count("hook_deliveries"), 0);
+	/* Redelivered: tried again, not "already received". */
+	ck_reply(gitlab(&r, s, "Push Hook", "d-refused", body), &r, 409,
+	    "\"status\":\"refused\"");
+	ck_reply(github(&r, s, "push", "d-refused-gh", body), &r, 409,
+	    "\"status\":\"refused\"");
+	ck_assert_int_eq(count("operations"), 0);
+	ck_assert_int_eq(count("hook_deliveries"), 0);
+	buf_release(&r.body);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -446,6 +477,7 @@ main(void)
 	tcase_add_test(tc, nothing_to_do);
 	tcase_add_test(tc, refused_and_logged);
 	tcase_add_test(tc, size_and_type);
+	tcase_add_test(tc, refused_plan_not_recorded);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
