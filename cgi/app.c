@@ -25,6 +25,7 @@ static const struct table tables[] = {
 	{ op_routes, &op_nroutes },
 	{ registry_routes, &registry_nroutes },
 	{ provision_routes, &provision_nroutes },
+	{ hook_routes, &hook_nroutes },
 };
 
 int
@@ -298,6 +299,14 @@ model_form(cJSON *m, const struct req *r, const struct field *f, size_t n)
 }
 
 const char *
+req_header(const struct req *r, const char *name)
+{
+	if (r->env == NULL || r->env->header == NULL)
+		return NULL;
+	return r->env->header(r->env->harg, name);
+}
+
+const char *
 req_query(const struct req *r, const char *name)
 {
 	return input_get(&r->q, name);
@@ -405,7 +414,8 @@ check_csrf(struct req *r)
 }
 
 static int
-read_body(struct req *r, const struct reqenv *env, struct buf *body, int *status)
+read_body(struct req *r, const struct reqenv *env, struct buf *body,
+    size_t max, int *status)
 {
 	long	 clen = 0;
 	char	 chunk[8192];
@@ -416,12 +426,12 @@ read_body(struct req *r, const struct reqenv *env, struct buf *body, int *status
 		*status = 400;
 		return -1;
 	}
-	if (clen > APP_MAX_BODY) {
+	if ((size_t)clen > max) {
 		*status = 413;
 		return -1;
 	}
 	while ((n = env->read(env->rarg, chunk, sizeof(chunk))) > 0) {
-		if (body->len + (size_t)n > APP_MAX_BODY) {
+		if (body->len + (size_t)n > max) {
 			*status = 413;
 			return -1;
 		}
@@ -488,8 +498,21 @@ dispatch(struct req *r, const struct reqenv *env)
 			error_page(r, 404, "There is no such page.");
 		goto out;
 	}
-	if (strcmp(r->method, "POST") == 0) {
-		if (read_body(r, env, &body, &status) == -1) {
+	if (strcmp(r->method, "POST") == 0 && (rt->flags & R_RAWBODY)) {
+		/* A machine's delivery: answered in plain text, its body and
+		 * content type left to the handler. */
+		if (read_body(r, env, &body, APP_MAX_RAW, &status) == -1) {
+			const char *m = status == 413 ? "too large\n" :
+			    status == 400 ? "malformed request\n" : "failed\n";
+			(void)http_send(&r->resp, status, "text/plain; charset=utf-8",
+			    NULL, 0, m, strlen(m), 0);
+			goto out;
+		}
+		r->raw = body.ptr != NULL ? body.ptr : "";
+		r->rawlen = body.len;
+		r->ctype = env->ctype;
+	} else if (strcmp(r->method, "POST") == 0) {
+		if (read_body(r, env, &body, APP_MAX_BODY, &status) == -1) {
 			error_page(r, status, status == 413 ?
 			    "The form is too large." : "The request is malformed.");
 			goto out;
@@ -564,6 +587,7 @@ app_handle(struct app *a, const struct reqenv *env)
 	r.app = a;
 	r.resp.write = resp_write;
 	r.resp.arg = (void *)env;
+	r.env = env;
 	r.method = "GET";
 	r.remote_addr = env->addr != NULL ? env->addr : "";
 	r.callback = env->callback != NULL && env->callback[0] != '\0' ?

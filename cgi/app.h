@@ -18,12 +18,15 @@
 #include "csrf.h"
 
 #define APP_MAX_BODY	(64 * 1024)	/* form posts; larger bodies get 413 */
+#define APP_MAX_RAW	(1024 * 1024)	/* R_RAWBODY posts (push hooks) */
 #define APP_MAX_PATH	1024
 #define APP_PAGE_SIZE	50
 
 /* Route flags (lib/web/route.h has R_CREATE and R_UPDATE). */
 #define R_PUBLIC	0x01	/* no session required */
 #define R_NOCSRF	0x02	/* a machine's POST, authenticated otherwise */
+#define R_RAWBODY	0x04	/* the body as sent (up to APP_MAX_RAW), any
+				 * content type, for the handler to read */
 
 struct app {
 	struct config	 cfg;
@@ -61,6 +64,11 @@ struct req {
 	const char	*allow;		/* Allow header of a 405 */
 	const char	*callback;	/* X-Keystone-Callback header, if sent */
 	int		 handled;	/* the route's handler ran */
+	/* R_RAWBODY routes: the body and its content type. */
+	const char	*raw;
+	size_t		 rawlen;
+	const char	*ctype;
+	const struct reqenv *env;	/* for req_header() */
 };
 
 /* cgi/app.c: the dispatcher and answers. app_init reads the
@@ -72,6 +80,9 @@ void	 app_release(struct app *);
 struct reqenv {
 	const char	*method, *uri, *query, *ctype, *clen, *cookie, *addr;
 	const char	*callback;	/* X-Keystone-Callback */
+	/* A request header by its CGI name ("HTTP_X_GITHUB_EVENT"), or NULL. */
+	const char	*(*header)(void *arg, const char *name);
+	void		 *harg;
 	/* Reads up to n body bytes; returns bytes read, 0 at end, -1 error. */
 	int		(*read)(void *arg, char *p, int n);
 	void		 *rarg;
@@ -99,6 +110,9 @@ cJSON	*model_new(const char *title, const char *nav);
 void	 model_form(cJSON *, const struct req *, const struct field *, size_t);
 /* Adds err_<field> {msg} for one field, e.g. from a uniqueness refusal. */
 void	 model_field_error(cJSON *, const char *field, const char *msg);
+/* A request header by its CGI name ("HTTP_X_GITHUB_EVENT"); NULL when
+ * absent. For machine endpoints only: pages never read headers. */
+const char *req_header(const struct req *, const char *name);
 /* A validated query-string field (declared in the route), or NULL. */
 const char *req_query(const struct req *, const char *name);
 /* Pagination: the page number from ?page= (QUERY_PAGE), else 1. */
@@ -200,6 +214,8 @@ extern const struct route	registry_routes[];
 extern const size_t		registry_nroutes;
 extern const struct route	provision_routes[];
 extern const size_t		provision_nroutes;
+extern const struct route	hook_routes[];
+extern const size_t		hook_nroutes;
 /* Logs a refusal of POST /provision/callback answered before its handler
  * ran (cgi/r_provision.c). */
 void	provision_refused_early(struct req *);

@@ -43,6 +43,12 @@ fcgi_write(void *arg, const void *p, size_t n)
 	return FCGX_PutStr(p, (int)n, r->out) == (int)n ? 0 : -1;
 }
 
+static const char *
+fcgi_header(void *arg, const char *name)
+{
+	return FCGX_GetParam(name, ((FCGX_Request *)arg)->envp);
+}
+
 static void
 serve(struct app *a, int sock)
 {
@@ -63,6 +69,8 @@ serve(struct app *a, int sock)
 		env.cookie = FCGX_GetParam("HTTP_COOKIE", fr.envp);
 		env.addr = FCGX_GetParam("REMOTE_ADDR", fr.envp);
 		env.callback = FCGX_GetParam("HTTP_X_KEYSTONE_CALLBACK", fr.envp);
+		env.header = fcgi_header;
+		env.harg = &fr;
 		env.read = fcgi_read;
 		env.rarg = &fr;
 		env.write = fcgi_write;

@@ -514,6 +514,7 @@ show_page(struct req *r, int status, const char *error)
 	struct envctx	 c;
 	struct env_builds b;
 	cJSON		*m = NULL, *env;
+	char		 hook_url[512];
 	int		 rc;
 
 	memset(&b, 0, sizeof(b));
@@ -539,6 +540,10 @@ show_page(struct req *r, int status, const char *error)
 	    c.env.preset);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
 	cJSON_AddStringToObject(m, "env_uuid", c.env.uuid);
+	/* The push hook's URL (cgi/r_hooks.c); its secret only on a click. */
+	snprintf(hook_url, sizeof(hook_url), "%s/hooks/git/%s",
+	    r->app->cfg.base_url != NULL ? r->app->cfg.base_url : "", c.env.uuid);
+	cJSON_AddStringToObject(m, "hook_url", hook_url);
 	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
 	cJSON_AddItemToObject(m, "env", env);
 	cJSON_AddItemToObject(m, "servers", env_servers_view(&c.servers));

@@ -54,6 +54,13 @@ CREATE TABLE deployments (
 	PRIMARY KEY (environment_id, server_id)
 );
 
+-- Removing an environment's project from its servers is an operation of
+-- its own kind (in the deploy lane).
+ALTER TABLE operations DROP CONSTRAINT operations_kind_check;
+ALTER TABLE operations ADD CONSTRAINT operations_kind_check
+	CHECK (kind IN ('build', 'deploy', 'remove', 'prune', 'provision', 'verify',
+	    'registry', 'registry_auth', 'check', 'hostkey'));
+
 -- A deploy step reports what runs on its server.
 ALTER TABLE operation_steps DROP CONSTRAINT operation_steps_reports_check;
 ALTER TABLE operation_steps ADD CONSTRAINT operation_steps_reports_check

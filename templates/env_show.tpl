@@ -27,6 +27,14 @@
   <div class="actions"><button type="submit">Build</button></div>
 </form>
 </section>
+<section class="card" id="hook">
+<h2>Deploy on push</h2>
+<p>A Git host's webhook at <code>{{hook_url}}</code> deploys each push to <code>{{effective_branch}}</code>, signed with this environment's secret.</p>
+<form method="post" action="/apps/{{app_uuid}}/envs/{{uuid}}/hook">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <div class="actions"><button type="submit">Show the hook secret</button></div>
+</form>
+</section>
 {{/env}}
 <h2>Builds</h2>
 {{#NO_builds}}<p class="empty">No builds yet.</p>{{/NO_builds}}

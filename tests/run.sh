@@ -134,7 +134,8 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_registry_web && "$name" != check_provision &&
 		"$name" != check_prov_web && "$name" != check_plan &&
 		"$name" != check_build && "$name" != check_build_settings &&
-		"$name" != check_gitfix && "$name" != check_deploy ]] || continue
+		"$name" != check_gitfix && "$name" != check_deploy &&
+		"$name" != check_hook_web ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -282,7 +283,8 @@ if ((stack_ok)); then
 	# take its operations.
 	stack_spooler_stop "$DIR" || true
 	for t in check_migrate check_cli check_model check_spool check_plan \
-		check_ops_web check_registry_web check_prov_web check_build_settings; do
+		check_ops_web check_registry_web check_prov_web check_build_settings \
+		check_hook_web; do
 		if [[ -x "$ABUILD/$t" ]]; then
 			run_prog "$t" "$UNIT_TIMEOUT" "$ABUILD/$t"
 		fi

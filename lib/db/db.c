@@ -551,6 +551,32 @@ static const struct stmtdef stmts[ST__MAX] = {
  " status = 'active', facts = $4::jsonb, provisioned_at = now(), updated_at = now(), "
  " ssh_user = 'keystone' "	/* the user the script set up */
  "WHERE id = $1::bigint RETURNING id" },
+/* Deploy on push (lib/domain/hook.c): the environment a hook names, with
+ * the branch a push must be to (its own, else the application's). */
+[ST_HOOK_ENV] = { "hook_env",
+ "SELECT e.id, e.uuid, a.uuid AS app_uuid, e.hook_version, "
+ " coalesce(e.branch, a.default_branch) AS branch, e.pinned_commit "
+ "FROM environments e JOIN applications a ON a.id = e.application_id "
+ "WHERE e.uuid = $1::uuid" },
+/* A delivery claimed before its plan: a row only when it is new, or when
+ * an earlier claim queued nothing and is stale (its receiver died). */
+[ST_HOOK_CLAIM] = { "hook_claim",
+ "INSERT INTO hook_deliveries (environment_id, delivery) VALUES ($1::bigint, $2) "
+ "ON CONFLICT (environment_id, delivery) DO UPDATE SET received_at = now() "
+ "WHERE hook_deliveries.operation_id IS NULL "
+ " AND hook_deliveries.received_at < now() - make_interval(mins => $3::int) "
+ "RETURNING environment_id AS id" },
+[ST_HOOK_CLAIMED] = { "hook_claimed",
+ "UPDATE hook_deliveries SET operation_id = (SELECT id FROM operations "
+ " WHERE uuid = $3::uuid) WHERE environment_id = $1::bigint AND delivery = $2 "
+ "RETURNING environment_id AS id" },
+[ST_HOOK_UNCLAIM] = { "hook_unclaim",
+ "DELETE FROM hook_deliveries WHERE environment_id = $1::bigint AND delivery = $2 "
+ " AND operation_id IS NULL" },
+[ST_HOOK_ROTATE] = { "hook_rotate",
+ "UPDATE environments e SET hook_version = e.hook_version + 1, updated_at = now() "
+ "FROM applications a WHERE a.id = e.application_id AND a.uuid = $1::uuid "
+ " AND e.uuid = $2::uuid RETURNING e.id" },
 /* Builds (lib/domain/build.c). */
 [ST_BUILD_ENV] = { "build_env",
  "SELECT e.id, e.uuid, e.name, a.id AS app_id, a.uuid AS app_uuid, a.name AS app_name, "

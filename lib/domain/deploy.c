@@ -718,7 +718,7 @@ deploy_plan_remove(struct db *db, const struct config *cfg,
 	deploy_project(project, sizeof(project), d.env.uuid);
 	snprintf(dir, sizeof(dir), DEPLOY_DIR "/%s", project);
 	memset(&in, 0, sizeof(in));
-	in.kind = "deploy";
+	in.kind = "remove";
 	/* An environment being deleted takes its operations with it: this
 	 * one is of no environment then. */
 	in.subject_type = rq->env_going ? "none" : "environment";
