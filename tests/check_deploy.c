@@ -524,6 +524,32 @@ START_TEST(journey)
 		ck_assert_str_eq(st, "removed");
 	}
 
+	/* 7. Hostile values in the service's command and health path reach
+	 * the container and curl as they are; no canary file anywhere. */
+	{
+		static const char cmdline[] = "/bin/busybox sh -c 'printf %s \"$HOSTILE\" > "
+		    "/tmp/x; exec /bin/busybox httpd -f -p \"$HOST:$PORT\" -h /www'";
+		static const char path[] = "/version?q=$(touch%20/tmp/ks-canary-deploy)&a='b'"
+		    "&c=\"d\"&e=[1]{2};|`id`";
+		const char *p[] = { env, cmdline, path };
+
+		PQclear(ts_q("UPDATE services s SET command = $2, health_path = $3 FROM "
+		    "environments e WHERE e.id = s.environment_id AND e.uuid = $1", 3, p));
+		id = deploy(env, art2, NULL);
+		tb_expect_status(id, "succeeded", 300);
+		container_of(&hosts[0], env, cid, sizeof(cid), NULL, 0);
+		snprintf(cmd, sizeof(cmd), "docker exec %s /bin/busybox cat /tmp/x", cid);
+		(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
+		ck_assert_msg(strcmp(o, hostile) == 0, "what the command wrote: [%s]", o);
+		free(o);
+		for (int i = 0; i < NHOSTS; i++)
+			ck_assert_msg(th_sh(&hosts[i], ts_tmp, "test ! -e /tmp/ks-canary-deploy",
+			    NULL) == 0, "a canary file on %s", hosts[i].name);
+		o = th_local(ts_tmp, "ls /tmp/ks-canary-deploy 2>/dev/null");
+		ck_assert_msg(o[0] == '\0', "a canary file on the control node");
+		free(o);
+	}
+
 	/* Docker made no network on either host. */
 	for (int i = 0; i < NHOSTS; i++) {
 		(void)th_sh(&hosts[i], ts_tmp, "docker network ls -q | sort", &o);

@@ -74,7 +74,8 @@ gate() {
 		while :; do
 			state=$(docker inspect -f '{{.State.Status}}' "$cid")
 			case $kind in
-			http) curl -fsS -o /dev/null --max-time "$interval" -- "$url" 2>/dev/null && break ;;
+			# (-g: the path's [ ] { } are no curl globs)
+			http) curl -gfsS -o /dev/null --max-time "$interval" -- "$url" 2>/dev/null && break ;;
 			command) [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$cid")" = healthy ] && break ;;
 			*) [ "$state" = running ] && break ;;
 			esac
