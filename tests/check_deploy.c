@@ -528,7 +528,7 @@ START_TEST(journey)
 	 * the container and curl as they are; no canary file anywhere. */
 	{
 		static const char cmdline[] = "/bin/busybox sh -c 'printf %s \"$HOSTILE\" > "
-		    "/tmp/x; exec /bin/busybox httpd -f -p \"$HOST:$PORT\" -h /www'";
+		    "/data/x; exec /bin/busybox httpd -f -p \"$HOST:$PORT\" -h /www'";
 		static const char path[] = "/version?q=$(touch%20/tmp/ks-canary-deploy)&a='b'"
 		    "&c=\"d\"&e=[1]{2};|`id`";
 		const char *p[] = { env, cmdline, path };
@@ -538,7 +538,7 @@ START_TEST(journey)
 		id = deploy(env, art2, NULL);
 		tb_expect_status(id, "succeeded", 300);
 		container_of(&hosts[0], env, cid, sizeof(cid), NULL, 0);
-		snprintf(cmd, sizeof(cmd), "docker exec %s /bin/busybox cat /tmp/x", cid);
+		snprintf(cmd, sizeof(cmd), "docker exec %s /bin/busybox cat /data/x", cid);
 		(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
 		ck_assert_msg(strcmp(o, hostile) == 0, "what the command wrote: [%s]", o);
 		free(o);

@@ -500,6 +500,49 @@ START_TEST(limits_and_order)
 }
 END_TEST
 
+/* Builds and deploys of one environment run in separate lanes: a deploy
+ * (a rollback) does not wait behind the environment's running build, while
+ * two builds of it still run one after the other. */
+START_TEST(lanes)
+{
+	struct op_step_in s[] = { { "busy", "control_node", 0, "sleep 3", 0, 60 } };
+	struct op_in	 build = { "build", "environment", 0, 0, 0, 1, 0, 0 };
+	struct op_in	 dep = { "deploy", "environment", 0, 0, 0, 0, 0, 0 };
+	char		 st[32], ids[24];
+	const char	*p[] = { ids };
+	long long	 b1, b2, d1, app, envid;
+	PGresult	*res;
+
+	res = ts_q("INSERT INTO applications (name, repository_url) VALUES "
+	    "('spool-lanes-' || pg_backend_pid() || '-' || clock_timestamp(), "
+	    "'https://example.invalid/x.git') RETURNING id", 0, NULL);
+	app = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	snprintf(ids, sizeof(ids), "%lld", app);
+	res = ts_q("INSERT INTO environments (application_id, name) VALUES "
+	    "($1::bigint, 'e') RETURNING id", 1, p);
+	envid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	build.environment_id = dep.environment_id = envid;
+	build.subject_id = dep.subject_id = envid;
+	/* Two build nodes' worth of room: only the lane holds b2 back. */
+	ts_spooler_start("KEYSTONE_SPOOLER_WORKERS=4");
+	b1 = ts_create_in(&build, s, 1);
+	b2 = ts_create_in(&build, s, 1);
+	d1 = ts_create_in(&dep, s, 1);
+	ts_wait_done(b2, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ts_wait_done(d1, 60, st, sizeof(st));
+	ck_assert_str_eq(st, "succeeded");
+	ck_assert_msg(ts_epoch(d1, "started_at") < ts_epoch(b1, "finished_at"),
+	    "the deploy waited behind the environment's build");
+	ck_assert_msg(ts_epoch(b2, "started_at") >= ts_epoch(b1, "finished_at"),
+	    "two builds of one environment overlapped");
+	snprintf(ids, sizeof(ids), "%lld", app);
+	PQclear(ts_q("DELETE FROM applications WHERE id = $1::bigint", 1, p));
+}
+END_TEST
+
 START_TEST(dependencies)
 {
 	struct op_step_in ok[] = { { "build", "control_node", 0, "sleep 1", 0, 60 } };
@@ -1168,6 +1211,7 @@ main(void)
 	tcase_add_test(tc, kill9_recovered);
 	tcase_add_test(tc, two_spoolers_exactly_once);
 	tcase_add_test(tc, limits_and_order);
+	tcase_add_test(tc, lanes);
 	tcase_add_test(tc, dependencies);
 	tcase_add_test(tc, sigterm_grace);
 	tcase_add_test(tc, killed_workers_replaced);

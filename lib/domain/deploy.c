@@ -511,7 +511,9 @@ deploy_steps(struct plan *pl, int op, const struct dctx *d, int external)
 		/* Docker auth through the registry auth's own script
 		 * (lib/scripts/auth_login.sh): run only when missing or
 		 * changed; a build node signs in with its build credential. */
-		plan_text(pl, "HOST=$REG_HOST\nREG_USER=${REG_USER_MANAGED:-$REG_USER_EXTERNAL}\n"
+		plan_text(pl, "[ -n \"${IMAGE:-}\" ] || { echo 'no artifact to deploy: "
+		    "the build it waited for made none'; exit 1; }\n"
+		    "HOST=$REG_HOST\nREG_USER=${REG_USER_MANAGED:-$REG_USER_EXTERNAL}\n"
 		    "[ -z \"${BUILD_PASSWORD:-}\" ] || REGISTRY_PASSWORD=$BUILD_PASSWORD\n");
 		plan_text(pl, script_auth_login);
 		plan_text(pl, script_deploy_server);
@@ -802,10 +804,9 @@ deploy_prelude(struct db *db, const struct op_claim *c, struct buf *out,
 	memset(&a, 0, sizeof(a));
 	snprintf(id, sizeof(id), "%lld", c->id);
 	snprintf(f, sizeof(f), "%lld", c->fence);
+	/* None (the build it waited for made none): its steps say so. */
 	if ((found = row_get(db, &dopart_t, ST_DEPLOY_OP_ARTIFACT, 2, p, &a)) != 1) {
-		if (found == 0)
-			snprintf(err, errsz, "no artifact to deploy: the build it "
-			    "waited for made none");
+		rc = found == 0 ? 0 : -1;
 		goto out;
 	}
 	if (a.manifest_digest == NULL || strcmp(a.status, "available") != 0) {
