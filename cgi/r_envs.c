@@ -11,6 +11,7 @@
 #include "build_settings.h"
 #include "db.h"
 #include "model.h"
+#include "service.h"
 
 static int new_get(struct req *);
 static int create_post(struct req *);
@@ -334,6 +335,7 @@ check_build(const struct req *r, const struct envctx *c, int editing,
 struct after_reg {
 	struct req	*r;
 	int		 external;
+	char		 conflict[512];	/* an address and port claimed twice */
 };
 
 static int
@@ -348,7 +350,18 @@ after_registry(struct db *db, long long id, const char *uuid, void *arg)
 	    host != NULL ? input_get(in, "ext_registry_password") : NULL,
 	    host != NULL ? input_get(in, "ext_registry_ca") : NULL) == -1)
 		return -1;
-	return a->external ? m_env_set_external(db, id) : 0;
+	if (a->external && m_env_set_external(db, id) == -1)
+		return -1;
+	/* The runtime servers chosen may already serve another
+	 * environment's service at one of this one's addresses and ports. */
+	switch (svc_env_conflict(db, id, a->conflict, sizeof(a->conflict))) {
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	default:
+		return -1;
+	}
 }
 
 static void
@@ -445,7 +458,7 @@ save(struct req *r, int editing)
 {
 	struct envctx	 c;
 	struct env_in	 e;
-	struct after_reg ar = { r, 0 };
+	struct after_reg ar = { r, 0, "" };
 	struct chosen	 srv;
 	struct ferrs	 fe;
 	const char	*field, *msg;
@@ -469,6 +482,11 @@ save(struct req *r, int editing)
 	else
 		rc = m_env_insert(&r->app->db, r->params[0], &e, srv.v, srv.n,
 		    uuid);
+	if (rc == 1 && ar.conflict[0] != '\0') {
+		ferr(&fe, "runtime_servers", ar.conflict);
+		rc = form_page(r, 422, &c, editing, &fe);
+		goto out;
+	}
 	if (rc == 1) {
 		field = refusal_field(r, &msg);
 		ferr(&fe, field, msg);
@@ -513,10 +531,12 @@ show_page(struct req *r, int status, const char *error)
 {
 	struct envctx	 c;
 	struct env_builds b;
+	struct svc_list	 svcs;
 	cJSON		*m = NULL, *env;
 	int		 rc;
 
 	memset(&b, 0, sizeof(b));
+	memset(&svcs, 0, sizeof(svcs));
 	if ((rc = load(r, &c, 1, 1)) != 0)
 		goto out;
 	rc = 500;
@@ -528,6 +548,13 @@ show_page(struct req *r, int status, const char *error)
 		goto out;
 	}
 	cJSON_AddItemToObject(m, "builds", env_builds_view(&b));
+	/* Its services, and what runs on each runtime server. */
+	if (svc_list(&r->app->db, c.env.id, &svcs) == -1 ||
+	    svc_env_status(&r->app->db, c.env.id, m) == -1) {
+		cJSON_Delete(env);
+		goto out;
+	}
+	cJSON_AddItemToObject(m, "services", svc_list_view(&svcs));
 	if (error != NULL) {
 		cJSON_AddStringToObject(m, "error", error);
 		model_form(m, r, build_fields, sizeof(build_fields) /
@@ -547,6 +574,7 @@ show_page(struct req *r, int status, const char *error)
 out:
 	cJSON_Delete(m);
 	env_builds_free(&b);
+	svc_list_free(&svcs);
 	envctx_free(&c);
 	return rc;
 }

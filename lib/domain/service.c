@@ -238,7 +238,7 @@ parse_lines(const char *lines, int sep, const char *(*cname)(const char *),
     const char *(*cvalue)(const char *), int uniq_value, const char *what,
     struct svc_kvs *out, char *err, size_t errsz)
 {
-	const char	*l, *e, *s, *msg;
+	const char	*l, *e, *le, *s, *msg;
 	size_t		 nline = 0;
 	int		 rc = 1;
 
@@ -251,20 +251,22 @@ parse_lines(const char *lines, int sep, const char *(*cname)(const char *),
 	for (l = lines; *l != '\0'; l = *e == '\n' ? e + 1 : e) {
 		e = l + strcspn(l, "\n");
 		nline++;
-		if (e == l || (e == l + 1 && *l == '\r'))
+		/* A browser's textarea sends CRLF: the CR ends no value. */
+		le = e > l && e[-1] == '\r' ? e - 1 : e;
+		if (le == l)
 			continue;	/* blank lines are fine */
 		if (out->n >= ENTRIES_MAX) {
 			snprintf(err, errsz, "must be at most %d %s",
 			    ENTRIES_MAX, what);
 			goto out;
 		}
-		if ((s = memchr(l, sep, (size_t)(e - l))) == NULL) {
+		if ((s = memchr(l, sep, (size_t)(le - l))) == NULL) {
 			snprintf(err, errsz, "line %zu: must be %s", nline,
 			    sep == '=' ? "NAME=value" : "name:/mount/path");
 			goto out;
 		}
 		if (kvs_add(out, l, (size_t)(s - l), s + 1,
-		    (size_t)(e - s - 1)) == -1) {
+		    (size_t)(le - s - 1)) == -1) {
 			rc = -1;
 			goto out;
 		}
@@ -649,6 +651,18 @@ svc_delete(struct db *db, long long env_id, const char *svc_uuid)
 		rc = row_get(db, &svc_name_t, ST_SVC_DELETE, NP(p), p, &n);
 		row_unfill(&svc_name_t, &n);
 	}
+	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
+}
+
+int
+svc_secret_remove(struct db *db, long long svc_id, const char *name)
+{
+	char		 id[24];
+	const char	*p[] = { id, name };
+	int		 rc;
+
+	snprintf(id, sizeof(id), "%lld", svc_id);
+	rc = put_name(db, ST_SVC_SECRET_DEL, NP(p), p);
 	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
 }
 

@@ -96,6 +96,8 @@ int	 svc_save(struct db *, const struct keys *, long long env_id,
 	    struct svc_errs *);
 /* 0 deleted, 1 no such service, -1 failure. */
 int	 svc_delete(struct db *, long long env_id, const char *svc_uuid);
+/* Removes secret variable name of service svc_id: 0, 1 none such, -1. */
+int	 svc_secret_remove(struct db *, long long svc_id, const char *name);
 
 /*
  * Inside the caller's transaction (the environment's runtime servers
