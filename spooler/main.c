@@ -19,6 +19,7 @@
 #include "build.h"
 #include "config.h"
 #include "daemon.h"
+#include "deploy.h"
 #include "db.h"
 #include "log.h"
 #include "op.h"
@@ -40,7 +41,19 @@ resolve(struct db *db, const struct keys *k, const char *ref, struct buf *out)
 {
 	if (strncmp(ref, "registry_credentials/", 21) == 0)
 		return reg_resolve_secret(db, k, ref, out);
+	if (strncmp(ref, "service/", 8) == 0)
+		return deploy_resolve_secret(db, k, ref, out);
 	return build_resolve_secret(db, k, ref, out);
+}
+
+/* Step reports, to the module whose steps make them. */
+static int
+report(struct db *db, const struct op_claim *c, long long step_id,
+    const char *what, int succeeded, char *err, size_t errsz)
+{
+	if (strcmp(what, "deployed") == 0)
+		return deploy_report(db, c, step_id, what, succeeded, err, errsz);
+	return build_report(db, c, step_id, what, succeeded, err, errsz);
 }
 
 /* Waits for a notification on the channel or the poll interval. */
@@ -115,7 +128,8 @@ worker(const struct config *cfg, const struct keys *k)
 	sp.ssh_idle_timeout = cfg->ssh_idle_timeout;
 	sp.keys = k;
 	sp.resolve = resolve;
-	sp.report = build_report;
+	sp.report = report;
+	sp.prelude = deploy_prelude;
 	if (db_open(&db, cfg->database) == -1)
 		log_warnx("database not reachable yet; retrying");
 	while (!daemon_stopping) {

@@ -54,6 +54,11 @@ CREATE TABLE deployments (
 	PRIMARY KEY (environment_id, server_id)
 );
 
+-- A deploy step reports what runs on its server.
+ALTER TABLE operation_steps DROP CONSTRAINT operation_steps_reports_check;
+ALTER TABLE operation_steps ADD CONSTRAINT operation_steps_reports_check
+	CHECK (reports IN ('disk', 'commit', 'artifact', 'deployed'));
+
 -- Deploy on push: each environment's hook secret is derived from the
 -- push-hook subkey and this version (a new version, a new secret); a
 -- delivery is acted on once.

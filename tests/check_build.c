@@ -27,6 +27,7 @@
 #include "config.h"
 #include "reg.h"
 #include "testutil.h"
+#include "tu_build.h"
 #include "tu_git.h"
 #include "tu_hosts.h"
 #include "tu_spool.h"
@@ -102,42 +103,19 @@ make_repo(void)
 static void
 setup(void)
 {
-	char	 path[512], err[256], key[512], cmd[512];
-	const char *hstate;
-
 	ts_setup();
 	snprintf(repo_dir, sizeof(repo_dir), "%s", getenv("KS_BUILD_REPO_DIR") ?
 	    getenv("KS_BUILD_REPO_DIR") : "/var/tmp/ks-check-build");
 	snprintf(priv_dir, sizeof(priv_dir), "%s/priv", repo_dir);
-	hstate = getenv("KS_HOSTS_STATE");
 	ck_assert_int_eq(th_load("ready", hosts, NHOSTS), NHOSTS);
 	reghost = getenv("KS_REGISTRY_HOST");
 	ck_assert_msg(reghost != NULL, "KS_REGISTRY_HOST is not set");
-	snprintf(key, sizeof(key), "%s/keys/mgmt_ed25519", hstate);
-	setenv("KEYSTONE_SSH_KEY_FILE", key, 1);
-	config_init(&cfg);
-	snprintf(path, sizeof(path), "%s/keystone.conf", ts_dir);
-	ck_assert_msg(config_load(&cfg, path, err, sizeof(err)) == 0, "%s", err);
-	free(cfg.ssh_key_file);
-	cfg.ssh_key_file = strdup(key);
-	cfg.allow_local_sources = 1;
+	tb_config(&cfg);
 	hid[0] = ts_add_server(&hosts[0], "bld-", 1);
 	hid[1] = ts_add_server(&hosts[1], "bld-", 0);
 	PQclear(ts_q("UPDATE servers SET status = 'disabled' WHERE name NOT LIKE 'bld-%' "
 	    "AND status <> 'disabled'", 0, NULL));
-	for (int i = 0; i < NHOSTS; i++) {
-		char *out;
-
-		snprintf(cmd, sizeof(cmd), "grep -q ' %.*s$' /etc/hosts || "
-		    "{ echo '127.0.0.1 %.*s' >> /etc/hosts; echo CHANGED; }",
-		    (int)strcspn(reghost, ":"), reghost, (int)strcspn(reghost, ":"),
-		    reghost);
-		ck_assert_int_eq(th_sh(&hosts[i], ts_tmp, cmd, &out), 0);
-		/* Its engine must resolve the name afresh. */
-		if (strstr(out, "CHANGED") != NULL)
-			th_engine_restart(&hosts[i], ts_tmp);
-		free(out);
-	}
+	tb_hosts_resolve(hosts, NHOSTS, reghost);
 	ts_spooler_start(NULL);
 }
 
@@ -192,18 +170,6 @@ set_url(const char *env, const char *url)
 	    "WHERE e.application_id = a.id AND e.uuid = $1", 2, p));
 }
 
-static long long
-op_id(const char *uuid)
-{
-	const char	*p[] = { uuid };
-	PGresult	*res = ts_q("SELECT id FROM operations WHERE uuid = $1", 1, p);
-	long long	 id;
-
-	ck_assert_int_eq(PQntuples(res), 1);
-	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return id;
-}
 
 /* Plans a build; fails the test with the refusal. Returns its id. */
 static long long
@@ -215,7 +181,7 @@ build(const char *env, const char *commit, int rebuild)
 
 	rc = build_plan(&ts_db, &cfg, ts_sealkey, &r, uuid, err, sizeof(err));
 	ck_assert_msg(rc == 0, "build_plan: %d %s", rc, err);
-	return op_id(uuid);
+	return tb_op_id(uuid);
 }
 
 /* The refusal build_plan gives (fails the test if it plans). */
@@ -230,15 +196,6 @@ refused(const char *env, const char *commit, int rebuild, char *err, size_t sz)
 	ck_assert_msg(rc == 1, "build_plan: %d %s (expected a refusal)", rc, err);
 }
 
-static void
-expect_status(long long id, const char *want, int secs)
-{
-	char	 st[32];
-
-	ts_wait_done(id, secs, st, sizeof(st));
-	ck_assert_msg(strcmp(st, want) == 0, "build %lld: %s, expected %s\n%s", id, st,
-	    want, ts_op_report(id));
-}
 
 /* The build's directory (from its stored steps). */
 static void
@@ -311,27 +268,6 @@ registry_digest(const char *tag, char *out, size_t sz)
 	free(o);
 }
 
-static void
-ensure_registry(void)
-{
-	PGresult	*res = ts_q("SELECT state FROM registry", 0, NULL);
-	int		 ready = PQntuples(res) == 1 &&
-			    strcmp(PQgetvalue(res, 0, 0), "ready") == 0;
-	char		 uuid[40], err[256];
-
-	PQclear(res);
-	if (ready)
-		return;
-	ck_assert_msg(reg_setup(&ts_db, &cfg, ts_sealkey, reghost, NULL, err,
-	    sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(reg_plan_provision(&ts_db, &cfg, ts_sealkey, 0, uuid, err,
-	    sizeof(err)) == 0, "provision: %s", err);
-	ts_wait_idle(300);
-	res = ts_q("SELECT state, coalesce(state_reason, '') FROM registry", 0, NULL);
-	ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), "ready") == 0, "registry %s: %s",
-	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-	PQclear(res);
-}
 
 /* ---------------------------------------------------------------- tests */
 
@@ -354,11 +290,11 @@ START_TEST(control_node_build)
 	env = make_env(NULL);
 	refused(env, NULL, 0, reason, sizeof(reason));
 	ck_assert_msg(strstr(reason, "missing") != NULL, "%s", reason);
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 
 	id = build(env, NULL, 0);
-	expect_status(id, "succeeded", 300);
+	tb_expect_status(id, "succeeded", 300);
 	artifact_of(id, &a);
 	ck_assert_str_eq(a.status, "available");
 	ck_assert_str_eq(a.commit, c_main);
@@ -401,7 +337,7 @@ START_TEST(built_commit_not_rebuilt)
 	char		 ids[24];
 	const char	*p[] = { ids };
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	/* An image Keystone did not label: the clean-up leaves it alone. */
 	{
@@ -414,11 +350,11 @@ START_TEST(built_commit_not_rebuilt)
 	}
 	env = make_env(NULL);
 	id1 = build(env, NULL, 0);
-	expect_status(id1, "succeeded", 300);
+	tb_expect_status(id1, "succeeded", 300);
 	artifact_of(id1, &a1);
 
 	id2 = build(env, NULL, 0);
-	expect_status(id2, "succeeded", 120);
+	tb_expect_status(id2, "succeeded", 120);
 	artifact_of(id2, &a2);
 	ck_assert_str_eq(a2.digest, a1.digest);
 	snprintf(ids, sizeof(ids), "%lld", id2);
@@ -432,7 +368,7 @@ START_TEST(built_commit_not_rebuilt)
 	refused(env, c_main, 0, reason, sizeof(reason));
 	ck_assert_msg(strstr(reason, "built already") != NULL, "%s", reason);
 	id3 = build(env, c_main, 1);
-	expect_status(id3, "succeeded", 300);
+	tb_expect_status(id3, "succeeded", 300);
 	artifact_of(id3, &a3);
 	ck_assert_str_eq(a3.status, "available");
 	ck_assert_str_ne(a3.digest, a1.digest);
@@ -466,13 +402,13 @@ START_TEST(build_server_pinned_commit)
 	struct art	 a;
 	long long	 id;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	snprintf(extra, sizeof(extra), "build_location = 'specific', "
 	    "build_server_id = %lld, pinned_commit = '%s'", hid[0], c_prev);
 	env = make_env(extra);
 	id = build(env, NULL, 0);
-	expect_status(id, "succeeded", 300);
+	tb_expect_status(id, "succeeded", 300);
 	artifact_of(id, &a);
 	ck_assert_str_eq(a.commit, c_prev);
 	/* Built on the server: the image is there, labelled with the commit,
@@ -500,7 +436,7 @@ fails_at(const char *env, const char *commit, const char *stepname,
 	long long	 id;
 
 	id = build(env, commit, 1);
-	expect_status(id, "failed", 300);
+	tb_expect_status(id, "failed", 300);
 	snprintf(ids, sizeof(ids), "%lld", id);
 	res = ts_q("SELECT coalesce(o.error, ''), (SELECT count(*) FROM build_artifacts a "
 	    "WHERE a.operation_id = o.id AND a.status = 'available') FROM operations o "
@@ -526,7 +462,7 @@ START_TEST(failures_at_their_step)
 	char		 extra[256];
 	const char	*env;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	snprintf(extra, sizeof(extra), "branch = 'broken'");
 	env = make_env(extra);
@@ -559,7 +495,7 @@ START_TEST(disk_pressure)
 	long		 saved = cfg.build_min_free_mb;
 	PGresult	*res;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	env = make_env(NULL);
 	cfg.build_min_free_mb = 1024L * 1024 * 1024;	/* a petabyte */
@@ -570,7 +506,7 @@ START_TEST(disk_pressure)
 	/* Not seen lately: the build's first step finds it. */
 	PQclear(ts_q("DELETE FROM build_nodes", 0, NULL));
 	id = build(env, NULL, 0);
-	expect_status(id, "failed", 120);
+	tb_expect_status(id, "failed", 120);
 	snprintf(ids, sizeof(ids), "%lld", id);
 	res = ts_q("SELECT error FROM operations WHERE id = $1::bigint", 1, p);
 	ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "Check free disk") != NULL,
@@ -596,7 +532,7 @@ START_TEST(disk_pressure)
 	ck_assert_msg(strstr(reason, "Disk pressure") != NULL, "%s", reason);
 	cfg.build_min_free_mb = saved;
 	id = build(env, NULL, 0);
-	expect_status(id, "succeeded", 300);
+	tb_expect_status(id, "succeeded", 300);
 }
 END_TEST
 
@@ -613,7 +549,7 @@ START_TEST(queue_and_supersede)
 	struct op_step_in s = { "after the build", "control_node", 0, "true", 1, 60 };
 	PGresult	*res;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	e1 = make_env(NULL);
 	e1 = strdup(e1);
@@ -638,8 +574,8 @@ START_TEST(queue_and_supersede)
 	ck_assert_str_eq(PQgetvalue(res, 0, 2), ids[1]);
 	PQclear(res);
 	ts_spooler_start(NULL);
-	expect_status(b, "succeeded", 300);
-	expect_status(a2, "succeeded", 300);
+	tb_expect_status(b, "succeeded", 300);
+	tb_expect_status(a2, "succeeded", 300);
 	ts_wait_done(dep, 60, st, sizeof(st));
 	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(dep));
 	/* One after the other on the one build node. */
@@ -666,7 +602,7 @@ START_TEST(cancel_during_build)
 	int		 i, running = 0;
 	PGresult	*res;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	env = make_env("branch = 'slow'");
 	id = build(env, NULL, 1);
@@ -682,7 +618,7 @@ START_TEST(cancel_during_build)
 	ck_assert_msg(running, "the build's step never ran\n%s", ts_op_report(id));
 	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
 	    1, p));
-	expect_status(id, "cancelled", 120);
+	tb_expect_status(id, "cancelled", 120);
 	for (i = 0; i < 300 && running; i++) {
 		out = th_local(ts_tmp, "pgrep -f 'busybox [s]leep 300' >/dev/null && echo yes");
 		running = strstr(out, "yes") != NULL;
@@ -709,7 +645,7 @@ START_TEST(static_preset)
 	struct art	 a;
 	long long	 id;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	/* A busybox base image (FROM scratch, its applets installed). */
 	snprintf(cmd, sizeof(cmd), "set -e; d=$(mktemp -d); cp /bin/busybox \"$d/\"; "
@@ -726,7 +662,7 @@ START_TEST(static_preset)
 	    "preset_base_image = '%s/keystone/base/busybox:1', preset_root = '.'", reghost);
 	env = make_env(extra);
 	id = build(env, NULL, 0);
-	expect_status(id, "succeeded", 300);
+	tb_expect_status(id, "succeeded", 300);
 	artifact_of(id, &a);
 	snprintf(cmd, sizeof(cmd), "docker run --rm --network host --entrypoint "
 	    "/bin/busybox '%s' cat /www/version /www/index.html", a.tag);
@@ -827,7 +763,7 @@ build_sampled(long long id, const char *const *canary, size_t n, const char *wan
 			break;
 		usleep(100000);
 	}
-	expect_status(id, want, 10);
+	tb_expect_status(id, want, 10);
 }
 
 /*
@@ -854,7 +790,7 @@ START_TEST(private_repositories)
 	const char	*p[1] = { ids };
 	size_t		 len;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	{
 		char cmd[700];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", priv_dir,
@@ -950,7 +886,7 @@ START_TEST(private_repositories)
 	ck_assert_int_eq(build_set_token(&ts_db, ts_sealkey, app_of(env2), "ks-user",
 	    "not-the-token"), 0);
 	id = build(env2, NULL, 1);
-	expect_status(id, "failed", 300);
+	tb_expect_status(id, "failed", 300);
 	snprintf(ids, sizeof(ids), "%lld", id);
 	{
 		PGresult *res = ts_q("SELECT error FROM operations WHERE id = $1::bigint", 1, p);
@@ -1021,7 +957,7 @@ START_TEST(hostile_values)
 	long long	 id;
 	const char	*literal = "$(touch /tmp/ks-canary-build) `id` 'q' \"d\" ; | & --x";
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	for (size_t i = 0; i < sizeof(refused_sql) / sizeof(refused_sql[0]); i++) {
 		env = make_env(refused_sql[i]);
@@ -1042,7 +978,7 @@ START_TEST(hostile_values)
 		    "WHERE uuid = $1", 2, q));
 	}
 	id = build(env, NULL, 0);
-	expect_status(id, "succeeded", 300);
+	tb_expect_status(id, "succeeded", 300);
 	artifact_of(id, &a);
 	snprintf(cmd, sizeof(cmd), "docker run --rm --network host --entrypoint "
 	    "/bin/busybox '%s' cat /x /y", a.tag);
@@ -1056,7 +992,7 @@ START_TEST(hostile_values)
 	free(out);
 	env = make_env("dockerfile_path = 'Docker file;touch /tmp/ks-canary-build'");
 	id = build(env, NULL, 0);
-	expect_status(id, "failed", 300);
+	tb_expect_status(id, "failed", 300);
 	out = ts_step_output(id, 4);
 	ck_assert_msg(strstr(out, "Dockerfile Docker file;touch /tmp/ks-canary-build does "
 	    "not exist") != NULL, "%s", out);
@@ -1094,7 +1030,7 @@ START_TEST(registry_stopped_before_push)
 	int		 i, running = 0;
 	PGresult	*res;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	env = make_env("branch = 'sleepy'");
 	id = build(env, NULL, 1);
@@ -1111,7 +1047,7 @@ START_TEST(registry_stopped_before_push)
 	out = th_local(ts_tmp, cmd);
 	ck_assert_msg(strstr(out, "stopped") != NULL, "%s", out);
 	free(out);
-	expect_status(id, "failed", 300);
+	tb_expect_status(id, "failed", 300);
 	snprintf(cmd, sizeof(cmd), "docker start '%s' >/dev/null", container());
 	free(th_local(ts_tmp, cmd));
 	{
@@ -1153,7 +1089,7 @@ START_TEST(external_registry)
 	long long	 id;
 	size_t		 len;
 
-	ensure_registry();
+	tb_ensure_registry(&cfg, reghost);
 	make_repo();
 	port = getenv("KS_EXT_REGISTRY_PORT");
 	ck_assert_msg(port != NULL, "KS_EXT_REGISTRY_PORT is not set");
@@ -1199,7 +1135,7 @@ START_TEST(external_registry)
 	    1, &env));
 	free(ca);
 	id = build(env, NULL, 0);
-	expect_status(id, "succeeded", 300);
+	tb_expect_status(id, "succeeded", 300);
 	artifact_of(id, &a);
 	ck_assert_msg(strncmp(a.tag, host, strlen(host)) == 0 && a.tag[strlen(host)] == '/',
 	    "the artifact's tag %s is not in %s", a.tag, host);

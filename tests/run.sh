@@ -134,7 +134,7 @@ for t in "$ABUILD"/check_*; do
 		"$name" != check_registry_web && "$name" != check_provision &&
 		"$name" != check_prov_web && "$name" != check_plan &&
 		"$name" != check_build && "$name" != check_build_settings &&
-		"$name" != check_gitfix ]] || continue
+		"$name" != check_gitfix && "$name" != check_deploy ]] || continue
 	run_prog "$name" "$UNIT_TIMEOUT" "$t"
 done
 shopt -u nullglob
@@ -333,7 +333,9 @@ if ((stack_ok)); then
 			# (check_build's HTTPS Git server)
 			KS_GIT_HTTPS_PORT=$(free_port 18743)
 			KS_EXT_REGISTRY_PORT=$(free_port 18843)
-			export KS_GIT_HTTPS_PORT KS_EXT_REGISTRY_PORT
+			# (check_deploy's application, on every host's address)
+			KS_DEPLOY_PORT=$(free_port 18943)
+			export KS_GIT_HTTPS_PORT KS_EXT_REGISTRY_PORT KS_DEPLOY_PORT
 			run_prog "$prog" "$WEB_TIMEOUT" "$ABUILD/$prog"
 		else
 			fail "$prog" "the test hosts or the registry image did not come up"
@@ -344,6 +346,7 @@ if ((stack_ok)); then
 	}
 	registry_phase check_registry 3
 	registry_phase check_build 2
+	registry_phase check_deploy 2
 	if [[ -x "$ABUILD/check_web" ]]; then
 		run_prog check_web "$WEB_TIMEOUT" "$ABUILD/check_web"
 	fi

@@ -721,6 +721,56 @@ static const struct stmtdef stmts[ST__MAX] = {
  "  RETURNING id) "
  "UPDATE operations SET artifact_id = a.id FROM a WHERE operations.id = $1::bigint "
  "RETURNING a.id" },
+/* Deploys (lib/domain/deploy.c). */
+[ST_DEPLOY_ENV] = { "deploy_env",
+ "SELECT e.id, e.uuid, a.uuid AS app_uuid, e.name, a.name AS app_name, e.build_location, "
+ " e.retention_count FROM environments e JOIN applications a ON a.id = e.application_id "
+ "WHERE e.uuid = $1::uuid" },
+[ST_DEPLOY_SERVERS] = { "deploy_servers",
+ "SELECT s.id, s.name, s.address, s.status, s.facts->>'arch' AS arch, s.role_build, "
+ " s.host_key IS NOT NULL AS pinned FROM environment_servers x "
+ "JOIN servers s ON s.id = x.server_id WHERE x.environment_id = $1::bigint ORDER BY s.name" },
+[ST_DEPLOY_SERVICES] = { "deploy_services",
+ "SELECT id, name, command, port, bind_address, health_kind, health_path, health_command, "
+ " health_interval_s, health_timeout_s, restart_policy FROM services "
+ "WHERE environment_id = $1::bigint ORDER BY name" },
+[ST_DEPLOY_VARS] = { "deploy_vars",
+ "SELECT v.service_id, v.name, v.value FROM service_vars v JOIN services s ON s.id = v.service_id "
+ "WHERE s.environment_id = $1::bigint ORDER BY s.name, v.name" },
+[ST_DEPLOY_VOLUMES] = { "deploy_volumes",
+ "SELECT v.service_id, v.name, v.mount_path FROM service_volumes v "
+ "JOIN services s ON s.id = v.service_id WHERE s.environment_id = $1::bigint "
+ "ORDER BY s.name, v.name" },
+[ST_DEPLOY_ARTIFACT] = { "deploy_artifact",
+ "SELECT id, environment_id, uuid, tag, manifest_digest, registry_host, architecture, status "
+ "FROM build_artifacts WHERE uuid = $1::uuid" },
+[ST_DEPLOY_OP_SET] = { "deploy_op_set",
+ "UPDATE operations SET artifact_id = $2::bigint WHERE id = $1::bigint RETURNING id" },
+[ST_DEPLOY_SUPERSEDE] = { "deploy_supersede",
+ "SELECT ks_supersede($1::bigint, $2::bigint, 'deploy') AS n" },
+/* What a running deploy deploys: its artifact (and the override's user). */
+[ST_DEPLOY_OP_ARTIFACT] = { "deploy_op_artifact",
+ "SELECT a.id, a.tag, a.manifest_digest, a.registry_host, a.architecture, a.status, "
+ " e.ext_registry_user AS ext_user FROM operations o "
+ "JOIN build_artifacts a ON a.id = o.artifact_id "
+ "JOIN environments e ON e.id = o.environment_id WHERE o.id = $1::bigint" FENCED },
+[ST_DEPLOY_STEP_OUT] = { "deploy_step_out",
+ "SELECT coalesce(string_agg(u.chunk, '' ORDER BY u.seq), '') AS output, s.error, "
+ " s.server_id, o.environment_id, o.artifact_id FROM operation_steps s "
+ "JOIN operations o ON o.id = s.operation_id LEFT JOIN operation_output u ON u.step_id = s.id "
+ "WHERE s.id = $3::bigint AND o.id = $1::bigint" FENCED " GROUP BY s.id, o.id" },
+/* What runs on a server now; "since" moves only when that changes. */
+[ST_DEPLOY_RECORD] = { "deploy_record",
+ "INSERT INTO deployments AS d (environment_id, server_id, digest, state, operation_id, "
+ " message, artifact_id) VALUES ($1::bigint, $2::bigint, $3, $4, $5::bigint, $6, $7::bigint) "
+ "ON CONFLICT (environment_id, server_id) DO UPDATE SET digest = EXCLUDED.digest, "
+ " state = EXCLUDED.state, operation_id = EXCLUDED.operation_id, message = EXCLUDED.message, "
+ " artifact_id = CASE WHEN EXCLUDED.digest IS NOT DISTINCT FROM d.digest "
+ "  AND EXCLUDED.artifact_id IS NULL THEN d.artifact_id ELSE EXCLUDED.artifact_id END, "
+ " since = CASE WHEN EXCLUDED.digest IS DISTINCT FROM d.digest OR EXCLUDED.state <> d.state "
+ "  THEN now() ELSE d.since END, updated_at = now()" },
+[ST_DEPLOY_VAR_SEALED] = { "deploy_var_sealed",
+ "SELECT sealed FROM service_vars WHERE service_id = $1::bigint AND name = $2" },
 };
 
 static int

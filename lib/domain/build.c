@@ -408,33 +408,25 @@ pick_node(struct db *db, const struct config *cfg, struct bplan *b,
 	return 0;
 }
 
-/* In the plan's transaction: the build's commit and rebuild, and the
- * queued builds it supersedes. */
-struct then_arg {
-	long long	 env;
-	const char	*commit;
-	int		 rebuild;
-};
-
-static int
-then_build(struct db *db, const struct plan *pl, void *arg)
+int
+build_then(struct db *db, long long op_id, long long env, const char *commit,
+    int rebuild)
 {
-	const struct then_arg *t = arg;
-	char		 id[24], env[24];
+	char		 id[24], envs[24];
 	struct bid	 r;
-	const char	*p1[] = { id, t->commit, t->rebuild ? "true" : "false" };
-	const char	*p2[] = { env, id };
+	const char	*p1[] = { id, commit, rebuild ? "true" : "false" };
+	const char	*p2[] = { envs, id };
 	PGresult	*res;
 
-	snprintf(id, sizeof(id), "%lld", plan_id(pl, 0));
-	snprintf(env, sizeof(env), "%lld", t->env);
+	snprintf(id, sizeof(id), "%lld", op_id);
+	snprintf(envs, sizeof(envs), "%lld", env);
 	if (row_get(db, &bid_t, ST_BUILD_OP_SET, NP(p1), p1, &r) != 1)
 		return -1;
 	if ((res = db_exec(db, ST_BUILD_SUPERSEDE, NP(p2), p2)) == NULL)
 		return -1;
 	if (atoi(PQgetvalue(res, 0, 0)) > 0)
-		log_info("build %s supersedes %s queued build(s) of environment "
-		    "%lld", plan_uuid(pl, 0), PQgetvalue(res, 0, 0), t->env);
+		log_info("build %lld supersedes %s queued build(s) of environment "
+		    "%lld", op_id, PQgetvalue(res, 0, 0), env);
 	PQclear(res);
 	return 0;
 }
@@ -520,19 +512,18 @@ build_steps(struct plan *pl, int op, const struct bplan *b,
 }
 
 int
-build_plan(struct db *db, const struct config *cfg, const struct keys *k,
-    const struct build_req *req, char uuid[40], char *err, size_t errsz)
+build_plan_into(struct plan *pl, struct db *db, const struct config *cfg,
+    const struct build_req *req, struct build_into *into, char *err,
+    size_t errsz)
 {
 	struct benv	 e;
 	struct bart	 a;
 	struct reg	 r;
 	struct reg_settings rs;
 	struct bplan	 b;
-	struct plan	*pl = NULL;
 	struct buf	 df;
 	struct op_in	 in;
 	struct op_secret_ref refs[2];
-	struct then_arg	 t;
 	char		 ref_reg[64], ref_git[64], envid[24], gate[512];
 	unsigned char	 rnd[8];
 	char		 hex[17];
@@ -540,7 +531,9 @@ build_plan(struct db *db, const struct config *cfg, const struct keys *k,
 	int		 rc = -1, found, op;
 
 	err[0] = '\0';
-	uuid[0] = '\0';
+	into->op = -1;
+	into->built = 0;
+	into->env_id = 0;
 	memset(&e, 0, sizeof(e));
 	memset(&a, 0, sizeof(a));
 	memset(&r, 0, sizeof(r));
@@ -589,6 +582,12 @@ build_plan(struct db *db, const struct config *cfg, const struct keys *k,
 		const char *q[] = { envid, b.commit };
 		if ((found = row_get(db, &bart_t, ST_BUILD_BUILT, 2, q, &a)) == -1) {
 			rc = -1;
+			goto out;
+		}
+		if (found == 1 && into->reuse) {
+			into->built = a.id;
+			into->env_id = e.id;
+			rc = 0;
 			goto out;
 		}
 		if (found == 1) {
@@ -670,25 +669,67 @@ build_plan(struct db *db, const struct config *cfg, const struct keys *k,
 		refs[1].ref = ref_git;
 		in.nrefs = 2;
 	}
-	if ((pl = plan_new()) == NULL || (op = plan_op(pl, &in)) == -1)
+	if ((op = plan_op(pl, &in)) == -1)
 		goto out;
 	build_steps(pl, op, &b, df.len > 0 ? buf_cstr(&df) : NULL);
-	t.env = e.id;
-	t.commit = req->commit;
-	t.rebuild = req->rebuild;
-	if (plan_commit_then(db, pl, k, then_build, &t) == -1)
-		goto out;
-	snprintf(uuid, 40, "%s", plan_uuid(pl, op));
-	log_info("build %s of %s/%s queued on %s", uuid, e.app_name, e.name, b.node);
+	into->op = op;
+	into->env_id = e.id;
+	snprintf(into->node, sizeof(into->node), "%s", b.node);
+	snprintf(into->name, sizeof(into->name), "%s/%s", e.app_name, e.name);
 	rc = 0;
 out:
 	if (rc == -1)
 		err[0] = '\0';
-	plan_free(pl);
 	buf_release(&df);
 	reg_free(&r);
 	row_unfill(&bart_t, &a);
 	row_unfill(&benv_t, &e);
+	return rc;
+}
+
+/* In the plan's transaction: build_then() for the build at index 0. */
+struct then_arg {
+	long long		 env;
+	const struct build_req	*req;
+};
+
+static int
+then_build(struct db *db, const struct plan *pl, void *arg)
+{
+	const struct then_arg *t = arg;
+
+	return build_then(db, plan_id(pl, 0), t->env, t->req->commit,
+	    t->req->rebuild);
+}
+
+int
+build_plan(struct db *db, const struct config *cfg, const struct keys *k,
+    const struct build_req *req, char uuid[40], char *err, size_t errsz)
+{
+	struct plan	*pl;
+	struct build_into into;
+	struct then_arg	 t;
+	int		 rc;
+
+	uuid[0] = '\0';
+	memset(&into, 0, sizeof(into));
+	if ((pl = plan_new()) == NULL) {
+		err[0] = '\0';
+		return -1;
+	}
+	if ((rc = build_plan_into(pl, db, cfg, req, &into, err, errsz)) == 0) {
+		t.env = into.env_id;
+		t.req = req;
+		if (plan_commit_then(db, pl, k, then_build, &t) == -1) {
+			err[0] = '\0';
+			rc = -1;
+		} else {
+			snprintf(uuid, 40, "%s", plan_uuid(pl, into.op));
+			log_info("build %s of %s queued on %s", uuid, into.name,
+			    into.node);
+		}
+	}
+	plan_free(pl);
 	return rc;
 }
 

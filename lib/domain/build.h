@@ -40,6 +40,7 @@ struct buf;
 struct config;
 struct db;
 struct op_claim;
+struct plan;
 
 /* The default base image a preset offers (a setting of the environment). */
 #define BUILD_STATIC_BASE	"busybox:1.36"
@@ -67,6 +68,29 @@ struct build_req {
  */
 int	build_plan(struct db *, const struct config *, const struct keys *,
 	    const struct build_req *, char uuid[40], char *err, size_t errsz);
+
+/*
+ * The same checks, with the build added to a plan being built (pl) for
+ * one that does more (a deploy after it). into->reuse set: a commit asked
+ * for that was built already is no refusal: into->built is its artifact's
+ * id and nothing is added. Otherwise into->op is the build's index.
+ * build_then() must run in the plan's transaction (plan_commit_then) for
+ * the build once created: it records the commit and rebuild asked for and
+ * supersedes the environment's queued builds.
+ */
+struct build_into {
+	int		 reuse;		/* in */
+	int		 op;		/* out: -1 when nothing was added */
+	long long	 built;		/* out: the artifact reused, or 0 */
+	long long	 env_id;	/* out */
+	char		 node[420];	/* out: the build node's name */
+	char		 name[820];	/* out: APP/ENV */
+};
+int	build_plan_into(struct plan *, struct db *, const struct config *,
+	    const struct build_req *, struct build_into *, char *err,
+	    size_t errsz);
+int	build_then(struct db *, long long op_id, long long env_id,
+	    const char *commit, int rebuild);
 
 /*
  * Field checks for the settings forms (NULL when fine, else a message):

@@ -48,6 +48,35 @@ struct deploy_req {
 int	deploy_plan(struct db *, const struct config *, const struct keys *,
 	    const struct deploy_req *, char uuid[40], char *err, size_t errsz);
 
+/*
+ * Removes the environment's Compose project from its runtime servers (one
+ * server when server_id > 0), its volumes only when volumes is set (an
+ * explicit confirmation). env_going: the environment is about to be
+ * deleted (the operation then belongs to none). Call it before the rows
+ * go: it reads the environment's servers. uuid "" when nothing runs
+ * anywhere. 0; 1 refused; -1 failure.
+ */
+struct deploy_remove {
+	const char	*env_uuid;
+	long long	 server_id;
+	int		 volumes;
+	int		 env_going;
+	long long	 user_id;
+};
+int	deploy_plan_remove(struct db *, const struct config *, const struct keys *,
+	    const struct deploy_remove *, char uuid[40], char *err, size_t errsz);
+
+/* The spooler's hooks (lib/ops/op.h): the image a deploy learns when it
+ * runs (IMAGE REG_HOST ARCH REG_USER_EXTERNAL, from its artifact), what
+ * a deploy step reports ('deployed': what runs on its server), and the
+ * services' secret variables ("service/ID/var/NAME"). */
+int	deploy_prelude(struct db *, const struct op_claim *, struct buf *out,
+	    char *err, size_t errsz);
+int	deploy_report(struct db *, const struct op_claim *, long long step_id,
+	    const char *what, int succeeded, char *err, size_t errsz);
+int	deploy_resolve_secret(struct db *, const struct keys *, const char *ref,
+	    struct buf *out);
+
 /* The Compose project's name for an environment (stable: from its uuid). */
 void	deploy_project(char *out, size_t sz, const char *env_uuid);
 

@@ -78,6 +78,15 @@ typedef int (*op_report_fn)(struct db *, const struct op_claim *,
 	    long long step_id, const char *reports, int succeeded, char *err,
 	    size_t errsz);
 
+/*
+ * The spooler's prelude hook: what the operation's steps learn only when
+ * it runs (a deploy's image, from the build it waited for), as
+ * assignments (quoted by lib/core/shq.c) appended to out and put in front
+ * of every step's stored script. 0; -1 fails the operation with err.
+ */
+typedef int (*op_prelude_fn)(struct db *, const struct op_claim *,
+	    struct buf *out, char *err, size_t errsz);
+
 struct op_in {
 	const char	*kind;
 	const char	*subject_type;

@@ -106,6 +106,7 @@ struct member {
 	struct sup_item		*it;	/* NULL: it could not start */
 	int			 seq;
 	struct buf		 out;	/* redacted, not yet stored */
+	struct buf		 script;	/* the prelude and the stored script */
 	int			 ended;	/* its end is stored */
 	const char		*st;	/* how it ended */
 	char			 err[512];	/* and why, "" when it succeeded */
@@ -122,6 +123,7 @@ struct run {
 	int			 lost;		/* lease lost or database gone */
 	int			 cancel;	/* a cancel was requested */
 	int			 done;		/* a report hook: nothing left to do */
+	const char		*prelude;	/* NULL: none */
 	struct member		*m;		/* the wave running now */
 	struct sup_item		*it;		/* its items */
 	size_t			 n;
@@ -481,6 +483,14 @@ step_item(struct member *m, struct sup_item *it)
 		    word_in(s->secret_names, sec->v[i].name))
 			m->mine[n++] = sec->v[i];
 	it->rq.script = s->script;
+	if (r->prelude != NULL) {
+		if (buf_puts(&m->script, r->prelude) == -1 ||
+		    buf_puts(&m->script, s->script) == -1) {
+			snprintf(it->res.error, sizeof(it->res.error), "out of memory");
+			return -1;
+		}
+		it->rq.script = buf_cstr(&m->script);
+	}
 	it->rq.secrets = m->mine;
 	it->rq.nsecrets = n;
 	it->rq.timeout_s = (long)s->timeout_s;
@@ -529,6 +539,7 @@ run_wave(struct run *r, struct run_step *const *v, size_t n)
 		m[i].r = r;
 		m[i].s = v[i];
 		buf_init(&m[i].out);
+		buf_init(&m[i].script);
 	}
 	for (size_t i = 0; i < n && !r->lost; i++) {
 		snprintf(ids, sizeof(ids), "%lld", v[i]->id);
@@ -561,6 +572,7 @@ run_wave(struct run *r, struct run_step *const *v, size_t n)
 		if (m[i].out.ptr != NULL)
 			memset(m[i].out.ptr, 0, m[i].out.cap);
 		buf_release(&m[i].out);
+		buf_release(&m[i].script);
 	}
 	return r->lost ? -1 : 0;
 }
@@ -598,6 +610,7 @@ int
 spool_run(struct spool *sp, const struct op_claim *c)
 {
 	struct op_secrets sec;
+	struct buf	 prelude;
 	struct run	 r;
 	struct run_op	 op;
 	struct run_step	*v = NULL, **wave = NULL;
@@ -610,6 +623,7 @@ spool_run(struct spool *sp, const struct op_claim *c)
 	memset(&r, 0, sizeof(r));
 	memset(&sec, 0, sizeof(sec));
 	memset(&op, 0, sizeof(op));
+	buf_init(&prelude);
 	r.sp = sp;
 	r.c = c;
 	r.sec = &sec;
@@ -634,6 +648,18 @@ spool_run(struct spool *sp, const struct op_claim *c)
 	if (op_secrets_load(sp->db, c->id, sp->keys, sp->resolve, &sec) == -1) {
 		rc = finish_op(sp, c, "failed", "its secrets could not be opened");
 		goto out;
+	}
+	if (sp->prelude != NULL) {
+		char	 perr[256];
+
+		perr[0] = '\0';
+		if (sp->prelude(sp->db, c, &prelude, perr, sizeof(perr)) == -1) {
+			rc = finish_op(sp, c, "failed", perr[0] != '\0' ? perr :
+			    "what its steps need could not be found");
+			goto out;
+		}
+		if (prelude.len > 0)
+			r.prelude = buf_cstr(&prelude);
 	}
 	if (row_all(sp->db, &run_step_t, ST_OP_RUN_STEPS, 1, p, (void **)&v,
 	    &n) == -1)
@@ -724,5 +750,6 @@ out:
 	free(r.it);
 	conns_close(&r.conns);
 	op_secrets_free(&sec);
+	buf_release(&prelude);
 	return rc;
 }

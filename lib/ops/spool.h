@@ -27,6 +27,7 @@ struct spool {
 	const struct keys	*keys;		/* KEYS_OPENER: opens secrets */
 	op_resolve_fn		 resolve;	/* opens secret references */
 	op_report_fn		 report;	/* NULL: no step reports */
+	op_prelude_fn		 prelude;	/* NULL: none */
 	const char		*ssh_key_file;	/* NULL: no SSH steps possible */
 	long			 ssh_connect_timeout;
 	long			 ssh_idle_timeout;

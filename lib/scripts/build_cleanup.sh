@@ -15,10 +15,10 @@ fi
 ids=$(dk image ls -q --no-trunc --filter "label=dev.keystone.environment" | sort -u)
 [ -n "$ids" ] || { echo "no Keystone images on $NODE"; exit 0; }
 # "CREATED ENV ID REPO:TAG..." newest first; the first line per
-# environment is kept.
-list=$(for id in $ids; do
-	dk image inspect --format '{{.Created}} {{index .Config.Labels "dev.keystone.environment"}} {{.Id}}{{range .RepoTags}} {{.}}{{end}}' "$id"
-done | sort -r)
+# environment is kept. (One inspect for all: one per image costs a round
+# trip to the engine each.)
+# shellcheck disable=SC2086 # ids: image ids, words without blanks
+list=$(dk image inspect --format '{{.Created}} {{index .Config.Labels "dev.keystone.environment"}} {{.Id}}{{range .RepoTags}} {{.}}{{end}}' $ids | sort -r)
 old=$(printf '%s\n' "$list" | awk 'seen[$2]++')
 if [ -z "$old" ]; then
 	echo "Keystone images on $NODE: only the newest per environment; nothing pruned"

@@ -1,0 +1,146 @@
+# Deploy, on one runtime server, after the Docker sign-in (auth_login.sh,
+# in front of this text): the artifact pulled by digest, the Compose
+# project written and started, the health gate, and what ran before put
+# back when the new one is not healthy; then the environment's older
+# images pruned. Prints "KS_REPORT digest=... state=running|failed".
+# Set before this text (the first four when the operation runs): IMAGE
+# (REGISTRY/keystone/APP/ENV@sha256:...) REG_HOST ARCH REG_USER_EXTERNAL,
+# NODE ENV_UUID PROJECT DIR COMPOSE (its image "__KS_IMAGE__") GATES
+# ("SERVICE KIND HOST PORT INTERVAL TIMEOUT PATH" lines) SECRETS ("VAR
+# SERVICE NAME" lines: the step's secret VAR is NAME of SERVICE) KEEP CFG.
+set -eu
+fail() { printf '%s\n' "$*"; exit 1; }
+case $IMAGE in
+"" | *[!a-z0-9._:/@-]*) fail "internal error: the image reference $IMAGE" ;;
+esac
+last() { printf '%s\n' "$1" | grep . | tail -n 3 | tr '\n' ' '; }
+
+# The artifact's architecture against this server's.
+if [ -n "$ARCH" ]; then
+	here=$(dpkg --print-architecture 2>/dev/null || uname -m)
+	case $here in x86_64) here=amd64 ;; aarch64) here=arm64 ;; esac
+	[ "$here" = "$ARCH" ] || fail "the artifact is built for $ARCH but $NODE is $here"
+fi
+
+out=$(docker --config "$CFG" pull -q "$IMAGE" 2>&1) ||
+	fail "docker pull $IMAGE failed on $NODE: $(last "$out")"
+echo "pulled $IMAGE"
+
+# Compose: the plugin when the host has it, else docker-compose.
+if docker compose version >/dev/null 2>&1; then
+	dc() { docker --config "$CFG" compose -p "$PROJECT" -f "$DIR/docker-compose.yml" "$@"; }
+elif command -v docker-compose >/dev/null; then
+	dc() { DOCKER_CONFIG=$CFG docker-compose -p "$PROJECT" -f "$DIR/docker-compose.yml" "$@"; }
+else
+	fail "neither docker compose nor docker-compose is installed on $NODE"
+fi
+
+umask 077
+mkdir -p -- "$DIR"
+prev=
+if [ -f "$DIR/docker-compose.yml" ]; then
+	prev=$(sed -n 's/^    image: "\(.*\)"$/\1/p' "$DIR/docker-compose.yml" | head -n 1)
+	cp -- "$DIR/docker-compose.yml" "$DIR/docker-compose.prev.yml"
+fi
+# The secret variables: one env file per service, 0600 (umask), written
+# by the shell's own printf (no argument holds a value).
+rm -f -- "$DIR"/secrets-*.env.new
+while read -r var svc name; do
+	[ -n "$var" ] || continue
+	printf '%s=%s\n' "$name" "${!var}" >>"$DIR/secrets-$svc.env.new"
+done <<EOF_SECRETS
+$SECRETS
+EOF_SECRETS
+for f in "$DIR"/secrets-*.env.new; do
+	[ ! -e "$f" ] || mv -f -- "$f" "${f%.new}"
+done
+printf '%s' "$COMPOSE" | sed "s|__KS_IMAGE__|$IMAGE|g" >"$DIR/docker-compose.yml"
+
+# The health gate: every service's container runs IMAGE and is healthy
+# within its timeout. Sets reason (and svc, cid) when not.
+want_id=$(docker image inspect -f '{{.Id}}' "$IMAGE")
+reason= cid= svc=
+gate() {
+	local kind host port interval timeout path end state img url
+	while read -r svc kind host port interval timeout path; do
+		[ -n "$svc" ] || continue
+		cid=$(dc ps -q "$svc" 2>/dev/null | head -n 1)
+		[ -n "$cid" ] || { reason="service $svc has no container"; return 1; }
+		img=$(docker inspect -f '{{.Config.Image}} {{.Image}}' "$cid")
+		[ "$img" = "$IMAGE $want_id" ] ||
+			{ reason="service $svc runs $img, not $IMAGE"; return 1; }
+		case $host in *:*) url="http://[$host]:$port$path" ;; *) url="http://$host:$port$path" ;; esac
+		end=$((SECONDS + timeout))
+		while :; do
+			state=$(docker inspect -f '{{.State.Status}}' "$cid")
+			case $kind in
+			http) curl -fsS -o /dev/null --max-time "$interval" -- "$url" 2>/dev/null && break ;;
+			command) [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$cid")" = healthy ] && break ;;
+			*) [ "$state" = running ] && break ;;
+			esac
+			if [ "$SECONDS" -ge "$end" ]; then
+				case $kind in
+				http) reason="service $svc did not answer $url with 2xx within ${timeout}s (container $state)" ;;
+				command) reason="service $svc's health command did not pass within ${timeout}s (container $state)" ;;
+				*) reason="service $svc is not running after ${timeout}s (container $state)" ;;
+				esac
+				return 1
+			fi
+			sleep "$interval"
+		done
+		echo "service $svc runs $IMAGE and is healthy"
+	done <<EOF_GATES
+$GATES
+EOF_GATES
+}
+
+# The environment's images on this server beyond the KEEP newest (the one
+# running kept): what rollback can still need stays.
+prune() {
+	local ids old n=0
+	ids=$(docker image ls -q --no-trunc --filter "label=dev.keystone.environment=$ENV_UUID" | sort -u)
+	[ -n "$ids" ] || return 0
+	# shellcheck disable=SC2086 # ids: image ids, words without blanks
+	old=$(docker image inspect --format '{{.Created}} {{.Id}}' $ids | sort -r |
+		awk -v keep="$KEEP" -v cur="$want_id" '$2 != cur { n++; if (n >= keep) print $2 }')
+	for id in $old; do
+		if docker rmi "$id" >/dev/null 2>&1; then n=$((n + 1)); fi
+	done
+	[ "$n" = 0 ] || echo "pruned $n older image(s) of this environment on $NODE"
+}
+
+ok=0
+if upout=$(dc up -d --remove-orphans 2>&1); then
+	printf '%s\n' "$upout"
+	if gate; then ok=1; fi
+else
+	printf '%s\n' "$upout"
+	reason="docker compose up failed on $NODE: $(last "$upout")"
+fi
+if [ "$ok" = 1 ]; then
+	prune
+	printf 'KS_REPORT digest=%s state=running\n' "${IMAGE#*@}"
+	echo "$NODE runs $IMAGE"
+	exit 0
+fi
+
+# Not healthy: the container's last log lines, then what ran before put
+# back and left running.
+if [ -n "$cid" ]; then
+	echo "last log lines of $svc:"
+	docker logs --tail 20 "$cid" 2>&1 | sed 's/^/  /' || true
+fi
+if [ -n "$prev" ] && [ -f "$DIR/docker-compose.prev.yml" ]; then
+	cp -- "$DIR/docker-compose.prev.yml" "$DIR/docker-compose.yml"
+	if dc up -d --remove-orphans >/dev/null 2>&1; then
+		back="put back $prev"
+		printf 'KS_REPORT digest=%s state=failed\n' "${prev#*@}"
+	else
+		back="putting back $prev failed too"
+		printf 'KS_REPORT digest= state=failed\n'
+	fi
+else
+	back="nothing ran here before to put back"
+	printf 'KS_REPORT digest= state=failed\n'
+fi
+fail "$reason; $back"

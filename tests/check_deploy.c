@@ -1,0 +1,458 @@
+/*
+ * Deploys on the real stack: the managed registry, the spooler, two ready
+ * test hosts as runtime servers (deploying as their keystone user, no
+ * sudo), builds on the control node from a Git repository the test makes:
+ * a FROM-scratch application (busybox-static) that serves its version on
+ * $HOST:$PORT and writes a token into its volume once per version.
+ *
+ * One journey, in order (each part builds on the one before): a deploy
+ * (build, then deploy) to both hosts; a rollback to an older artifact
+ * with the volume's file kept; a version that fails its health check and
+ * leaves the one before running; one host stopped (that server fails, the
+ * other switches); hostile and secret variables.
+ *
+ * Needs what check_build needs (tests/run.sh's registry phase) and
+ * $KS_DEPLOY_PORT (a free port on every loopback address).
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "config.h"
+#include "deploy.h"
+#include "keys.h"
+#include "reg.h"
+#include "testutil.h"
+#include "tu_build.h"
+#include "tu_hosts.h"
+#include "tu_spool.h"
+
+#define NHOSTS	2
+
+static struct th_host	 hosts[NHOSTS];
+static long long	 hid[NHOSTS];
+static const char	*reghost, *port;
+static struct config	 cfg;
+static char		 repo_dir[300];
+/* v1 and v2 answer their version; bad never answers. */
+static char		 c_v1[41], c_v2[41], c_bad[41];
+
+/* The application's repository: main (v1, then v2) and bad. */
+static void
+make_repo(void)
+{
+	static const char script[] =
+	    "set -e\n"
+	    "rm -rf \"$d\" && mkdir -p \"$d/w/www\" && cd \"$d/w\"\n"
+	    "git init -q -b main .\n"
+	    "cp /bin/busybox busybox\n"
+	    "cat > Dockerfile <<'EOF'\n"
+	    "FROM scratch\n"
+	    "COPY busybox /bin/busybox\n"
+	    "COPY www /www\n"
+	    "CMD [\"/bin/busybox\", \"sh\", \"-c\", \"v=$(/bin/busybox cat /www/version); "
+	    "if [ -d /data ] && [ ! -e /data/first-$v ]; then /bin/busybox date +%s%N > "
+	    "/data/first-$v; fi; exec /bin/busybox httpd -f -p \\\"$HOST:$PORT\\\" -h /www\"]\n"
+	    "EOF\n"
+	    "c() { git -c user.name=t -c user.email=t@example.test commit -qm \"$1\"; }\n"
+	    "echo 1 > www/version; git add -A; c v1\n"
+	    "echo 2 > www/version; git add -A; c v2\n"
+	    "git checkout -qb bad\n"
+	    "printf 'FROM scratch\\nCOPY busybox /bin/busybox\\n"
+	    "CMD [\"/bin/busybox\", \"sleep\", \"3600\"]\\n' > Dockerfile\n"
+	    "echo 3 > www/version; git add -A; c bad\n"
+	    "git checkout -q main\n"
+	    "git clone -q --bare . ../app.git\n"
+	    "chmod -R a+rX \"$d\"\n"
+	    "printf '%s %s %s\\n' $(git rev-parse main~1 main bad)\n";
+	char	*out, cmd[4096];
+
+	snprintf(cmd, sizeof(cmd), "d='%s'\n%s", repo_dir, script);
+	out = th_local(ts_tmp, cmd);
+	ck_assert_msg(sscanf(out, "%40s %40s %40s", c_v1, c_v2, c_bad) == 3,
+	    "making the repository: %s", out);
+	free(out);
+}
+
+static void
+setup(void)
+{
+	ts_setup();
+	snprintf(repo_dir, sizeof(repo_dir), "%s/deploy", getenv("KS_BUILD_REPO_DIR") ?
+	    getenv("KS_BUILD_REPO_DIR") : "/var/tmp/ks-check-build");
+	ck_assert_int_eq(th_load("ready", hosts, NHOSTS), NHOSTS);
+	reghost = getenv("KS_REGISTRY_HOST");
+	ck_assert_msg(reghost != NULL, "KS_REGISTRY_HOST is not set");
+	port = getenv("KS_DEPLOY_PORT");
+	ck_assert_msg(port != NULL, "KS_DEPLOY_PORT is not set");
+	tb_config(&cfg);
+	hid[0] = ts_add_server(&hosts[0], "dep-", 0);
+	hid[1] = ts_add_server(&hosts[1], "dep-", 0);
+	PQclear(ts_q("UPDATE servers SET status = 'disabled' WHERE name NOT LIKE 'dep-%' "
+	    "AND status <> 'disabled'", 0, NULL));
+	tb_hosts_resolve(hosts, NHOSTS, reghost);
+	ts_spooler_start(NULL);
+}
+
+static void
+teardown(void)
+{
+	config_release(&cfg);
+	ts_teardown();
+}
+
+/* Seals a secret variable's value as the settings form does. */
+static char *
+seal_var(long long svc, const char *name, const char *value)
+{
+	char	 ad[200], *sealed = NULL;
+
+	snprintf(ad, sizeof(ad), "service/%lld/var/%s", svc, name);
+	ck_assert_int_eq(keys_seal_b64(&sealed, ts_sealkey, ad, value, strlen(value)), 0);
+	return sealed;
+}
+
+/* An application, an environment on both hosts, its service "web" on
+ * $KS_DEPLOY_PORT (health: GET /version), a volume at /data, and the
+ * variables given (plain ones, and one secret). Returns the environment's
+ * uuid (static); *svc its service's id. */
+static const char *
+make_env(const char *plain_name, const char *plain_value, const char *secret_value,
+    long long *svc)
+{
+	static char	 uuid[40];
+	char		 name[64], url[400], sid[24], envid[24], *sealed;
+	PGresult	*res;
+
+	snprintf(name, sizeof(name), "dep-%d", (int)getpid());
+	snprintf(url, sizeof(url), "file://%s/app.git", repo_dir);
+	{
+		const char *p[] = { name, url };
+		res = ts_q("WITH a AS (INSERT INTO applications (name, repository_url, "
+		    "default_branch) VALUES ($1, $2, 'main') RETURNING id) "
+		    "INSERT INTO environments (application_id, name, retention_count) "
+		    "SELECT id, 'production', 3 FROM a RETURNING id, uuid", 2, p);
+	}
+	snprintf(envid, sizeof(envid), "%s", PQgetvalue(res, 0, 0));
+	snprintf(uuid, sizeof(uuid), "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+	{
+		const char *p[] = { envid, port };
+		res = ts_q("INSERT INTO services (environment_id, name, port, health_kind, "
+		    "health_path, health_interval_s, health_timeout_s) VALUES ($1::bigint, "
+		    "'web', $2::int, 'http', '/version', 1, 20) RETURNING id", 2, p);
+	}
+	*svc = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	snprintf(sid, sizeof(sid), "%lld", *svc);
+	PQclear(res);
+	for (int i = 0; i < NHOSTS; i++) {
+		char h[24];
+		const char *p[] = { envid, h };
+		snprintf(h, sizeof(h), "%lld", hid[i]);
+		PQclear(ts_q("INSERT INTO environment_servers VALUES ($1::bigint, $2::bigint)",
+		    2, p));
+	}
+	{
+		const char *p[] = { sid };
+		PQclear(ts_q("INSERT INTO service_volumes VALUES ($1::bigint, 'data', '/data')",
+		    1, p));
+	}
+	if (plain_name != NULL) {
+		const char *p[] = { sid, plain_name, plain_value };
+		PQclear(ts_q("INSERT INTO service_vars (service_id, name, value) VALUES "
+		    "($1::bigint, $2, $3)", 3, p));
+	}
+	if (secret_value != NULL) {
+		sealed = seal_var(*svc, "API_TOKEN", secret_value);
+		const char *p[] = { sid, sealed };
+		PQclear(ts_q("INSERT INTO service_vars (service_id, name, sealed) VALUES "
+		    "($1::bigint, 'API_TOKEN', $2)", 2, p));
+		free(sealed);
+	}
+	return uuid;
+}
+
+/* Plans a deploy (artifact NULL: build first); returns the deploy's id. */
+static long long
+deploy(const char *env, const char *artifact, const char *commit)
+{
+	struct deploy_req r = { env, artifact, commit, 0, 0 };
+	char		 uuid[40], err[512];
+	int		 rc;
+
+	rc = deploy_plan(&ts_db, &cfg, ts_sealkey, &r, uuid, err, sizeof(err));
+	ck_assert_msg(rc == 0, "deploy_plan: %d %s", rc, err);
+	return tb_op_id(uuid);
+}
+
+/* The artifact a deploy deployed: its uuid and REF@DIGEST (static). */
+static void
+deployed(long long id, char *art, size_t artsz, char *image, size_t isz)
+{
+	char		 ids[24];
+	const char	*p[] = { ids };
+	PGresult	*res;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	res = ts_q("SELECT a.uuid, substring(a.tag FROM '^(.*):[^:/]*$') || '@' || "
+	    "a.manifest_digest FROM operations o JOIN build_artifacts a ON a.id = "
+	    "o.artifact_id WHERE o.id = $1::bigint", 1, p);
+	ck_assert_msg(PQntuples(res) == 1, "deploy %lld has no artifact\n%s", id,
+	    ts_op_report(id));
+	snprintf(art, artsz, "%s", PQgetvalue(res, 0, 0));
+	snprintf(image, isz, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
+/* What the application answers on host h ("" when nothing). */
+static void
+answer(const struct th_host *h, char *out, size_t sz)
+{
+	char	 cmd[256], *o;
+
+	snprintf(cmd, sizeof(cmd), "curl -s --max-time 5 http://%s:%s/version", h->addr,
+	    port);
+	o = th_local(ts_tmp, cmd);
+	snprintf(out, sz, "%.*s", (int)strcspn(o, "\n"), o);
+	free(o);
+}
+
+/* The id of the environment's running web container on host h ("" when
+ * none); what it runs into image when not NULL. */
+static void
+container_of(const struct th_host *h, const char *env, char *cid, size_t sz,
+    char *image, size_t isz)
+{
+	char	 cmd[512], *o;
+
+	snprintf(cmd, sizeof(cmd), "docker ps -q --filter label=dev.keystone.environment=%s "
+	    "--filter label=dev.keystone.service=web | head -n 1", env);
+	(void)th_sh(h, ts_tmp, cmd, &o);
+	snprintf(cid, sz, "%.*s", (int)strcspn(o, "\n"), o);
+	free(o);
+	if (image != NULL) {
+		image[0] = '\0';
+		if (cid[0] == '\0')
+			return;
+		snprintf(cmd, sizeof(cmd), "docker inspect -f '{{.Config.Image}}' %s", cid);
+		(void)th_sh(h, ts_tmp, cmd, &o);
+		snprintf(image, isz, "%.*s", (int)strcspn(o, "\n"), o);
+		free(o);
+	}
+}
+
+static void
+state_of(const char *env, long long server, char *state, size_t ssz, char *digest,
+    size_t dsz)
+{
+	char		 sid[24];
+	const char	*p[] = { env, sid };
+	PGresult	*res;
+
+	snprintf(sid, sizeof(sid), "%lld", server);
+	res = ts_q("SELECT d.state, coalesce(d.digest, '') FROM deployments d JOIN "
+	    "environments e ON e.id = d.environment_id WHERE e.uuid = $1 AND "
+	    "d.server_id = $2::bigint", 2, p);
+	ck_assert_msg(PQntuples(res) == 1, "no deployment recorded on server %lld", server);
+	snprintf(state, ssz, "%s", PQgetvalue(res, 0, 0));
+	snprintf(digest, dsz, "%s", PQgetvalue(res, 0, 1));
+	PQclear(res);
+}
+
+/* A file of the environment's volume on host h (read with image). */
+static char *
+volume_file(const struct th_host *h, const char *env, const char *image,
+    const char *name)
+{
+	char	 cmd[1024], *o;
+
+	snprintf(cmd, sizeof(cmd), "docker run --rm --network host -v ks-%s_data:/data "
+	    "--entrypoint /bin/busybox '%s' cat /data/%s 2>&1 || true", env, image, name);
+	(void)th_sh(h, ts_tmp, cmd, &o);
+	return o;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+START_TEST(journey)
+{
+	static const char hostile[] = "a$b ${HOME} $$ 'q' \"d\" `id` ; | & # : - [x] "
+	    "{y: z} \\ \\n\nsecond line --z";
+	char		 canary[40], art1[40], art2[40], img1[600], img2[600], got[64];
+	char		 cid[80], image[600], st[16], dig[80], cmd[1024], *o, *before[NHOSTS];
+	char		*tok1;
+	unsigned char	 rnd[12];
+	const char	*env;
+	long long	 svc, id, v1id;
+
+	tb_ensure_registry(&cfg, reghost);
+	make_repo();
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(canary, sizeof(canary), "ks-canary-");
+	sodium_bin2hex(canary + 10, sizeof(canary) - 10, rnd, sizeof(rnd));
+	env = make_env("HOSTILE", hostile, canary, &svc);
+	env = strdup(env);
+	for (int i = 0; i < NHOSTS; i++)
+		(void)th_sh(&hosts[i], ts_tmp, "docker network ls -q | sort", &before[i]);
+
+	/* 1. v1 (a pinned older commit: build, then deploy) on both hosts. */
+	id = deploy(env, NULL, c_v1);
+	tb_expect_status(id, "succeeded", 600);
+	deployed(id, art1, sizeof(art1), img1, sizeof(img1));
+	v1id = id;
+	(void)v1id;
+	for (int i = 0; i < NHOSTS; i++) {
+		answer(&hosts[i], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "1") == 0, "%s answers [%s]\n%s", hosts[i].name,
+		    got, ts_op_report(id));
+		container_of(&hosts[i], env, cid, sizeof(cid), image, sizeof(image));
+		ck_assert_msg(strcmp(image, img1) == 0, "%s runs %s, not %s", hosts[i].name,
+		    image, img1);
+		snprintf(cmd, sizeof(cmd), "grep -c '    image: \"%s\"' "
+		    "/home/keystone/keystone/ks-%s/docker-compose.yml", img1, env);
+		ck_assert_msg(th_sh(&hosts[i], ts_tmp, cmd, NULL) == 0, "the Compose file on "
+		    "%s does not reference %s", hosts[i].name, img1);
+		state_of(env, hid[i], st, sizeof(st), dig, sizeof(dig));
+		ck_assert_str_eq(st, "running");
+		ck_assert_msg(strstr(img1, dig) != NULL, "recorded %s, runs %s", dig, img1);
+		/* The variable reached the container byte for byte. */
+		snprintf(cmd, sizeof(cmd), "docker exec %s /bin/busybox sh -c "
+		    "'printf %%s \"$HOSTILE\"'", cid);
+		(void)th_sh(&hosts[i], ts_tmp, cmd, &o);
+		ck_assert_msg(strcmp(o, hostile) == 0, "HOSTILE in the container: [%s]", o);
+		free(o);
+		snprintf(cmd, sizeof(cmd), "docker exec %s /bin/busybox sh -c "
+		    "'printf %%s \"$API_TOKEN\"'", cid);
+		(void)th_sh(&hosts[i], ts_tmp, cmd, &o);
+		ck_assert_msg(strcmp(o, canary) == 0, "API_TOKEN: [%s]", o);
+		free(o);
+		/* The secret: only in the 0600 env file and the container's own
+		 * configuration. */
+		snprintf(cmd, sizeof(cmd), "grep -rlF '%s' /home /tmp /var/tmp /root /etc "
+		    "/var/lib/docker/containers 2>/dev/null | sed 's|^/var/lib/docker/"
+		    "containers/[0-9a-f]*/|CONTAINER/|' | sort; stat -c '%%a %%U' "
+		    "/home/keystone/keystone/ks-%s/secrets-web.env", canary, env);
+		(void)th_sh(&hosts[i], ts_tmp, cmd, &o);
+		{
+			char want[512];
+			snprintf(want, sizeof(want), "/home/keystone/keystone/ks-%s/secrets-web.env\n"
+			    "CONTAINER/config.v2.json\n600 keystone\n", env);
+			ck_assert_msg(strcmp(o, want) == 0, "the secret's files on %s:\n%s",
+			    hosts[i].name, o);
+		}
+		free(o);
+	}
+	tok1 = volume_file(&hosts[0], env, img1, "first-1");
+	ck_assert_msg(strlen(tok1) > 5 && strstr(tok1, "No such") == NULL, "%s", tok1);
+	/* The secret is nowhere Keystone stores or shows. */
+	{
+		const char *p[] = { canary };
+		PGresult *res = ts_q("SELECT (SELECT count(*) FROM operation_steps WHERE "
+		    "strpos(script, $1) > 0) + (SELECT count(*) FROM operation_output WHERE "
+		    "strpos(chunk, $1) > 0)", 1, p);
+		ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+		PQclear(res);
+		snprintf(cmd, sizeof(cmd), "grep -rlF '%s' '%s/log' 2>/dev/null", canary, ts_dir);
+		o = th_local(ts_tmp, cmd);
+		ck_assert_msg(o[0] == '\0', "the secret in logs: %s", o);
+		free(o);
+	}
+
+	/* 2. v2 (the branch head), then "Deploy this version" v1 again: v1
+	 * answers, the file v1 wrote first is the same. */
+	id = deploy(env, NULL, NULL);
+	tb_expect_status(id, "succeeded", 600);
+	deployed(id, art2, sizeof(art2), img2, sizeof(img2));
+	for (int i = 0; i < NHOSTS; i++) {
+		answer(&hosts[i], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "2") == 0, "%s answers [%s] after v2", hosts[i].name,
+		    got);
+	}
+	id = deploy(env, art1, NULL);
+	tb_expect_status(id, "succeeded", 300);
+	for (int i = 0; i < NHOSTS; i++) {
+		answer(&hosts[i], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "1") == 0, "%s answers [%s] after the rollback",
+		    hosts[i].name, got);
+	}
+	o = volume_file(&hosts[0], env, img1, "first-1");
+	ck_assert_msg(strcmp(o, tok1) == 0, "the volume's file: [%s], was [%s]", o, tok1);
+	free(o);
+	free(tok1);
+
+	/* 3. A version whose health check fails: every host keeps v1, the
+	 * deploy fails with the reason, the environment is not on it. */
+	PQclear(ts_q("UPDATE environments SET branch = 'bad' WHERE uuid = $1", 1, &env));
+	id = deploy(env, NULL, NULL);
+	tb_expect_status(id, "failed", 600);
+	{
+		char ids[24];
+		const char *p[] = { ids };
+		snprintf(ids, sizeof(ids), "%lld", id);
+		PGresult *res = ts_q("SELECT error FROM operations WHERE id = $1::bigint", 1, p);
+		ck_assert_msg(strstr(PQgetvalue(res, 0, 0), "Deploy to") != NULL,
+		    "%s", ts_op_report(id));
+		PQclear(res);
+		o = ts_step_output(id, 1);
+		ck_assert_msg(strstr(o, "did not answer") != NULL && strstr(o, "put back") != NULL,
+		    "%s", o);
+		free(o);
+	}
+	for (int i = 0; i < NHOSTS; i++) {
+		answer(&hosts[i], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "1") == 0, "%s answers [%s] after a failed deploy",
+		    hosts[i].name, got);
+		state_of(env, hid[i], st, sizeof(st), dig, sizeof(dig));
+		ck_assert_str_eq(st, "failed");
+		ck_assert_msg(strstr(img1, dig) != NULL && dig[0] != '\0',
+		    "recorded %s after the failed deploy, v1 is %s", dig, img1);
+	}
+
+	/* 4. One host stopped: it fails, the other switches to v2. */
+	snprintf(cmd, sizeof(cmd), "c=$(bash tests/hosts/hostctl list | awk '$1 == \"%s\" "
+	    "{ print $6 }') && docker pause \"$c\" >/dev/null && echo paused", hosts[1].name);
+	o = th_local(ts_tmp, cmd);
+	ck_assert_msg(strstr(o, "paused") != NULL, "%s", o);
+	free(o);
+	id = deploy(env, art2, NULL);
+	tb_expect_status(id, "failed", 300);
+	snprintf(cmd, sizeof(cmd), "c=$(bash tests/hosts/hostctl list | awk '$1 == \"%s\" "
+	    "{ print $6 }') && docker unpause \"$c\"", hosts[1].name);
+	free(th_local(ts_tmp, cmd));
+	answer(&hosts[0], got, sizeof(got));
+	ck_assert_msg(strcmp(got, "2") == 0, "%s answers [%s]", hosts[0].name, got);
+	state_of(env, hid[0], st, sizeof(st), dig, sizeof(dig));
+	ck_assert_str_eq(st, "running");
+	state_of(env, hid[1], st, sizeof(st), dig, sizeof(dig));
+	ck_assert_str_eq(st, "failed");
+
+	/* Docker made no network on either host. */
+	for (int i = 0; i < NHOSTS; i++) {
+		(void)th_sh(&hosts[i], ts_tmp, "docker network ls -q | sort", &o);
+		ck_assert_msg(strcmp(o, before[i]) == 0, "networks on %s: before\n%s\nafter\n%s",
+		    hosts[i].name, before[i], o);
+		free(o);
+		free(before[i]);
+	}
+	free((char *)env);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("deploy");
+	TCase	*tc = tcase_create("deploy");
+
+	tcase_set_timeout(tc, 1500);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, ts_reap_all, ts_reap_all);
+	tcase_add_test(tc, journey);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
