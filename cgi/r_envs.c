@@ -1,7 +1,8 @@
 /*
  * Environments under an application (create, show, edit, delete), their
- * artifacts page, and the "Build" button (lib/domain/build.h's
- * build_plan) with the environment's builds on its page.
+ * artifacts page, the "Build" button (lib/domain/build.h's build_plan)
+ * with the environment's builds on its page, and the "Deploy" and "Deploy
+ * this version" buttons (lib/domain/deploy.h's deploy_plan).
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "build.h"
 #include "build_settings.h"
 #include "db.h"
+#include "deploy.h"
 #include "model.h"
 #include "service.h"
 
@@ -21,6 +23,8 @@ static int update_post(struct req *);
 static int delete_post(struct req *);
 static int artifacts_get(struct req *);
 static int build_post(struct req *);
+static int deploy_post(struct req *);
+static int artifact_deploy_post(struct req *);
 
 /* The builds an environment's page lists beyond the queued and running. */
 #define ENV_LAST_BUILDS	5
@@ -83,6 +87,10 @@ const struct route env_routes[] = {
 	    artifacts_query, 1, NULL },
 	{ "POST", "/apps/:uuid/envs/:uuid/build", build_post, build_fields, 2, 0,
 	    NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/deploy", deploy_post, NULL, 0, 0,
+	    NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/artifacts/:uuid/deploy",
+	    artifact_deploy_post, NULL, 0, 0, NULL, 0, NULL },
 };
 const size_t env_nroutes = sizeof(env_routes) / sizeof(env_routes[0]);
 
@@ -657,12 +665,14 @@ delete_post(struct req *r)
 	return flash_redirect(r, "ok", "Environment deleted.", loc);
 }
 
+/* The artifacts page (status, and error: a refusal of "Deploy this
+ * version" shown above it). */
 static int
-artifacts_get(struct req *r)
+artifacts_page(struct req *r, int status, const char *error)
 {
 	struct envctx		 c;
 	struct artifact_list	 l;
-	cJSON			*m = NULL, *rows;
+	cJSON			*m = NULL, *rows, *row;
 	long			 pg = req_page(r);
 	char			 base[200];
 	int			 rc;
@@ -676,18 +686,79 @@ artifacts_get(struct req *r)
 	    (pg - 1) * APP_PAGE_SIZE, &l) == -1 ||
 	    (rows = artifact_list_view(&l)) == NULL)
 		goto out;
+	/* Only an available artifact can be deployed. */
+	for (size_t i = 0; i < l.n; i++)
+		if ((row = cJSON_GetArrayItem(rows, (int)i)) != NULL)
+			cJSON_AddBoolToObject(row, "deployable",
+			    is(l.v[i].status, "available"));
 	cJSON_AddItemToObject(m, "artifacts", rows);
+	if (error != NULL)
+		cJSON_AddStringToObject(m, "error", error);
 	snprintf(base, sizeof(base), "/apps/%s/envs/%s/artifacts", r->params[0],
 	    r->params[1]);
 	model_pager(m, base, "created", pg, l.total);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
+	cJSON_AddStringToObject(m, "env_uuid", r->params[1]);
 	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
 	cJSON_AddItemToObject(m, "env", env_row_view(&c.env));
-	rc = page(r, 200, "artifacts", m);
+	rc = page(r, status, "artifacts", m);
 	m = NULL;
 out:
 	cJSON_Delete(m);
 	artifact_list_free(&l);
 	envctx_free(&c);
 	return rc;
+}
+
+static int
+artifacts_get(struct req *r)
+{
+	return artifacts_page(r, 200, NULL);
+}
+
+/*
+ * "Deploy" (artifact NULL: a build, and a deploy of what it makes) or
+ * "Deploy this version" of an available artifact: deploy_plan, then the
+ * deploy operation's page; a refusal (no service, no runtime server, a
+ * server not active, the registry, an artifact not available) is a 409
+ * with the reason on the page the button was on.
+ */
+static int
+plan_deploy(struct req *r, const char *artifact)
+{
+	struct envctx	 c;
+	struct deploy_req d;
+	char		 uuid[40], err[1024], loc[80];
+	int		 rc;
+
+	if ((rc = load(r, &c, 1, 0)) != 0) {
+		envctx_free(&c);
+		return rc;
+	}
+	envctx_free(&c);
+	memset(&d, 0, sizeof(d));
+	d.env_uuid = r->params[1];
+	d.artifact_uuid = artifact;
+	d.user_id = r->user_id;
+	rc = deploy_plan(&r->app->db, &r->app->cfg, &r->app->keys, &d, uuid,
+	    err, sizeof(err));
+	if (rc == -1)
+		return 500;
+	if (rc == 1)
+		return artifact != NULL ? artifacts_page(r, 409, err) :
+		    show_page(r, 409, err);
+	snprintf(loc, sizeof(loc), "/ops/%s", uuid);
+	return flash_redirect(r, "ok", "Deploy queued.", loc);
+}
+
+static int
+deploy_post(struct req *r)
+{
+	return plan_deploy(r, NULL);
+}
+
+static int
+artifact_deploy_post(struct req *r)
+{
+	return plan_deploy(r, r->params[2]);
 }

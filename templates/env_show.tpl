@@ -27,6 +27,14 @@
   <div class="actions"><button type="submit">Build</button></div>
 </form>
 </section>
+<section class="card" id="deploy">
+<h2>Deploy</h2>
+<p>Builds {{#pinned_commit}}<code>{{pinned_commit}}</code>{{/pinned_commit}}{{#NO_pinned_commit}}the head of <code>{{effective_branch}}</code>{{/NO_pinned_commit}} (or reuses its artifact), then deploys it to every runtime server. To deploy an earlier version, use its "Deploy this version" on the <a href="/apps/{{app_uuid}}/envs/{{uuid}}/artifacts">artifacts</a>.</p>
+<form method="post" action="/apps/{{app_uuid}}/envs/{{uuid}}/deploy">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <div class="actions"><button type="submit">Deploy</button></div>
+</form>
+</section>
 {{/env}}
 <h2>Builds</h2>
 {{#NO_builds}}<p class="empty">No builds yet.</p>{{/NO_builds}}

@@ -3597,6 +3597,125 @@ START_TEST(env_deploy_state)
 }
 END_TEST
 
+/*
+ * "Deploy" (a build, and a deploy of what it makes) on the environment
+ * page and "Deploy this version" on an available artifact: the deploy
+ * operation's page, or a 409 with the planner's reason.
+ */
+START_TEST(env_deploy_buttons)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], sname[100], app[40], env[40], srv[40];
+	char		 art[40], bad[40], path[300], want[600], loc[256];
+	char		 cell[300];
+	static const char sha[] = "0123456789abcdef0123456789abcdef01234567";
+	static const char art_sql[] = "INSERT INTO build_artifacts "
+	    "(application_id, environment_id, registry_host, tag, "
+	    "manifest_digest, commit_sha, status, architecture) SELECT "
+	    "e.application_id, e.id, 'reg.example.test:5000', "
+	    "'reg.example.test:5000/keystone/a/e:' || $2, 'sha256:' || "
+	    "repeat('ab', 32), $2, $3, 'amd64' FROM environments e WHERE "
+	    "e.uuid = $1 RETURNING uuid";
+
+	tw_uniq(aname, sizeof(aname), "deploy");
+	tw_uniq(sname, sizeof(sname), "deploy-run");
+	sql_app_env(aname, "production", app, env);
+	tw_sql_str(art, sizeof(art), art_sql, 3, env, sha, "available");
+	tw_sql_str(bad, sizeof(bad), art_sql, 3, env, sha, "failed");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	tw_form_csrf(cl, path);
+	snprintf(want, sizeof(want), "<form method=\"post\" action=\"/apps/%s/"
+	    "envs/%s/deploy\"", app, env);
+	ck_has(cl, want);
+
+	/* Refusals: no service; then no runtime server. */
+	buf_init(&f);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/deploy", app, env);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "The environment has no service: add one before deploying.");
+	svc_form(&f, cl->csrf, "web", "8080", "", "http");
+	ck_status(svc_post(cl, app, env, NULL, &f), cl, 303);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "The environment has no runtime server");
+	/* A runtime server, active with its key pinned. */
+	web_server(cl, sname, 0, 1, srv);
+	tw_sql_exec("UPDATE servers SET status = 'active', host_key = "
+	    "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample', host_key_sha256 = "
+	    "'SHA256:example' WHERE uuid = $1", 1, srv);
+	tw_sql_exec("INSERT INTO environment_servers (environment_id, server_id) "
+	    "SELECT e.id, s.id FROM environments e, servers s WHERE e.uuid = $1 "
+	    "AND s.uuid = $2", 2, env, srv);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "environments e ON e.id = o.environment_id WHERE e.uuid = $1", 1, env),
+	    0);
+
+	/* The artifacts page: a button on the available one only. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app, env);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "action=\"/apps/%s/envs/%s/artifacts/%s/"
+	    "deploy\"", app, env, art);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "/artifacts/%s/deploy", bad);
+	ck_hasnt(cl, want);
+	/* A failed artifact, or one of no such environment: 409. */
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app,
+	    env, bad);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "The artifact is failed: only an available one can be "
+	    "deployed.");
+	ck_has(cl, "<h1>Artifacts</h1>");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app,
+	    env, app);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "No such artifact in this environment.");
+
+	/* "Deploy this version": a deploy of that artifact alone. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app,
+	    env, art);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, "/ops/", 5) == 0 && strlen(loc + 5) == 36,
+	    "Location %s", loc);
+	ck_status(tw_get(cl, loc), cl, 200);
+	ck_has(cl, "Deploy queued.");
+	tw_sql_str(cell, sizeof(cell), "SELECT o.kind || ' ' || o.status || ' ' "
+	    "|| b.uuid || ' ' || u.username FROM operations o JOIN build_artifacts "
+	    "b ON b.id = o.artifact_id JOIN users u ON u.id = o.created_by "
+	    "WHERE o.uuid = $1", 1, loc + 5);
+	snprintf(want, sizeof(want), "deploy queued %s %s", art, tw_user);
+	ck_assert_str_eq(cell, want);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "environments e ON e.id = o.environment_id WHERE e.uuid = $1 AND "
+	    "o.kind = 'build'", 1, env), 0);
+
+	/* "Deploy": a build through the external registry, and a deploy
+	 * that waits for it. */
+	tw_sql_exec("UPDATE environments SET build_location = 'external', "
+	    "ext_registry_host = 'reg.example.test:5000', ext_registry_user = 'u', "
+	    "ext_registry_password_sealed = 'sealed' WHERE uuid = $1", 1, env);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/deploy", app, env);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, "/ops/", 5) == 0 && strlen(loc + 5) == 36,
+	    "Location %s", loc);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations d JOIN "
+	    "operation_deps x ON x.operation_id = d.id JOIN operations b ON "
+	    "b.id = x.depends_on WHERE d.uuid = $1 AND d.kind = 'deploy' AND "
+	    "b.kind = 'build'", 1, loc + 5), 1);
+
+	drop_app_ops(app);
+	drop_server(srv);
+	buf_release(&f);
+}
+END_TEST
+
 static Suite *
 web_suite(void)
 {
@@ -3648,6 +3767,7 @@ web_suite(void)
 	tcase_add_test(tc, services_field_errors);
 	tcase_add_test(tc, services_port_conflicts);
 	tcase_add_test(tc, env_deploy_state);
+	tcase_add_test(tc, env_deploy_buttons);
 	suite_add_tcase(s, tc);
 	return s;
 }
