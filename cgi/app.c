@@ -22,6 +22,7 @@ static const struct table tables[] = {
 	{ server_routes, &server_nroutes },
 	{ app_routes, &app_nroutes },
 	{ env_routes, &env_nroutes },
+	{ service_routes, &service_nroutes },
 	{ op_routes, &op_nroutes },
 	{ registry_routes, &registry_nroutes },
 	{ provision_routes, &provision_nroutes },

@@ -208,6 +208,8 @@ extern const struct route	app_routes[];
 extern const size_t		app_nroutes;
 extern const struct route	env_routes[];
 extern const size_t		env_nroutes;
+extern const struct route	service_routes[];
+extern const size_t		service_nroutes;
 extern const struct route	op_routes[];
 extern const size_t		op_nroutes;
 extern const struct route	registry_routes[];

@@ -7,6 +7,7 @@
  *   keystonectl [-c config] user passwd NAME [--generate]
  *   keystonectl [-c config] server pin NAME [FINGERPRINT]
  *   keystonectl [-c config] build APP ENV [--commit SHA] [--rebuild]
+ *   keystonectl [-c config] deploy APP ENV [--artifact UUID]
  *
  * Passwords never travel in arguments: they are read from standard input
  * (one line), or generated with --generate and printed once on stdout.
@@ -19,6 +20,7 @@
 #include <sodium.h>
 
 #include "build.h"
+#include "deploy.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -40,7 +42,8 @@ usage(void)
 	    "       keystonectl [-c config] server pin NAME [SHA256:FINGERPRINT]\n"
 	    "       keystonectl [-c config] registry setup [HOSTNAME [STORAGE_PATH]]\n"
 	    "       keystonectl [-c config] registry provision|check|status\n"
-	    "       keystonectl [-c config] build APP ENV [--commit SHA] [--rebuild]\n");
+	    "       keystonectl [-c config] build APP ENV [--commit SHA] [--rebuild]\n"
+	    "       keystonectl [-c config] deploy APP ENV [--artifact UUID]\n");
 	exit(2);
 }
 
@@ -266,6 +269,48 @@ cmd_build(struct db *db, const struct config *cfg, const struct keys *k,
 	return 0;
 }
 
+/*
+ * deploy APP ENV [--artifact UUID]: queues a build and a deploy of what
+ * it makes, or a deploy of an available artifact, as the environment
+ * page's "Deploy" and an artifact's "Deploy this version" do
+ * (deploy_plan), the deploy operation's id on stdout; a refusal on
+ * stderr, exit 1.
+ */
+static int
+cmd_deploy(struct db *db, const struct config *cfg, const struct keys *k,
+    int argc, char *argv[])
+{
+	struct deploy_req d;
+	char		 env[40], uuid[40], err[1024];
+	int		 rc;
+
+	if (argc < 2)
+		usage();
+	memset(&d, 0, sizeof(d));
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--artifact") == 0 && i + 1 < argc &&
+		    d.artifact_uuid == NULL)
+			d.artifact_uuid = argv[++i];
+		else
+			usage();
+	}
+	if ((rc = m_env_by_names(db, argv[0], argv[1], env)) != 1) {
+		if (rc == 0)
+			fprintf(stderr, "keystonectl: application %s has no "
+			    "environment %s\n", argv[0], argv[1]);
+		return 1;
+	}
+	d.env_uuid = env;
+	rc = deploy_plan(db, cfg, k, &d, uuid, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "keystonectl: %s\n", rc == 1 ? err :
+		    "the deploy could not be queued (see the log)");
+		return 1;
+	}
+	printf("%s\n", uuid);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -329,6 +374,8 @@ main(int argc, char *argv[])
 		rc = cmd_registry(&db, &cfg, &keys, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "build") == 0)
 		rc = cmd_build(&db, &cfg, &keys, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "deploy") == 0)
+		rc = cmd_deploy(&db, &cfg, &keys, argc - 1, argv + 1);
 	else
 		usage();
 out:

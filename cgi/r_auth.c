@@ -11,6 +11,7 @@
 #include "log.h"
 #include "model.h"
 #include "pw.h"
+#include "service.h"
 #include "valid.h"
 
 static int login_get(struct req *);
@@ -188,6 +189,7 @@ static int
 overview_get(struct req *r)
 {
 	cJSON			*m = model_new("Overview", "overview");
+	cJSON			*degraded;
 	struct overview_row	 o;
 
 	if (m == NULL || m_overview(&r->app->db, &o) != 1) {
@@ -195,6 +197,14 @@ overview_get(struct req *r)
 		return 500;
 	}
 	cJSON_AddItemToObject(m, "counts", overview_row_view(&o));
+	/* Environments with a runtime server whose deploy failed. */
+	if (svc_degraded_view(&r->app->db, &degraded) == -1) {
+		cJSON_Delete(m);
+		return 500;
+	}
+	cJSON_AddBoolToObject(m, "any_degraded",
+	    cJSON_GetArraySize(degraded) > 0);
+	cJSON_AddItemToObject(m, "degraded", degraded);
 	/* The "Control node" panel: the default build node's health. */
 	if (build_node_add(r, m, 0) == NULL) {
 		cJSON_Delete(m);

@@ -1,7 +1,8 @@
 /*
  * Environments under an application (create, show, edit, delete), their
- * artifacts page, and the "Build" button (lib/domain/build.h's
- * build_plan) with the environment's builds on its page.
+ * artifacts page, the "Build" button (lib/domain/build.h's build_plan)
+ * with the environment's builds on its page, and the "Deploy" and "Deploy
+ * this version" buttons (lib/domain/deploy.h's deploy_plan).
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 #include "build.h"
 #include "build_settings.h"
 #include "db.h"
+#include "deploy.h"
 #include "model.h"
+#include "service.h"
 
 static int new_get(struct req *);
 static int create_post(struct req *);
@@ -20,6 +23,8 @@ static int update_post(struct req *);
 static int delete_post(struct req *);
 static int artifacts_get(struct req *);
 static int build_post(struct req *);
+static int deploy_post(struct req *);
+static int artifact_deploy_post(struct req *);
 
 /* The builds an environment's page lists beyond the queued and running. */
 #define ENV_LAST_BUILDS	5
@@ -82,6 +87,10 @@ const struct route env_routes[] = {
 	    artifacts_query, 1, NULL },
 	{ "POST", "/apps/:uuid/envs/:uuid/build", build_post, build_fields, 2, 0,
 	    NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/deploy", deploy_post, NULL, 0, 0,
+	    NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/artifacts/:uuid/deploy",
+	    artifact_deploy_post, NULL, 0, 0, NULL, 0, NULL },
 };
 const size_t env_nroutes = sizeof(env_routes) / sizeof(env_routes[0]);
 
@@ -334,6 +343,7 @@ check_build(const struct req *r, const struct envctx *c, int editing,
 struct after_reg {
 	struct req	*r;
 	int		 external;
+	char		 conflict[512];	/* an address and port claimed twice */
 };
 
 static int
@@ -348,7 +358,18 @@ after_registry(struct db *db, long long id, const char *uuid, void *arg)
 	    host != NULL ? input_get(in, "ext_registry_password") : NULL,
 	    host != NULL ? input_get(in, "ext_registry_ca") : NULL) == -1)
 		return -1;
-	return a->external ? m_env_set_external(db, id) : 0;
+	if (a->external && m_env_set_external(db, id) == -1)
+		return -1;
+	/* The runtime servers chosen may already serve another
+	 * environment's service at one of this one's addresses and ports. */
+	switch (svc_env_conflict(db, id, a->conflict, sizeof(a->conflict))) {
+	case 0:
+		return 0;
+	case 1:
+		return 1;
+	default:
+		return -1;
+	}
 }
 
 static void
@@ -445,7 +466,7 @@ save(struct req *r, int editing)
 {
 	struct envctx	 c;
 	struct env_in	 e;
-	struct after_reg ar = { r, 0 };
+	struct after_reg ar = { r, 0, "" };
 	struct chosen	 srv;
 	struct ferrs	 fe;
 	const char	*field, *msg;
@@ -469,6 +490,11 @@ save(struct req *r, int editing)
 	else
 		rc = m_env_insert(&r->app->db, r->params[0], &e, srv.v, srv.n,
 		    uuid);
+	if (rc == 1 && ar.conflict[0] != '\0') {
+		ferr(&fe, "runtime_servers", ar.conflict);
+		rc = form_page(r, 422, &c, editing, &fe);
+		goto out;
+	}
 	if (rc == 1) {
 		field = refusal_field(r, &msg);
 		ferr(&fe, field, msg);
@@ -513,11 +539,13 @@ show_page(struct req *r, int status, const char *error)
 {
 	struct envctx	 c;
 	struct env_builds b;
+	struct svc_list	 svcs;
 	cJSON		*m = NULL, *env;
 	char		 hook_url[512];
 	int		 rc;
 
 	memset(&b, 0, sizeof(b));
+	memset(&svcs, 0, sizeof(svcs));
 	if ((rc = load(r, &c, 1, 1)) != 0)
 		goto out;
 	rc = 500;
@@ -529,6 +557,13 @@ show_page(struct req *r, int status, const char *error)
 		goto out;
 	}
 	cJSON_AddItemToObject(m, "builds", env_builds_view(&b));
+	/* Its services, and what runs on each runtime server. */
+	if (svc_list(&r->app->db, c.env.id, &svcs) == -1 ||
+	    svc_env_status(&r->app->db, c.env.id, m) == -1) {
+		cJSON_Delete(env);
+		goto out;
+	}
+	cJSON_AddItemToObject(m, "services", svc_list_view(&svcs));
 	if (error != NULL) {
 		cJSON_AddStringToObject(m, "error", error);
 		model_form(m, r, build_fields, sizeof(build_fields) /
@@ -552,6 +587,7 @@ show_page(struct req *r, int status, const char *error)
 out:
 	cJSON_Delete(m);
 	env_builds_free(&b);
+	svc_list_free(&svcs);
 	envctx_free(&c);
 	return rc;
 }
@@ -634,12 +670,14 @@ delete_post(struct req *r)
 	return flash_redirect(r, "ok", "Environment deleted.", loc);
 }
 
+/* The artifacts page (status, and error: a refusal of "Deploy this
+ * version" shown above it). */
 static int
-artifacts_get(struct req *r)
+artifacts_page(struct req *r, int status, const char *error)
 {
 	struct envctx		 c;
 	struct artifact_list	 l;
-	cJSON			*m = NULL, *rows;
+	cJSON			*m = NULL, *rows, *row;
 	long			 pg = req_page(r);
 	char			 base[200];
 	int			 rc;
@@ -653,18 +691,79 @@ artifacts_get(struct req *r)
 	    (pg - 1) * APP_PAGE_SIZE, &l) == -1 ||
 	    (rows = artifact_list_view(&l)) == NULL)
 		goto out;
+	/* Only an available artifact can be deployed. */
+	for (size_t i = 0; i < l.n; i++)
+		if ((row = cJSON_GetArrayItem(rows, (int)i)) != NULL)
+			cJSON_AddBoolToObject(row, "deployable",
+			    is(l.v[i].status, "available"));
 	cJSON_AddItemToObject(m, "artifacts", rows);
+	if (error != NULL)
+		cJSON_AddStringToObject(m, "error", error);
 	snprintf(base, sizeof(base), "/apps/%s/envs/%s/artifacts", r->params[0],
 	    r->params[1]);
 	model_pager(m, base, "created", pg, l.total);
 	cJSON_AddStringToObject(m, "app_uuid", r->params[0]);
+	cJSON_AddStringToObject(m, "env_uuid", r->params[1]);
 	cJSON_AddItemToObject(m, "app", app_row_view(&c.app));
 	cJSON_AddItemToObject(m, "env", env_row_view(&c.env));
-	rc = page(r, 200, "artifacts", m);
+	rc = page(r, status, "artifacts", m);
 	m = NULL;
 out:
 	cJSON_Delete(m);
 	artifact_list_free(&l);
 	envctx_free(&c);
 	return rc;
+}
+
+static int
+artifacts_get(struct req *r)
+{
+	return artifacts_page(r, 200, NULL);
+}
+
+/*
+ * "Deploy" (artifact NULL: a build, and a deploy of what it makes) or
+ * "Deploy this version" of an available artifact: deploy_plan, then the
+ * deploy operation's page; a refusal (no service, no runtime server, a
+ * server not active, the registry, an artifact not available) is a 409
+ * with the reason on the page the button was on.
+ */
+static int
+plan_deploy(struct req *r, const char *artifact)
+{
+	struct envctx	 c;
+	struct deploy_req d;
+	char		 uuid[40], err[1024], loc[80];
+	int		 rc;
+
+	if ((rc = load(r, &c, 1, 0)) != 0) {
+		envctx_free(&c);
+		return rc;
+	}
+	envctx_free(&c);
+	memset(&d, 0, sizeof(d));
+	d.env_uuid = r->params[1];
+	d.artifact_uuid = artifact;
+	d.user_id = r->user_id;
+	rc = deploy_plan(&r->app->db, &r->app->cfg, &r->app->keys, &d, uuid,
+	    err, sizeof(err));
+	if (rc == -1)
+		return 500;
+	if (rc == 1)
+		return artifact != NULL ? artifacts_page(r, 409, err) :
+		    show_page(r, 409, err);
+	snprintf(loc, sizeof(loc), "/ops/%s", uuid);
+	return flash_redirect(r, "ok", "Deploy queued.", loc);
+}
+
+static int
+deploy_post(struct req *r)
+{
+	return plan_deploy(r, NULL);
+}
+
+static int
+artifact_deploy_post(struct req *r)
+{
+	return plan_deploy(r, r->params[2]);
 }

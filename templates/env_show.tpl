@@ -27,6 +27,14 @@
   <div class="actions"><button type="submit">Build</button></div>
 </form>
 </section>
+<section class="card" id="deploy">
+<h2>Deploy</h2>
+<p>Builds {{#pinned_commit}}<code>{{pinned_commit}}</code>{{/pinned_commit}}{{#NO_pinned_commit}}the head of <code>{{effective_branch}}</code>{{/NO_pinned_commit}} (or reuses its artifact), then deploys it to every runtime server. To deploy an earlier version, use its "Deploy this version" on the <a href="/apps/{{app_uuid}}/envs/{{uuid}}/artifacts">artifacts</a>.</p>
+<form method="post" action="/apps/{{app_uuid}}/envs/{{uuid}}/deploy">
+  <input type="hidden" name="csrf" value="{{csrf}}">
+  <div class="actions"><button type="submit">Deploy</button></div>
+</form>
+</section>
 <section class="card" id="hook">
 <h2>Deploy on push</h2>
 <p>A Git host's webhook at <code>{{hook_url}}</code> deploys each push to <code>{{effective_branch}}</code>, signed with this environment's secret.</p>
@@ -54,6 +62,41 @@
 {{/builds}}
 </tbody>
 </table>
+<div class="head"><h2>Services</h2>
+  <div class="actions"><a class="button" href="/apps/{{app_uuid}}/envs/{{env_uuid}}/services/new">New service</a></div>
+</div>
+{{#NO_services}}<p class="empty">No services yet: a deploy runs each service on every runtime server.</p>{{/NO_services}}
+<table class="list" id="services">
+<thead><tr><th>Service</th><th>Listens on</th><th>Command</th><th>Health</th><th>Restart</th><th>Variables</th><th>Volumes</th></tr></thead>
+<tbody>
+{{#services}}
+<tr>
+  <td><a href="/apps/{{app_uuid}}/envs/{{env_uuid}}/services/{{uuid}}/edit">{{name}}</a></td>
+  <td><code>{{#bind_address}}{{bind_address}}{{/bind_address}}{{#NO_bind_address}}(server){{/NO_bind_address}}:{{port}}</code></td>
+  <td>{{#command}}<code>{{command}}</code>{{/command}}{{#NO_command}}<span class="muted">the image's</span>{{/NO_command}}</td>
+  <td>{{health_kind}} every {{health_interval_s}} s, within {{health_timeout_s}} s</td>
+  <td>{{restart_policy}}</td>
+  <td>{{var_count}} plain, {{secret_count}} secret</td>
+  <td>{{volume_count}}</td>
+</tr>
+{{/services}}
+</tbody>
+</table>
 <h2>Runtime servers</h2>
-{{#NO_servers}}<p class="empty">No runtime servers chosen.</p>{{/NO_servers}}
-<ul class="plain">{{#servers}}<li><a href="/servers/{{uuid}}">{{name}}</a> <code>{{address}}</code> <span class="status status-{{status}}">{{status}}</span></li>{{/servers}}</ul>
+{{#NO_deployments}}<p class="empty">No runtime servers chosen.</p>{{/NO_deployments}}
+<p id="env-state">{{#current_digest}}Running <code>{{current_digest}}</code> on every server.{{/current_digest}}{{#mixed}} <span class="status status-mixed">mixed</span> not every server runs the same version.{{/mixed}}{{#degraded}} <span class="status status-failed">degraded</span> failed on {{failed_servers}}.{{/degraded}}{{#NO_deployed}}<span class="muted">Not deployed yet.</span>{{/NO_deployed}}</p>
+<table class="list" id="deployments">
+<thead><tr><th>Server</th><th>State</th><th>Digest</th><th>Since</th><th>Last deploy</th><th>Message</th></tr></thead>
+<tbody>
+{{#deployments}}
+<tr>
+  <td><a href="/servers/{{server_uuid}}">{{server_name}}</a> <code>{{address}}</code> <span class="status status-{{server_status}}">{{server_status}}</span></td>
+  <td>{{#state}}<span class="status status-{{state}}">{{state}}</span>{{/state}}{{#NO_state}}<span class="muted">not deployed</span>{{/NO_state}}</td>
+  <td>{{#digest}}<code>{{digest}}</code>{{#short_sha}} (<code>{{short_sha}}</code>){{/short_sha}}{{/digest}}{{#NO_digest}}<span class="muted">—</span>{{/NO_digest}}</td>
+  <td>{{#since_at}}<span title="{{since_at}}">{{since_age}} ago</span>{{/since_at}}{{#NO_since_at}}<span class="muted">—</span>{{/NO_since_at}}</td>
+  <td>{{#op_uuid}}<a href="/ops/{{op_uuid}}">{{op_kind}}</a>{{/op_uuid}}{{#NO_op_uuid}}<span class="muted">—</span>{{/NO_op_uuid}}</td>
+  <td>{{message}}</td>
+</tr>
+{{/deployments}}
+</tbody>
+</table>

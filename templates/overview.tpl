@@ -8,6 +8,10 @@
   <div class="stat"><span class="n">{{artifacts}}</span> available artifacts</div>
 </div>
 {{/counts}}
+{{#any_degraded}}<section class="card" id="degraded">
+<h2>Degraded environments</h2>
+<ul class="plain">{{#degraded}}<li><a href="/apps/{{app_uuid}}/envs/{{uuid}}">{{app_name}} / {{name}}</a>: <span class="status status-failed">failed</span> on {{failed_servers}}</li>{{/degraded}}</ul>
+</section>{{/any_degraded}}
 {{#build_node}}
 <section class="card" id="build-node">
 <h2>{{#control}}Control node{{/control}}{{#NO_control}}Build node{{/NO_control}}</h2>

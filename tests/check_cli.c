@@ -325,6 +325,87 @@ START_TEST(ctl_build)
 }
 END_TEST
 
+/* deploy APP ENV [--artifact UUID]: as the pages' buttons (deploy_plan),
+ * the deploy operation's id on stdout; a refusal on stderr, exit 1. */
+START_TEST(ctl_deploy)
+{
+	char		 cmd[1024], app[64], env[40], art[40], cell[256], *out;
+	const char	*p[2];
+	int		 rc;
+
+	snprintf(app, sizeof(app), "clideploy%d", (int)getpid());
+	p[0] = app;
+	sqlv(env, sizeof(env), "WITH a AS (INSERT INTO applications (name, "
+	    "repository_url) VALUES ($1, 'https://git.example.com/t/a.git') "
+	    "RETURNING id) INSERT INTO environments (application_id, name) "
+	    "SELECT id, 'staging' FROM a RETURNING uuid", 1, p);
+	p[0] = env;
+	sqlv(art, sizeof(art), "INSERT INTO build_artifacts (application_id, "
+	    "environment_id, registry_host, tag, manifest_digest, commit_sha, "
+	    "status, architecture) SELECT e.application_id, e.id, "
+	    "'reg.example.test:5000', 'reg.example.test:5000/keystone/a/e:x', "
+	    "'sha256:' || repeat('cd', 32), repeat('ab', 20), 'available', "
+	    "'amd64' FROM environments e WHERE e.uuid = $1 RETURNING uuid", 1, p);
+
+	/* Usage errors, an unknown environment. */
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' deploy "
+	    "%s", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 2 && strstr(out, "deploy APP ENV [--artifact UUID]"),
+	    "exit %d: %s", rc, out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' deploy "
+	    "%s staging --artifact", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 2, "exit %d: %s", rc, out);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' deploy "
+	    "%s nosuchenv", ks_build, ks_dir, app);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 1 && strstr(out, "has no environment nosuchenv"),
+	    "exit %d: %s", rc, out);
+	free(out);
+	/* The planner's refusal: no service yet; nothing queued. */
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' deploy "
+	    "%s staging --artifact %s", ks_build, ks_dir, app, art);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 1 && strstr(out, "The environment has no service"),
+	    "exit %d: %s", rc, out);
+	free(out);
+
+	/* A service and an active runtime server: the artifact's deploy. */
+	sqlv(NULL, 0, "INSERT INTO services (environment_id, name) SELECT id, "
+	    "'web' FROM environments WHERE uuid = $1", 1, p);
+	p[1] = app;
+	sqlv(NULL, 0, "WITH s AS (INSERT INTO servers (name, address, status, "
+	    "host_key, host_key_sha256, role_runtime) VALUES ($2, $2 || '.test', "
+	    "'active', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample', "
+	    "'SHA256:example', true) RETURNING id) INSERT INTO environment_servers "
+	    "(environment_id, server_id) SELECT e.id, s.id FROM environments e, s "
+	    "WHERE e.uuid = $1", 2, p);
+	snprintf(cmd, sizeof(cmd), "'%s/keystonectl' -c '%s/keystone.conf' deploy "
+	    "%s staging --artifact %s 2>/dev/null", ks_build, ks_dir, app, art);
+	rc = run(cmd, NULL, &out);
+	ck_assert_msg(rc == 0 && strlen(out) == 37 && out[36] == '\n',
+	    "exit %d: %s", rc, out);
+	out[36] = '\0';
+	p[1] = out;
+	sqlv(cell, sizeof(cell), "SELECT o.kind || ' ' || o.status || ' ' || "
+	    "b.uuid FROM operations o JOIN build_artifacts b ON b.id = "
+	    "o.artifact_id JOIN environments e ON e.id = o.environment_id "
+	    "WHERE e.uuid = $1 AND o.uuid = $2", 2, p);
+	free(out);
+	snprintf(cmd, sizeof(cmd), "deploy queued %s", art);
+	ck_assert_str_eq(cell, cmd);
+
+	sqlv(NULL, 0, "DELETE FROM operations WHERE environment_id = "
+	    "(SELECT id FROM environments WHERE uuid = $1)", 1, p);
+	p[0] = app;
+	sqlv(NULL, 0, "DELETE FROM applications WHERE name = $1", 1, p);
+	sqlv(NULL, 0, "DELETE FROM servers WHERE name = $1", 1, p);
+}
+END_TEST
+
 START_TEST(ctl_migrate_idempotent)
 {
 	char	 cmd[1024], *out;
@@ -616,6 +697,7 @@ main(void)
 	tcase_add_test(tc, fcgi_refuses_bad_config);
 	tcase_add_test(tc, ctl_users);
 	tcase_add_test(tc, ctl_build);
+	tcase_add_test(tc, ctl_deploy);
 	tcase_add_test(tc, ctl_migrate_idempotent);
 	tcase_add_test(tc, stack_config_no_bridge);
 	tcase_add_test(tc, fcgi_workers_unprivileged);

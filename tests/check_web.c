@@ -3085,6 +3085,637 @@ START_TEST(unknown_name_never_plain)
 }
 END_TEST
 
+/* ---- services (lib/domain/service.c, cgi/r_services.c) --------------- */
+
+/* An environment of app with the runtime servers given (NULL-terminated),
+ * through the web form; its UUID in uuid. */
+static void
+web_env(struct tw_client *cl, const char *app, const char *name,
+    const char *const *runtime, char uuid[40])
+{
+	struct buf	 f;
+	char		 path[256];
+
+	buf_init(&f);
+	env_form(&f, cl->csrf, name, "", "default", "", runtime, "3");
+	snprintf(path, sizeof(path), "/apps/%s/envs", app);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s/envs/", app);
+	uuid_from_location(cl, path, uuid);
+	buf_release(&f);
+}
+
+/* A service form: the settings every one needs; a test adds the rest. */
+static void
+svc_form(struct buf *f, const char *csrf, const char *name, const char *port,
+    const char *bind, const char *kind)
+{
+	buf_reset(f);
+	tw_fadd(f, "csrf", csrf);
+	tw_fadd(f, "name", name);
+	tw_fadd(f, "port", port);
+	tw_fadd(f, "bind_address", bind);
+	tw_fadd(f, "health_kind", kind);
+	tw_fadd(f, "health_path", "/healthz");
+	tw_fadd(f, "health_interval_s", "3");
+	tw_fadd(f, "health_timeout_s", "90");
+	tw_fadd(f, "restart_policy", "on-failure");
+}
+
+/* Posts a service form to create (svc NULL) or update svc; the status. */
+static long
+svc_post(struct tw_client *cl, const char *app, const char *env,
+    const char *svc, const struct buf *f)
+{
+	char	 path[300];
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services%s%s", app, env,
+	    svc != NULL ? "/" : "", svc != NULL ? svc : "");
+	return tw_post(cl, path, f);
+}
+
+/* The UUID of service name of environment env. */
+static void
+svc_uuid(const char *env, const char *name, char out[40])
+{
+	tw_sql_str(out, 40, "SELECT s.uuid FROM services s JOIN environments e "
+	    "ON e.id = s.environment_id WHERE e.uuid = $1 AND s.name = $2", 2,
+	    env, name);
+}
+
+/*
+ * A service with its settings, plain variables (hostile values kept byte
+ * for byte), a secret variable (sealed, bound to its row, never shown
+ * again: only "set") and volumes; listed on the environment's page,
+ * edited, its secret removed, deleted. Every value is HTML-escaped.
+ */
+START_TEST(services_crud)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f, esc;
+	char		 app[40], env[40], r1[40], svc[40], canary[80];
+	char		 appname[100], ename[100], r1name[100], path[300];
+	char		 want[600], got[600], id[24];
+	unsigned char	 rnd[8];
+	const char	*one[2];
+	static const char hostile[] = "a $HOME ${X} $$ \"q\" 'q' `id` "
+	    "<script>alert(1)</script> #: {y: [1]}\t& ;|";
+	PGresult	*res;
+
+	tw_uniq(appname, sizeof(appname), "svcapp");
+	tw_uniq(ename, sizeof(ename), "svcenv");
+	tw_uniq(r1name, sizeof(r1name), "svc-run");
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(canary, sizeof(canary), "canary-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	web_server(cl, r1name, 0, 1, r1);
+	web_app(cl, appname, app);
+	one[0] = r1;
+	one[1] = NULL;
+	web_env(cl, app, ename, one, env);
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "No services yet");
+	ck_has(cl, "Not deployed yet.");
+	snprintf(want, sizeof(want), "href=\"/apps/%s/envs/%s/services/new\"",
+	    app, env);
+	ck_has(cl, want);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services/new", app, env);
+	tw_form_csrf(cl, path);
+	ck_has(cl, "name=\"health_interval_s\" value=\"2\"");
+	ck_has(cl, "<option value=\"unless-stopped\" selected>");
+
+	buf_init(&f);
+	buf_init(&esc);
+	svc_form(&f, cl->csrf, "web", "8081", "", "http");
+	tw_fadd(&f, "command", "sh -c 'exec httpd -f -p \"$PORT\"' # <b>");
+	buf_printf(&esc, "PLAIN=%s\r\nEMPTY=\r\nDATABASE_URL=postgres://x@y/z?a=1\r\n",
+	    hostile);
+	tw_fadd(&f, "vars", buf_cstr(&esc));
+	tw_fadd(&f, "volumes", "data:/var/lib/app\r\nlogs:/logs\r\n");
+	tw_fadd(&f, "secret_name", "API_TOKEN");
+	tw_fadd(&f, "secret_value", canary);
+	ck_status(svc_post(cl, app, env, NULL, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	tw_ck_location(cl, path);
+	svc_uuid(env, "web", svc);
+
+	res = tw_sql("SELECT s.command, s.port, s.bind_address IS NULL, "
+	    "s.health_kind, s.health_path, s.health_interval_s, "
+	    "s.health_timeout_s, s.restart_policy, s.id FROM services s "
+	    "WHERE s.uuid = $1", 1, svc);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0),
+	    "sh -c 'exec httpd -f -p \"$PORT\"' # <b>");
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "8081");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "t");
+	ck_assert_str_eq(PQgetvalue(res, 0, 3), "http");
+	ck_assert_str_eq(PQgetvalue(res, 0, 4), "/healthz");
+	ck_assert_str_eq(PQgetvalue(res, 0, 5), "3");
+	ck_assert_str_eq(PQgetvalue(res, 0, 6), "90");
+	ck_assert_str_eq(PQgetvalue(res, 0, 7), "on-failure");
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 8));
+	PQclear(res);
+	/* Plain values byte for byte (the tab, quotes and '$' too). */
+	tw_sql_str(got, sizeof(got), "SELECT value FROM service_vars v JOIN "
+	    "services s ON s.id = v.service_id WHERE s.uuid = $1 AND "
+	    "v.name = 'PLAIN'", 1, svc);
+	ck_assert_str_eq(got, hostile);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM service_vars v "
+	    "JOIN services s ON s.id = v.service_id WHERE s.uuid = $1 AND "
+	    "v.name = 'EMPTY' AND v.value = ''", 1, svc), 1);
+	/* The secret: sealed, never the value itself. */
+	res = tw_sql("SELECT v.sealed, v.value IS NULL FROM service_vars v "
+	    "JOIN services s ON s.id = v.service_id WHERE s.uuid = $1 AND "
+	    "v.name = 'API_TOKEN'", 1, svc);
+	ck_assert_int_eq(PQntuples(res), 1);
+	ck_assert_ptr_null(strstr(PQgetvalue(res, 0, 0), canary));
+	ck_assert_uint_gt(strlen(PQgetvalue(res, 0, 0)), 40);
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
+	PQclear(res);
+	tw_sql_str(got, sizeof(got), "SELECT string_agg(w.name || ':' || "
+	    "w.mount_path, ',' ORDER BY w.name) FROM service_volumes w JOIN "
+	    "services s ON s.id = w.service_id WHERE s.uuid = $1", 1, svc);
+	ck_assert_str_eq(got, "data:/var/lib/app,logs:/logs");
+
+	/* Listed on the environment's page, escaped. */
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Service created.");
+	snprintf(want, sizeof(want), "<a href=\"/apps/%s/envs/%s/services/%s/edit\">"
+	    "web</a>", app, env, svc);
+	ck_has(cl, want);
+	ck_has(cl, "<code>(server):8081</code>");
+	ck_has(cl, "# &lt;b&gt;</code>");
+	ck_has(cl, "3 plain, 1 secret");
+	ck_hasnt(cl, canary);
+	ck_hasnt(cl, "<b>");
+
+	/* The edit form: plain values back in the textarea, escaped; the
+	 * secret only by name, as set. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services/%s/edit", app,
+	    env, svc);
+	tw_form_csrf(cl, path);
+	ck_has(cl, "name=\"port\" value=\"8081\"");
+	ck_has(cl, "<option value=\"on-failure\" selected>");
+	buf_reset(&esc);
+	tw_html_escape(&esc, hostile);
+	snprintf(want, sizeof(want), "PLAIN=%s\n", buf_cstr(&esc));
+	ck_has(cl, want);
+	ck_hasnt(cl, "<script>alert(1)");
+	ck_has(cl, "data:/var/lib/app\nlogs:/logs\n");
+	ck_has(cl, "<td><code>API_TOKEN</code></td><td>set</td>");
+	ck_hasnt(cl, canary);
+
+	/* Update: the plain variables and volumes are replaced, the secret
+	 * stays when no value is given. */
+	svc_form(&f, cl->csrf, "web", "8082", "127.0.0.1", "command");
+	tw_fadd(&f, "health_command", "test -e /tmp/ready");
+	tw_fadd(&f, "vars", "ONLY=1\n");
+	tw_fadd(&f, "volumes", "");
+	ck_status(svc_post(cl, app, env, svc, &f), cl, 303);
+	res = tw_sql("SELECT port, bind_address, health_kind, health_command, "
+	    "(SELECT string_agg(name, ',' ORDER BY name) FROM service_vars v "
+	    " WHERE v.service_id = s.id), (SELECT count(*) FROM service_volumes w "
+	    " WHERE w.service_id = s.id) FROM services s WHERE uuid = $1", 1,
+	    svc);
+	ck_assert_str_eq(PQgetvalue(res, 0, 0), "8082");
+	ck_assert_str_eq(PQgetvalue(res, 0, 1), "127.0.0.1");
+	ck_assert_str_eq(PQgetvalue(res, 0, 2), "command");
+	ck_assert_str_eq(PQgetvalue(res, 0, 3), "test -e /tmp/ready");
+	ck_assert_str_eq(PQgetvalue(res, 0, 4), "API_TOKEN,ONLY");
+	ck_assert_str_eq(PQgetvalue(res, 0, 5), "0");
+	PQclear(res);
+
+	/* A plain variable may not take a secret one's name. */
+	svc_form(&f, cl->csrf, "web", "8082", "", "http");
+	tw_fadd(&f, "vars", "API_TOKEN=plain\n");
+	ck_status(svc_post(cl, app, env, svc, &f), cl, 422);
+	ck_has(cl, "API_TOKEN is a secret variable");
+
+	/* The remove button. */
+	tw_form_csrf(cl, path);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	tw_fadd(&f, "name", "API_TOKEN");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services/%s/secrets/remove",
+	    app, env, svc);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM service_vars WHERE "
+	    "service_id = $1::bigint AND sealed IS NOT NULL", 1, id), 0);
+
+	/* Delete. */
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services/%s/delete", app,
+	    env, svc);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM services WHERE uuid = $1",
+	    1, svc), 0);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM service_vars WHERE "
+	    "service_id = $1::bigint", 1, id), 0);
+	ck_status(tw_post(cl, path, &f), cl, 404);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services/%s/edit", app,
+	    env, svc);
+	ck_status(tw_get(cl, path), cl, 404);
+
+	drop_app(app);
+	drop_server(r1);
+	buf_release(&f);
+	buf_release(&esc);
+}
+END_TEST
+
+/* Every refusal of the service form: 422, with the field's message. */
+START_TEST(services_field_errors)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 app[40], env[40], appname[100], ename[100];
+	static const struct {
+		const char	*field, *value, *msg;
+	} bad[] = {
+		{ "name", "Web", "Name must start with a lower-case letter" },
+		{ "name", "we b", "Name must be lower-case letters, digits" },
+		{ "port", "0", "Port must be a whole number from 1 to 65535" },
+		{ "bind_address", "localhost", "Bind address must be an IPv4 or IPv6" },
+		{ "health_path", "healthz", "HTTP path must start with &#39;/&#39;" },
+		{ "health_path", "/a b", "HTTP path must not contain spaces" },
+		{ "health_interval_s", "301", "Interval must be a whole number from 1 to 300" },
+		{ "health_timeout_s", "0", "Timeout must be a whole number from 1 to 3600" },
+		{ "restart_policy", "sometimes", "Restart policy is not one of" },
+		{ "vars", "PORT=1", "Variables: line 1: the name must not be HOST or PORT" },
+		{ "vars", "A=1\nA=2", "Variables: line 2: the name is given twice" },
+		{ "vars", "novalue", "Variables: line 1: must be NAME=value" },
+		{ "volumes", "data:relative", "Volumes: line 1: the mount path must be an absolute path" },
+		{ "volumes", "a:/x\nb:/x", "Volumes: line 2: the volume or its mount path is given twice" },
+		{ "secret_name", "HOST", "Secret variable value is required" },
+		{ "command", "a\nb", "Command must not contain control characters" },
+	};
+	char		 path[300];
+	long		 n0;
+
+	tw_uniq(appname, sizeof(appname), "svcbad");
+	tw_uniq(ename, sizeof(ename), "svcbad-env");
+	web_app(cl, appname, app);
+	web_env(cl, app, ename, NULL, env);
+	n0 = tw_sql_long("SELECT count(*) FROM services", 0);
+	buf_init(&f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		buf_reset(&f);
+		tw_fadd(&f, "csrf", cl->csrf);
+		tw_fadd(&f, bad[i].field, bad[i].value);
+		if (strcmp(bad[i].field, "name") != 0)
+			tw_fadd(&f, "name", "web");
+		if (strcmp(bad[i].field, "port") != 0)
+			tw_fadd(&f, "port", "8080");
+		tw_fadd(&f, "health_kind", "http");
+		if (strcmp(bad[i].field, "health_path") != 0)
+			tw_fadd(&f, "health_path", "/");
+		if (strcmp(bad[i].field, "health_interval_s") != 0)
+			tw_fadd(&f, "health_interval_s", "2");
+		if (strcmp(bad[i].field, "health_timeout_s") != 0)
+			tw_fadd(&f, "health_timeout_s", "60");
+		if (strcmp(bad[i].field, "restart_policy") != 0)
+			tw_fadd(&f, "restart_policy", "no");
+		ck_status(svc_post(cl, app, env, NULL, &f), cl, 422);
+		ck_has(cl, bad[i].msg);
+		ck_has(cl, "Please correct the fields marked below.");
+	}
+	/* A secret value of two lines (it goes to an env file), with the
+	 * other fields' errors at once; the value is never echoed. */
+	svc_form(&f, cl->csrf, "web", "8080", "", "command");
+	tw_fadd(&f, "secret_name", "TOKEN");
+	tw_fadd(&f, "secret_value", "line-one-xyzzy\nline-two");
+	ck_status(svc_post(cl, app, env, NULL, &f), cl, 422);
+	ck_has(cl, "Secret variable value must be one line.");
+	ck_has(cl, "Health command is required for a command check.");
+	ck_hasnt(cl, "xyzzy");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM services", 0), n0);
+
+	/* A name taken in this environment. */
+	svc_form(&f, cl->csrf, "web", "8080", "", "http");
+	ck_status(svc_post(cl, app, env, NULL, &f), cl, 303);
+	svc_form(&f, cl->csrf, "web", "8081", "", "http");
+	ck_status(svc_post(cl, app, env, NULL, &f), cl, 422);
+	ck_has(cl, "Name is already used by another service of this environment.");
+	/* An unknown service or environment. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/services/"
+	    "00000000-0000-4000-8000-000000000000/edit", app, env);
+	ck_status(tw_get(cl, path), cl, 404);
+	ck_status(svc_post(cl, app, "00000000-0000-4000-8000-000000000000",
+	    NULL, &f), cl, 404);
+
+	drop_app(app);
+	buf_release(&f);
+}
+END_TEST
+
+/*
+ * Address and port claims: two environments may not claim the same
+ * address and port on one server (0.0.0.0 claims them all), refused when
+ * a service is saved and when a runtime server is added; an environment's
+ * own services may not share a port. Each message names the other.
+ */
+START_TEST(services_port_conflicts)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 s1[40], s2[40], app[40], ea[40], eb[40], ec[40];
+	char		 s1name[100], s2name[100], appname[100], na[100];
+	char		 nb[100], nc[100], want[600], path[300];
+	const char	*one[2], *two[3];
+
+	tw_uniq(s1name, sizeof(s1name), "claim-1");
+	tw_uniq(s2name, sizeof(s2name), "claim-2");
+	tw_uniq(appname, sizeof(appname), "claims");
+	tw_uniq(na, sizeof(na), "env-a");
+	tw_uniq(nb, sizeof(nb), "env-b");
+	tw_uniq(nc, sizeof(nc), "env-c");
+	web_server(cl, s1name, 0, 1, s1);
+	web_server(cl, s2name, 0, 1, s2);
+	web_app(cl, appname, app);
+	one[0] = s1;
+	one[1] = NULL;
+	two[0] = s1;
+	two[1] = s2;
+	two[2] = NULL;
+	web_env(cl, app, na, one, ea);
+	web_env(cl, app, nb, two, eb);
+	buf_init(&f);
+
+	svc_form(&f, cl->csrf, "web", "8080", "", "http");
+	ck_status(svc_post(cl, app, ea, NULL, &f), cl, 303);
+	/* The server's own address, port 8080: taken by env-a's web. */
+	svc_form(&f, cl->csrf, "api", "8080", "", "http");
+	ck_status(svc_post(cl, app, eb, NULL, &f), cl, 422);
+	snprintf(want, sizeof(want), "Port on server %s, ", s1name);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "is claimed by service web of environment "
+	    "%s of %s", na, appname);
+	ck_has(cl, want);
+	/* Another address on that server is free; 0.0.0.0 is every one. */
+	svc_form(&f, cl->csrf, "api", "8080", "0.0.0.0", "http");
+	ck_status(svc_post(cl, app, eb, NULL, &f), cl, 422);
+	ck_has(cl, "Bind address on server");
+	svc_form(&f, cl->csrf, "api", "8080", "127.0.0.9", "http");
+	ck_status(svc_post(cl, app, eb, NULL, &f), cl, 303);
+	/* Its own services may not share a port, whatever the address. */
+	svc_form(&f, cl->csrf, "worker", "8080", "127.0.0.10", "none");
+	ck_status(svc_post(cl, app, eb, NULL, &f), cl, 422);
+	ck_has(cl, "Port is used by service api of this environment.");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM services s JOIN "
+	    "environments e ON e.id = s.environment_id WHERE e.uuid = $1", 1, eb),
+	    1);
+
+	/* env-c claims 9090 on no server yet; env-a takes 9090 on s1. Adding
+	 * s1 to env-c is then refused, naming env-a's service. */
+	web_env(cl, app, nc, NULL, ec);
+	svc_form(&f, cl->csrf, "web", "9090", "", "http");
+	ck_status(svc_post(cl, app, ec, NULL, &f), cl, 303);
+	svc_form(&f, cl->csrf, "metrics", "9090", "", "none");
+	ck_status(svc_post(cl, app, ea, NULL, &f), cl, 303);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/edit", app, ec);
+	tw_form_csrf(cl, path);
+	env_form(&f, cl->csrf, nc, "", "default", "", one, "3");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, ec);
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	snprintf(want, sizeof(want), "Runtime servers: on server %s, ", s1name);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "is claimed by service metrics of "
+	    "environment %s of %s", na, appname);
+	ck_has(cl, want);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environment_servers es "
+	    "JOIN environments e ON e.id = es.environment_id WHERE e.uuid = $1",
+	    1, ec), 0);
+	/* s2 is free of it. */
+	one[0] = s2;
+	env_form(&f, cl->csrf, nc, "", "default", "", one, "3");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+
+	drop_app(app);
+	drop_server(s1);
+	drop_server(s2);
+	buf_release(&f);
+}
+END_TEST
+
+/*
+ * What runs where (table deployments, as a deploy leaves it): the page
+ * shows each runtime server's digest, state, since and the operation;
+ * the environment's digest when all run the same one; "mixed" and
+ * "degraded", naming the failed servers, otherwise; the overview lists
+ * the degraded environment.
+ */
+START_TEST(env_deploy_state)
+{
+	struct tw_client	*cl = tw_login();
+	char		 s1[40], s2[40], app[40], env[40], op[40];
+	char		 s1name[100], s2name[100], appname[100], ename[100];
+	char		 path[300], want[600];
+	const char	*two[3];
+	static const char d1[] = "sha256:"
+	    "1111111111111111111111111111111111111111111111111111111111111111";
+	static const char d2[] = "sha256:"
+	    "2222222222222222222222222222222222222222222222222222222222222222";
+	static const char put[] = "INSERT INTO deployments (environment_id, "
+	    "server_id, digest, state, operation_id, message) "
+	    "SELECT e.id, s.id, $3, $4, (SELECT id FROM operations WHERE "
+	    "uuid = $5::uuid), $6 FROM environments e, servers s "
+	    "WHERE e.uuid = $1 AND s.uuid = $2 "
+	    "ON CONFLICT (environment_id, server_id) DO UPDATE SET "
+	    "digest = EXCLUDED.digest, state = EXCLUDED.state, "
+	    "operation_id = EXCLUDED.operation_id, message = EXCLUDED.message";
+
+	tw_uniq(s1name, sizeof(s1name), "dep-1");
+	tw_uniq(s2name, sizeof(s2name), "dep-2");
+	tw_uniq(appname, sizeof(appname), "depapp");
+	tw_uniq(ename, sizeof(ename), "depenv");
+	web_server(cl, s1name, 0, 1, s1);
+	web_server(cl, s2name, 0, 1, s2);
+	web_app(cl, appname, app);
+	two[0] = s1;
+	two[1] = s2;
+	two[2] = NULL;
+	web_env(cl, app, ename, two, env);
+	tw_sql_str(op, sizeof(op), "INSERT INTO operations (kind, subject_type, "
+	    "subject_id, environment_id, status) SELECT 'deploy', 'environment', "
+	    "id, id, 'succeeded' FROM environments WHERE uuid = $1 RETURNING uuid",
+	    1, env);
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Not deployed yet.");
+	ck_has(cl, "not deployed</span>");
+
+	tw_sql_exec(put, 6, env, s1, d1, "running", op, "healthy");
+	/* One server runs d1, the other nothing yet: mixed. */
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "status-mixed\">mixed</span>");
+	ck_hasnt(cl, "degraded</span>");
+	ck_hasnt(cl, "on every server");
+
+	tw_sql_exec(put, 6, env, s2, d1, "running", op, "healthy");
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "Running <code>%s</code> on every server.",
+	    d1);
+	ck_has(cl, want);
+	ck_hasnt(cl, "mixed</span>");
+	snprintf(want, sizeof(want), "<a href=\"/ops/%s\">deploy</a>", op);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "<a href=\"/servers/%s\">%s</a>", s2, s2name);
+	ck_has(cl, want);
+
+	/* s2 failed, left on d2: mixed and degraded, naming s2. */
+	tw_sql_exec(put, 6, env, s2, d2, "failed", op,
+	    "health check failed: <connection refused>");
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "status-mixed\">mixed</span>");
+	snprintf(want, sizeof(want), "degraded</span> failed on %s.", s2name);
+	ck_has(cl, want);
+	ck_has(cl, "health check failed: &lt;connection refused&gt;");
+	ck_hasnt(cl, "on every server");
+	ck_status(tw_get(cl, "/"), cl, 200);
+	ck_has(cl, "Degraded environments");
+	snprintf(want, sizeof(want), "<a href=\"/apps/%s/envs/%s\">%s / %s</a>: "
+	    "<span class=\"status status-failed\">failed</span> on %s", app, env,
+	    appname, ename, s2name);
+	ck_has(cl, want);
+
+	/* Running again everywhere: neither. */
+	tw_sql_exec(put, 6, env, s2, d1, "running", op, "healthy");
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_hasnt(cl, "degraded</span>");
+	ck_status(tw_get(cl, "/"), cl, 200);
+	snprintf(want, sizeof(want), "<a href=\"/apps/%s/envs/%s\">", app, env);
+	ck_hasnt(cl, want);
+
+	tw_sql_exec("DELETE FROM operations WHERE uuid = $1", 1, op);
+	drop_app(app);
+	drop_server(s1);
+	drop_server(s2);
+}
+END_TEST
+
+/*
+ * "Deploy" (a build, and a deploy of what it makes) on the environment
+ * page and "Deploy this version" on an available artifact: the deploy
+ * operation's page, or a 409 with the planner's reason.
+ */
+START_TEST(env_deploy_buttons)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], sname[100], app[40], env[40], srv[40];
+	char		 art[40], bad[40], path[300], want[600], loc[256];
+	char		 cell[300];
+	static const char sha[] = "0123456789abcdef0123456789abcdef01234567";
+	static const char art_sql[] = "INSERT INTO build_artifacts "
+	    "(application_id, environment_id, registry_host, tag, "
+	    "manifest_digest, commit_sha, status, architecture) SELECT "
+	    "e.application_id, e.id, 'reg.example.test:5000', "
+	    "'reg.example.test:5000/keystone/a/e:' || $2, 'sha256:' || "
+	    "repeat('ab', 32), $2, $3, 'amd64' FROM environments e WHERE "
+	    "e.uuid = $1 RETURNING uuid";
+
+	tw_uniq(aname, sizeof(aname), "deploy");
+	tw_uniq(sname, sizeof(sname), "deploy-run");
+	sql_app_env(aname, "production", app, env);
+	tw_sql_str(art, sizeof(art), art_sql, 3, env, sha, "available");
+	tw_sql_str(bad, sizeof(bad), art_sql, 3, env, sha, "failed");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	tw_form_csrf(cl, path);
+	snprintf(want, sizeof(want), "<form method=\"post\" action=\"/apps/%s/"
+	    "envs/%s/deploy\"", app, env);
+	ck_has(cl, want);
+
+	/* Refusals: no service; then no runtime server. */
+	buf_init(&f);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/deploy", app, env);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "The environment has no service: add one before deploying.");
+	svc_form(&f, cl->csrf, "web", "8080", "", "http");
+	ck_status(svc_post(cl, app, env, NULL, &f), cl, 303);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "The environment has no runtime server");
+	/* A runtime server, active with its key pinned. */
+	web_server(cl, sname, 0, 1, srv);
+	tw_sql_exec("UPDATE servers SET status = 'active', host_key = "
+	    "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample', host_key_sha256 = "
+	    "'SHA256:example' WHERE uuid = $1", 1, srv);
+	tw_sql_exec("INSERT INTO environment_servers (environment_id, server_id) "
+	    "SELECT e.id, s.id FROM environments e, servers s WHERE e.uuid = $1 "
+	    "AND s.uuid = $2", 2, env, srv);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "environments e ON e.id = o.environment_id WHERE e.uuid = $1", 1, env),
+	    0);
+
+	/* The artifacts page: a button on the available one only. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app, env);
+	ck_status(tw_get(cl, path), cl, 200);
+	snprintf(want, sizeof(want), "action=\"/apps/%s/envs/%s/artifacts/%s/"
+	    "deploy\"", app, env, art);
+	ck_has(cl, want);
+	snprintf(want, sizeof(want), "/artifacts/%s/deploy", bad);
+	ck_hasnt(cl, want);
+	/* A failed artifact, or one of no such environment: 409. */
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app,
+	    env, bad);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "The artifact is failed: only an available one can be "
+	    "deployed.");
+	ck_has(cl, "<h1>Artifacts</h1>");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app,
+	    env, app);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	ck_has(cl, "No such artifact in this environment.");
+
+	/* "Deploy this version": a deploy of that artifact alone. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app,
+	    env, art);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, "/ops/", 5) == 0 && strlen(loc + 5) == 36,
+	    "Location %s", loc);
+	ck_status(tw_get(cl, loc), cl, 200);
+	ck_has(cl, "Deploy queued.");
+	tw_sql_str(cell, sizeof(cell), "SELECT o.kind || ' ' || o.status || ' ' "
+	    "|| b.uuid || ' ' || u.username FROM operations o JOIN build_artifacts "
+	    "b ON b.id = o.artifact_id JOIN users u ON u.id = o.created_by "
+	    "WHERE o.uuid = $1", 1, loc + 5);
+	snprintf(want, sizeof(want), "deploy queued %s %s", art, tw_user);
+	ck_assert_str_eq(cell, want);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "environments e ON e.id = o.environment_id WHERE e.uuid = $1 AND "
+	    "o.kind = 'build'", 1, env), 0);
+
+	/* "Deploy": a build through the external registry, and a deploy
+	 * that waits for it. */
+	tw_sql_exec("UPDATE environments SET build_location = 'external', "
+	    "ext_registry_host = 'reg.example.test:5000', ext_registry_user = 'u', "
+	    "ext_registry_password_sealed = 'sealed' WHERE uuid = $1", 1, env);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/deploy", app, env);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_ptr_nonnull(tw_header(cl, "Location", loc, sizeof(loc)));
+	ck_assert_msg(strncmp(loc, "/ops/", 5) == 0 && strlen(loc + 5) == 36,
+	    "Location %s", loc);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations d JOIN "
+	    "operation_deps x ON x.operation_id = d.id JOIN operations b ON "
+	    "b.id = x.depends_on WHERE d.uuid = $1 AND d.kind = 'deploy' AND "
+	    "b.kind = 'build'", 1, loc + 5), 1);
+
+	drop_app_ops(app);
+	drop_server(srv);
+	buf_release(&f);
+}
+END_TEST
+
 static Suite *
 web_suite(void)
 {
@@ -3132,6 +3763,11 @@ web_suite(void)
 	tcase_add_test(tc, weak_hash_rehashed_at_login);
 	tcase_add_test(tc, login_attempts_logged_without_password);
 	tcase_add_test(tc, unknown_name_never_plain);
+	tcase_add_test(tc, services_crud);
+	tcase_add_test(tc, services_field_errors);
+	tcase_add_test(tc, services_port_conflicts);
+	tcase_add_test(tc, env_deploy_state);
+	tcase_add_test(tc, env_deploy_buttons);
 	suite_add_tcase(s, tc);
 	return s;
 }

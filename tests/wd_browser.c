@@ -887,7 +887,7 @@ step_env(const struct names *nm)
 	if (expect_page("create an environment", nm->env,
 	    "Environment created.", "04-env.png") != 1)
 		return -1;
-	if ((n = count_links("//ul[contains(@class,'plain')]", nm->server)) == -1)
+	if ((n = count_links("//table[@id='deployments']", nm->server)) == -1)
 		return -1;
 	if (n == 1)
 		ok("environment lists runtime server %s", nm->server);

@@ -271,6 +271,110 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_BSET_GIT_PIN] = { "bset_git_pin",
  "UPDATE applications SET git_host = $2, git_host_key = $3, git_host_key_sha256 = $4, "
  " git_host_key_pinned_at = now(), updated_at = now() WHERE uuid = $1::uuid RETURNING id" },
+/* Services (lib/domain/service.c): their settings, variables (a secret one
+ * sealed, never read back) and volumes; the address and port claims are
+ * checked under one lock, so two saves cannot both take the same one. */
+[ST_SVC_LOCK] = { "svc_lock", "SELECT pg_advisory_xact_lock(727276)" },
+#define SVC_ROW \
+ "SELECT s.id, s.uuid, s.name, s.command, s.port, s.bind_address, s.health_kind, " \
+ " s.health_path, s.health_command, s.health_interval_s, s.health_timeout_s, " \
+ " s.restart_policy, " \
+ " (SELECT count(*) FROM service_vars v WHERE v.service_id = s.id " \
+ "  AND v.sealed IS NULL) AS var_count, " \
+ " (SELECT count(*) FROM service_vars v WHERE v.service_id = s.id " \
+ "  AND v.sealed IS NOT NULL) AS secret_count, " \
+ " (SELECT count(*) FROM service_volumes w WHERE w.service_id = s.id) AS volume_count " \
+ "FROM services s "
+[ST_SVC_LIST] = { "svc_list", SVC_ROW "WHERE s.environment_id = $1::bigint ORDER BY s.name" },
+[ST_SVC_GET] = { "svc_get",
+ SVC_ROW "WHERE s.environment_id = $1::bigint AND s.uuid = $2::uuid" },
+[ST_SVC_INSERT] = { "svc_insert",
+ "INSERT INTO services (environment_id, name, command, port, bind_address, health_kind, "
+ " health_path, health_command, health_interval_s, health_timeout_s, restart_policy) "
+ "VALUES ($1::bigint, $2, $3, $4::int, $5, $6, coalesce($7, '/'), $8, $9::int, $10::int, $11) "
+ "RETURNING id, uuid" },
+[ST_SVC_UPDATE] = { "svc_update",
+ "UPDATE services SET name = $3, command = $4, port = $5::int, bind_address = $6, "
+ " health_kind = $7, health_path = coalesce($8, '/'), health_command = $9, "
+ " health_interval_s = $10::int, health_timeout_s = $11::int, restart_policy = $12, "
+ " updated_at = now() WHERE environment_id = $1::bigint AND uuid = $2::uuid "
+ "RETURNING id, uuid" },
+[ST_SVC_DELETE] = { "svc_delete",
+ "DELETE FROM services WHERE environment_id = $1::bigint AND uuid = $2::uuid RETURNING name" },
+/* Another service of the same environment on service $1's port. */
+[ST_SVC_PORT_TAKEN] = { "svc_port_taken",
+ "SELECT o.id, o.name FROM services s JOIN services o ON o.environment_id = s.environment_id "
+ " AND o.port = s.port AND o.id <> s.id WHERE s.id = $1::bigint ORDER BY o.name LIMIT 1" },
+/* A service of environment $1 (only service $2, unless NULL) claiming, on
+ * one of its runtime servers, an address and port a service of another
+ * environment on that server claims: the address is the bind address, or
+ * the server's own when there is none; 0.0.0.0 and :: claim them all. */
+[ST_SVC_CONFLICTS] = { "svc_conflicts",
+ "SELECT me.name AS service, me.port, h.name AS server, "
+ " coalesce(me.bind_address, h.address) AS address, o.name AS other_service, "
+ " coalesce(o.bind_address, h.address) AS other_address, e2.name AS other_env, "
+ " a2.name AS other_app "
+ "FROM services me "
+ "JOIN environment_servers es ON es.environment_id = me.environment_id "
+ "JOIN servers h ON h.id = es.server_id "
+ "JOIN environment_servers es2 ON es2.server_id = h.id "
+ " AND es2.environment_id <> me.environment_id "
+ "JOIN services o ON o.environment_id = es2.environment_id AND o.port = me.port "
+ "JOIN environments e2 ON e2.id = o.environment_id "
+ "JOIN applications a2 ON a2.id = e2.application_id "
+ "WHERE me.environment_id = $1::bigint AND ($2::bigint IS NULL OR me.id = $2::bigint) "
+ " AND (coalesce(me.bind_address, h.address) = coalesce(o.bind_address, h.address) "
+ "  OR me.bind_address IN ('0.0.0.0', '::') OR o.bind_address IN ('0.0.0.0', '::')) "
+ "ORDER BY h.name, me.name, a2.name, e2.name LIMIT 1" },
+[ST_SVC_VARS_CLEAR] = { "svc_vars_clear",
+ "DELETE FROM service_vars WHERE service_id = $1::bigint AND sealed IS NULL" },
+[ST_SVC_SECRET_DEL] = { "svc_secret_del",
+ "DELETE FROM service_vars WHERE service_id = $1::bigint AND name = $2 "
+ " AND sealed IS NOT NULL RETURNING name" },
+[ST_SVC_SECRET_PUT] = { "svc_secret_put",
+ "INSERT INTO service_vars (service_id, name, sealed) VALUES ($1::bigint, $2, $3) "
+ "ON CONFLICT (service_id, name) DO UPDATE SET value = NULL, sealed = EXCLUDED.sealed "
+ "RETURNING name" },
+/* No row back: the name is a secret variable's. */
+[ST_SVC_VAR_PUT] = { "svc_var_put",
+ "INSERT INTO service_vars (service_id, name, value) VALUES ($1::bigint, $2, $3) "
+ "ON CONFLICT (service_id, name) DO NOTHING RETURNING name" },
+[ST_SVC_VARS] = { "svc_vars",
+ "SELECT name, value, sealed IS NOT NULL AS secret FROM service_vars "
+ "WHERE service_id = $1::bigint ORDER BY name" },
+[ST_SVC_VOLUMES_CLEAR] = { "svc_volumes_clear",
+ "DELETE FROM service_volumes WHERE service_id = $1::bigint" },
+[ST_SVC_VOLUME_PUT] = { "svc_volume_put",
+ "INSERT INTO service_volumes (service_id, name, mount_path) VALUES ($1::bigint, $2, $3) "
+ "RETURNING name" },
+[ST_SVC_VOLUMES] = { "svc_volumes",
+ "SELECT name, mount_path AS value FROM service_volumes WHERE service_id = $1::bigint "
+ "ORDER BY name" },
+/* What runs on each runtime server of environment $1 (table deployments). */
+[ST_SVC_DEPLOYMENTS] = { "svc_deployments",
+ "SELECT h.uuid AS server_uuid, h.name AS server_name, h.address, "
+ " h.status AS server_status, d.digest, d.state, "
+ " extract(epoch FROM now() - d.since)::bigint AS since_age_s, "
+ " to_char(d.since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"') AS since_at, "
+ " o.uuid AS op_uuid, o.kind AS op_kind, d.message, b.uuid AS artifact_uuid, "
+ " substr(b.commit_sha, 1, 12) AS short_sha "
+ "FROM environment_servers es JOIN servers h ON h.id = es.server_id "
+ "LEFT JOIN deployments d ON d.environment_id = es.environment_id AND d.server_id = h.id "
+ "LEFT JOIN operations o ON o.id = d.operation_id "
+ "LEFT JOIN build_artifacts b ON b.id = d.artifact_id "
+ "WHERE es.environment_id = $1::bigint ORDER BY h.name, h.id" },
+/* Environments with a runtime server whose deploy failed (the overview). */
+[ST_SVC_DEGRADED] = { "svc_degraded",
+ "SELECT e.uuid, e.name, a.uuid AS app_uuid, a.name AS app_name, "
+ " string_agg(h.name, ', ' ORDER BY h.name) AS failed_servers "
+ "FROM deployments d "
+ "JOIN environment_servers es ON es.environment_id = d.environment_id "
+ " AND es.server_id = d.server_id "
+ "JOIN servers h ON h.id = d.server_id "
+ "JOIN environments e ON e.id = d.environment_id "
+ "JOIN applications a ON a.id = e.application_id "
+ "WHERE d.state = 'failed' GROUP BY e.id, e.uuid, e.name, a.uuid, a.name "
+ "ORDER BY a.name, e.name" },
 [ST_OVERVIEW] = { "overview",
  "SELECT (SELECT count(*) FROM servers) AS servers, "
  " (SELECT count(*) FROM servers WHERE status = 'active') AS servers_active, "
