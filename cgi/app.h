@@ -177,6 +177,9 @@ struct resource {
 	/* Optional: adds what the show page shows beyond the row and its
 	 * children to its model m (the row's view under one); 0 or -1. */
 	int	(*more)(struct req *, cJSON *m);
+	/* Optional: runs before a delete (what the row's removal must undo
+	 * elsewhere); 0, or -1 (500, nothing deleted). */
+	int	(*before_remove)(struct req *, const char *uuid);
 };
 #define RES_PASS	1
 

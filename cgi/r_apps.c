@@ -13,6 +13,7 @@
 #include "build.h"
 #include "build_settings.h"
 #include "db.h"
+#include "deploy.h"
 #include "hostkey.h"
 #include "model.h"
 
@@ -71,6 +72,15 @@ static const struct refusal refusals[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* Deleting an application: what its environments run on their servers
+ * is removed first (operations; volumes stay). */
+static int
+apps_before_remove(struct req *r, const char *uuid)
+{
+	return deploy_plan_remove_app(&r->app->db, &r->app->cfg, &r->app->keys,
+	    uuid, r->user_id);
+}
+
 static const struct resource apps = {
 	"/apps", "apps", "app", "apps",
 	"Applications", "New application", "Edit application",
@@ -81,6 +91,7 @@ static const struct resource apps = {
 	app_fields, NFIELDS, defaults, refusals,
 	m_app_list_view, m_app_view, apps_save, m_app_delete,
 	"environments", m_env_list_view, NULL, apps_check, apps_more,
+	apps_before_remove,
 };
 
 const struct route app_routes[] = {

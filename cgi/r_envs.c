@@ -12,6 +12,7 @@
 #include "build_settings.h"
 #include "db.h"
 #include "deploy.h"
+#include "log.h"
 #include "model.h"
 #include "service.h"
 
@@ -505,6 +506,22 @@ save(struct req *r, int editing)
 		rc = 500;
 		goto out;
 	}
+	/* A runtime server taken out: what runs there is removed (an
+	 * operation; its volumes stay). */
+	for (size_t i = 0; editing && i < c.servers.n; i++) {
+		struct deploy_remove rq = { r->params[1], c.servers.v[i].uuid, 0, 0,
+		    r->user_id };
+		char	 op[40], err[256];
+		int	 kept = 0;
+
+		for (size_t j = 0; j < srv.n; j++)
+			kept |= strcmp(srv.v[j], c.servers.v[i].uuid) == 0;
+		if (!kept && deploy_plan_remove(&r->app->db, &r->app->cfg,
+		    &r->app->keys, &rq, op, err, sizeof(err)) != 0)
+			log_warnx("environment %s: removing it from server %s "
+			    "was not queued%s%s", r->params[1], c.servers.v[i].name,
+			    err[0] ? ": " : "", err);
+	}
 	snprintf(loc, sizeof(loc), "/apps/%s/envs/%s", r->params[0],
 	    editing ? r->params[1] : uuid);
 	rc = flash_redirect(r, "ok", editing ? "Environment saved." :
@@ -664,6 +681,16 @@ delete_post(struct req *r)
 	    &e))) != 0)
 		return rc;
 	env_row_free(&e);
+	/* What runs on its servers goes first (an operation of no
+	 * environment; volumes stay). */
+	{
+		struct deploy_remove rq = { r->params[1], NULL, 0, 1, r->user_id };
+		char	 op[40], err[256];
+
+		if (deploy_plan_remove(&r->app->db, &r->app->cfg, &r->app->keys,
+		    &rq, op, err, sizeof(err)) == -1)
+			return 500;
+	}
 	if (m_env_delete(&r->app->db, r->params[0], r->params[1]) != 0)
 		return 500;
 	snprintf(loc, sizeof(loc), "/apps/%s", r->params[0]);

@@ -69,6 +69,7 @@ static const struct resource servers = {
 	server_fields, NFIELDS, defaults, refusals,
 	m_server_list_view, m_server_view, servers_save, m_server_delete,
 	"environments", m_server_envs_view, servers_created, NULL, servers_more,
+	NULL,
 };
 
 const struct route server_routes[] = {

@@ -220,6 +220,8 @@ res_delete_post(struct req *r)
 
 	if ((rc = exists(r)) != 0)
 		return rc;
+	if (rs->before_remove != NULL && rs->before_remove(r, r->params[0]) == -1)
+		return 500;
 	rc = rs->remove(&r->app->db, r->params[0]);
 	if (rc == 1 && rs->m_in_use != NULL) {
 		snprintf(loc, sizeof(loc), "%s/%s", rs->path, r->params[0]);

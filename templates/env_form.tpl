@@ -35,7 +35,7 @@
   {{#err_preset_base_image}}<p class="field-error">Base image {{msg}}.</p>{{/err_preset_base_image}}
   {{#err_preset_root}}<p class="field-error">Site directory {{msg}}.</p>{{/err_preset_root}}
   {{#err_preset_command}}<p class="field-error">Command {{msg}}.</p>{{/err_preset_command}}
-  <label>Build arguments <textarea name="build_args" rows="4" placeholder="NAME=value, one per line (not secret)">{{v_build_args}}</textarea></label>
+  <label>Build arguments <textarea name="build_args" rows="4" placeholder="NAME=value, one per line (not secret)">{{v_build_args:pre_escape}}</textarea></label>
   {{#err_build_args}}<p class="field-error">Build arguments {{msg}}.</p>{{/err_build_args}}
   <label>Build timeout (seconds) <input name="build_timeout_s" value="{{v_build_timeout_s}}" inputmode="numeric"></label>
   {{#err_build_timeout_s}}<p class="field-error">Build timeout {{msg}}.</p>{{/err_build_timeout_s}}
@@ -49,7 +49,7 @@
       <label>Username <input name="ext_registry_user" value="{{v_ext_registry_user}}" autocomplete="off"></label>
       <label>Password <input type="password" name="ext_registry_password" value="" autocomplete="new-password"{{#password_set}} placeholder="set (leave empty to keep)"{{/password_set}}></label>
     </div>
-    <label>Registry CA certificate (PEM, optional) <textarea name="ext_registry_ca" rows="3" placeholder="-----BEGIN CERTIFICATE-----">{{v_ext_registry_ca}}</textarea></label>
+    <label>Registry CA certificate (PEM, optional) <textarea name="ext_registry_ca" rows="3" placeholder="-----BEGIN CERTIFICATE-----">{{v_ext_registry_ca:pre_escape}}</textarea></label>
   </fieldset>
   {{#err_build_location}}<p class="field-error">Build location {{msg}}.</p>{{/err_build_location}}
   {{#err_build_server}}<p class="field-error">Build server: {{msg}}.</p>{{/err_build_server}}

@@ -501,9 +501,13 @@ START_TEST(journey)
 
 	/* 6. A server removed from the environment: nothing of it runs there. */
 	{
-		struct deploy_remove rq = { env, hid[1], 0, 0, 0 };
-		char uuid[40], err[256];
+		char suuid[40], uuid[40], err[256];
+		struct deploy_remove rq = { env, suuid, 0, 0, 0 };
+		PGresult *res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1,
+		    (const char *[]){ (snprintf(got, sizeof(got), "%lld", hid[1]), got) });
 
+		snprintf(suuid, sizeof(suuid), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
 		ck_assert_msg(deploy_plan_remove(&ts_db, &cfg, ts_sealkey, &rq, uuid, err,
 		    sizeof(err)) == 0 && uuid[0] != '\0', "%s", err);
 		tb_expect_status(tb_op_id(uuid), "succeeded", 300);

@@ -3602,6 +3602,62 @@ END_TEST
  * page and "Deploy this version" on an available artifact: the deploy
  * operation's page, or a 409 with the planner's reason.
  */
+/* Deleting an environment, or an application, removes what runs on the
+ * runtime servers first: a "remove" operation of no environment, a step
+ * on each server, volumes kept. */
+START_TEST(env_delete_removes)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], sname[100], app[40], env[40], env2[40], srv[40];
+	char		 path[300];
+
+	tw_uniq(aname, sizeof(aname), "removal");
+	tw_uniq(sname, sizeof(sname), "removal-run");
+	sql_app_env(aname, "production", app, env);
+	tw_sql_str(env2, sizeof(env2), "INSERT INTO environments (application_id, "
+	    "name) SELECT id, 'staging' FROM applications WHERE uuid = $1 "
+	    "RETURNING uuid", 1, app);
+	web_server(cl, sname, 0, 1, srv);
+	tw_sql_exec("UPDATE servers SET status = 'active', host_key = "
+	    "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample', host_key_sha256 = "
+	    "'SHA256:example' WHERE uuid = $1", 1, srv);
+	tw_sql_exec("INSERT INTO environment_servers (environment_id, server_id) "
+	    "SELECT e.id, s.id FROM environments e, servers s WHERE e.uuid IN ($1, $2) "
+	    "AND s.uuid = $3", 3, env, env2, srv);
+	long before = tw_sql_long("SELECT count(*) FROM operations WHERE kind = "
+	    "'remove'", 0);
+
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, env);
+	tw_form_csrf(cl, "/apps");
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "operation_steps s ON s.operation_id = o.id WHERE o.kind = 'remove' "
+	    "AND o.environment_id IS NULL AND s.name = 'Remove from ' || $1 AND "
+	    "s.script LIKE '%VOLUMES=''0''%' AND s.script LIKE '%' || $2 || '%'", 2,
+	    sname, env), 1);
+	/* The application, with its other environment. */
+	snprintf(path, sizeof(path), "/apps/%s/delete", app);
+	buf_reset(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "operation_steps s ON s.operation_id = o.id WHERE o.kind = 'remove' "
+	    "AND s.script LIKE '%' || $1 || '%'", 1, env2), 1);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations WHERE kind = "
+	    "'remove'", 0), before + 2);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE uuid = $1",
+	    1, app), 0);
+	buf_release(&f);
+	tw_sql_exec("DELETE FROM operations WHERE kind = 'remove'", 0);
+	tw_sql_exec("DELETE FROM servers WHERE uuid = $1", 1, srv);
+}
+END_TEST
+
 START_TEST(env_deploy_buttons)
 {
 	struct tw_client	*cl = tw_login();
@@ -3768,6 +3824,7 @@ web_suite(void)
 	tcase_add_test(tc, services_port_conflicts);
 	tcase_add_test(tc, env_deploy_state);
 	tcase_add_test(tc, env_deploy_buttons);
+	tcase_add_test(tc, env_delete_removes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -795,6 +795,12 @@ static const struct stmtdef stmts[ST__MAX] = {
  "  AND EXCLUDED.artifact_id IS NULL THEN d.artifact_id ELSE EXCLUDED.artifact_id END, "
  " since = CASE WHEN EXCLUDED.digest IS DISTINCT FROM d.digest OR EXCLUDED.state <> d.state "
  "  THEN now() ELSE d.since END, updated_at = now()" },
+[ST_DEPLOY_SERVER_ONE] = { "deploy_server_one",
+ "SELECT s.id, s.name, s.address, s.status, s.facts->>'arch' AS arch, s.role_build, "
+ " s.host_key IS NOT NULL AS pinned FROM servers s WHERE s.uuid = $1::uuid" },
+[ST_DEPLOY_APP_ENVS] = { "deploy_app_envs",
+ "SELECT e.uuid FROM environments e JOIN applications a ON a.id = e.application_id "
+ "WHERE a.uuid = $1::uuid ORDER BY e.id" },
 [ST_DEPLOY_VAR_SEALED] = { "deploy_var_sealed",
  "SELECT sealed FROM service_vars WHERE service_id = $1::bigint AND name = $2" },
 };

@@ -717,6 +717,18 @@ deploy_plan_remove(struct db *db, const struct config *cfg,
 		}
 		goto out;
 	}
+	if (rq->server_uuid != NULL) {
+		/* That server, whether the environment still has it or not. */
+		const char *p[] = { rq->server_uuid };
+
+		row_unfill_all(&dserver_t, d.srv, d.nsrv);
+		d.srv = NULL;
+		d.nsrv = 0;
+		if (valid_uuid(rq->server_uuid) != NULL ||
+		    row_all(db, &dserver_t, ST_DEPLOY_SERVER_ONE, 1, p,
+		    (void **)&d.srv, &d.nsrv) == -1)
+			goto out;
+	}
 	deploy_project(project, sizeof(project), d.env.uuid);
 	snprintf(dir, sizeof(dir), DEPLOY_DIR "/%s", project);
 	memset(&in, 0, sizeof(in));
@@ -733,8 +745,6 @@ deploy_plan_remove(struct db *db, const struct config *cfg,
 		const struct dserver *s = &d.srv[i];
 		struct op_step_in st;
 
-		if (rq->server_id != 0 && s->id != rq->server_id)
-			continue;
 		memset(&st, 0, sizeof(st));
 		snprintf(title, sizeof(title), "Remove from %s", s->name);
 		st.name = title;
@@ -771,6 +781,35 @@ out:
 		err[0] = '\0';
 	plan_free(pl);
 	dctx_free(&d);
+	return rc;
+}
+
+struct dapp_env {			/* ST_DEPLOY_APP_ENVS */
+	char	*uuid;
+};
+static const struct col dapp_env_cols[] = { COL(dapp_env, uuid, C_STR) };
+static const struct rowtype dapp_env_t = ROWTYPE(dapp_env, dapp_env_cols);
+
+int
+deploy_plan_remove_app(struct db *db, const struct config *cfg,
+    const struct keys *k, const char *app_uuid, long long user_id)
+{
+	struct dapp_env	*v = NULL;
+	size_t		 n = 0;
+	const char	*p[] = { app_uuid };
+	char		 uuid[40], err[256];
+	int		 rc = 0;
+
+	if (valid_uuid(app_uuid) != NULL ||
+	    row_all(db, &dapp_env_t, ST_DEPLOY_APP_ENVS, 1, p, (void **)&v, &n) == -1)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct deploy_remove rq = { v[i].uuid, NULL, 0, 1, user_id };
+
+		if (deploy_plan_remove(db, cfg, k, &rq, uuid, err, sizeof(err)) == -1)
+			rc = -1;
+	}
+	row_unfill_all(&dapp_env_t, v, n);
 	return rc;
 }
 

@@ -49,22 +49,26 @@ int	deploy_plan(struct db *, const struct config *, const struct keys *,
 	    const struct deploy_req *, char uuid[40], char *err, size_t errsz);
 
 /*
- * Removes the environment's Compose project from its runtime servers (one
- * server when server_id > 0), its volumes only when volumes is set (an
- * explicit confirmation). env_going: the environment is about to be
- * deleted (the operation then belongs to none). Call it before the rows
- * go: it reads the environment's servers. uuid "" when nothing runs
- * anywhere. 0; 1 refused; -1 failure.
+ * Removes the environment's Compose project from its runtime servers, or
+ * from the one server server_uuid names (one it has, or had: a server
+ * just taken out of the environment), its volumes only when volumes is
+ * set (an explicit confirmation). env_going: the environment is about to
+ * be deleted (the operation then belongs to none; call it before the rows
+ * go). uuid "" when there is no server. 0; 1 refused; -1 failure.
+ * deploy_plan_remove_app: the same for every environment of an
+ * application about to be deleted.
  */
 struct deploy_remove {
 	const char	*env_uuid;
-	long long	 server_id;
+	const char	*server_uuid;	/* NULL: every runtime server */
 	int		 volumes;
 	int		 env_going;
 	long long	 user_id;
 };
 int	deploy_plan_remove(struct db *, const struct config *, const struct keys *,
 	    const struct deploy_remove *, char uuid[40], char *err, size_t errsz);
+int	deploy_plan_remove_app(struct db *, const struct config *,
+	    const struct keys *, const char *app_uuid, long long user_id);
 
 /* The spooler's hooks (lib/ops/op.h): the image a deploy learns when it
  * runs (IMAGE REG_HOST ARCH REG_USER_EXTERNAL, from its artifact), what
