@@ -304,7 +304,7 @@ START_TEST(journey)
 	    "{y: z} \\ \\n\nsecond line --z";
 	char		 canary[40], art1[40], art2[40], img1[600], img2[600], got[64];
 	char		 cid[80], image[600], st[16], dig[80], cmd[1024], *o, *before[NHOSTS];
-	char		*tok1;
+	char		*tok1, ids0[24];
 	unsigned char	 rnd[12];
 	const char	*env;
 	long long	 svc, id, v1id;
@@ -552,6 +552,51 @@ START_TEST(journey)
 		o = th_local(ts_tmp, "ls /tmp/ks-canary-deploy 2>/dev/null");
 		ck_assert_msg(o[0] == '\0', "a canary file on the control node");
 		free(o);
+	}
+
+	/* 8. A newer queued deploy supersedes the older one. */
+	ts_reap_all();
+	{
+		long long a = deploy(env, art1, NULL), b = deploy(env, art2, NULL);
+		char ids[2][24];
+		const char *p[] = { ids[0], ids[1] };
+		PGresult *res;
+
+		snprintf(ids[0], sizeof(ids[0]), "%lld", a);
+		snprintf(ids[1], sizeof(ids[1]), "%lld", b);
+		res = ts_q("SELECT status, superseded_by = $2::bigint FROM operations "
+		    "WHERE id = $1::bigint", 2, p);
+		ck_assert_str_eq(PQgetvalue(res, 0, 0), "superseded");
+		ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
+		PQclear(res);
+		ts_spooler_start(NULL);
+		tb_expect_status(b, "succeeded", 300);
+	}
+
+	/* The secret shows on none of the pages about it. */
+	{
+		const char *p[] = { env };
+		PGresult *res = ts_q("SELECT a.uuid, s.uuid FROM environments e JOIN "
+		    "applications a ON a.id = e.application_id JOIN services s ON "
+		    "s.environment_id = e.id WHERE e.uuid = $1", 1, p);
+		char pages[3][300];
+
+		snprintf(pages[0], sizeof(pages[0]), "/apps/%s/envs/%s", PQgetvalue(res, 0, 0),
+		    env);
+		snprintf(pages[1], sizeof(pages[1]), "/apps/%s/envs/%s/services/%s/edit",
+		    PQgetvalue(res, 0, 0), env, PQgetvalue(res, 0, 1));
+		PQclear(res);
+		snprintf(ids0, sizeof(ids0), "%lld", id);
+		res = ts_q("SELECT uuid FROM operations WHERE id = $1::bigint", 1,
+		    (const char *[]){ ids0 });
+		snprintf(pages[2], sizeof(pages[2]), "/ops/%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		for (int k = 0; k < 3; k++) {
+			o = ts_web_get(pages[k], "page.html");
+			ck_assert_msg(o != NULL, "%s did not load", pages[k]);
+			ck_assert_msg(strstr(o, canary) == NULL, "the secret on %s", pages[k]);
+			free(o);
+		}
 	}
 
 	/* Docker made no network on either host. */

@@ -64,7 +64,9 @@ gate() {
 	local kind host port interval timeout path end state img url
 	while read -r svc kind host port interval timeout path; do
 		[ -n "$svc" ] || continue
-		cid=$(dc ps -q "$svc" 2>/dev/null | head -n 1)
+		# (By Compose's labels: one docker call, not a second Compose.)
+		cid=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+			--filter "label=com.docker.compose.service=$svc" | head -n 1)
 		[ -n "$cid" ] || { reason="service $svc has no container"; return 1; }
 		img=$(docker inspect -f '{{.Config.Image}} {{.Image}}' "$cid")
 		[ "$img" = "$IMAGE $want_id" ] ||
