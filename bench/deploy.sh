@@ -757,6 +757,51 @@ for f in gapf gapk gapb; do
 	! grep -q unanswered "$DIR/$f.txt" || die "a probe's last curl got no answer ($f)"
 done
 
+# Where the time goes on the host: the commands of a Keystone deploy step
+# (lib/scripts/deploy_server.sh, auth_login.sh) that the bare script does
+# not run, each timed alone on the first host over the ControlMaster
+# (after the rounds, not part of any figure; the application running,
+# nothing switched), best of 3, ms; the bare script's own commands for
+# scale.
+{
+	printf 'P=%q F=%q I=%q E=%q\n' "$PROJECT" "$PDIR/docker-compose.yml" "${IMG[CUR[0]]}" \
+		"$ENV_UUID"
+	cat <<'EOF'
+t() {
+	local name=$1 best= a b d k
+	shift
+	for k in 1 2 3; do
+		a=${EPOCHREALTIME/./}
+		"$@" >/dev/null 2>&1 || true
+		b=${EPOCHREALTIME/./}
+		d=$(((b - a) / 1000))
+		if [ -z "$best" ] || [ "$d" -lt "$best" ]; then best=$d; fi
+	done
+	printf '%s|%s\n' "$name" "$best"
+}
+dc() { docker-compose -p "$P" -f "$F" "$@"; }
+cid=$(dc ps -q web | head -n 1)
+ids=$(docker image ls -q --no-trunc --filter "label=dev.keystone.environment=$E" | sort -u)
+url=http://$(sed -n 's/^      HOST: "\(.*\)"$/\1/p' "$F"):$(sed -n 's/^      PORT: "\(.*\)"$/\1/p' "$F")/version
+t "docker compose version (the plugin probe)" docker compose version
+t "dpkg --print-architecture" dpkg --print-architecture
+t "auth: id x2, mkdir, grep, chmod x2, stat" sh -c 'id -un; id keystone; mkdir -p ~/.docker;
+	grep -qF x ~/.docker/config.json; chmod 0700 ~/.docker; chmod 0600 ~/.docker/config.json;
+	stat ~/.docker/config.json'
+t "docker image inspect (the gate's image id)" docker image inspect -f '{{.Id}}' "$I"
+t "docker-compose ps -q web (the gate)" dc ps -q web
+t "docker inspect x2 (the gate)" sh -c 'docker inspect -f "{{.Config.Image}}" "$0";
+	docker inspect -f "{{.State.Status}}" "$0"' "$cid"
+t "prune: docker image ls + image inspect" sh -c 'docker image ls -q --no-trunc \
+	--filter "label=dev.keystone.environment=$0"; docker image inspect $1' "$E" "$ids"
+t "both: docker pull -q (image present)" docker pull -q "$I"
+t "both: docker-compose up -d (nothing to change)" dc up -d --remove-orphans
+t "both: curl of the health path" curl -fsS -o /dev/null --max-time 1 "$url"
+EOF
+} >"$DIR/costs.sh"
+costs=$(ssh "${SSH_BASE[@]}" -o ControlMaster=no "$SSH_DEST" bash -s <"$DIR/costs.sh" 2>&1) ||
+	die "timing the step's commands failed: $costs"
+
 # Where the time goes: per deploy, its claim (created .. started), the
 # steps' start spread and run times, the end (last step .. finished).
 step_stats() {
@@ -834,6 +879,10 @@ printf '  %-32s %10s %10s\n' "claim (created .. started)" "$s5_claim" "$s1_claim
 	"a step's run, mean" "$s5_mean" "$s1_mean" \
 	"a step's run, longest" "$s5_max" "$s1_max" \
 	"last step ends .. finished" "$s5_tail" "$s1_tail"
+echo "Commands on host 1, best of 3 (ms; the deploy step runs the first seven, the bare script not):"
+while IFS='|' read -r name ms; do
+	printf '  %-50s %8s\n' "$name" "$ms"
+done <<<"$costs"
 echo "ratio_fanout=$ratio_fanout fanout5_s=$fanout5_s fanout1_s=$fanout1_s cpu5_s=$cpu5_s" \
 	"cpu1_s=$cpu1_s hosts_cpu5_s=$hosts_cpu5_s hosts_cpu1_s=$hosts_cpu1_s" \
 	"health_interval_s=$INTERVAL ratio_deploy=$ratio_deploy" \
