@@ -39,8 +39,9 @@ CGI_AO	 = $(CGI_C:%.c=$(A)/%.o)
 SPOOL_C	 = $(wildcard spooler/*.c)
 
 PROGS	 = $(B)/keystone.fcgi $(B)/keystonectl $(B)/keystone-spooler
-# bench/pages.sh's floor responder; built with the programs so it cannot rot.
-BENCH	 = $(B)/bench/fcgi_floor
+# bench/pages.sh's floor responder and bench/deploy.sh's driver; built with
+# the programs so they cannot rot.
+BENCH	 = $(B)/bench/fcgi_floor $(B)/bench/deploy_plan
 APROGS	 = $(A)/keystone.fcgi $(A)/keystonectl $(A)/keystone-spooler $(TESTS:%=$(A)/%) $(A)/tests/wd_browser
 
 .PHONY: all asan run check check-unit check-integration check-browser deps clean bench
@@ -97,6 +98,8 @@ $(B)/keystonectl: $(B)/cgi/keystonectl.o $(LIB_O)
 $(B)/keystone-spooler: $(SPOOL_C:%.c=$(B)/%.o) $(LIB_O)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/bench/fcgi_floor: $(B)/bench/fcgi_floor.o $(LIB_O)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/bench/deploy_plan: $(B)/bench/deploy_plan.o $(LIB_O)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(A)/keystone-spooler: $(SPOOL_C:%.c=$(A)/%.o) $(LIB_AO)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
