@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "exec.h"
+#include "op.h"
 #include "step.h"
 #include "testutil.h"
 
@@ -81,6 +82,32 @@ run(const char *script, const struct secret *sec, size_t n, long timeout,
 
 	ck_assert_int_eq(exec_local(&rq, res), 0);
 }
+
+/* A step's report: the last KS_REPORT line at a line's start counts (a
+ * line printed before it, or one not at a line's start, does not). */
+START_TEST(report_values)
+{
+	static const char out[] =
+	    "remote: KS_REPORT commit=1111\n"
+	    "KS_REPORT commit=2222 digest=sha256:aa\n"
+	    "building...\n"
+	    "KS_REPORT commit=3333 digest= state=running\n"
+	    "done\n";
+	char	 v[8];
+
+	ck_assert_int_eq(op_report_value(out, "commit", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "3333");
+	ck_assert_int_eq(op_report_value(out, "digest", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "");
+	ck_assert_int_eq(op_report_value(out, "state", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "running");
+	ck_assert_int_eq(op_report_value(out, "stat", v, sizeof(v)), -1);
+	ck_assert_int_eq(op_report_value(out, "arch", v, sizeof(v)), -1);
+	ck_assert_int_eq(op_report_value("KS_REPORT x=123456789\n", "x", v,
+	    sizeof(v)), -1);
+	ck_assert_int_eq(op_report_value("no report\n", "x", v, sizeof(v)), -1);
+}
+END_TEST
 
 START_TEST(exit_codes_and_order)
 {
@@ -381,6 +408,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, filter_boundaries);
 	tcase_add_test(tc, wrapper_refusals);
+	tcase_add_test(tc, report_values);
 	tcase_add_test(tc, exit_codes_and_order);
 	tcase_add_test(tc, secrets_stdin_only_and_redacted);
 	tcase_add_test(tc, huge_output_capped);

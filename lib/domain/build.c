@@ -839,34 +839,6 @@ static const struct col bcommit_cols[] = {
 };
 static const struct rowtype bcommit_t = ROWTYPE(bcommit, bcommit_cols);
 
-/* The value of key in the last "KS_REPORT ..." line of out, into v. The
- * last: a step prints its report after everything else it runs. -1 when
- * there is none or it does not fit. */
-static int
-report_value(const char *out, const char *key, char *v, size_t vsz)
-{
-	const char	*line = NULL, *p, *q;
-	size_t		 kl = strlen(key), n;
-
-	for (p = out; (p = strstr(p, "KS_REPORT ")) != NULL; p++)
-		if (p == out || p[-1] == '\n')
-			line = p;
-	if (line == NULL)
-		return -1;
-	for (p = line + 10; *p != '\0' && *p != '\n'; p = q) {
-		p += strspn(p, " ");
-		q = p + strcspn(p, " \n");
-		if ((size_t)(q - p) > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			n = (size_t)(q - p) - kl - 1;
-			if (n >= vsz)
-				return -1;
-			memcpy(v, p + kl + 1, n);
-			v[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
-}
 
 static int
 all_of(const char *s, const char *set)
@@ -900,9 +872,9 @@ build_report(struct db *db, const struct op_claim *c, long long step_id,
 	if (strcmp(what, "disk") == 0) {
 		/* Free space (and the engine), also when the step failed on
 		 * them: that is the node's disk pressure. */
-		if (report_value(o.output, "free_kb", v1, sizeof(v1)) == -1 ||
-		    report_value(o.output, "min_kb", v2, sizeof(v2)) == -1 ||
-		    report_value(o.output, "engine", arch, sizeof(arch)) == -1 ||
+		if (op_report_value(o.output, "free_kb", v1, sizeof(v1)) == -1 ||
+		    op_report_value(o.output, "min_kb", v2, sizeof(v2)) == -1 ||
+		    op_report_value(o.output, "engine", arch, sizeof(arch)) == -1 ||
 		    !all_of(v1, "0123456789") || !all_of(v2, "0123456789")) {
 			rc = succeeded ? -1 : OP_REPORT_GO;
 			snprintf(err, errsz, "it reported no free space");
@@ -928,7 +900,7 @@ build_report(struct db *db, const struct op_claim *c, long long step_id,
 		goto out;
 	}
 	if (strcmp(what, "commit") == 0) {
-		if (report_value(o.output, "commit", v1, sizeof(v1)) == -1 ||
+		if (op_report_value(o.output, "commit", v1, sizeof(v1)) == -1 ||
 		    valid_commit_sha(v1) != NULL) {
 			snprintf(err, errsz, "it reported no commit");
 			goto out;
@@ -944,11 +916,11 @@ build_report(struct db *db, const struct op_claim *c, long long step_id,
 		goto out;
 	}
 	if (strcmp(what, "artifact") == 0) {
-		if (report_value(o.output, "digest", v1, sizeof(v1)) == -1 ||
-		    report_value(o.output, "pushed", v2, sizeof(v2)) == -1 ||
-		    report_value(o.output, "arch", arch, sizeof(arch)) == -1 ||
-		    report_value(o.output, "size", size, sizeof(size)) == -1 ||
-		    report_value(o.output, "ref", ref, sizeof(ref)) == -1 ||
+		if (op_report_value(o.output, "digest", v1, sizeof(v1)) == -1 ||
+		    op_report_value(o.output, "pushed", v2, sizeof(v2)) == -1 ||
+		    op_report_value(o.output, "arch", arch, sizeof(arch)) == -1 ||
+		    op_report_value(o.output, "size", size, sizeof(size)) == -1 ||
+		    op_report_value(o.output, "ref", ref, sizeof(ref)) == -1 ||
 		    strncmp(v1, "sha256:", 7) != 0 || strlen(v1) != 71 ||
 		    !all_of(v1 + 7, "0123456789abcdef") ||
 		    !all_of(size, "0123456789") ||

@@ -872,32 +872,6 @@ out:
 	return rc;
 }
 
-/* The value of key in the last "KS_REPORT ..." line of s (see build.c). */
-static int
-report_value(const char *s, const char *key, char *v, size_t vsz)
-{
-	const char	*line = NULL, *p, *q;
-	size_t		 kl = strlen(key), n;
-
-	for (p = s; (p = strstr(p, "KS_REPORT ")) != NULL; p++)
-		if (p == s || p[-1] == '\n')
-			line = p;
-	if (line == NULL)
-		return -1;
-	for (p = line + 10; *p != '\0' && *p != '\n'; p = q) {
-		p += strspn(p, " ");
-		q = p + strcspn(p, " \n");
-		if ((size_t)(q - p) >= kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			n = (size_t)(q - p) - kl - 1;
-			if (n >= vsz)
-				return -1;
-			memcpy(v, p + kl + 1, n);
-			v[n] = '\0';
-			return 0;
-		}
-	}
-	return -1;
-}
 
 struct dstep {				/* ST_DEPLOY_STEP_OUT */
 	char		*output, *error;
@@ -929,7 +903,7 @@ deploy_report(struct db *db, const struct op_claim *c, long long step_id,
 	if (row_get(db, &dstep_t, ST_DEPLOY_STEP_OUT, 3, p, &s) != 1)
 		goto out;
 	digest[0] = '\0';
-	if (report_value(s.output, "digest", digest, sizeof(digest)) == -1 ||
+	if (op_report_value(s.output, "digest", digest, sizeof(digest)) == -1 ||
 	    (digest[0] != '\0' && (strncmp(digest, "sha256:", 7) != 0 ||
 	    strlen(digest) != 71)))
 		digest[0] = '\0';
@@ -937,7 +911,7 @@ deploy_report(struct db *db, const struct op_claim *c, long long step_id,
 		rc = OP_REPORT_GO;	/* (the environment is being deleted) */
 		goto out;
 	}
-	if (report_value(s.output, "state", state, sizeof(state)) == -1 ||
+	if (op_report_value(s.output, "state", state, sizeof(state)) == -1 ||
 	    (strcmp(state, "running") != 0 && strcmp(state, "failed") != 0 &&
 	    strcmp(state, "removed") != 0))
 		snprintf(state, sizeof(state), succeeded ? "running" : "failed");

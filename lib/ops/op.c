@@ -195,3 +195,29 @@ op_secrets_free(struct op_secrets *s)
 	}
 	memset(s, 0, sizeof(*s));
 }
+
+int
+op_report_value(const char *out, const char *key, char *v, size_t vsz)
+{
+	const char	*line = NULL, *p, *q;
+	size_t		 kl = strlen(key), n;
+
+	for (p = out; (p = strstr(p, "KS_REPORT ")) != NULL; p++)
+		if (p == out || p[-1] == '\n')
+			line = p;
+	if (line == NULL)
+		return -1;
+	for (p = line + 10; *p != '\0' && *p != '\n'; p = q) {
+		p += strspn(p, " ");
+		q = p + strcspn(p, " \n");
+		if ((size_t)(q - p) > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			n = (size_t)(q - p) - kl - 1;
+			if (n >= vsz)
+				return -1;
+			memcpy(v, p + kl + 1, n);
+			v[n] = '\0';
+			return 0;
+		}
+	}
+	return -1;
+}

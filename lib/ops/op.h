@@ -71,6 +71,11 @@ typedef int (*op_resolve_fn)(struct db *, const struct keys *, const char *ref,
  * OP_REPORT_DONE (the operation has nothing left to do: it succeeds, and
  * only its always-run steps still run), or -1: the step fails with err.
  */
+/* The value of key in the last "KS_REPORT key=value ..." line of a step's
+ * output out (the last: a step prints its report after what it ran) into
+ * v. 0, or -1 when there is none or it does not fit. */
+int	op_report_value(const char *out, const char *key, char *v, size_t vsz);
+
 #define OP_REPORT_GO	0
 #define OP_REPORT_DONE	1
 struct op_claim;
