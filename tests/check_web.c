@@ -3605,6 +3605,50 @@ END_TEST
 /* Deleting an environment, or an application, removes what runs on the
  * runtime servers first: a "remove" operation of no environment, a step
  * on each server, volumes kept. */
+/* An artifact built for another architecture than a runtime server's is
+ * refused, naming both; nothing is queued. */
+START_TEST(deploy_arch_refused)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], sname[100], app[40], env[40], srv[40], art[40];
+	char		 path[300], want[300];
+
+	tw_uniq(aname, sizeof(aname), "arch");
+	tw_uniq(sname, sizeof(sname), "arch-run");
+	sql_app_env(aname, "production", app, env);
+	tw_sql_exec("INSERT INTO services (environment_id, name) SELECT id, 'web' "
+	    "FROM environments WHERE uuid = $1", 1, env);
+	web_server(cl, sname, 0, 1, srv);
+	tw_sql_exec("UPDATE servers SET status = 'active', host_key = "
+	    "'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample', host_key_sha256 = "
+	    "'SHA256:example', facts = '{\"arch\": \"amd64\"}' WHERE uuid = $1", 1, srv);
+	tw_sql_exec("INSERT INTO environment_servers (environment_id, server_id) "
+	    "SELECT e.id, s.id FROM environments e, servers s WHERE e.uuid = $1 "
+	    "AND s.uuid = $2", 2, env, srv);
+	tw_sql_str(art, sizeof(art), "INSERT INTO build_artifacts (application_id, "
+	    "environment_id, registry_host, tag, manifest_digest, commit_sha, status, "
+	    "architecture) SELECT e.application_id, e.id, 'reg.example.test:5000', "
+	    "'reg.example.test:5000/keystone/a/e:' || repeat('c', 40), 'sha256:' || "
+	    "repeat('cd', 32), repeat('c', 40), 'available', 'arm64' FROM environments e "
+	    "WHERE e.uuid = $1 RETURNING uuid", 1, env);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts", app, env);
+	tw_form_csrf(cl, path);
+	buf_init(&f);
+	tw_fadd(&f, "csrf", cl->csrf);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/artifacts/%s/deploy", app, env, art);
+	ck_status(tw_post(cl, path, &f), cl, 409);
+	snprintf(want, sizeof(want), "The artifact is built for arm64 but the runtime "
+	    "server %s is amd64.", sname);
+	ck_has(cl, want);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "environments e ON e.id = o.environment_id WHERE e.uuid = $1", 1, env), 0);
+	buf_release(&f);
+	tw_sql_exec("DELETE FROM applications WHERE uuid = $1", 1, app);
+	tw_sql_exec("DELETE FROM servers WHERE uuid = $1", 1, srv);
+}
+END_TEST
+
 START_TEST(env_delete_removes)
 {
 	struct tw_client	*cl = tw_login();
@@ -3825,6 +3869,7 @@ web_suite(void)
 	tcase_add_test(tc, env_deploy_state);
 	tcase_add_test(tc, env_deploy_buttons);
 	tcase_add_test(tc, env_delete_removes);
+	tcase_add_test(tc, deploy_arch_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
