@@ -171,11 +171,7 @@ cleanup() {
 		stack_down "$DIR" || echo "bench: stack_down reported an error" >&2
 	fi
 	# (Never with an empty mark: grep -v "" would empty the file.)
-	if grep -qF -- "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
-		grep -vF -- "$HOSTS_MARK" /etc/hosts >/etc/hosts.ks-bench-tmp &&
-			cat /etc/hosts.ks-bench-tmp >/etc/hosts
-		rm -f /etc/hosts.ks-bench-tmp
-	fi
+	stack_hosts_drop "$HOSTS_MARK" || true
 	if docker info >/dev/null 2>&1; then
 		docker rm -f "$KS_STACK_REGISTRY_CONTAINER" >/dev/null 2>&1 || true
 		# What the builds made: tagged under the bench registry's name,

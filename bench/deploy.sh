@@ -219,11 +219,7 @@ cleanup() {
 		hostctl down >>"$DIR/log/hostctl.log" 2>&1 ||
 			echo "bench: hostctl down reported an error (see $DIR/log/hostctl.log)" >&2
 	fi
-	if grep -qF -- "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
-		grep -vF -- "$HOSTS_MARK" /etc/hosts >/etc/hosts.ks-bdeploy-tmp &&
-			cat /etc/hosts.ks-bdeploy-tmp >/etc/hosts
-		rm -f /etc/hosts.ks-bdeploy-tmp
-	fi
+	stack_hosts_drop "$HOSTS_MARK" || true
 	if docker info >/dev/null 2>&1; then
 		docker rm -f -v "$KS_STACK_REGISTRY_CONTAINER" >/dev/null 2>&1 || true
 		if [[ -n "$REG_HOST" ]]; then

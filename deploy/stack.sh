@@ -673,3 +673,18 @@ stack_down() {
 	stack_engine_stop "$dir" || rc=1
 	return "$rc"
 }
+
+# stack_hosts_drop MARK: removes the lines of /etc/hosts holding MARK (not
+# empty). The file is rewritten in place, never truncated first: another
+# program resolving names meanwhile (a test run next to this one) sees the
+# old lines or the new ones, never an empty file. (Not renamed over: in a
+# container /etc/hosts is a mount.)
+stack_hosts_drop() {
+	local keep
+	[[ -n "$1" ]] || return 1
+	grep -qF -- "$1" /etc/hosts 2>/dev/null || return 0
+	keep=$(grep -vF -- "$1" /etc/hosts; printf x)
+	keep=${keep%x}
+	printf '%s' "$keep" 1<>/etc/hosts || return 1
+	truncate -s "$(printf '%s' "$keep" | wc -c)" /etc/hosts
+}

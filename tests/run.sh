@@ -179,9 +179,8 @@ hosts_cleanup() {
 # Undoes what the registry test phase set up on the machine.
 registry_cleanup() {
 	# (Never with an empty mark: grep -v "" would empty the file.)
-	if [[ -n "${HOSTS_MARK:-}" ]] && grep -qF -- "$HOSTS_MARK" /etc/hosts 2>/dev/null; then
-		grep -vF -- "$HOSTS_MARK" /etc/hosts >/etc/hosts.ks-tmp && cat /etc/hosts.ks-tmp >/etc/hosts
-		rm -f /etc/hosts.ks-tmp
+	if [[ -n "${HOSTS_MARK:-}" ]]; then
+		stack_hosts_drop "$HOSTS_MARK" || echo "tests: /etc/hosts not restored" >&2
 	fi
 	if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
 		if [[ -n "${KS_STACK_REGISTRY_CONTAINER:-}" ]]; then
