@@ -145,17 +145,20 @@ apps_save(struct db *db, const char *uuid, const struct input *in,
 static int
 apps_more(struct req *r, cJSON *m)
 {
-	cJSON		*a = cJSON_GetObjectItem(m, "app");
-	const char	*url = cJSON_GetStringValue(cJSON_GetObjectItem(a,
-			    "repository_url"));
+	struct app_row	 a;
 	char		 host[256], known[300];
-	int		 port;
+	int		 port, rc = 0;
 
-	(void)r;
-	if (url != NULL && build_ssh_host(url, host, sizeof(host), &port, known,
-	    sizeof(known)) == 1)
-		cJSON_AddStringToObject(a, "ssh_git_host", known);
-	return 0;
+	/* The application's typed row (the page's model is for the
+	 * template). */
+	if (m_app_get(&r->app->db, r->params[0], &a) != 1)
+		return -1;
+	if (build_ssh_host(a.repository_url, host, sizeof(host), &port, known,
+	    sizeof(known)) == 1 && cJSON_AddStringToObject(cJSON_GetObjectItem(m,
+	    "app"), "ssh_git_host", known) == NULL)
+		rc = -1;
+	app_row_free(&a);
+	return rc;
 }
 
 /* The application's page with a message above it (status: the refusal's). */

@@ -90,14 +90,16 @@ const size_t server_nroutes = sizeof(server_routes) / sizeof(server_routes[0]);
 static int
 servers_more(struct req *r, cJSON *m)
 {
-	cJSON		*s = cJSON_GetObjectItem(m, "server");
-	cJSON		*id = cJSON_GetObjectItem(s, "id");
+	struct server_row s;
+	int		 rc = 0;
 
-	if (!cJSON_IsTrue(cJSON_GetObjectItem(s, "role_build")) ||
-	    !cJSON_IsNumber(id))
-		return 0;
-	return build_node_add(r, m, (long long)cJSON_GetNumberValue(id)) ==
-	    NULL ? -1 : 0;
+	/* The server's typed row (the page's model is for the template). */
+	if (m_server_get(&r->app->db, r->params[0], &s) != 1)
+		return -1;
+	if (s.role_build && build_node_add(r, m, s.id) == NULL)
+		rc = -1;
+	server_row_free(&s);
+	return rc;
 }
 
 static int
