@@ -22,8 +22,15 @@ if [ -n "$ARCH" ]; then
 	[ "$here" = "$ARCH" ] || fail "the artifact is built for $ARCH but $NODE is $here"
 fi
 
-out=$(docker --config "$CFG" pull -q "$IMAGE" 2>&1) ||
+# A credential the registry no longer accepts (the sign-in above did not
+# run: the server already held it) is named as such, not as a missing image.
+if ! out=$(docker --config "$CFG" pull -q "$IMAGE" 2>&1); then
+	case $out in
+	*unauthorized* | *"authentication required"* | *"no basic auth credentials"* | *denied*)
+		fail "docker pull $IMAGE on $NODE: the registry $REG_HOST refused the credential $NODE signs in with ($REG_USER): $(last "$out")" ;;
+	esac
 	fail "docker pull $IMAGE failed on $NODE: $(last "$out")"
+fi
 echo "pulled $IMAGE"
 
 # Compose: the plugin when the host has it, else docker-compose.
