@@ -277,6 +277,25 @@ volume_file(const struct th_host *h, const char *env, const char *image,
 	return o;
 }
 
+/* The ordinal of deploy id's step on server (0 when it has none). */
+static int
+step_of(long long id, long long server)
+{
+	char		 ids[24], sid[24];
+	const char	*p[] = { ids, sid };
+	PGresult	*res;
+	int		 ord = 0;
+
+	snprintf(ids, sizeof(ids), "%lld", id);
+	snprintf(sid, sizeof(sid), "%lld", server);
+	res = ts_q("SELECT ordinal FROM operation_steps WHERE operation_id = $1::bigint "
+	    "AND server_id = $2::bigint", 2, p);
+	if (PQntuples(res) == 1)
+		ord = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return ord;
+}
+
 /* Waits for deploy id to end as want, sampling every process's arguments
  * (the hosts' too) for the canary meanwhile. (Not their environments: the
  * application's own process has its variables there.) */
@@ -303,11 +322,12 @@ START_TEST(journey)
 	static const char hostile[] = "a$b ${HOME} $$ 'q' \"d\" `id` ; | & # : - [x] "
 	    "{y: z} \\ \\n\nsecond line --z";
 	char		 canary[40], art1[40], art2[40], img1[600], img2[600], got[64];
-	char		 cid[80], image[600], st[16], dig[80], cmd[1024], *o, *before[NHOSTS];
+	char		 cid[80], image[600], st[16], dig[80], cmd[2048], *o, *before[NHOSTS];
 	char		*tok1, ids0[24];
 	unsigned char	 rnd[12];
 	const char	*env;
 	long long	 svc, id, v1id;
+	int		 n;
 
 	/* The registry provisioned afresh for these hosts (an earlier phase
 	 * of the suite may have left its row "ready" with its container gone
@@ -386,6 +406,38 @@ START_TEST(journey)
 		free(o);
 	}
 
+	/* 1b. The Compose plugin's form (`docker compose`): only
+	 * docker-compose 1.29 exists on these hosts, so host 0 gets a CLI
+	 * plugin that is a test shim (named as such): the Docker CLI finds it,
+	 * hands it its arguments as it hands them to the real plugin, and it
+	 * logs them and carries them out with docker-compose. From here on
+	 * host 0 deploys through `docker compose`, host 1 through
+	 * docker-compose. */
+	ck_assert_int_eq(th_sh(&hosts[0], ts_tmp,
+	    "mkdir -p /usr/local/lib/docker/cli-plugins && "
+	    "cat > /usr/local/lib/docker/cli-plugins/docker-compose <<'EOF'\n"
+	    "#!/bin/sh\n"
+	    "# Keystone test shim: the Compose v2 plugin's form, run by docker-compose 1.29\n"
+	    "if [ \"${1:-}\" = docker-cli-plugin-metadata ]; then\n"
+	    "  echo '{\"SchemaVersion\":\"0.1.0\",\"Vendor\":\"Keystone tests\","
+	    "\"Version\":\"v2.99.0-shim\"}'; exit 0\n"
+	    "fi\n"
+	    "printf '%s\\n' \"$*\" >> /tmp/ks-compose-plugin.log\n"
+	    "cfg=\n"
+	    "while [ $# -gt 0 ] && [ \"$1\" != compose ]; do\n"
+	    "  case $1 in --config) cfg=$2; shift 2 ;; --config=*) cfg=${1#--config=}; shift ;;"
+	    " *) shift ;; esac\n"
+	    "done\n"
+	    "[ \"${1:-}\" != compose ] || shift\n"
+	    "[ -z \"$cfg\" ] || export DOCKER_CONFIG=$cfg\n"
+	    "exec docker-compose \"$@\"\n"
+	    "EOF\n"
+	    "chmod 0755 /usr/local/lib/docker/cli-plugins/docker-compose && "
+	    "rm -f /tmp/ks-compose-plugin.log && "
+	    "runuser -u keystone -- docker compose version", &o), 0);
+	ck_assert_msg(strstr(o, "version") != NULL, "the plugin shim: %s", o);
+	free(o);
+
 	/* 2. v2 (the branch head), then "Deploy this version" v1 again: v1
 	 * answers, the file v1 wrote first is the same. */
 	id = deploy(env, NULL, NULL);
@@ -396,6 +448,19 @@ START_TEST(journey)
 		ck_assert_msg(strcmp(got, "2") == 0, "%s answers [%s] after v2", hosts[i].name,
 		    got);
 	}
+	/* Host 0 switched through the plugin's form: the CLI's global
+	 * --config, then `compose` with the project, its file and `up`. */
+	snprintf(cmd, sizeof(cmd), "grep -cxF -- '--config /home/keystone/.docker compose "
+	    "-p ks-%s -f /home/keystone/keystone/ks-%s/docker-compose.yml up -d "
+	    "--remove-orphans' /tmp/ks-compose-plugin.log", env, env);
+	(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
+	n = atoi(o);
+	free(o);
+	(void)th_sh(&hosts[0], ts_tmp, "cat /tmp/ks-compose-plugin.log", &o);
+	ck_assert_msg(n == 1, "the plugin's invocations on %s:\n%s", hosts[0].name, o);
+	free(o);
+	ck_assert_msg(th_sh(&hosts[1], ts_tmp, "test ! -e /tmp/ks-compose-plugin.log",
+	    NULL) == 0, "%s has no plugin, yet one ran", hosts[1].name);
 	id = deploy(env, art1, NULL);
 	tb_expect_status(id, "succeeded", 300);
 	for (int i = 0; i < NHOSTS; i++) {
@@ -503,6 +568,47 @@ START_TEST(journey)
 		ck_assert_msg(strcmp(got, "1") == 0, "%s answers [%s]", hosts[0].name, got);
 	}
 
+	/* 5b. The registry stops accepting the runtime credential a server
+	 * already holds (its htpasswd entry swapped for another password's,
+	 * the registry restarted): Keystone sees nothing to sign in again, so
+	 * the pull is where it fails, and it says the credential was refused.
+	 * (v2's image removed from host 0 first: the pull must ask.) */
+	{
+		struct reg_settings rs;
+		int ord;
+
+		reg_settings(&cfg, NULL, &rs);
+		snprintf(cmd, sizeof(cmd), "docker rmi '%s' >/dev/null && echo removed", img2);
+		(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
+		ck_assert_msg(strstr(o, "removed") != NULL, "%s", o);
+		free(o);
+		snprintf(cmd, sizeof(cmd), "f='%s/htpasswd' && cp -p \"$f\" \"$f.keep\" && "
+		    "b=$(sed -n 's/^%s://p' \"$f\") && [ -n \"$b\" ] && "
+		    "sed -i \"s|^%s:.*|%s:$b|\" \"$f\" && docker restart '%s' >/dev/null && "
+		    "echo swapped", rs.conf_dir, REG_BUILD_USER, REG_RUNTIME_USER,
+		    REG_RUNTIME_USER, rs.container);
+		o = th_local(ts_tmp, cmd);
+		ck_assert_msg(strstr(o, "swapped") != NULL, "%s", o);
+		free(o);
+		ts_wait_registry(rs.listen);
+		id = deploy(env, art2, NULL);
+		tb_expect_status(id, "failed", 300);
+		snprintf(cmd, sizeof(cmd), "f='%s/htpasswd' && mv -f \"$f.keep\" \"$f\" && "
+		    "docker restart '%s' >/dev/null && echo restored", rs.conf_dir, rs.container);
+		o = th_local(ts_tmp, cmd);
+		ck_assert_msg(strstr(o, "restored") != NULL, "%s", o);
+		free(o);
+		ts_wait_registry(rs.listen);
+		ord = step_of(id, hid[0]);
+		ck_assert_msg(ord > 0, "%s", ts_op_report(id));
+		o = ts_step_output(id, ord);
+		ck_assert_msg(strstr(o, "already holds") != NULL && strstr(o, "docker pull") !=
+		    NULL && strstr(o, "refused the credential") != NULL, "%s", o);
+		free(o);
+		answer(&hosts[0], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "1") == 0, "%s answers [%s]", hosts[0].name, got);
+	}
+
 	/* 6. A server removed from the environment: nothing of it runs there. */
 	{
 		char suuid[40], uuid[40], err[256];
@@ -543,8 +649,22 @@ START_TEST(journey)
 
 		PQclear(ts_q("UPDATE services s SET command = $2, health_path = $3 FROM "
 		    "environments e WHERE e.id = s.environment_id AND e.uuid = $1", 3, p));
+		/* Retention 2: host 0 has v1 (running), v2 and bad; after the
+		 * switch to v2 it keeps v2 and the newest other (bad), and v1
+		 * is pruned. */
+		PQclear(ts_q("UPDATE environments SET retention_count = 2 WHERE uuid = $1",
+		    1, p));
 		id = deploy(env, art2, NULL);
 		tb_expect_status(id, "succeeded", 300);
+		snprintf(cmd, sizeof(cmd), "docker image ls -q --no-trunc --filter "
+		    "label=dev.keystone.environment=%s | sort -u | wc -l; docker image inspect "
+		    "'%s' >/dev/null 2>&1 && echo v1-kept; docker image inspect '%s' >/dev/null "
+		    "2>&1 && echo v2-kept", env, img1, img2);
+		(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
+		ck_assert_msg(strcmp(o, "2\nv2-kept\n") == 0, "the environment's images on %s "
+		    "after a deploy with retention 2: %s\n%s", hosts[0].name, o,
+		    ts_op_report(id));
+		free(o);
 		container_of(&hosts[0], env, cid, sizeof(cid), NULL, 0);
 		snprintf(cmd, sizeof(cmd), "docker exec %s /bin/busybox cat /data/x", cid);
 		(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
@@ -575,6 +695,31 @@ START_TEST(journey)
 		PQclear(res);
 		ts_spooler_start(NULL);
 		tb_expect_status(b, "succeeded", 300);
+	}
+
+	/* 9. An artifact of another architecture, when the plan cannot know
+	 * the server's (no facts recorded, as when a deploy waits on its
+	 * build): the step refuses it before it pulls; v2 keeps answering. */
+	{
+		char arch[32], *o2;
+		const char *p[] = { art1, arch };
+		PGresult *res = ts_q("SELECT coalesce(architecture, '') FROM build_artifacts "
+		    "WHERE uuid = $1", 1, p);
+
+		snprintf(arch, sizeof(arch), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		PQclear(ts_q("UPDATE build_artifacts SET architecture = 'riscv64' WHERE "
+		    "uuid = $1", 1, p));
+		id = deploy(env, art1, NULL);
+		tb_expect_status(id, "failed", 300);
+		PQclear(ts_q("UPDATE build_artifacts SET architecture = nullif($2, '') WHERE "
+		    "uuid = $1", 2, p));
+		o2 = ts_step_output(id, step_of(id, hid[0]));
+		ck_assert_msg(strstr(o2, "built for riscv64 but") != NULL && strstr(o2,
+		    "pulled") == NULL, "%s", o2);
+		free(o2);
+		answer(&hosts[0], got, sizeof(got));
+		ck_assert_msg(strcmp(got, "2") == 0, "%s answers [%s]", hosts[0].name, got);
 	}
 
 	/* The secret shows on none of the pages about it. */
