@@ -31,7 +31,7 @@
  * that the build's own first step looks again. */
 #define PRESSURE_FRESH_MIN	10
 
-extern const char script_build_common[], script_build_disk[],
+extern const char script_as_user[], script_build_common[], script_build_disk[],
     script_build_clone[], script_build_dockerfile[], script_build_image[],
     script_build_push[], script_build_digest[], script_build_cleanup[],
     script_auth_login[], script_auth_ca[];
@@ -263,6 +263,7 @@ step(struct plan *pl, int op, const struct bplan *b, const char *name,
 	plan_var(pl, "CFG", b->docker_cfg);
 	plan_var(pl, "MIN_FREE_KB", b->min_kb);
 	plan_var(pl, "NODE", b->node);
+	plan_text(pl, script_as_user);
 	plan_text(pl, script_build_common);
 }
 

@@ -37,7 +37,7 @@
 #define MAX_SECRET_VARS	(STEP_MAX_SECRETS - 2)
 
 extern const char script_deploy_server[], script_deploy_remove[],
-    script_auth_login[];
+    script_auth_login[], script_as_user[];
 
 void
 deploy_project(char *out, size_t sz, const char *env_uuid)
@@ -515,6 +515,7 @@ deploy_steps(struct plan *pl, int op, const struct dctx *d, int external)
 		    "the build it waited for made none'; exit 1; }\n"
 		    "HOST=$REG_HOST\nREG_USER=${REG_USER_MANAGED:-$REG_USER_EXTERNAL}\n"
 		    "[ -z \"${BUILD_PASSWORD:-}\" ] || REGISTRY_PASSWORD=$BUILD_PASSWORD\n");
+		plan_text(pl, script_as_user);
 		plan_text(pl, script_auth_login);
 		plan_text(pl, script_deploy_server);
 	}

@@ -34,7 +34,7 @@
 /* The step scripts (lib/scripts/), embedded by the Makefile. */
 extern const char script_reg_config[], script_reg_htpasswd[],
     script_reg_start[], script_reg_caddy[], script_auth_ca[],
-    script_auth_login[], script_chk_service[], script_chk_https[],
+    script_auth_login[], script_as_user[], script_chk_service[], script_chk_https[],
     script_chk_api[], script_chk_docker[], script_chk_disk[];
 
 static const char *
@@ -491,6 +491,7 @@ plan_auth_steps(struct plan *pl, int op, const struct config *cfg,
 	plan_var(pl, "REG_USER", user);
 	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
 	plan_var(pl, "CFG", cfgdir);
+	plan_text(pl, script_as_user);
 	plan_text(pl, script_auth_login);
 }
 
@@ -784,6 +785,7 @@ plan_docker_cell(struct plan *pl, int op, const struct config *cfg,
 	plan_var(pl, "TAG", "push-check");
 	plan_var(pl, "DOCKER_USER", server ? NODE_USER : "");
 	plan_var(pl, "CFG", server ? NODE_DOCKER_CFG : s.docker_config);
+	plan_text(pl, script_as_user);
 	plan_text(pl, script_chk_docker);
 }
 

@@ -10,15 +10,7 @@ fail() { printf '%s\n' "$*"; exit 1; }
 me=$(id -un)
 [ -n "$DOCKER_USER" ] || DOCKER_USER=$me
 id -- "$DOCKER_USER" >/dev/null 2>&1 || fail "user $DOCKER_USER does not exist on this node"
-as_user() {
-	if [ "$DOCKER_USER" = "$me" ]; then
-		"$@"
-	elif [ "$(id -u)" = 0 ]; then
-		runuser -u "$DOCKER_USER" -- "$@"
-	else
-		sudo -n -u "$DOCKER_USER" -- "$@"
-	fi
-}
+as_user() { run_as "$DOCKER_USER" "$@"; }	# (as_user.sh)
 command -v docker >/dev/null || fail "docker is not installed on this node"
 as_user mkdir -p -- "$CFG"
 auth=$(printf '%s:%s' "$REG_USER" "$REGISTRY_PASSWORD" | base64 -w0)

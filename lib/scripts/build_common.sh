@@ -7,15 +7,7 @@ fail() { printf '%s\n' "$*"; exit 1; }
 me=$(id -un)
 [ -n "$BUILD_USER" ] || BUILD_USER=$me
 # Runs a command as the build user (who owns WORK and clones).
-as_build() {
-	if [ "$BUILD_USER" = "$me" ]; then
-		"$@"
-	elif [ "$(id -u)" = 0 ]; then
-		runuser -u "$BUILD_USER" -- "$@"
-	else
-		sudo -n -u "$BUILD_USER" -- "$@"
-	fi
-}
+as_build() { run_as "$BUILD_USER" "$@"; }	# (as_user.sh)
 case $WORK in
 "$BUILD_DIR"/ks-build-[0-9a-f]*) ;;
 *) fail "internal error: the build directory $WORK is not under $BUILD_DIR" ;;

@@ -9,15 +9,7 @@ set -u
 fail() { printf '%s\n' "$*"; exit 1; }
 me=$(id -un)
 [ -n "$DOCKER_USER" ] || DOCKER_USER=$me
-as_user() {
-	if [ "$DOCKER_USER" = "$me" ]; then
-		"$@"
-	elif [ "$(id -u)" = 0 ]; then
-		runuser -u "$DOCKER_USER" -- "$@"
-	else
-		sudo -n -u "$DOCKER_USER" -- "$@"
-	fi
-}
+as_user() { run_as "$DOCKER_USER" "$@"; }	# (as_user.sh)
 dk() { as_user docker --config "$CFG" "$@"; }
 last() { printf '%s\n' "$1" | grep . | tail -n 1; }
 command -v docker >/dev/null || fail "docker is not installed on this node"
