@@ -27,6 +27,8 @@ static int apps_more(struct req *, cJSON *);
 static int hostkey_get(struct req *);
 static int hostkey_check_post(struct req *);
 static int hostkey_post(struct req *);
+static int delete_get(struct req *);
+static int delete_post(struct req *);
 
 static const struct field app_fields[] = {
 	{ "name", FT_NAME, FF_REQ, 0, 0, NULL },
@@ -56,6 +58,12 @@ static const struct field hostkey_fields[] = {
 static const struct field hostkey_query[] = {
 	{ "op", FT_UUID, 0, 0, 0, NULL },
 };
+/* Deleting: the environments' volumes too only when asked and confirmed
+ * by typing the application's name. */
+static const struct field delete_fields[] = {
+	{ "remove_volumes", FT_BOOL, 0, 0, 0, NULL },
+	{ "confirm_name", FT_TEXT, 0, 0, 200, NULL },
+};
 
 static const struct field list_query[] = {
 	QUERY_SORT(m_app_sorts),
@@ -72,13 +80,23 @@ static const struct refusal refusals[] = {
 	{ NULL, NULL, NULL },
 };
 
+/* Whether the delete form asks for the volumes too (an empty value is
+ * no value: absent from r->in). */
+static int
+volumes_asked(const struct req *r)
+{
+	const char	*v = input_get(&r->in, "remove_volumes");
+
+	return v != NULL && strcmp(v, "true") == 0;
+}
+
 /* Deleting an application: what its environments run on their servers
- * is removed first (operations; volumes stay). */
+ * is removed first (operations; volumes only as delete_post confirmed). */
 static int
 apps_before_remove(struct req *r, const char *uuid)
 {
 	return deploy_plan_remove_app(&r->app->db, &r->app->cfg, &r->app->keys,
-	    uuid, r->user_id);
+	    uuid, volumes_asked(r), r->user_id);
 }
 
 static const struct resource apps = {
@@ -95,6 +113,11 @@ static const struct resource apps = {
 };
 
 const struct route app_routes[] = {
+	/* Before RES_ROUTES' (the first match wins): the delete page and
+	 * its form, with the volumes' confirmation. */
+	{ "GET", "/apps/:uuid/delete", delete_get, NULL, 0, 0, NULL, 0, &apps },
+	{ "POST", "/apps/:uuid/delete", delete_post, delete_fields, 2, 0, NULL,
+	    0, &apps },
 	RES_ROUTES("/apps", &apps, app_fields, NFIELDS, list_query,
 	    sizeof(list_query) / sizeof(list_query[0])),
 	{ "POST", "/apps/:uuid/deploy_key", deploy_key_post, key_fields, 1, 0,
@@ -470,4 +493,54 @@ out:
 	hostkey_scan_free(&h);
 	app_row_free(&a);
 	return rc == -1 ? 0 : rc;
+}
+
+/* The delete page (status; error: a refusal of its form), offering to
+ * delete the environments' volumes only when there are some. */
+static int
+delete_page(struct req *r, int status, const char *error)
+{
+	cJSON	*m, *v = NULL;
+	int	 rc, vols;
+
+	if ((rc = found(m_app_view(&r->app->db, r->params[0], &v))) != 0)
+		return rc;
+	if ((vols = deploy_has_volumes(&r->app->db, r->params[0], NULL)) == -1 ||
+	    (m = model_new(apps.t_delete, apps.nav)) == NULL) {
+		cJSON_Delete(v);
+		return 500;
+	}
+	cJSON_AddItemToObject(m, "app", v);
+	cJSON_AddBoolToObject(m, "has_volumes", vols == 1);
+	if (error != NULL)
+		model_field_error(m, "delete", error);
+	return page(r, status, "app_delete", m);
+}
+
+static int
+delete_get(struct req *r)
+{
+	return delete_page(r, 200, NULL);
+}
+
+/* The generic delete (cgi/res.c: apps_before_remove, then the row) once
+ * a removal of volumes asked for is confirmed; else 422, nothing done. */
+static int
+delete_post(struct req *r)
+{
+	struct app_row	 a;
+	const char	*msg;
+	int		 rc;
+
+	if ((rc = found(m_app_get(&r->app->db, r->params[0], &a))) != 0)
+		return rc;
+	if (r->invalid)
+		msg = "the confirmation was not understood";
+	else
+		msg = deploy_volumes_refused(volumes_asked(r),
+		    input_get(&r->in, "confirm_name"), a.name);
+	app_row_free(&a);
+	if (msg != NULL)
+		return delete_page(r, 422, msg);
+	return res_delete_post(r);
 }

@@ -59,8 +59,18 @@ static const struct field env_fields[] = {
 	{ "ext_registry_user", FT_TEXT, 0, 0, 128, NULL },
 	{ "ext_registry_password", FT_SECRET, 0, 0, 0, NULL },
 	{ "ext_registry_ca", FT_LINES, 0, 0, 16 * 1024, NULL },
+	/* A runtime server taken out: its volumes go too only when asked
+	 * and confirmed by typing the environment's name. */
+	{ "remove_volumes", FT_BOOL, FF_UPDATE, 0, 0, NULL },
+	{ "confirm_name", FT_TEXT, FF_UPDATE, 0, 200, NULL },
 };
 #define NFIELDS	(sizeof(env_fields) / sizeof(env_fields[0]))
+
+/* Deleting the environment: the same opt-in and confirmation. */
+static const struct field delete_fields[] = {
+	{ "remove_volumes", FT_BOOL, 0, 0, 0, NULL },
+	{ "confirm_name", FT_TEXT, 0, 0, 200, NULL },
+};
 
 /* "Build": a commit (else the pinned one, else the branch head), and
  * whether to build a commit again that was built already. */
@@ -75,15 +85,15 @@ static const struct field artifacts_query[] = {
 
 const struct route env_routes[] = {
 	{ "GET", "/apps/:uuid/envs/new", new_get, NULL, 0, 0, NULL, 0, NULL },
-	{ "POST", "/apps/:uuid/envs", create_post, env_fields, NFIELDS, 0, NULL,
-	    0, NULL },
+	{ "POST", "/apps/:uuid/envs", create_post, env_fields, NFIELDS,
+	    R_CREATE, NULL, 0, NULL },
 	{ "GET", "/apps/:uuid/envs/:uuid", show_get, NULL, 0, 0, NULL, 0, NULL },
 	{ "GET", "/apps/:uuid/envs/:uuid/edit", edit_get, NULL, 0, 0, NULL, 0,
 	    NULL },
-	{ "POST", "/apps/:uuid/envs/:uuid", update_post, env_fields, NFIELDS, 0,
-	    NULL, 0, NULL },
-	{ "POST", "/apps/:uuid/envs/:uuid/delete", delete_post, NULL, 0, 0, NULL,
-	    0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid", update_post, env_fields, NFIELDS,
+	    R_UPDATE, NULL, 0, NULL },
+	{ "POST", "/apps/:uuid/envs/:uuid/delete", delete_post, delete_fields,
+	    2, 0, NULL, 0, NULL },
 	{ "GET", "/apps/:uuid/envs/:uuid/artifacts", artifacts_get, NULL, 0, 0,
 	    artifacts_query, 1, NULL },
 	{ "POST", "/apps/:uuid/envs/:uuid/build", build_post, build_fields, 2, 0,
@@ -210,7 +220,8 @@ ferr(struct ferrs *fe, const char *field, const char *msg)
 }
 
 /* The form for a new environment (c->env not loaded) or an edit; after a
- * POST the submitted values win. Secrets are never put back: only
+ * POST of this form the submitted values win (after one of the delete
+ * form, refused, the stored ones). Secrets are never put back: only
  * whether one is stored. */
 static int
 form_page(struct req *r, int status, const struct envctx *c, int editing,
@@ -220,6 +231,7 @@ form_page(struct req *r, int status, const struct envctx *c, int editing,
 	cJSON		*m;
 	const char	*build = NULL, *loc = NULL, *src = NULL, *preset = NULL;
 	const struct env_row *e = &c->env;
+	int		 vols;
 
 	chosen.n = 0;
 	if ((m = model_new(editing ? "Edit environment" : "New environment",
@@ -234,8 +246,16 @@ form_page(struct req *r, int status, const struct envctx *c, int editing,
 		cJSON_AddStringToObject(m, "env_uuid", e->uuid);
 		cJSON_AddBoolToObject(m, "password_set",
 		    e->ext_registry_password_set == 1);
+		/* Deleting volumes is offered only where there are some. */
+		if ((vols = deploy_has_volumes(&r->app->db, r->params[0],
+		    e->uuid)) == -1) {
+			cJSON_Delete(m);
+			return 500;
+		}
+		cJSON_AddBoolToObject(m, "has_volumes", vols == 1);
+		cJSON_AddStringToObject(m, "env_name", e->name);
 	}
-	if (strcmp(r->method, "POST") == 0) {
+	if (strcmp(r->method, "POST") == 0 && r->route->fields == env_fields) {
 		model_form(m, r, env_fields, NFIELDS);
 		build = input_get(&r->in, "build_server");
 		loc = input_get(&r->in, "build_location");
@@ -472,13 +492,17 @@ save(struct req *r, int editing)
 	struct ferrs	 fe;
 	const char	*field, *msg;
 	char		 uuid[40], loc[200];
-	int		 rc;
+	int		 volumes, rc;
 
 	fe.n = 0;
 	if ((rc = load(r, &c, editing, editing)) != 0)
 		goto out;
 	if (!r->invalid)
 		check_build(r, &c, editing, &fe);
+	volumes = editing && is(input_get(&r->in, "remove_volumes"), "true");
+	if ((msg = deploy_volumes_refused(volumes, input_get(&r->in,
+	    "confirm_name"), c.env.name)) != NULL)
+		ferr(&fe, "confirm_name", msg);
 	if (r->invalid || fe.n > 0) {
 		rc = form_page(r, 422, &c, editing, &fe);
 		goto out;
@@ -507,10 +531,10 @@ save(struct req *r, int editing)
 		goto out;
 	}
 	/* A runtime server taken out: what runs there is removed (an
-	 * operation; its volumes stay). */
+	 * operation; its volumes only when confirmed above). */
 	for (size_t i = 0; editing && i < c.servers.n; i++) {
-		struct deploy_remove rq = { r->params[1], c.servers.v[i].uuid, 0, 0,
-		    r->user_id };
+		struct deploy_remove rq = { r->params[1], c.servers.v[i].uuid,
+		    volumes, 0, r->user_id };
 		char	 op[40], err[256];
 		int	 kept = 0;
 
@@ -670,31 +694,53 @@ update_post(struct req *r)
 	return save(r, 1);
 }
 
+/* Deleting an environment; its volumes too only when the box is ticked
+ * and its name typed (else 422 on the edit page: nothing removed). */
 static int
 delete_post(struct req *r)
 {
-	struct env_row	 e;
-	char		 loc[200];
-	int		 rc;
+	struct envctx	 c;
+	struct ferrs	 fe;
+	const char	*msg;
+	char		 loc[200], op[40], err[256];
+	int		 volumes, rc;
 
-	if ((rc = found(m_env_get(&r->app->db, r->params[0], r->params[1],
-	    &e))) != 0)
-		return rc;
-	env_row_free(&e);
+	fe.n = 0;
+	if ((rc = load(r, &c, 1, 1)) != 0)
+		goto out;
+	volumes = is(input_get(&r->in, "remove_volumes"), "true");
+	if (r->invalid)
+		msg = "the confirmation was not understood";
+	else
+		msg = deploy_volumes_refused(volumes, input_get(&r->in,
+		    "confirm_name"), c.env.name);
+	if (msg != NULL) {
+		ferr(&fe, "delete", msg);
+		rc = form_page(r, 422, &c, 1, &fe);
+		goto out;
+	}
 	/* What runs on its servers goes first (an operation of no
-	 * environment; volumes stay). */
+	 * environment). */
 	{
-		struct deploy_remove rq = { r->params[1], NULL, 0, 1, r->user_id };
-		char	 op[40], err[256];
+		struct deploy_remove rq = { r->params[1], NULL, volumes, 1,
+		    r->user_id };
 
 		if (deploy_plan_remove(&r->app->db, &r->app->cfg, &r->app->keys,
-		    &rq, op, err, sizeof(err)) == -1)
-			return 500;
+		    &rq, op, err, sizeof(err)) == -1) {
+			rc = 500;
+			goto out;
+		}
 	}
-	if (m_env_delete(&r->app->db, r->params[0], r->params[1]) != 0)
-		return 500;
+	if (m_env_delete(&r->app->db, r->params[0], r->params[1]) != 0) {
+		rc = 500;
+		goto out;
+	}
 	snprintf(loc, sizeof(loc), "/apps/%s", r->params[0]);
-	return flash_redirect(r, "ok", "Environment deleted.", loc);
+	rc = flash_redirect(r, "ok", volumes ? "Environment deleted; its "
+	    "volumes are being deleted too." : "Environment deleted.", loc);
+out:
+	envctx_free(&c);
+	return rc;
 }
 
 /* The artifacts page (status, and error: a refusal of "Deploy this

@@ -62,6 +62,15 @@
     {{#runtime_servers}}<label class="check"><input type="checkbox" name="runtime_servers" value="{{uuid}}"{{#checked}} checked{{/checked}}> {{name}} <code>{{address}}</code></label>{{/runtime_servers}}
   </fieldset>
   {{#err_runtime_servers}}<p class="field-error">Runtime servers: {{msg}}.</p>{{/err_runtime_servers}}
+  {{#has_volumes}}
+  <fieldset><legend>Volumes on a server taken out</legend>
+    <p class="hint">A runtime server unticked above stops running this environment; its volumes stay there unless you ask.</p>
+    <label class="check"><input type="checkbox" name="remove_volumes" value="1"> Also delete the volumes (their data is lost)</label>
+    <label>To confirm, type the environment's name, <code>{{env_name}}</code> <input name="confirm_name" value="" autocomplete="off" spellcheck="false"></label>
+  </fieldset>
+  {{/has_volumes}}
+  {{#err_remove_volumes}}<p class="field-error">Also delete the volumes: {{msg}}.</p>{{/err_remove_volumes}}
+  {{#err_confirm_name}}<p class="field-error">Confirmation: {{msg}}.</p>{{/err_confirm_name}}
   <label>Artifacts to keep <input name="retention_count" value="{{v_retention_count}}" required inputmode="numeric"></label>
   {{#err_retention_count}}<p class="field-error">Artifacts to keep {{msg}}.</p>{{/err_retention_count}}
   <div class="actions"><button type="submit">{{#editing}}Save{{/editing}}{{#NO_editing}}Create environment{{/NO_editing}}</button>
@@ -70,6 +79,11 @@
 {{#editing}}
 <form method="post" action="/apps/{{app_uuid}}/envs/{{env_uuid}}/delete" class="danger-zone">
   <input type="hidden" name="csrf" value="{{csrf}}">
+  {{#has_volumes}}
+  <label class="check"><input type="checkbox" name="remove_volumes" value="1"> Also delete the volumes (their data is lost)</label>
+  <label>To confirm, type the environment's name, <code>{{env_name}}</code> <input name="confirm_name" value="" autocomplete="off" spellcheck="false"></label>
+  {{/has_volumes}}
+  {{#err_delete}}<p class="field-error">Nothing was deleted: {{msg}}.</p>{{/err_delete}}
   <button type="submit" class="danger">Delete this environment</button>
 </form>
 {{/editing}}

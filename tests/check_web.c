@@ -3702,6 +3702,292 @@ START_TEST(env_delete_removes)
 }
 END_TEST
 
+/* ---- removing volumes only when confirmed (cgi/r_envs.c, r_apps.c) --- */
+
+/* An application (name aname) with an environment "production" whose
+ * service has a volume, and an active runtime server (sname) of it; with
+ * sname2, a second such server. UUIDs out. */
+static void
+vol_fixture(struct tw_client *cl, const char *aname, const char *sname,
+    const char *sname2, char app[40], char env[40], char srv[40],
+    char srv2[40])
+{
+	static const char add[] = "INSERT INTO environment_servers "
+	    "(environment_id, server_id) SELECT e.id, s.id FROM environments e, "
+	    "servers s WHERE e.uuid = $1 AND s.uuid = $2";
+	static const char pin[] = "UPDATE servers SET status = 'active', "
+	    "host_key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample', "
+	    "host_key_sha256 = 'SHA256:example' WHERE uuid = $1";
+
+	sql_app_env(aname, "production", app, env);
+	tw_sql_exec("INSERT INTO services (environment_id, name) SELECT id, 'web' "
+	    "FROM environments WHERE uuid = $1", 1, env);
+	tw_sql_exec("INSERT INTO service_volumes (service_id, name, mount_path) "
+	    "SELECT s.id, 'data', '/data' FROM services s JOIN environments e "
+	    "ON e.id = s.environment_id WHERE e.uuid = $1", 1, env);
+	web_server(cl, sname, 0, 1, srv);
+	tw_sql_exec(pin, 1, srv);
+	tw_sql_exec(add, 2, env, srv);
+	if (sname2 != NULL) {
+		web_server(cl, sname2, 0, 1, srv2);
+		tw_sql_exec(pin, 1, srv2);
+		tw_sql_exec(add, 2, env, srv2);
+	}
+}
+
+/* The "remove" operations of environment env with a step removing it from
+ * server sname, its volumes too (vols "1") or not ("0"). */
+static long
+removals(const char *env, const char *sname, const char *vols)
+{
+	return tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "operation_steps s ON s.operation_id = o.id WHERE o.kind = 'remove' "
+	    "AND s.name = 'Remove from ' || $2 AND s.script LIKE '%ENV_UUID=''' "
+	    "|| $1 || '''%' AND s.script LIKE '%VOLUMES=''' || $3 || '''%'", 3,
+	    env, sname, vols);
+}
+
+/* Every "remove" operation of environment env, whatever its volumes. */
+static long
+removals_any(const char *env)
+{
+	return tw_sql_long("SELECT count(*) FROM operations o JOIN "
+	    "operation_steps s ON s.operation_id = o.id WHERE o.kind = 'remove' "
+	    "AND s.script LIKE '%ENV_UUID=''' || $1 || '''%'", 1, env);
+}
+
+static void
+drop_removals(const char *env)
+{
+	tw_sql_exec("DELETE FROM operations o USING operation_steps s WHERE "
+	    "s.operation_id = o.id AND o.kind = 'remove' AND s.script LIKE "
+	    "'%ENV_UUID=''' || $1 || '''%'", 1, env);
+}
+
+/* A delete form: csrf, the volumes' box when box, and confirm (NULL: no
+ * name typed). */
+static void
+delete_form(struct buf *f, const char *csrf, int box, const char *confirm)
+{
+	buf_reset(f);
+	tw_fadd(f, "csrf", csrf);
+	if (box)
+		tw_fadd(f, "remove_volumes", "1");
+	if (confirm != NULL)
+		tw_fadd(f, "confirm_name", confirm);
+}
+
+/*
+ * Deleting an environment: the volumes' box only where there are
+ * volumes; ticked with a wrong or missing name, 422 with the reason and
+ * nothing removed or queued; ticked with the name, a removal whose
+ * script deletes the volumes; not ticked, one that keeps them.
+ */
+START_TEST(env_delete_volumes)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], sname[100], app[40], env[40], env2[40];
+	char		 srv[40], path[300];
+
+	tw_uniq(aname, sizeof(aname), "volenv");
+	tw_uniq(sname, sizeof(sname), "volenv-run");
+	vol_fixture(cl, aname, sname, NULL, app, env, srv, NULL);
+	/* A second environment on the same server, without volumes. */
+	tw_sql_str(env2, sizeof(env2), "INSERT INTO environments (application_id, "
+	    "name) SELECT id, 'staging' FROM applications WHERE uuid = $1 "
+	    "RETURNING uuid", 1, app);
+	tw_sql_exec("INSERT INTO environment_servers (environment_id, server_id) "
+	    "SELECT e.id, s.id FROM environments e, servers s WHERE e.uuid = $1 "
+	    "AND s.uuid = $2", 2, env2, srv);
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/edit", app, env2);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Delete this environment");
+	ck_hasnt(cl, "name=\"remove_volumes\"");
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/edit", app, env);
+	tw_form_csrf(cl, path);
+	ck_has(cl, "name=\"remove_volumes\" value=\"1\"> Also delete the volumes "
+	    "(their data is lost)");
+	ck_has(cl, "name=\"confirm_name\"");
+
+	buf_init(&f);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, env);
+	delete_form(&f, cl->csrf, 1, "Production");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Nothing was deleted: the name typed does not match, so the "
+	    "volumes were not deleted.");
+	delete_form(&f, cl->csrf, 1, NULL);
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Nothing was deleted: to delete the volumes, type the name to "
+	    "confirm.");
+	delete_form(&f, cl->csrf, 1, "");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments WHERE "
+	    "uuid = $1", 1, env), 1);
+	ck_assert_int_eq(removals_any(env), 0);
+
+	/* The other one, without the box: removed, its volumes kept. */
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, env2);
+	delete_form(&f, cl->csrf, 0, "staging");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(removals(env2, sname, "0"), 1);
+	ck_assert_int_eq(removals_any(env2), 1);
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/delete", app, env);
+	delete_form(&f, cl->csrf, 1, "production");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(removals(env, sname, "1"), 1);
+	ck_assert_int_eq(removals_any(env), 1);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM environments WHERE "
+	    "uuid = $1", 1, env), 0);
+
+	buf_release(&f);
+	drop_removals(env);
+	drop_removals(env2);
+	drop_app(app);
+	drop_server(srv);
+}
+END_TEST
+
+/*
+ * Taking runtime servers out of an environment on its form: the box and
+ * a wrong or missing name, 422 and the environment unchanged, nothing
+ * queued; without the box, the server's removal keeps the volumes; with
+ * it and the name, it deletes them.
+ */
+START_TEST(env_server_out_volumes)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], s1name[100], s2name[100], app[40], env[40];
+	char		 s1[40], s2[40], path[300], want[100], got[100];
+	const char	*only2[2], *none[1] = { NULL };
+
+	tw_uniq(aname, sizeof(aname), "volsrv");
+	tw_uniq(s1name, sizeof(s1name), "volsrv-1");
+	tw_uniq(s2name, sizeof(s2name), "volsrv-2");
+	vol_fixture(cl, aname, s1name, s2name, app, env, s1, s2);
+	only2[0] = s2;
+	only2[1] = NULL;
+	env_servers(env, want, sizeof(want));
+
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s/edit", app, env);
+	tw_form_csrf(cl, path);
+	ck_has(cl, "Volumes on a server taken out");
+	buf_init(&f);
+	snprintf(path, sizeof(path), "/apps/%s/envs/%s", app, env);
+	env_form(&f, cl->csrf, "production", "", "default", "", only2, "3");
+	tw_fadd(&f, "remove_volumes", "1");
+	tw_fadd(&f, "confirm_name", "staging");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Confirmation: the name typed does not match, so the volumes "
+	    "were not deleted.");
+	env_form(&f, cl->csrf, "production", "", "default", "", only2, "3");
+	tw_fadd(&f, "remove_volumes", "1");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Confirmation: to delete the volumes, type the name to "
+	    "confirm.");
+	env_servers(env, got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(removals_any(env), 0);
+
+	/* s1 out without the box: its volumes stay. */
+	env_form(&f, cl->csrf, "production", "", "default", "", only2, "3");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(removals(env, s1name, "0"), 1);
+	ck_assert_int_eq(removals_any(env), 1);
+	/* s2 out with the box and the name: they go. */
+	env_form(&f, cl->csrf, "production", "", "default", "", none, "3");
+	tw_fadd(&f, "remove_volumes", "1");
+	tw_fadd(&f, "confirm_name", "production");
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(removals(env, s2name, "1"), 1);
+	ck_assert_int_eq(removals_any(env), 2);
+	env_servers(env, got, sizeof(got));
+	ck_assert_str_eq(got, "");
+
+	buf_release(&f);
+	drop_removals(env);
+	drop_app(app);
+	drop_server(s1);
+	drop_server(s2);
+}
+END_TEST
+
+/*
+ * Deleting an application: the box only when one of its environments
+ * has volumes; a wrong or missing name, or a box not understood, 422 and
+ * nothing deleted or queued; the box and the name, the removal deletes
+ * the volumes; no box, it keeps them.
+ */
+START_TEST(app_delete_volumes)
+{
+	struct tw_client	*cl = tw_login();
+	struct buf	 f;
+	char		 aname[100], bname[100], sname[100], app[40], env[40];
+	char		 app2[40], env2[40], srv[40], path[300];
+
+	tw_uniq(aname, sizeof(aname), "volapp");
+	tw_uniq(bname, sizeof(bname), "volapp-b");
+	tw_uniq(sname, sizeof(sname), "volapp-run");
+	vol_fixture(cl, aname, sname, NULL, app, env, srv, NULL);
+	/* Another application on that server, without volumes. */
+	sql_app_env(bname, "production", app2, env2);
+	tw_sql_exec("INSERT INTO environment_servers (environment_id, server_id) "
+	    "SELECT e.id, s.id FROM environments e, servers s WHERE e.uuid = $1 "
+	    "AND s.uuid = $2", 2, env2, srv);
+
+	snprintf(path, sizeof(path), "/apps/%s/delete", app2);
+	ck_status(tw_get(cl, path), cl, 200);
+	ck_has(cl, "Delete application");
+	ck_hasnt(cl, "name=\"remove_volumes\"");
+	snprintf(path, sizeof(path), "/apps/%s/delete", app);
+	tw_form_csrf(cl, path);
+	ck_has(cl, "name=\"remove_volumes\" value=\"1\"> Also delete the volumes "
+	    "(their data is lost)");
+	ck_has(cl, "name=\"confirm_name\"");
+
+	buf_init(&f);
+	delete_form(&f, cl->csrf, 1, bname);
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Nothing was deleted: the name typed does not match, so the "
+	    "volumes were not deleted.");
+	ck_has(cl, "name=\"remove_volumes\"");
+	delete_form(&f, cl->csrf, 1, NULL);
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Nothing was deleted: to delete the volumes, type the name to "
+	    "confirm.");
+	delete_form(&f, cl->csrf, 0, aname);
+	tw_fadd(&f, "remove_volumes", "maybe");
+	ck_status(tw_post(cl, path, &f), cl, 422);
+	ck_has(cl, "Nothing was deleted: the confirmation was not understood.");
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1", 1, app), 1);
+	ck_assert_int_eq(removals_any(env), 0);
+
+	/* The other one without the box: volumes kept. */
+	snprintf(path, sizeof(path), "/apps/%s/delete", app2);
+	delete_form(&f, cl->csrf, 0, NULL);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(removals(env2, sname, "0"), 1);
+	ck_assert_int_eq(removals_any(env2), 1);
+
+	snprintf(path, sizeof(path), "/apps/%s/delete", app);
+	delete_form(&f, cl->csrf, 1, aname);
+	ck_status(tw_post(cl, path, &f), cl, 303);
+	ck_assert_int_eq(removals(env, sname, "1"), 1);
+	ck_assert_int_eq(removals_any(env), 1);
+	ck_assert_int_eq(tw_sql_long("SELECT count(*) FROM applications WHERE "
+	    "uuid = $1", 1, app), 0);
+
+	buf_release(&f);
+	drop_removals(env);
+	drop_removals(env2);
+	drop_server(srv);
+}
+END_TEST
+
 START_TEST(env_deploy_buttons)
 {
 	struct tw_client	*cl = tw_login();
@@ -3870,6 +4156,9 @@ web_suite(void)
 	tcase_add_test(tc, env_deploy_buttons);
 	tcase_add_test(tc, env_delete_removes);
 	tcase_add_test(tc, deploy_arch_refused);
+	tcase_add_test(tc, env_delete_volumes);
+	tcase_add_test(tc, env_server_out_volumes);
+	tcase_add_test(tc, app_delete_volumes);
 	suite_add_tcase(s, tc);
 	return s;
 }

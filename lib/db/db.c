@@ -801,6 +801,11 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_DEPLOY_APP_ENVS] = { "deploy_app_envs",
  "SELECT e.uuid FROM environments e JOIN applications a ON a.id = e.application_id "
  "WHERE a.uuid = $1::uuid ORDER BY e.id" },
+[ST_DEPLOY_VOLUME_COUNT] = { "deploy_volume_count",
+ "SELECT count(*) AS n FROM service_volumes v JOIN services s ON s.id = v.service_id "
+ "JOIN environments e ON e.id = s.environment_id JOIN applications a "
+ "ON a.id = e.application_id WHERE a.uuid = $1::uuid "
+ "AND ($2::uuid IS NULL OR e.uuid = $2::uuid)" },
 [ST_DEPLOY_VAR_SEALED] = { "deploy_var_sealed",
  "SELECT sealed FROM service_vars WHERE service_id = $1::bigint AND name = $2" },
 };

@@ -793,7 +793,7 @@ static const struct rowtype dapp_env_t = ROWTYPE(dapp_env, dapp_env_cols);
 
 int
 deploy_plan_remove_app(struct db *db, const struct config *cfg,
-    const struct keys *k, const char *app_uuid, long long user_id)
+    const struct keys *k, const char *app_uuid, int volumes, long long user_id)
 {
 	struct dapp_env	*v = NULL;
 	size_t		 n = 0;
@@ -805,13 +805,46 @@ deploy_plan_remove_app(struct db *db, const struct config *cfg,
 	    row_all(db, &dapp_env_t, ST_DEPLOY_APP_ENVS, 1, p, (void **)&v, &n) == -1)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct deploy_remove rq = { v[i].uuid, NULL, 0, 1, user_id };
+		struct deploy_remove rq = { v[i].uuid, NULL, volumes, 1, user_id };
 
 		if (deploy_plan_remove(db, cfg, k, &rq, uuid, err, sizeof(err)) == -1)
 			rc = -1;
 	}
 	row_unfill_all(&dapp_env_t, v, n);
 	return rc;
+}
+
+struct dvolcount {			/* ST_DEPLOY_VOLUME_COUNT */
+	long long	 n;
+};
+static const struct col dvolcount_cols[] = { COL(dvolcount, n, C_INT) };
+static const struct rowtype dvolcount_t = ROWTYPE(dvolcount, dvolcount_cols);
+
+int
+deploy_has_volumes(struct db *db, const char *app_uuid, const char *env_uuid)
+{
+	struct dvolcount c;
+	const char	*p[] = { app_uuid, env_uuid };
+
+	if (valid_uuid(app_uuid) != NULL ||
+	    (env_uuid != NULL && valid_uuid(env_uuid) != NULL) ||
+	    row_get(db, &dvolcount_t, ST_DEPLOY_VOLUME_COUNT, NP(p), p, &c) != 1)
+		return -1;
+	return c.n > 0;
+}
+
+const char *
+deploy_volumes_refused(int asked, const char *typed, const char *name)
+{
+	if (!asked)
+		return NULL;
+	/* A box can be ticked by accident; typing the name cannot. */
+	if (typed == NULL || typed[0] == '\0')
+		return "to delete the volumes, type the name to confirm";
+	if (name == NULL || strcmp(typed, name) != 0)
+		return "the name typed does not match, so the volumes were not "
+		    "deleted";
+	return NULL;
 }
 
 /* ------------------------------------------------------------ spooler */

@@ -56,7 +56,7 @@ int	deploy_plan(struct db *, const struct config *, const struct keys *,
  * be deleted (the operation then belongs to none; call it before the rows
  * go). uuid "" when there is no server. 0; 1 refused; -1 failure.
  * deploy_plan_remove_app: the same for every environment of an
- * application about to be deleted.
+ * application about to be deleted (volumes likewise).
  */
 struct deploy_remove {
 	const char	*env_uuid;
@@ -68,7 +68,22 @@ struct deploy_remove {
 int	deploy_plan_remove(struct db *, const struct config *, const struct keys *,
 	    const struct deploy_remove *, char uuid[40], char *err, size_t errsz);
 int	deploy_plan_remove_app(struct db *, const struct config *,
-	    const struct keys *, const char *app_uuid, long long user_id);
+	    const struct keys *, const char *app_uuid, int volumes,
+	    long long user_id);
+
+/* Whether the services of environment env_uuid of application app_uuid
+ * (env_uuid NULL: of any of its environments) have volumes: 1, 0, -1. */
+int	deploy_has_volumes(struct db *, const char *app_uuid,
+	    const char *env_uuid);
+
+/*
+ * The explicit confirmation a removal of volumes needs: asked (the
+ * "also delete the volumes" box) with typed, what the user typed, equal
+ * to name, the environment's or application's. NULL when volumes may go
+ * (or none were asked for), else why not, a phrase for the page.
+ */
+const char *deploy_volumes_refused(int asked, const char *typed,
+	    const char *name);
 
 /* The spooler's hooks (lib/ops/op.h): the image a deploy learns when it
  * runs (IMAGE REG_HOST ARCH REG_USER_EXTERNAL, from its artifact), what
