@@ -122,6 +122,12 @@ START_TEST(validation_ok)
 	ck_assert_ptr_null(input_get(&in, "count"));
 	ck_assert_ptr_null(input_get(&in, "note"));
 	input_release(&in);
+
+	/* An empty checkbox is unchecked too: a boolean is never absent
+	 * (handlers compare it without a NULL check). */
+	ck_assert_int_eq(validate("name=a&port=1&colour=green&build=", &in), 0);
+	ck_assert_str_eq(input_get(&in, "build"), "false");
+	input_release(&in);
 }
 END_TEST
 

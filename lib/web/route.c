@@ -181,7 +181,14 @@ route_validate(const struct field *fields, size_t n, unsigned skip,
 			if (msg == NULL && norm[0] == '\0') {
 				if (f->flags & FF_REQ)
 					msg = "is required";
-				else
+				else if (f->type == FT_BOOL) {
+					/* An empty checkbox is unchecked: a
+					 * boolean always has its value. */
+					if (kvlist_add(&in->vals, f->name,
+					    "false") == -1)
+						return -1;
+					continue;
+				} else
 					continue;	/* empty optional: absent */
 			}
 			if (msg != NULL) {
