@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "testutil.h"
+#include "tu_hook.h"
 #include "tu_web.h"
 
 static const char	*ks_url, *ks_ca, *ks_dir;
@@ -52,123 +53,12 @@ teardown(void)
 	tw_teardown();
 }
 
-/* ---- a Git host's delivery ---- */
-
-struct reply {
-	long		 status;
-	struct buf	 body;
-};
-
-static size_t
-collect(char *p, size_t sz, size_t n, void *arg)
-{
-	return buf_put(arg, p, sz * n) == 0 ? sz * n : 0;
-}
-
-/* POSTs body to /hooks/git/ENV with the headers (NULL-terminated), no
- * cookie, as a Git host does. */
-static long
-deliver(struct reply *r, const char *env, const char *ctype, const char *body,
-    size_t len, const char *const *hdrs)
-{
-	struct curl_slist	*h = NULL;
-	CURL			*c;
-	char			 url[512], ct[128];
-	CURLcode		 rc;
-
-	buf_reset(&r->body);
-	r->status = 0;
-	ck_assert_ptr_nonnull(c = curl_easy_init());
-	snprintf(url, sizeof(url), "%s/hooks/git/%s", ks_url, env);
-	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-	h = curl_slist_append(h, ct);
-	h = curl_slist_append(h, "Expect:");
-	for (size_t i = 0; hdrs != NULL && hdrs[i] != NULL; i++)
-		h = curl_slist_append(h, hdrs[i]);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CAINFO, ks_ca);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	/* A 413 may come before the whole body was sent. */
-	if (rc != CURLE_OK && r->status == 0)
-		ck_abort_msg("POST %s: %s", url, curl_easy_strerror(rc));
-	return r->status;
-}
-
 #define ck_reply(expr, r, want, text) do {				\
 	long st_ = (expr);						\
 	if (st_ != (want) || strstr(buf_cstr(&(r)->body), (text)) == NULL) \
 		ck_abort_msg("%s: status %ld (want %d), body lacks \"%s\":\n%.2000s", \
 		    #expr, st_, (want), (text), buf_cstr(&(r)->body));	\
 } while (0)
-
-/* X-Hub-Signature-256 of body under secret, computed here with libsodium
- * (not by lib/domain/hook.c). */
-static void
-gh_sign(char out[128], const char *secret, const char *body, size_t len)
-{
-	crypto_auth_hmacsha256_state	 st;
-	unsigned char			 mac[32];
-	char				 hex[65];
-
-	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret,
-	    strlen(secret));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-	crypto_auth_hmacsha256_final(&st, mac);
-	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	snprintf(out, 128, "X-Hub-Signature-256: sha256=%s", hex);
-}
-
-/* A GitHub delivery of event with body, signed with secret; delivery id
- * id (NULL: none). */
-static long
-github(struct reply *r, const char *secret, const char *event,
-    const char *id, const char *body)
-{
-	char	 sig[128], ev[64], del[256];
-	const char *h[4] = { sig, ev, NULL, NULL };
-
-	gh_sign(sig, secret, body, strlen(body));
-	snprintf(ev, sizeof(ev), "X-GitHub-Event: %s", event);
-	if (id != NULL) {
-		snprintf(del, sizeof(del), "X-GitHub-Delivery: %s", id);
-		h[2] = del;
-	}
-	return deliver(r, env_uuid, "application/json", body, strlen(body), h);
-}
-
-static long
-gitlab(struct reply *r, const char *token, const char *event, const char *id,
-    const char *body)
-{
-	char	 tok[160], ev[64], del[256];
-	const char *h[4] = { tok, ev, NULL, NULL };
-
-	snprintf(tok, sizeof(tok), "X-Gitlab-Token: %s", token);
-	snprintf(ev, sizeof(ev), "X-Gitlab-Event: %s", event);
-	if (id != NULL) {
-		snprintf(del, sizeof(del), "X-Gitlab-Event-UUID: %s", id);
-		h[2] = del;
-	}
-	return deliver(r, env_uuid, "application/json", body, strlen(body), h);
-}
-
-static void
-push_json(char *out, size_t sz, const char *ref, const char *after)
-{
-	snprintf(out, sz, "{\"ref\":\"%s\",\"before\":"
-	    "\"1111111111111111111111111111111111111111\",\"after\":\"%s\","
-	    "\"repository\":{\"full_name\":\"t/hook\"}}", ref, after);
-}
 
 /* ---- the environment's page ---- */
 
@@ -231,7 +121,7 @@ ck_log(const char *want, const char *never)
 START_TEST(page_reveals_and_rotates)
 {
 	struct tw_client	*cl = tw_login();
-	struct reply		 r;
+	struct tk_reply		 r;
 	struct buf		 f;
 	char			 path[200], s1[65], s2[65], url[300], body[512];
 
@@ -259,9 +149,9 @@ START_TEST(page_reveals_and_rotates)
 		buf_release(&f);
 		ck_hasnt(anon, s1);
 	}
-	push_json(body, sizeof(body), "refs/heads/main",
+	tk_push_json(body, sizeof(body), "refs/heads/main",
 	    "0000000000000000000000000000000000000000");
-	ck_reply(github(&r, s1, "push", NULL, body), &r, 202, "deleted");
+	ck_reply(tk_github(&r, env_uuid, s1, "push", NULL, body), &r, 202, "deleted");
 	/* Rotate: the old secret is refused, the new one works. */
 	buf_init(&f);
 	tw_fadd(&f, "csrf", cl->csrf);
@@ -271,10 +161,10 @@ START_TEST(page_reveals_and_rotates)
 	buf_release(&f);
 	reveal(cl, s2);
 	ck_assert_str_ne(s1, s2);
-	ck_reply(github(&r, s1, "push", NULL, body), &r, 401, "refused");
-	ck_reply(gitlab(&r, s1, "Push Hook", NULL, body), &r, 401, "refused");
-	ck_reply(github(&r, s2, "push", NULL, body), &r, 202, "deleted");
-	ck_reply(gitlab(&r, s2, "Push Hook", NULL, body), &r, 202, "deleted");
+	ck_reply(tk_github(&r, env_uuid, s1, "push", NULL, body), &r, 401, "refused");
+	ck_reply(tk_gitlab(&r, env_uuid, s1, "Push Hook", NULL, body), &r, 401, "refused");
+	ck_reply(tk_github(&r, env_uuid, s2, "push", NULL, body), &r, 202, "deleted");
+	ck_reply(tk_gitlab(&r, env_uuid, s2, "Push Hook", NULL, body), &r, 202, "deleted");
 	buf_release(&r.body);
 }
 END_TEST
@@ -284,36 +174,36 @@ END_TEST
 START_TEST(nothing_to_do)
 {
 	struct tw_client	*cl = tw_login();
-	struct reply		 r;
+	struct tk_reply		 r;
 	char			 s[65], body[512];
 	static const char	 sha[] = "89abcdef0123456789abcdef0123456789abcdef";
 
 	buf_init(&r.body);
 	reveal(cl, s);
-	ck_reply(github(&r, s, "ping", "d-ping", "{\"zen\":\"Keep it logically "
+	ck_reply(tk_github(&r, env_uuid, s, "ping", "d-ping", "{\"zen\":\"Keep it logically "
 	    "awesome.\",\"hook_id\":1}"), &r, 202, "pong");
-	ck_reply(github(&r, s, "pull_request", "d-pr", "{\"action\":\"opened\"}"),
+	ck_reply(tk_github(&r, env_uuid, s, "pull_request", "d-pr", "{\"action\":\"opened\"}"),
 	    &r, 202, "not a push event");
-	push_json(body, sizeof(body), "refs/heads/feature", sha);
-	ck_reply(github(&r, s, "push", "d-other", body), &r, 202,
+	tk_push_json(body, sizeof(body), "refs/heads/feature", sha);
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-other", body), &r, 202,
 	    "a push to feature; this environment deploys main");
-	ck_reply(gitlab(&r, s, "Push Hook", "d-other-gl", body), &r, 202,
+	ck_reply(tk_gitlab(&r, env_uuid, s, "Push Hook", "d-other-gl", body), &r, 202,
 	    "this environment deploys main");
-	ck_reply(gitlab(&r, s, "Tag Push Hook", "d-tag-gl", body), &r, 202,
+	ck_reply(tk_gitlab(&r, env_uuid, s, "Tag Push Hook", "d-tag-gl", body), &r, 202,
 	    "not a push event");
-	push_json(body, sizeof(body), "refs/tags/v1", sha);
-	ck_reply(github(&r, s, "push", "d-tag", body), &r, 202, "not a branch");
+	tk_push_json(body, sizeof(body), "refs/tags/v1", sha);
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-tag", body), &r, 202, "not a branch");
 	/* The environment's own branch set: main is now another one. */
 	tw_sql_exec("UPDATE environments SET branch = 'release' WHERE uuid = $1",
 	    1, env_uuid);
-	push_json(body, sizeof(body), "refs/heads/main", sha);
-	ck_reply(github(&r, s, "push", "d-main", body), &r, 202,
+	tk_push_json(body, sizeof(body), "refs/heads/main", sha);
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-main", body), &r, 202,
 	    "this environment deploys release");
 	/* Pinned: a push to its branch deploys nothing. */
 	tw_sql_exec("UPDATE environments SET pinned_commit = $2 WHERE uuid = $1",
 	    2, env_uuid, sha);
-	push_json(body, sizeof(body), "refs/heads/release", sha);
-	ck_reply(github(&r, s, "push", "d-pinned", body), &r, 202, "pinned");
+	tk_push_json(body, sizeof(body), "refs/heads/release", sha);
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-pinned", body), &r, 202, "pinned");
 	ck_assert_int_eq(count("operations"), 0);
 	ck_assert_int_eq(count("hook_deliveries"), 0);
 	buf_release(&r.body);
@@ -325,7 +215,7 @@ END_TEST
 START_TEST(refused_and_logged)
 {
 	struct tw_client	*cl = tw_login();
-	struct reply		 r;
+	struct tk_reply		 r;
 	char			 s[65], canary[64], body[512], want[256], sig[128];
 	char			 other[40], answer[512];
 	const char		*h[3];
@@ -337,7 +227,7 @@ START_TEST(refused_and_logged)
 	    "\"89abcdef0123456789abcdef0123456789abcdef\",\"note\":\"%s\"}",
 	    canary);
 	/* Signed with another secret. */
-	ck_reply(github(&r, "0000000000000000000000000000000000000000000000000000"
+	ck_reply(tk_github(&r, env_uuid, "0000000000000000000000000000000000000000000000000000"
 	    "000000000000", "push", NULL, body), &r, 401, "refused");
 	snprintf(answer, sizeof(answer), "%s", buf_cstr(&r.body));
 	snprintf(want, sizeof(want), "hook: refused a delivery for environment "
@@ -345,17 +235,17 @@ START_TEST(refused_and_logged)
 	    env_uuid);
 	ck_log(want, canary);
 	/* The signature of another body. */
-	gh_sign(sig, s, "{}", 2);
+	tk_gh_sign(sig, s, "{}", 2);
 	h[0] = sig;
 	h[1] = "X-GitHub-Event: push";
 	h[2] = NULL;
-	ck_reply(deliver(&r, env_uuid, "application/json", body, strlen(body), h),
+	ck_reply(tk_deliver(&r, env_uuid, "application/json", body, strlen(body), h),
 	    &r, 401, "refused");
 	ck_assert_str_eq(buf_cstr(&r.body), answer);
 	ck_log(want, sig + strlen("X-Hub-Signature-256: sha256="));
 	/* A GitLab token that is not the secret, in a log line with no
 	 * token. */
-	ck_reply(gitlab(&r, "wrong-token-canary", "Push Hook", NULL, body), &r,
+	ck_reply(tk_gitlab(&r, env_uuid, "wrong-token-canary", "Push Hook", NULL, body), &r,
 	    401, "refused");
 	ck_assert_str_eq(buf_cstr(&r.body), answer);
 	snprintf(want, sizeof(want), "hook: refused a delivery for environment "
@@ -365,7 +255,7 @@ START_TEST(refused_and_logged)
 	/* No proof at all. */
 	h[0] = "X-GitHub-Event: push";
 	h[1] = NULL;
-	ck_reply(deliver(&r, env_uuid, "application/json", body, strlen(body), h),
+	ck_reply(tk_deliver(&r, env_uuid, "application/json", body, strlen(body), h),
 	    &r, 401, "refused");
 	snprintf(want, sizeof(want), "environment %s from 127.0.0.1: no "
 	    "X-Hub-Signature-256 or X-Gitlab-Token header", env_uuid);
@@ -373,11 +263,11 @@ START_TEST(refused_and_logged)
 	/* An environment that does not exist: the same answer. */
 	snprintf(other, sizeof(other), "%s", env_uuid);
 	other[0] = other[0] == 'a' ? 'b' : 'a';
-	gh_sign(sig, s, body, strlen(body));
+	tk_gh_sign(sig, s, body, strlen(body));
 	h[0] = sig;
 	h[1] = "X-GitHub-Event: push";
 	h[2] = NULL;
-	ck_reply(deliver(&r, other, "application/json", body, strlen(body), h),
+	ck_reply(tk_deliver(&r, other, "application/json", body, strlen(body), h),
 	    &r, 401, "refused");
 	ck_assert_str_eq(buf_cstr(&r.body), answer);
 	snprintf(want, sizeof(want), "environment %s from 127.0.0.1: no such "
@@ -395,7 +285,7 @@ END_TEST
 START_TEST(size_and_type)
 {
 	struct tw_client	*cl = tw_login();
-	struct reply		 r;
+	struct tk_reply		 r;
 	char			 s[65], sig[128], *big;
 	const char		*h[3];
 	size_t			 n = 1024 * 1024 + 1;
@@ -406,18 +296,18 @@ START_TEST(size_and_type)
 	memset(big, ' ', n);
 	big[0] = '{';
 	big[n - 1] = '}';
-	gh_sign(sig, s, big, n);
+	tk_gh_sign(sig, s, big, n);
 	h[0] = sig;
 	h[1] = "X-GitHub-Event: push";
 	h[2] = NULL;
-	ck_assert_int_eq(deliver(&r, env_uuid, "application/json", big, n, h), 413);
+	ck_assert_int_eq(tk_deliver(&r, env_uuid, "application/json", big, n, h), 413);
 	/* One byte less is read (and is no push). */
-	gh_sign(sig, s, big + 1, n - 1);
-	ck_reply(deliver(&r, env_uuid, "application/json", big + 1, n - 1, h),
+	tk_gh_sign(sig, s, big + 1, n - 1);
+	ck_reply(tk_deliver(&r, env_uuid, "application/json", big + 1, n - 1, h),
 	    &r, 400, "not a JSON object");
 	free(big);
-	gh_sign(sig, s, "ref=main", 8);
-	ck_reply(deliver(&r, env_uuid, "text/plain", "ref=main", 8, h), &r, 415,
+	tk_gh_sign(sig, s, "ref=main", 8);
+	ck_reply(tk_deliver(&r, env_uuid, "text/plain", "ref=main", 8, h), &r, 415,
 	    "application/json");
 	ck_assert_int_eq(count("operations"), 0);
 	buf_release(&r.body);
@@ -430,14 +320,14 @@ END_TEST
 START_TEST(refused_plan_not_recorded)
 {
 	struct tw_client	*cl = tw_login();
-	struct reply		 r;
+	struct tk_reply		 r;
 	char			 s[65], body[512], want[256];
 	static const char	 sha[] = "89abcdef0123456789abcdef0123456789abcdef";
 
 	buf_init(&r.body);
 	reveal(cl, s);
-	push_json(body, sizeof(body), "refs/heads/main", sha);
-	ck_reply(gitlab(&r, s, "Push Hook", "d-refused", body), &r, 409,
+	tk_push_json(body, sizeof(body), "refs/heads/main", sha);
+	ck_reply(tk_gitlab(&r, env_uuid, s, "Push Hook", "d-refused", body), &r, 409,
 	    "\"status\":\"refused\"");
 	snprintf(want, sizeof(want), "hook: environment %s: push of %.12s not "
 	    "deployed: ", env_uuid, sha);
@@ -445,9 +335,9 @@ START_TEST(refused_plan_not_recorded)
 	ck_assert_int_eq(count("operations"), 0);
 	ck_assert_int_eq(count("hook_deliveries"), 0);
 	/* Redelivered: tried again, not "already received". */
-	ck_reply(gitlab(&r, s, "Push Hook", "d-refused", body), &r, 409,
+	ck_reply(tk_gitlab(&r, env_uuid, s, "Push Hook", "d-refused", body), &r, 409,
 	    "\"status\":\"refused\"");
-	ck_reply(github(&r, s, "push", "d-refused-gh", body), &r, 409,
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-refused-gh", body), &r, 409,
 	    "\"status\":\"refused\"");
 	ck_assert_int_eq(count("operations"), 0);
 	ck_assert_int_eq(count("hook_deliveries"), 0);
@@ -465,7 +355,7 @@ END_TEST
 START_TEST(push_queues_once)
 {
 	struct tw_client	*cl = tw_login();
-	struct reply		 r;
+	struct tk_reply		 r;
 	char			 s[65], body[512], srv[96], op[40], cell[64];
 	const char		*p;
 	static const char	 sha[] = "89abcdef0123456789abcdef0123456789abcdef";
@@ -484,8 +374,8 @@ START_TEST(push_queues_once)
 	tw_sql_exec("UPDATE environments SET build_location = 'external', "
 	    "ext_registry_host = 'reg.example.test:5000', ext_registry_user = 'u', "
 	    "ext_registry_password_sealed = 'sealed' WHERE uuid = $1", 1, env_uuid);
-	push_json(body, sizeof(body), "refs/heads/main", sha);
-	ck_reply(github(&r, s, "push", "d-queued", body), &r, 202,
+	tk_push_json(body, sizeof(body), "refs/heads/main", sha);
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-queued", body), &r, 202,
 	    "\"status\":\"queued\"");
 	ck_assert_ptr_nonnull(p = strstr(buf_cstr(&r.body), "\"operation\":\""));
 	snprintf(op, sizeof(op), "%.36s", p + strlen("\"operation\":\""));
@@ -498,12 +388,12 @@ START_TEST(push_queues_once)
 	    "o.kind = 'build' AND o.commit_sha = $2", 2, env_uuid, sha), 1);
 	long n = count("operations");
 	/* Redelivered: nothing new. */
-	ck_reply(github(&r, s, "push", "d-queued", body), &r, 202,
+	ck_reply(tk_github(&r, env_uuid, s, "push", "d-queued", body), &r, 202,
 	    "already received");
 	ck_assert_int_eq(count("operations"), n);
 	ck_assert_int_eq(count("hook_deliveries"), 1);
 	/* GitLab, another delivery: queued again. */
-	ck_reply(gitlab(&r, s, "Push Hook", "d-queued-gl", body), &r, 202,
+	ck_reply(tk_gitlab(&r, env_uuid, s, "Push Hook", "d-queued-gl", body), &r, 202,
 	    "\"status\":\"queued\"");
 	ck_assert_int_eq(count("hook_deliveries"), 2);
 	buf_release(&r.body);
