@@ -43,6 +43,7 @@ struct run_step {			/* ST_OP_RUN_STEPS */
 	long long	 step_group;	/* M_NULL: a group of its own */
 	int		 always;
 	char		*reports;	/* NULL: the step reports nothing */
+	int		 finish;	/* a cancel lets it run to its end */
 };
 static const struct col run_step_cols[] = {
 	COL(run_step, id, C_INT), COL(run_step, ordinal, C_INT),
@@ -52,6 +53,7 @@ static const struct col run_step_cols[] = {
 	COL(run_step, status, C_STR), COL(run_step, keep_going, C_BOOL),
 	COL(run_step, secret_names, C_STR), COL(run_step, step_group, C_INT),
 	COL(run_step, always, C_BOOL), COL(run_step, reports, C_STR),
+	COL(run_step, finish, C_BOOL),
 };
 static const struct rowtype run_step_t = ROWTYPE(run_step, run_step_cols);
 
@@ -277,8 +279,11 @@ renew_now(struct run *r)
 	rc = op_renew(r->sp->db, r->c, r->sp->lease_s);
 	if (rc <= 0)
 		r->lost = 1;
-	else if (rc == 2)
+	else if (rc == 2) {
+		if (!r->cancel)
+			log_info("operation %lld: cancel requested", r->c->id);
 		r->cancel = 1;
+	}
 	r->renewed = time(NULL);
 }
 
