@@ -390,12 +390,14 @@ START_TEST(ctl_deploy)
 	    "exit %d: %s", rc, out);
 	out[36] = '\0';
 	p[1] = out;
+	/* (Its step a cancel lets finish: lib/ops/spool.c.) */
 	sqlv(cell, sizeof(cell), "SELECT o.kind || ' ' || o.status || ' ' || "
-	    "b.uuid FROM operations o JOIN build_artifacts b ON b.id = "
-	    "o.artifact_id JOIN environments e ON e.id = o.environment_id "
-	    "WHERE e.uuid = $1 AND o.uuid = $2", 2, p);
+	    "b.uuid || ' ' || (SELECT string_agg(s.finish::text, ',') FROM "
+	    "operation_steps s WHERE s.operation_id = o.id) FROM operations o "
+	    "JOIN build_artifacts b ON b.id = o.artifact_id JOIN environments e "
+	    "ON e.id = o.environment_id WHERE e.uuid = $1 AND o.uuid = $2", 2, p);
 	free(out);
-	snprintf(cmd, sizeof(cmd), "deploy queued %s", art);
+	snprintf(cmd, sizeof(cmd), "deploy queued %s true", art);
 	ck_assert_str_eq(cell, cmd);
 
 	sqlv(NULL, 0, "DELETE FROM operations WHERE environment_id = "

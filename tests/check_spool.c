@@ -1040,6 +1040,132 @@ START_TEST(cleanup_after_cancel)
 }
 END_TEST
 
+/* Waits (a bounded poll) until step ordinal of operation id is in status
+ * want. */
+static void
+wait_step_status(long long id, int ordinal, const char *want, int secs)
+{
+	char	 st[32];
+
+	for (int i = 0; i < secs * 10; i++) {
+		ts_step_field(id, ordinal, "status", st, sizeof(st));
+		if (strcmp(st, want) == 0)
+			return;
+		usleep(100000);
+	}
+	ck_abort_msg("step %d not %s after %d s: %s", ordinal, want, secs,
+	    ts_op_report(id));
+}
+
+/* Waits (a bounded poll) until the spooler's log says it saw the cancel of
+ * operation id. */
+static void
+wait_cancel_seen(long long id, int secs)
+{
+	char	 logp[512], needle[64], *log;
+	int	 seen = 0;
+
+	snprintf(logp, sizeof(logp), "%s/log/spooler-test.log", ts_dir);
+	snprintf(needle, sizeof(needle), "operation %lld: cancel requested", id);
+	for (int i = 0; i < secs * 10 && !seen; i++) {
+		log = tu_slurp(logp, NULL);
+		seen = log != NULL && strstr(log, needle) != NULL;
+		free(log);
+		if (!seen)
+			usleep(100000);
+	}
+	ck_assert_msg(seen, "the spooler did not see the cancel within %d s: %s",
+	    secs, ts_op_report(id));
+}
+
+/*
+ * A group of three steps run one at a time (step_fanout 1); a cancel comes
+ * while the first runs (the spooler has seen it), then the first is let go
+ * on (its flag file). Returns the operation, ended.
+ */
+static long long
+cancel_mid_group(int finish)
+{
+	char	 flag[256], script[1024], st[32], ids[24];
+	struct op_step_in s[] = {
+		{ .name = "first", .target = "control_node", .script = script,
+		  .timeout_s = 120, .group = 1, .finish = finish },
+		{ .name = "second", .target = "control_node", .script = "echo done-2",
+		  .timeout_s = 60, .group = 1, .finish = finish },
+		{ .name = "third", .target = "control_node", .script = "echo done-3",
+		  .timeout_s = 60, .group = 1, .finish = finish },
+	};
+	const char *p[] = { ids };
+	FILE	*f;
+	long long id;
+
+	snprintf(flag, sizeof(flag), "%s/go", ts_tmp);
+	/* Waits at most 60 s for the flag. */
+	snprintf(script, sizeof(script), "echo waiting; for i in $(seq 600); do "
+	    "[ -e %s ] && break; sleep 0.1; done; [ -e %s ] || exit 9; "
+	    "echo done-1", flag, flag);
+	ts_spooler_start("KEYSTONE_STEP_FANOUT=1");
+	id = ts_create(s, 3, NULL, 0);
+	wait_step_status(id, 1, "running", 30);
+	snprintf(ids, sizeof(ids), "%lld", id);
+	PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = $1::bigint",
+	    1, p));
+	wait_cancel_seen(id, 20);
+	ck_assert_ptr_nonnull(f = fopen(flag, "w"));
+	fclose(f);
+	ts_wait_done(id, 60, st, sizeof(st));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", ts_op_report(id));
+	/* The steps after it never started. */
+	for (int i = 2; i <= 3; i++) {
+		ts_step_field(id, i, "status", st, sizeof(st));
+		ck_assert_msg(strcmp(st, "skipped") == 0, "step %d: %s", i,
+		    ts_op_report(id));
+		ts_step_field(id, i, "started_at", st, sizeof(st));
+		ck_assert_msg(st[0] == '\0', "step %d started: %s", i,
+		    ts_op_report(id));
+	}
+	return id;
+}
+
+/*
+ * A cancel lets a running "finish" step (a deploy to one server) run to
+ * its end; the steps not yet started never start; the operation ends
+ * cancelled.
+ */
+START_TEST(cancel_lets_finish_step_end)
+{
+	char	 st[32], err[256], *out;
+	long long id;
+
+	id = cancel_mid_group(1);
+	ts_step_field(id, 1, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "succeeded") == 0, "%s", ts_op_report(id));
+	out = ts_step_output(id, 1);
+	ck_assert_str_eq(out, "waiting\ndone-1\n");
+	free(out);
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 2 (second): cancelled before it started");
+}
+END_TEST
+
+/* The same without "finish": the cancel stops the running step. */
+START_TEST(cancel_stops_running_step)
+{
+	char	 st[32], err[256], *out;
+	long long id;
+
+	id = cancel_mid_group(0);
+	ts_step_field(id, 1, "status", st, sizeof(st));
+	ck_assert_msg(strcmp(st, "cancelled") == 0, "%s", ts_op_report(id));
+	out = ts_step_output(id, 1);
+	ck_assert_msg(strstr(out, "done-1") == NULL, "the cancelled step ran to "
+	    "its end: %s", out);
+	free(out);
+	ts_op_field(id, "error", err, sizeof(err));
+	ck_assert_str_eq(err, "step 1 (first): cancelled");
+}
+END_TEST
+
 /*
  * A member of a group fails: without keep_going the members still running
  * finish, later steps are skipped, the always-run step runs; with
@@ -1221,6 +1347,8 @@ main(void)
 	tcase_add_test(tc, cleanup_after_failure);
 	tcase_add_test(tc, cleanup_after_timeout);
 	tcase_add_test(tc, cleanup_after_cancel);
+	tcase_add_test(tc, cancel_lets_finish_step_end);
+	tcase_add_test(tc, cancel_stops_running_step);
 	tcase_add_test(tc, group_member_fails);
 	tcase_add_test(tc, kill9_group_cleanup);
 	tcase_add_test(tc, sigterm_hands_over_cleanup);

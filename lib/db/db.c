@@ -393,9 +393,9 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_STEP_INSERT] = { "op_step_insert",
  "INSERT INTO operation_steps (operation_id, ordinal, name, target, server_id, "
  " script, idempotent, timeout_s, keep_going, check_node, check_name, secret_names, "
- " step_group, always, reports) "
+ " step_group, always, reports, finish) "
  "VALUES ($1::bigint, $2::int, $3, $4, $5::bigint, $6, $7::bool, $8::int, $9::bool, "
- " $10, $11, $12, $13::int, $14::bool, $15)" },
+ " $10, $11, $12, $13::int, $14::bool, $15, $16::bool)" },
 [ST_OP_SECRET_INSERT] = { "op_secret_insert",
  "INSERT INTO operation_secrets (operation_id, name, sealed) VALUES ($1::bigint, $2, $3)" },
 /* An operation waits for another (lib/ops/plan.c); needs: only if it succeeds. */
@@ -411,7 +411,7 @@ static const struct stmtdef stmts[ST__MAX] = {
 [ST_OP_RUN_STEPS] = { "op_run_steps",
  "SELECT s.id, s.ordinal, s.name, s.target, s.server_id, s.script, s.idempotent, "
  " s.timeout_s, s.status, s.keep_going, s.secret_names, s.step_group, s.always, "
- " s.reports "
+ " s.reports, s.finish "
  "FROM operation_steps s "
  "WHERE s.operation_id = $1::bigint "
  "ORDER BY s.ordinal" },

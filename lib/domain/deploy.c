@@ -490,6 +490,11 @@ deploy_steps(struct plan *pl, int op, const struct dctx *d, int external)
 		st.timeout_s = 1800;
 		st.keep_going = 1;
 		st.group = 1;
+		/* A cancel lets a server's deploy end (its health gate, or
+		 * the digest that ran before put back): stopped half-way, the
+		 * old container is down and the new one unchecked. Servers
+		 * not yet started are skipped. */
+		st.finish = 1;
 		st.reports = "deployed";
 		st.secrets = plan_str(pl, buf_cstr(&secrets));
 		buf_release(&secrets);
@@ -754,6 +759,9 @@ deploy_plan_remove(struct db *db, const struct config *cfg,
 		st.timeout_s = 600;
 		st.keep_going = 1;
 		st.group = 1;
+		/* Stopped half-way, a server's service may be down while its
+		 * directory and record still say it runs there. */
+		st.finish = 1;
 		st.idempotent = 1;
 		st.secrets = "";
 		st.reports = "deployed";

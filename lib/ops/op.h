@@ -46,6 +46,10 @@ struct op_step_in {
 	 * ("commit"...; lines "KS_REPORT key=value ..."), or NULL. Only a
 	 * step whose output Keystone's own commands print may report. */
 	const char	*reports;
+	/* Once started, a cancel lets it run to its end (a change a server
+	 * should not be left half-way through); its timeout and a spooler's
+	 * shutdown past its grace still stop it. Not started: skipped. */
+	int		 finish;
 };
 
 /*

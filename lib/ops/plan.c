@@ -374,7 +374,8 @@ insert_op(struct db *db, struct plan *pl, struct pop *o, const struct keys *k)
 		    s->idempotent ? "true" : "false", to,
 		    s->keep_going ? "true" : "false", s->check_node, s->check_name,
 		    s->secrets, s->group > 0 ? grp : NULL,
-		    s->always ? "true" : "false", s->reports };
+		    s->always ? "true" : "false", s->reports,
+		    s->finish ? "true" : "false" };
 		if (wrote(db_exec(db, ST_OP_STEP_INSERT, NP(p), p)) == -1)
 			goto out;
 	}

@@ -43,6 +43,7 @@ struct run_step {			/* ST_OP_RUN_STEPS */
 	long long	 step_group;	/* M_NULL: a group of its own */
 	int		 always;
 	char		*reports;	/* NULL: the step reports nothing */
+	int		 finish;	/* a cancel lets it run to its end */
 };
 static const struct col run_step_cols[] = {
 	COL(run_step, id, C_INT), COL(run_step, ordinal, C_INT),
@@ -52,6 +53,7 @@ static const struct col run_step_cols[] = {
 	COL(run_step, status, C_STR), COL(run_step, keep_going, C_BOOL),
 	COL(run_step, secret_names, C_STR), COL(run_step, step_group, C_INT),
 	COL(run_step, always, C_BOOL), COL(run_step, reports, C_STR),
+	COL(run_step, finish, C_BOOL),
 };
 static const struct rowtype run_step_t = ROWTYPE(run_step, run_step_cols);
 
@@ -277,8 +279,11 @@ renew_now(struct run *r)
 	rc = op_renew(r->sp->db, r->c, r->sp->lease_s);
 	if (rc <= 0)
 		r->lost = 1;
-	else if (rc == 2)
+	else if (rc == 2) {
+		if (!r->cancel)
+			log_info("operation %lld: cancel requested", r->c->id);
 		r->cancel = 1;
+	}
 	r->renewed = time(NULL);
 }
 
@@ -389,12 +394,16 @@ end_member(struct member *m, const struct sup_item *it)
 }
 
 /* Asks the wave's members to stop when a cancel was requested: all but
- * the always-run ones, which run whatever happened. */
+ * the always-run ones, which run whatever happened, and the "finish" ones,
+ * which run to their end (a server left half-way through a deploy is
+ * worse than one that got it). Their timeouts and a shutdown past its
+ * grace still stop them. */
 static void
 cancel_members(struct run *r)
 {
 	for (size_t i = 0; r->cancel && i < r->n; i++)
-		if (r->m[i].it != NULL && r->m[i].s->always != 1)
+		if (r->m[i].it != NULL && r->m[i].s->always != 1 &&
+		    r->m[i].s->finish != 1)
 			r->m[i].it->cancel = 1;
 }
 
@@ -592,16 +601,43 @@ group_end(struct run_step *v, size_t n, size_t i)
 }
 
 /*
+ * A cancel seen before step v[k] started: the steps from there on that
+ * would have run (all but the always-run ones) are skipped. If there are
+ * any, the operation ends cancelled, its error the first failure or the
+ * first step the cancel kept from starting. (A cancel that came when
+ * nothing was left to skip, its running steps let finish, changes
+ * nothing.)
+ */
+static void
+cancel_rest(struct run *r, const struct run_step *v, size_t k, size_t n,
+    const char **final, char *operr, size_t errsz)
+{
+	for (; k < n; k++) {
+		if (v[k].always == 1 || strcmp(v[k].status, "succeeded") == 0)
+			continue;
+		*final = "cancelled";
+		if (operr[0] == '\0')
+			snprintf(operr, errsz, "step %d (%s): cancelled before "
+			    "it started", (int)v[k].ordinal, v[k].name);
+		log_info("operation %lld: cancelled; the steps from %d on that "
+		    "did not start are skipped", r->c->id, (int)v[k].ordinal);
+		return;
+	}
+}
+
+/*
  * Runs c to its end: its steps group by group (a group's members at once,
  * at most sp->fanout of them, the rest in waves), each through the
  * executor for its target.
  *
  * A member that fails with keep_going changes nothing for the others. One
- * that fails without it, or a cancel, stops the run: the members of its
- * wave still running finish (they may be half-way through a change on
- * their servers; stopping them would leave more to clean up), and from
- * then on only always-run steps run (a cancel does not stop those), after
- * which the operation ends failed (or cancelled) with the first failure.
+ * that fails without it stops the run: the members of its wave still
+ * running finish (they may be half-way through a change on their servers;
+ * stopping them would leave more to clean up). A cancel stops the members
+ * running but the always-run and "finish" ones, and no later wave starts.
+ * From then on only always-run steps run (a cancel does not stop those),
+ * after which the operation ends failed (or cancelled) with the first
+ * failure.
  * Before the always-run steps start, that outcome is stored (ends_as), so
  * that should this spooler die, recovery has another run them and end the
  * operation the same way; a spooler shutting down hands them over so.
@@ -675,6 +711,16 @@ spool_run(struct spool *sp, const struct op_claim *c)
 		while (k < j) {
 			size_t nw = 0;
 
+			/* A cancel asked for before the next wave starts: no
+			 * step of it starts (a "finish" step would run to its
+			 * end). Asked here, not only when the lease is due. */
+			if (!stopped) {
+				renew_now(&r);
+				if (r.cancel)
+					cancel_rest(&r, v, k, n, &final, operr,
+					    sizeof(operr));
+				stopped = r.cancel;
+			}
 			/* The next wave: up to fan steps of the group that
 			 * still run. */
 			for (; k < j && nw < fan; k++) {
@@ -729,12 +775,13 @@ spool_run(struct spool *sp, const struct op_claim *c)
 				/* A health-matrix cell: the other cells still
 				 * run. */
 				if (m->s->keep_going != 1 || strcmp(m->st,
-				    "failed") != 0 || r.cancel)
+				    "failed") != 0)
 					stopped = 1;
 			}
 			/* Nothing left to do (a hook said so): the
-			 * always-run steps, then it succeeds. */
-			if (r.cancel || r.done)
+			 * always-run steps, then it succeeds. (A cancel
+			 * stops the run before the next wave.) */
+			if (r.done)
 				stopped = 1;
 		}
 	}
