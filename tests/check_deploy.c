@@ -25,10 +25,13 @@
 #include "build.h"
 #include "config.h"
 #include "deploy.h"
+#include "hook.h"
 #include "keys.h"
 #include "reg.h"
 #include "testutil.h"
 #include "tu_build.h"
+#include "tu_hook.h"
+#include "tu_git.h"
 #include "tu_hosts.h"
 #include "tu_spool.h"
 
@@ -321,7 +324,8 @@ START_TEST(journey)
 {
 	static const char hostile[] = "a$b ${HOME} $$ 'q' \"d\" `id` ; | & # : - [x] "
 	    "{y: z} \\ \\n\nsecond line --z";
-	char		 canary[40], art1[40], art2[40], img1[600], img2[600], got[64];
+	char		 canary[40], art1[40], art2[40], artbad[40], img1[600], img2[600];
+	char		 imgbad[600], got[64];
 	char		 cid[80], image[600], st[16], dig[80], cmd[2048], *o, *before[NHOSTS];
 	char		*tok1, ids0[24];
 	unsigned char	 rnd[12];
@@ -478,6 +482,7 @@ START_TEST(journey)
 	PQclear(ts_q("UPDATE environments SET branch = 'bad' WHERE uuid = $1", 1, &env));
 	id = deploy(env, NULL, NULL);
 	tb_expect_status(id, "failed", 600);
+	deployed(id, artbad, sizeof(artbad), imgbad, sizeof(imgbad));
 	{
 		char ids[24];
 		const char *p[] = { ids };
@@ -720,6 +725,107 @@ START_TEST(journey)
 		free(o2);
 		answer(&hosts[0], got, sizeof(got));
 		ck_assert_msg(strcmp(got, "2") == 0, "%s answers [%s]", hosts[0].name, got);
+	}
+
+	/* 10. Deploy on push, the repository served over HTTPS with a token (a hook never builds a
+	 * local source): a GitHub-signed push of a new commit on main builds
+	 * and deploys it on both hosts; then a GitLab push of the next one.
+	 * (What a hook answers otherwise: check_hook_web.) */
+	{
+		static const char *const ver[] = { "4", "5" };
+		char		 secret[HOOK_SECRETLEN + 1], body[512], sha[41], appu[40];
+		char		 opu[40], token[25], *ca;
+		const char	*q, *gport = getenv("KS_GIT_HTTPS_PORT");
+		struct tk_reply	 r;
+		struct tg_https	 h;
+		PGresult	*res;
+
+		PQclear(ts_q("UPDATE environments SET branch = 'main' WHERE uuid = $1", 1,
+		    &env));
+		res = ts_q("SELECT a.uuid FROM environments e JOIN applications a ON a.id = "
+		    "e.application_id WHERE e.uuid = $1", 1, &env);
+		snprintf(appu, sizeof(appu), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		ck_assert_int_eq(hook_env_secret(&ts_db, ts_sealkey, appu, env, secret), 1);
+		ck_assert_msg(gport != NULL, "KS_GIT_HTTPS_PORT is not set");
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(token, sizeof(token), rnd, sizeof(rnd));
+		tg_https_serve(repo_dir, atoi(gport), "ks-user", token, &h);
+		ck_assert_ptr_nonnull(ca = tu_slurp(h.ca, NULL));
+		PQclear(ts_q("UPDATE applications SET repository_url = $2, git_ca_pem = $3 "
+		    "WHERE uuid = $1", 3, (const char *[]){ appu, h.url, ca }));
+		free(ca);
+		ck_assert_int_eq(build_set_token(&ts_db, ts_sealkey, appu, "ks-user", token), 0);
+		buf_init(&r.body);
+		for (int k = 0; k < 2; k++) {
+			snprintf(cmd, sizeof(cmd), "cd '%s/w' && echo %s > www/version && "
+			    "git add -A && git -c user.name=t -c user.email=t@example.test "
+			    "commit -qm v%s && git push -q ../app.git HEAD:main && "
+			    "git rev-parse HEAD", repo_dir, ver[k], ver[k]);
+			o = th_local(ts_tmp, cmd);
+			ck_assert_msg(sscanf(o, "%40s", sha) == 1 && strlen(sha) == 40,
+			    "a new commit: %s", o);
+			free(o);
+			tk_push_json(body, sizeof(body), "refs/heads/main", sha);
+			if (k == 0)
+				(void)tk_github(&r, env, secret, "push", "e2e-gh", body);
+			else
+				(void)tk_gitlab(&r, env, secret, "Push Hook", "e2e-gl", body);
+			q = strstr(buf_cstr(&r.body), "\"operation\":\"");
+			ck_assert_msg(r.status == 202 && q != NULL, "the push: %ld %s",
+			    r.status, buf_cstr(&r.body));
+			snprintf(opu, sizeof(opu), "%.36s", q + strlen("\"operation\":\""));
+			id = tb_op_id(opu);
+			tb_expect_status(id, "succeeded", 600);
+			for (int i = 0; i < NHOSTS; i++) {
+				answer(&hosts[i], got, sizeof(got));
+				ck_assert_msg(strcmp(got, ver[k]) == 0, "%s answers [%s] after "
+				    "the push of v%s\n%s", hosts[i].name, got, ver[k],
+				    ts_op_report(id));
+			}
+		}
+		buf_release(&r.body);
+		ck_assert_int_eq(tg_https_stop(repo_dir), 0);
+	}
+
+	/* 11. A cancel, one server at a time (step_fanout 1): the server
+	 * being switched finishes its step (bad fails its gate and v5 is put
+	 * back), the one not yet started never starts (and still runs v5). */
+	ts_reap_all();
+	ts_spooler_start("KEYSTONE_STEP_FANOUT=1");
+	{
+		char st1[32];
+		int first = 0;
+
+		id = deploy(env, artbad, NULL);
+		for (int i = 0; i < 3000 && first == 0; i++) {
+			for (int k = 1; k <= 2 && first == 0; k++) {
+				ts_step_field(id, k, "status", st1, sizeof(st1));
+				if (strcmp(st1, "running") == 0)
+					first = k;
+			}
+			if (first == 0)
+				usleep(100000);
+		}
+		ck_assert_msg(first != 0, "no step of %lld started\n%s", id, ts_op_report(id));
+		snprintf(ids0, sizeof(ids0), "%lld", id);
+		PQclear(ts_q("UPDATE operations SET cancel_requested = true WHERE id = "
+		    "$1::bigint", 1, (const char *[]){ ids0 }));
+		tb_expect_status(id, "cancelled", 300);
+		ts_step_field(id, first, "status", st1, sizeof(st1));
+		o = ts_step_output(id, first);
+		ck_assert_msg(strcmp(st1, "failed") == 0 && strstr(o, "did not answer") !=
+		    NULL, "the started server's step ended %s:\n%s\n%s", st1, o,
+		    ts_op_report(id));
+		free(o);
+		ts_step_field(id, 3 - first, "started_at", st1, sizeof(st1));
+		ck_assert_msg(st1[0] == '\0', "the other server's step started\n%s",
+		    ts_op_report(id));
+		for (int i = 0; i < NHOSTS; i++) {
+			answer(&hosts[i], got, sizeof(got));
+			ck_assert_msg(strcmp(got, "5") == 0, "%s answers [%s] after the "
+			    "cancel", hosts[i].name, got);
+		}
 	}
 
 	/* The secret shows on none of the pages about it. */
