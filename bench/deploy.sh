@@ -18,7 +18,8 @@
 #      a free port on every host's own address, health check GET /version
 #      every BENCH_HEALTH_INTERVAL s;
 #   3. warm-up: v1 then v2 deployed to the five hosts (pulls, sign-ins),
-#      two bare deploys to the first host;
+#      two bare deploys to the first host (a new connection, then through
+#      the ControlMaster);
 #   4. BENCH_RUNS rounds (default 5), each deploy a real switch (v1 <-> v2):
 #      a. Keystone, the five hosts: deploy_plan() of the other artifact
 #         ("Deploy this version": bench/deploy_plan), timed from the
@@ -26,16 +27,22 @@
 #         machine's CPU time over it (/proc/stat);
 #      b. Keystone, the first host only (the environment's servers set to
 #         that one before queuing): the same, timed the same way;
-#      c. the bare script: over `ssh` (OpenSSH, a ControlMaster made before
-#         the rounds and not timed) one `bash -s` on the first host running
-#         `docker pull REF@DIGEST`, writing the same Compose file (the one
-#         Keystone wrote there, with the other digest) in the same project
-#         directory, `docker-compose -p PROJECT up -d --remove-orphans` and
-#         the same curl health loop (interval and timeout of the service),
-#         timed with $EPOCHREALTIME (the same CLOCK_REALTIME);
-#      b and c alternate in order (b first in odd rounds). During each of
-#      a, b and c a probe curls http://HOST1:PORT/version every 50 ms
-#      (bounded count) and the longest run of failures is the gap.
+#      c. the bare script: over a NEW `ssh` connection (OpenSSH, no
+#         ControlMaster: TCP, key exchange and authentication timed, as
+#         the spooler opens its SSH connection per operation) one `bash -s`
+#         on the first host running `docker pull REF@DIGEST`, writing the
+#         same Compose file (the one Keystone wrote there, with the other
+#         digest) in the same project directory, `docker-compose -p
+#         PROJECT up -d --remove-orphans` and the same curl health loop
+#         (interval and timeout of the service), timed with
+#         $EPOCHREALTIME (the same CLOCK_REALTIME);
+#      d. the same bare script through an OpenSSH ControlMaster made
+#         before the rounds and not timed (no connection set-up);
+#      b, c and d in turn, the first of them rotating from round to round,
+#      then one more bare switch of the first host (not timed) so that
+#      every host runs the same version again.
+#      During each of a..d a probe curls http://HOST1:PORT/version every
+#      50 ms (bounded count) and the longest run of failures is the gap.
 #   5. teardown, also after a failure or an interrupt (trap): the
 #      ControlMaster, the probe, the stack, the hosts (hostctl down), the
 #      registry container, the /etc/hosts line, the certs.d entry, the
@@ -46,19 +53,22 @@
 # Figures (medians of the rounds, seconds). The table comes first; the LAST
 # line of stdout is exactly:
 #   ratio_fanout= fanout5_s= fanout1_s= cpu5_s= cpu1_s= hosts_cpu5_s=
-#   hosts_cpu1_s= health_interval_s= ratio_deploy= keystone_s= bare_s= ratio_deploy_paired= gap_s=
-#   bare_gap_s= fanout_gap_s= runs= hosts=
+#   hosts_cpu1_s= health_interval_s= ratio_deploy= keystone_s= bare_s= ratio_deploy_paired=
+#   ratio_deploy_cm= bare_cm_s= gap_s= bare_gap_s= fanout_gap_s= runs= hosts=
 # ratio_fanout = fanout5_s / fanout1_s (target at most 1.5);
 # keystone_s = fanout1_s (the same deploys); ratio_deploy = keystone_s /
-# bare_s (target at most 1.10); ratio_deploy_paired: the median of each
-# round's own ratio; cpu5_s, cpu1_s: CPU seconds the whole machine used
+# bare_s (target at most 1.10), bare_s with a new SSH connection per
+# deploy (c); ratio_deploy_paired: the median of each round's own ratio;
+# ratio_deploy_cm = keystone_s / bare_cm_s, bare_cm_s through the
+# ControlMaster (d); cpu5_s, cpu1_s: CPU seconds the whole machine used
 # over a five-host and a one-host deploy (busy jiffies of /proc/stat: the
 # machine is shared, other jobs count too); hosts_cpu5_s, hosts_cpu1_s:
 # the CPU seconds of the five test hosts' containers over the same spans
 # (cgroup v1 cpuacct: their sshd, dockerd, Compose, scripts); gap_s: the longest time the
 # application on the first host did not answer during a Keystone one-host
 # deploy (first failed probe .. first answered one; 50 ms resolution),
-# bare_gap_s during a bare deploy, fanout_gap_s during a five-host deploy.
+# bare_gap_s during a bare deploy (c), fanout_gap_s during a five-host
+# deploy.
 #
 # Knobs (environment): BENCH_RUNS (1..50, default 5), BENCH_PORT (first
 # port tried, default 19443), BENCH_TIMEOUT (seconds an operation may take,
@@ -620,19 +630,28 @@ k_deploy() {
 }
 
 # The bare side: OpenSSH to the first host as keystone, with the pinned
-# host key, through a ControlMaster made before the rounds.
+# host key; a new connection per deploy (ControlPath=none), or through a
+# ControlMaster made before the rounds (CM_SSH).
 SSH_DEST=keystone@${H_ADDR[0]}
-SSH_BASE=(-F none -o ControlPath="$CM_SOCK" -o UserKnownHostsFile="$KNOWN"
+SSH_OPTS=(-F none -o UserKnownHostsFile="$KNOWN"
 	-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
 	-o HostKeyAlias="${H_NAME[0]}" -o CheckHostIP=no -o UpdateHostKeys=no
 	-o BatchMode=yes -o IdentitiesOnly=yes -i "$MGMT_KEY" -p "${H_PORT[0]}"
 	-o ConnectTimeout=10 -o LogLevel=ERROR)
+SSH_BASE=("${SSH_OPTS[@]}" -o ControlPath="$CM_SOCK")
+SSH_NEW=("${SSH_OPTS[@]}" -o ControlPath=none -o ControlMaster=no)
 PROJECT=ks-$ENV_UUID
 PDIR=/home/keystone/keystone/$PROJECT
 
-# b_deploy V: the bare script deploys vV to the first host; sets B_S.
+# b_deploy V new|cm: the bare script deploys vV to the first host over a
+# new SSH connection or through the ControlMaster; sets B_S.
 b_deploy() {
-	local v=$1 t0 t1 out
+	local v=$1 t0 t1 out ssh_o
+	if [[ "$2" == new ]]; then
+		ssh_o=("${SSH_NEW[@]}")
+	else
+		ssh_o=("${SSH_BASE[@]}" -o ControlMaster=no)
+	fi
 	# The Compose file Keystone wrote there, with vV's reference.
 	sed "s|^    image: \".*\"\$|    image: \"${IMG[v]}\"|" "$DIR/compose.yml" >"$DIR/bare.yml"
 	{
@@ -652,8 +671,8 @@ b_deploy() {
 		printf '\tsleep %d\ndone\n' "$INTERVAL"
 	} >"$DIR/bare.sh"
 	t0=$EPOCHREALTIME
-	out=$(ssh "${SSH_BASE[@]}" -o ControlMaster=no "$SSH_DEST" bash -s <"$DIR/bare.sh" 2>&1) ||
-		die "bare deploy of v$v failed: $out"
+	out=$(ssh "${ssh_o[@]}" "$SSH_DEST" bash -s <"$DIR/bare.sh" 2>&1) ||
+		die "bare deploy ($2) of v$v failed: $out"
 	t1=$EPOCHREALTIME
 	B_S=$(elapsed "$t0" "$t1")
 	CUR[0]=$v
@@ -681,15 +700,17 @@ timeout 30 ssh "${SSH_BASE[@]}" -o ControlMaster=yes -o ControlPersist=3600 \
 timeout 10 ssh "${SSH_BASE[@]}" -O check "$SSH_DEST" </dev/null 2>/dev/null ||
 	die "the OpenSSH ControlMaster is not running"
 for v in 1 2; do
-	b_deploy "$v"
+	how=new
+	((v == 1)) || how=cm
+	b_deploy "$v" "$how"
 	got=$(curl -fsS --max-time 5 "$H1_URL") || die "${H_NAME[0]} does not answer after a bare deploy"
 	[[ "$got" == "$v" ]] || die "${H_NAME[0]} answers '$got' after the bare deploy of v$v"
-	echo "    bare v$v: ${B_S}s"
+	echo "    bare v$v ($how): ${B_S}s"
 done
 
 # ------------------------------------------------------------- rounds
 
-for f in f5 f1 b cpu5 cpu1 hcpu5 hcpu1 gapk gapb gapf rpair; do : >"$DIR/$f.txt"; done
+for f in f5 f1 b c cpu5 cpu1 hcpu5 hcpu1 gapk gapb gapc gapf rpair; do : >"$DIR/$f.txt"; done
 F5_IDS=()
 K1_IDS=()
 # check_answer V: the first host answers vV (after a deploy).
@@ -698,7 +719,7 @@ check_answer() {
 	got=$(curl -fsS --max-time 5 "$H1_URL") || die "${H_NAME[0]} does not answer"
 	[[ "$got" == "$1" ]] || die "${H_NAME[0]} answers '$got', expected $1"
 }
-echo "=== $RUNS rounds: Keystone to $NHOSTS hosts; Keystone to 1 host and the bare script, alternately"
+echo "=== $RUNS rounds: Keystone to $NHOSTS hosts; Keystone to 1 host, bare (new ssh), bare (ControlMaster) in turn"
 for ((r = 1; r <= RUNS; r++)); do
 	for ((i = 1; i < NHOSTS; i++)); do
 		[[ "${CUR[i]}" == "${CUR[0]}" ]] || die "internal: the hosts run different versions"
@@ -716,22 +737,22 @@ for ((r = 1; r <= RUNS; r++)); do
 	gf=$(gap "$DIR/probe-f-$r.txt")
 	printf '%s\n' "$gf" >>"$DIR/gapf.txt"
 	line="    round $r: $NHOSTS hosts ${f5}s (deploy $K_ID, cpu ${K_CPU}s, hosts ${K_HCPU}s, gap ${gf}s)"
-	for side in k b; do
-		# Odd rounds: Keystone first; even rounds: the bare script first.
-		if ((r % 2 == 0)); then
-			[[ "$side" == k ]] && side=b || side=k
-		fi
+	# The one-host sides in turn, the first rotating: k b c, b c k, c k b.
+	sides=(k b c)
+	for ((j = 0; j < 3; j++)); do
+		side=${sides[(r - 1 + j) % 3]}
 		v=$(other "${CUR[0]}")
 		probe_start "$DIR/probe-$side-$r.txt"
-		if [[ "$side" == k ]]; then
-			k_deploy 1 "$v"
-		else
-			b_deploy "$v"
-		fi
+		case $side in
+		k) k_deploy 1 "$v" ;;
+		b) b_deploy "$v" new ;;
+		c) b_deploy "$v" cm ;;
+		esac
 		probe_stop
 		check_answer "$v"
 		g=$(gap "$DIR/probe-$side-$r.txt")
-		if [[ "$side" == k ]]; then
+		case $side in
+		k)
 			K1_IDS+=("$K_ID")
 			k1=$K_S
 			printf '%s\n' "$K_S" >>"$DIR/f1.txt"
@@ -739,26 +760,39 @@ for ((r = 1; r <= RUNS; r++)); do
 			printf '%s\n' "$K_HCPU" >>"$DIR/hcpu1.txt"
 			printf '%s\n' "$g" >>"$DIR/gapk.txt"
 			line+=", 1 host ${K_S}s (deploy $K_ID, cpu ${K_CPU}s, hosts ${K_HCPU}s, gap ${g}s)"
-		else
+			;;
+		b)
 			b1=$B_S
 			printf '%s\n' "$B_S" >>"$DIR/b.txt"
 			printf '%s\n' "$g" >>"$DIR/gapb.txt"
 			line+=", bare ${B_S}s (gap ${g}s)"
-		fi
+			;;
+		c)
+			printf '%s\n' "$B_S" >>"$DIR/c.txt"
+			printf '%s\n' "$g" >>"$DIR/gapc.txt"
+			line+=", bare cm ${B_S}s (gap ${g}s)"
+			;;
+		esac
 	done
 	printf '%s\n' "$(ratio "$k1" "$b1")" >>"$DIR/rpair.txt"
+	# Three switches left host 1 on the other version than the rest: one
+	# more (bare, through the ControlMaster, not timed) so that the next
+	# five-host deploy switches every host.
+	v=$(other "${CUR[0]}")
+	b_deploy "$v" cm
+	check_answer "$v"
 	echo "$line"
 done
-for f in gapf gapk gapb; do
+for f in gapf gapk gapb gapc; do
 	! grep -q unanswered "$DIR/$f.txt" || die "a probe's last curl got no answer ($f)"
 done
 
 # Where the time goes on the host: the commands of a Keystone deploy step
 # (lib/scripts/deploy_server.sh, auth_login.sh) that the bare script does
-# not run, each timed alone on the first host over the ControlMaster
-# (after the rounds, not part of any figure; the application running,
-# nothing switched), best of 3, ms; the bare script's own commands for
-# scale.
+# not run, each timed alone on the first host (after the rounds, not part
+# of any figure; the application running, nothing switched), best of 3,
+# ms; the bare script's own commands for scale. Then, from this machine,
+# `ssh HOST true` over a new connection and through the ControlMaster.
 {
 	printf 'P=%q F=%q I=%q E=%q\n' "$PROJECT" "$PDIR/docker-compose.yml" "${IMG[CUR[0]]}" \
 		"$ENV_UUID"
@@ -776,20 +810,32 @@ t() {
 	printf '%s|%s\n' "$name" "$best"
 }
 dc() { docker-compose -p "$P" -f "$F" "$@"; }
-cid=$(dc ps -q web | head -n 1)
-ids=$(docker image ls -q --no-trunc --filter "label=dev.keystone.environment=$E" | sort -u)
 url=http://$(sed -n 's/^      HOST: "\(.*\)"$/\1/p' "$F"):$(sed -n 's/^      PORT: "\(.*\)"$/\1/p' "$F")/version
-t "docker compose version (the plugin probe)" docker compose version
+pick() {
+	local d
+	for d in ~/.docker/cli-plugins ~/.docker/cli-plugins /usr/local/lib/docker/cli-plugins \
+	    /usr/local/libexec/docker/cli-plugins /usr/lib/docker/cli-plugins \
+	    /usr/libexec/docker/cli-plugins; do
+		[ -f "$d/docker-compose" ] && [ -x "$d/docker-compose" ] && return 0
+	done
+	command -v docker-compose
+}
+# (The gate's look by name must find the container, or it falls back to
+# docker ps: say so.)
+docker inspect -f '{{.Name}}' "${P}_web_1" >/dev/null 2>&1 ||
+	printf 'NOT FOUND: the container named %s (the gate uses docker ps)|-\n' "${P}_web_1"
+t "compose: plugin files, command -v (shell only)" pick
 t "dpkg --print-architecture" dpkg --print-architecture
 t "auth: id x2, mkdir, grep, chmod x2, stat" sh -c 'id -un; id keystone; mkdir -p ~/.docker;
 	grep -qF x ~/.docker/config.json; chmod 0700 ~/.docker; chmod 0600 ~/.docker/config.json;
 	stat ~/.docker/config.json'
 t "docker image inspect (the gate's image id)" docker image inspect -f '{{.Id}}' "$I"
-t "docker-compose ps -q web (the gate)" dc ps -q web
-t "docker inspect x2 (the gate)" sh -c 'docker inspect -f "{{.Config.Image}}" "$0";
-	docker inspect -f "{{.State.Status}}" "$0"' "$cid"
-t "prune: docker image ls + image inspect" sh -c 'docker image ls -q --no-trunc \
-	--filter "label=dev.keystone.environment=$0"; docker image inspect $1' "$E" "$ids"
+t "docker inspect by name (the gate, per look)" docker inspect -f \
+	'{{index .Config.Labels "com.docker.compose.project"}}|{{.Config.Image}} {{.Image}}|{{.State.Status}}' \
+	"${P}_web_1"
+t "prune: docker image ls (KEEP not reached)" docker image ls -q --no-trunc \
+	--filter "label=dev.keystone.environment=$E"
+t "not run: docker compose version (old plugin probe)" docker compose version
 t "both: docker pull -q (image present)" docker pull -q "$I"
 t "both: docker-compose up -d (nothing to change)" dc up -d --remove-orphans
 t "both: curl of the health path" curl -fsS -o /dev/null --max-time 1 "$url"
@@ -797,6 +843,22 @@ EOF
 } >"$DIR/costs.sh"
 costs=$(ssh "${SSH_BASE[@]}" -o ControlMaster=no "$SSH_DEST" bash -s <"$DIR/costs.sh" 2>&1) ||
 	die "timing the step's commands failed: $costs"
+# ssh_best NAME SSH-OPTION...: `ssh HOST true`, best of 3 (ms).
+ssh_best() {
+	local name=$1 best= a b d k
+	shift
+	for k in 1 2 3; do
+		a=${EPOCHREALTIME/./}
+		ssh "$@" "$SSH_DEST" true </dev/null >/dev/null 2>&1 || die "ssh ($name) failed"
+		b=${EPOCHREALTIME/./}
+		d=$(((b - a) / 1000))
+		if [[ -z "$best" ]] || ((d < best)); then best=$d; fi
+	done
+	printf '%s|%s\n' "$name" "$best"
+}
+costs+=$'\n'$(ssh_best "ssh true, a new connection (from here)" "${SSH_NEW[@]}")
+costs+=$'\n'$(ssh_best "ssh true, through the ControlMaster (from here)" "${SSH_BASE[@]}" \
+	-o ControlMaster=no)
 
 # Where the time goes: per deploy, its claim (created .. started), the
 # steps' start spread and run times, the end (last step .. finished).
@@ -831,16 +893,19 @@ read -r s1_claim s1_first s1_spread s1_mean s1_max s1_tail < <(step_stats "${K1_
 fanout5_s=$(median "$DIR/f5.txt")
 fanout1_s=$(median "$DIR/f1.txt")
 bare_s=$(median "$DIR/b.txt")
+bare_cm_s=$(median "$DIR/c.txt")
 cpu5_s=$(median "$DIR/cpu5.txt")
 cpu1_s=$(median "$DIR/cpu1.txt")
 hosts_cpu5_s=$(median "$DIR/hcpu5.txt")
 hosts_cpu1_s=$(median "$DIR/hcpu1.txt")
 gap_s=$(median "$DIR/gapk.txt")
 bare_gap_s=$(median "$DIR/gapb.txt")
+bare_cm_gap_s=$(median "$DIR/gapc.txt")
 fanout_gap_s=$(median "$DIR/gapf.txt")
 ratio_deploy_paired=$(printf '%.2f' "$(median "$DIR/rpair.txt")")
 ratio_fanout=$(ratio "$fanout5_s" "$fanout1_s")
 ratio_deploy=$(ratio "$fanout1_s" "$bare_s")
+ratio_deploy_cm=$(ratio "$fanout1_s" "$bare_cm_s")
 
 # ------------------------------------------------------------- teardown
 
@@ -856,16 +921,19 @@ printf '%-56s %10s\n' "rounds" "$RUNS"
 printf '%-56s %10s\n' "health check interval of the service (s)" "$INTERVAL"
 printf '%-56s %10s\n' "keystone, $NHOSTS hosts: created .. finished, median (s)" "$fanout5_s"
 printf '%-56s %10s\n' "keystone, 1 host: created .. finished, median (s)" "$fanout1_s"
-printf '%-56s %10s\n' "bare script over ssh, 1 host, median (s)" "$bare_s"
+printf '%-56s %10s\n' "bare script, new ssh connection, 1 host, median (s)" "$bare_s"
+printf '%-56s %10s\n' "bare script, ssh ControlMaster, 1 host, median (s)" "$bare_cm_s"
 printf '%-56s %10s\n' "ratio $NHOSTS hosts / 1 host" "$ratio_fanout"
 printf '%-56s %10s\n' "ratio keystone / bare (medians)" "$ratio_deploy"
 printf '%-56s %10s\n' "ratio keystone / bare, median of each round's" "$ratio_deploy_paired"
+printf '%-56s %10s\n' "ratio keystone / bare through the ControlMaster" "$ratio_deploy_cm"
 printf '%-56s %10s\n' "machine CPU over a $NHOSTS-host deploy, median (s)" "$cpu5_s"
 printf '%-56s %10s\n' "machine CPU over a 1-host deploy, median (s)" "$cpu1_s"
 printf '%-56s %10s\n' "test hosts' CPU over a $NHOSTS-host deploy, median (s)" "$hosts_cpu5_s"
 printf '%-56s %10s\n' "test hosts' CPU over a 1-host deploy, median (s)" "$hosts_cpu1_s"
 printf '%-56s %10s\n' "no answer on host 1: keystone 1 host, median (s)" "$gap_s"
 printf '%-56s %10s\n' "no answer on host 1: bare, median (s)" "$bare_gap_s"
+printf '%-56s %10s\n' "no answer on host 1: bare (ControlMaster), median (s)" "$bare_cm_gap_s"
 printf '%-56s %10s\n' "no answer on host 1: keystone $NHOSTS hosts, median (s)" "$fanout_gap_s"
 echo
 echo "Keystone deploys, medians (ms):    $NHOSTS hosts    1 host"
@@ -875,7 +943,7 @@ printf '  %-32s %10s %10s\n' "claim (created .. started)" "$s5_claim" "$s1_claim
 	"a step's run, mean" "$s5_mean" "$s1_mean" \
 	"a step's run, longest" "$s5_max" "$s1_max" \
 	"last step ends .. finished" "$s5_tail" "$s1_tail"
-echo "Commands on host 1, best of 3 (ms; the deploy step runs the first seven, the bare script not):"
+echo "Commands on host 1, best of 3 (ms; the deploy step runs the first six, the bare script not):"
 while IFS='|' read -r name ms; do
 	printf '  %-50s %8s\n' "$name" "$ms"
 done <<<"$costs"
@@ -883,5 +951,6 @@ echo "ratio_fanout=$ratio_fanout fanout5_s=$fanout5_s fanout1_s=$fanout1_s cpu5_
 	"cpu1_s=$cpu1_s hosts_cpu5_s=$hosts_cpu5_s hosts_cpu1_s=$hosts_cpu1_s" \
 	"health_interval_s=$INTERVAL ratio_deploy=$ratio_deploy" \
 	"keystone_s=$fanout1_s bare_s=$bare_s ratio_deploy_paired=$ratio_deploy_paired" \
+	"ratio_deploy_cm=$ratio_deploy_cm bare_cm_s=$bare_cm_s" \
 	"gap_s=$gap_s bare_gap_s=$bare_gap_s fanout_gap_s=$fanout_gap_s runs=$RUNS hosts=$NHOSTS"
 exit "$cleanup_rc"
