@@ -97,7 +97,7 @@ FMT='{{index .Config.Labels "com.docker.compose.project"}}|{{index .Config.Label
 # fails when docker cannot inspect it.
 look() {
 	local out
-	out=$(docker inspect -f "$FMT" "$cid" 2>/dev/null) || return 1
+	out=$(docker inspect --type container -f "$FMT" "$cid" 2>/dev/null) || return 1
 	IFS='|' read -r lproj lsvc img state health <<EOF_LOOK
 $out
 EOF_LOOK
