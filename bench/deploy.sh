@@ -82,6 +82,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 # shellcheck source=deploy/stack.sh
 . "$REPO/deploy/stack.sh"
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 BUILD=$REPO/build
 HOSTCTL=$REPO/tests/hosts/hostctl
@@ -96,11 +98,6 @@ HOSTS_MARK="# keystone-bench-deploy $$"
 # The probe: one curl every PROBE_MS, at most PROBE_MAX of them a deploy.
 PROBE_MS=50
 PROBE_MAX=12000
-
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
 
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 50 ]] ||
 	die "BENCH_RUNS must be an integer in 1..50"
@@ -118,55 +115,6 @@ done
 [[ -x /bin/busybox ]] || die "/bin/busybox missing (busybox-static)"
 [[ -f "$HOSTCTL" ]] || die "$HOSTCTL missing"
 
-# Ports: the reservation directory tests/run.sh uses (as bench/build.sh).
-PORTS_DIR=/run/ks-test-ports
-reserve_port() {
-	local d=$PORTS_DIR/$1 pid
-	mkdir -p -- "$PORTS_DIR" || return 1
-	if ! mkdir -- "$d" 2>/dev/null; then
-		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
-		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
-	fi
-	echo "$$" >"$d/pid"
-}
-release_ports() {
-	local d
-	for d in "$PORTS_DIR"/*; do
-		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
-			rm -rf -- "$d"
-		fi
-	done
-	return 0
-}
-# A TCP port with nothing listening on it nor on the next one, on any
-# address, starting at $1, reserved for this run.
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
-			reserve_port "$p"; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
-
-median() {
-	sort -g -- "$1" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "nan"; exit }
-		if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
-		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-elapsed() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'
-}
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'
-}
 # cpu_busy: the machine's busy jiffies so far (user nice system irq
 # softirq steal of /proc/stat's cpu line; guest time is inside user).
 cpu_busy() {
@@ -318,10 +266,6 @@ CONF=$DIR/keystone.conf
 SPOOL_LOG=$DIR/log/spooler.log
 CTL=("$BUILD/keystonectl" -c "$CONF")
 
-kpsql() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"
-}
-
 # The spooler again: file:// sources allowed (the repository below), the
 # hosts' management key, and no scheduled registry check (a check
 # operation landing inside a timed deploy would be noise; the gate reads
@@ -387,70 +331,8 @@ for ((i = 0; i < NHOSTS; i++)); do
 		die "${H_NAME[i]}: $(cat -- "$DIR/log/resolve-${H_NAME[i]}.log")"
 done
 
-# op_wait ID: waits (at most TIMEOUT s) until operation ID has ended;
-# prints its status. PostgreSQL does the waiting (a DO block looking every
-# 0.1 s for up to 2 s; see bench/build.sh): no psql started every few
-# hundred ms during the deploy being measured.
-op_wait() {
-	local id=$1 st i
-	for ((i = 0; i < TIMEOUT / 2 + 1; i++)); do
-		st=$(kpsql <<EOF
-DO \$\$ BEGIN
-	FOR i IN 1..20 LOOP
-		EXIT WHEN EXISTS (SELECT 1 FROM operations WHERE id = $id
-			AND status IN ('succeeded', 'failed', 'cancelled'));
-		PERFORM pg_sleep(0.1);
-	END LOOP;
-END \$\$;
-SELECT status FROM operations WHERE id = $id;
-EOF
-)
-		case $st in
-		succeeded | failed | cancelled)
-			printf '%s\n' "$st"
-			return 0
-			;;
-		esac
-		if ! _stack_pid_alive "$DIR/run/spooler.pid" keystone-spooler; then
-			tail -n 20 -- "$SPOOL_LOG" >&2
-			die "keystone-spooler died while operation $id ran; see $SPOOL_LOG"
-		fi
-	done
-	die "operation $id not ended after ${TIMEOUT}s (see $SPOOL_LOG)"
-}
-
-# op_report ID: the operation's steps, their status and the tail of each
-# failed step's output (on stderr).
-op_report() {
-	kpsql -F ' | ' -c "SELECT o.status, coalesce(o.error, '') FROM operations o
-		WHERE o.id = $1" >&2 || true
-	kpsql -F ' | ' -c "SELECT s.ordinal, s.name, s.status, coalesce(s.exit_code::text, ''),
-		coalesce(s.error, ''),
-		CASE WHEN s.status = 'failed' THEN right((SELECT string_agg(chunk, '' ORDER BY seq)
-			FROM operation_output WHERE step_id = s.id), 1500) ELSE '' END
-		FROM operation_steps s WHERE s.operation_id = $1 ORDER BY s.ordinal" >&2 || true
-}
-
 echo "=== registry: setup and provisioning (the $NHOSTS hosts signed in)"
-while ((EPOCHSECONDS - HOSTS_AT < 7)); do
-	sleep 0.5
-done
-"${CTL[@]}" registry setup "$REG_HOST" >/dev/null || die "keystonectl registry setup failed"
-"${CTL[@]}" registry provision >/dev/null || die "keystonectl registry provision failed"
-for ((i = 0; ; i++)); do
-	busy=$(kpsql -c "SELECT count(*) FROM operations WHERE status IN ('queued', 'running')")
-	[[ "$busy" == 0 ]] && break
-	((i < TIMEOUT * 5)) || die "registry provisioning still running after ${TIMEOUT}s (see $SPOOL_LOG)"
-	sleep 0.2
-done
-state=$(kpsql -c "SELECT state FROM registry")
-if [[ "$state" != ready ]]; then
-	kpsql -c "SELECT state, coalesce(state_reason, '') FROM registry" >&2 || true
-	for id in $(kpsql -c "SELECT id FROM operations WHERE status <> 'succeeded' ORDER BY id"); do
-		op_report "$id"
-	done
-	die "the registry is $state, not ready"
-fi
+bench_registry_ready
 echo "=== registry: ready"
 
 # ------------------------------------- repository, app, env, artifacts
@@ -830,7 +712,7 @@ t "auth: id x2, mkdir, grep, chmod x2, stat" sh -c 'id -un; id keystone; mkdir -
 	grep -qF x ~/.docker/config.json; chmod 0700 ~/.docker; chmod 0600 ~/.docker/config.json;
 	stat ~/.docker/config.json'
 t "docker image inspect (the gate's image id)" docker image inspect -f '{{.Id}}' "$I"
-t "docker inspect by name (the gate, per look)" docker inspect -f \
+t "docker inspect by name (the gate, per look)" docker inspect --type container -f \
 	'{{index .Config.Labels "com.docker.compose.project"}}|{{.Config.Image}} {{.Image}}|{{.State.Status}}' \
 	"${P}_web_1"
 t "prune: docker image ls (KEEP not reached)" docker image ls -q --no-trunc \
@@ -845,7 +727,7 @@ costs=$(ssh "${SSH_BASE[@]}" -o ControlMaster=no "$SSH_DEST" bash -s <"$DIR/cost
 	die "timing the step's commands failed: $costs"
 # ssh_best NAME SSH-OPTION...: `ssh HOST true`, best of 3 (ms).
 ssh_best() {
-	local name=$1 best= a b d k
+	local name=$1 best="" a b d k
 	shift
 	for k in 1 2 3; do
 		a=${EPOCHREALTIME/./}
