@@ -57,6 +57,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 # shellcheck source=deploy/stack.sh
 . "$REPO/deploy/stack.sh"
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 BUILD=$REPO/build
 HOSTCTL=$REPO/tests/hosts/hostctl
@@ -67,11 +69,6 @@ RUNS=${BENCH_RUNS:-5}
 REG_NAME=registry.ks.bench
 BUILD_USER=keystone
 HOSTS_MARK="# keystone-bench-build $$"
-
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
 
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 50 ]] ||
 	die "BENCH_RUNS must be an integer in 1..50"
@@ -84,60 +81,6 @@ done
 [[ -x "$BUILD/keystone.fcgi" && -x "$BUILD/keystonectl" && -x "$BUILD/keystone-spooler" ]] ||
 	die "$BUILD/keystone.fcgi, keystonectl or keystone-spooler missing (run make all)"
 [[ -f "$HOSTCTL" && -f "$FIXTURE" ]] || die "$HOSTCTL or $FIXTURE missing"
-
-# Ports: the reservation directory tests/run.sh uses, so that a test run
-# on the same machine never takes a port this bench picked before it
-# listens there (registry:2's port is bound only at provisioning).
-PORTS_DIR=/run/ks-test-ports
-reserve_port() {
-	local d=$PORTS_DIR/$1 pid
-	mkdir -p -- "$PORTS_DIR" || return 1
-	if ! mkdir -- "$d" 2>/dev/null; then
-		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
-		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
-	fi
-	echo "$$" >"$d/pid"
-}
-release_ports() {
-	local d
-	for d in "$PORTS_DIR"/*; do
-		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
-			rm -rf -- "$d"
-		fi
-	done
-	return 0
-}
-# A TCP port with nothing listening on it nor on the next one (Caddy's
-# http_port), starting at $1, reserved for this run.
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
-			reserve_port "$p"; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
-
-# median FILE: the median of the numbers in FILE (one a line).
-median() {
-	sort -g -- "$1" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "nan"; exit }
-		if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
-		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-minimum() {
-	sort -g -- "$1" | awk 'NR == 1 { printf "%.3f\n", $1 }'
-}
-# elapsed A B: B - A in seconds (three decimals).
-elapsed() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'
-}
 
 # ------------------------------------------------------------- cleanup
 
@@ -248,10 +191,6 @@ CONF=$DIR/keystone.conf
 SPOOL_LOG=$DIR/log/spooler.log
 CTL=("$BUILD/keystonectl" -c "$CONF")
 
-kpsql() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"
-}
-
 # Local sources (file://) are for development only: allowed in this stack's
 # configuration, which the spooler reads at start (so it starts again).
 printf '%s\n' '# bench/build.sh: the repository is a local file:// one' \
@@ -260,75 +199,8 @@ stack_spooler_stop "$DIR" || die "could not stop the stack's spooler"
 stack_spooler_start "$DIR" "$BUILD" || die "could not start the stack's spooler"
 sleep 0.5	# its workers LISTEN: operations below wake them by NOTIFY
 
-# op_wait ID: waits (at most TIMEOUT s) until operation ID has ended;
-# prints its status. The waiting is done by PostgreSQL (a DO block that
-# looks every 0.1 s for up to 2 s), not by a psql started every few
-# hundred ms: those would take CPU from the build being measured (~30 ms
-# of CPU each here) and from nothing on the bare side. finished_at is
-# written by the spooler, so how soon this notices does not change the
-# figure.
-op_wait() {
-	local id=$1 st i
-	for ((i = 0; i < TIMEOUT / 2 + 1; i++)); do
-		# (Each statement of the DO block sees what is committed when
-		# it starts; one plain SELECT would see one snapshot.)
-		st=$(kpsql <<EOF
-DO \$\$ BEGIN
-	FOR i IN 1..20 LOOP
-		EXIT WHEN EXISTS (SELECT 1 FROM operations WHERE id = $id
-			AND status IN ('succeeded', 'failed', 'cancelled'));
-		PERFORM pg_sleep(0.1);
-	END LOOP;
-END \$\$;
-SELECT status FROM operations WHERE id = $id;
-EOF
-)
-		case $st in
-		succeeded | failed | cancelled)
-			printf '%s\n' "$st"
-			return 0
-			;;
-		esac
-		if ! _stack_pid_alive "$DIR/run/spooler.pid" keystone-spooler; then
-			tail -n 20 -- "$SPOOL_LOG" >&2
-			die "keystone-spooler died while operation $id ran; see $SPOOL_LOG"
-		fi
-	done
-	die "operation $id not ended after ${TIMEOUT}s (see $SPOOL_LOG)"
-}
-
-# op_report ID: the operation's steps, their status and the tail of each
-# failed step's output (on stderr).
-op_report() {
-	kpsql -F ' | ' -c "SELECT o.status, coalesce(o.error, '') FROM operations o
-		WHERE o.id = $1" >&2 || true
-	kpsql -F ' | ' -c "SELECT s.ordinal, s.name, s.status, coalesce(s.exit_code::text, ''),
-		coalesce(s.error, ''),
-		CASE WHEN s.status = 'failed' THEN right((SELECT string_agg(chunk, '' ORDER BY seq)
-			FROM operation_output WHERE step_id = s.id), 1500) ELSE '' END
-		FROM operation_steps s WHERE s.operation_id = $1 ORDER BY s.ordinal" >&2 || true
-}
-
 echo "=== registry: setup and provisioning"
-while ((EPOCHSECONDS - HOSTS_AT < 7)); do
-	sleep 0.5
-done
-"${CTL[@]}" registry setup "$REG_HOST" >/dev/null || die "keystonectl registry setup failed"
-"${CTL[@]}" registry provision >/dev/null || die "keystonectl registry provision failed"
-for ((i = 0; ; i++)); do
-	busy=$(kpsql -c "SELECT count(*) FROM operations WHERE status IN ('queued', 'running')")
-	state=$(kpsql -c "SELECT state FROM registry")
-	[[ "$busy" == 0 ]] && break
-	((i < TIMEOUT * 5)) || die "registry provisioning still running after ${TIMEOUT}s (see $SPOOL_LOG)"
-	sleep 0.2
-done
-if [[ "$state" != ready ]]; then
-	kpsql -c "SELECT state, coalesce(state_reason, '') FROM registry" >&2 || true
-	for id in $(kpsql -c "SELECT id FROM operations WHERE status <> 'succeeded' ORDER BY id"); do
-		op_report "$id"
-	done
-	die "the registry is $state, not ready"
-fi
+bench_registry_ready
 echo "=== registry: ready"
 
 # ------------------------------------------- repository, app, environment

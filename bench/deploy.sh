@@ -18,7 +18,8 @@
 #      a free port on every host's own address, health check GET /version
 #      every BENCH_HEALTH_INTERVAL s;
 #   3. warm-up: v1 then v2 deployed to the five hosts (pulls, sign-ins),
-#      two bare deploys to the first host;
+#      two bare deploys to the first host (a new connection, then through
+#      the ControlMaster);
 #   4. BENCH_RUNS rounds (default 5), each deploy a real switch (v1 <-> v2):
 #      a. Keystone, the five hosts: deploy_plan() of the other artifact
 #         ("Deploy this version": bench/deploy_plan), timed from the
@@ -26,16 +27,22 @@
 #         machine's CPU time over it (/proc/stat);
 #      b. Keystone, the first host only (the environment's servers set to
 #         that one before queuing): the same, timed the same way;
-#      c. the bare script: over `ssh` (OpenSSH, a ControlMaster made before
-#         the rounds and not timed) one `bash -s` on the first host running
-#         `docker pull REF@DIGEST`, writing the same Compose file (the one
-#         Keystone wrote there, with the other digest) in the same project
-#         directory, `docker-compose -p PROJECT up -d --remove-orphans` and
-#         the same curl health loop (interval and timeout of the service),
-#         timed with $EPOCHREALTIME (the same CLOCK_REALTIME);
-#      b and c alternate in order (b first in odd rounds). During each of
-#      a, b and c a probe curls http://HOST1:PORT/version every 50 ms
-#      (bounded count) and the longest run of failures is the gap.
+#      c. the bare script: over a NEW `ssh` connection (OpenSSH, no
+#         ControlMaster: TCP, key exchange and authentication timed, as
+#         the spooler opens its SSH connection per operation) one `bash -s`
+#         on the first host running `docker pull REF@DIGEST`, writing the
+#         same Compose file (the one Keystone wrote there, with the other
+#         digest) in the same project directory, `docker-compose -p
+#         PROJECT up -d --remove-orphans` and the same curl health loop
+#         (interval and timeout of the service), timed with
+#         $EPOCHREALTIME (the same CLOCK_REALTIME);
+#      d. the same bare script through an OpenSSH ControlMaster made
+#         before the rounds and not timed (no connection set-up);
+#      b, c and d in turn, the first of them rotating from round to round,
+#      then one more bare switch of the first host (not timed) so that
+#      every host runs the same version again.
+#      During each of a..d a probe curls http://HOST1:PORT/version every
+#      50 ms (bounded count) and the longest run of failures is the gap.
 #   5. teardown, also after a failure or an interrupt (trap): the
 #      ControlMaster, the probe, the stack, the hosts (hostctl down), the
 #      registry container, the /etc/hosts line, the certs.d entry, the
@@ -46,19 +53,22 @@
 # Figures (medians of the rounds, seconds). The table comes first; the LAST
 # line of stdout is exactly:
 #   ratio_fanout= fanout5_s= fanout1_s= cpu5_s= cpu1_s= hosts_cpu5_s=
-#   hosts_cpu1_s= health_interval_s= ratio_deploy= keystone_s= bare_s= ratio_deploy_paired= gap_s=
-#   bare_gap_s= fanout_gap_s= runs= hosts=
+#   hosts_cpu1_s= health_interval_s= ratio_deploy= keystone_s= bare_s= ratio_deploy_paired=
+#   ratio_deploy_cm= bare_cm_s= gap_s= bare_gap_s= fanout_gap_s= runs= hosts=
 # ratio_fanout = fanout5_s / fanout1_s (target at most 1.5);
 # keystone_s = fanout1_s (the same deploys); ratio_deploy = keystone_s /
-# bare_s (target at most 1.10); ratio_deploy_paired: the median of each
-# round's own ratio; cpu5_s, cpu1_s: CPU seconds the whole machine used
+# bare_s (target at most 1.10), bare_s with a new SSH connection per
+# deploy (c); ratio_deploy_paired: the median of each round's own ratio;
+# ratio_deploy_cm = keystone_s / bare_cm_s, bare_cm_s through the
+# ControlMaster (d); cpu5_s, cpu1_s: CPU seconds the whole machine used
 # over a five-host and a one-host deploy (busy jiffies of /proc/stat: the
 # machine is shared, other jobs count too); hosts_cpu5_s, hosts_cpu1_s:
 # the CPU seconds of the five test hosts' containers over the same spans
 # (cgroup v1 cpuacct: their sshd, dockerd, Compose, scripts); gap_s: the longest time the
 # application on the first host did not answer during a Keystone one-host
 # deploy (first failed probe .. first answered one; 50 ms resolution),
-# bare_gap_s during a bare deploy, fanout_gap_s during a five-host deploy.
+# bare_gap_s during a bare deploy (c), fanout_gap_s during a five-host
+# deploy.
 #
 # Knobs (environment): BENCH_RUNS (1..50, default 5), BENCH_PORT (first
 # port tried, default 19443), BENCH_TIMEOUT (seconds an operation may take,
@@ -72,6 +82,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 # shellcheck source=deploy/stack.sh
 . "$REPO/deploy/stack.sh"
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 BUILD=$REPO/build
 HOSTCTL=$REPO/tests/hosts/hostctl
@@ -86,11 +98,6 @@ HOSTS_MARK="# keystone-bench-deploy $$"
 # The probe: one curl every PROBE_MS, at most PROBE_MAX of them a deploy.
 PROBE_MS=50
 PROBE_MAX=12000
-
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
 
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 50 ]] ||
 	die "BENCH_RUNS must be an integer in 1..50"
@@ -108,55 +115,6 @@ done
 [[ -x /bin/busybox ]] || die "/bin/busybox missing (busybox-static)"
 [[ -f "$HOSTCTL" ]] || die "$HOSTCTL missing"
 
-# Ports: the reservation directory tests/run.sh uses (as bench/build.sh).
-PORTS_DIR=/run/ks-test-ports
-reserve_port() {
-	local d=$PORTS_DIR/$1 pid
-	mkdir -p -- "$PORTS_DIR" || return 1
-	if ! mkdir -- "$d" 2>/dev/null; then
-		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
-		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
-	fi
-	echo "$$" >"$d/pid"
-}
-release_ports() {
-	local d
-	for d in "$PORTS_DIR"/*; do
-		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
-			rm -rf -- "$d"
-		fi
-	done
-	return 0
-}
-# A TCP port with nothing listening on it nor on the next one, on any
-# address, starting at $1, reserved for this run.
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
-			reserve_port "$p"; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
-
-median() {
-	sort -g -- "$1" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "nan"; exit }
-		if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
-		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-elapsed() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'
-}
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'
-}
 # cpu_busy: the machine's busy jiffies so far (user nice system irq
 # softirq steal of /proc/stat's cpu line; guest time is inside user).
 cpu_busy() {
@@ -308,10 +266,6 @@ CONF=$DIR/keystone.conf
 SPOOL_LOG=$DIR/log/spooler.log
 CTL=("$BUILD/keystonectl" -c "$CONF")
 
-kpsql() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"
-}
-
 # The spooler again: file:// sources allowed (the repository below), the
 # hosts' management key, and no scheduled registry check (a check
 # operation landing inside a timed deploy would be noise; the gate reads
@@ -377,70 +331,8 @@ for ((i = 0; i < NHOSTS; i++)); do
 		die "${H_NAME[i]}: $(cat -- "$DIR/log/resolve-${H_NAME[i]}.log")"
 done
 
-# op_wait ID: waits (at most TIMEOUT s) until operation ID has ended;
-# prints its status. PostgreSQL does the waiting (a DO block looking every
-# 0.1 s for up to 2 s; see bench/build.sh): no psql started every few
-# hundred ms during the deploy being measured.
-op_wait() {
-	local id=$1 st i
-	for ((i = 0; i < TIMEOUT / 2 + 1; i++)); do
-		st=$(kpsql <<EOF
-DO \$\$ BEGIN
-	FOR i IN 1..20 LOOP
-		EXIT WHEN EXISTS (SELECT 1 FROM operations WHERE id = $id
-			AND status IN ('succeeded', 'failed', 'cancelled'));
-		PERFORM pg_sleep(0.1);
-	END LOOP;
-END \$\$;
-SELECT status FROM operations WHERE id = $id;
-EOF
-)
-		case $st in
-		succeeded | failed | cancelled)
-			printf '%s\n' "$st"
-			return 0
-			;;
-		esac
-		if ! _stack_pid_alive "$DIR/run/spooler.pid" keystone-spooler; then
-			tail -n 20 -- "$SPOOL_LOG" >&2
-			die "keystone-spooler died while operation $id ran; see $SPOOL_LOG"
-		fi
-	done
-	die "operation $id not ended after ${TIMEOUT}s (see $SPOOL_LOG)"
-}
-
-# op_report ID: the operation's steps, their status and the tail of each
-# failed step's output (on stderr).
-op_report() {
-	kpsql -F ' | ' -c "SELECT o.status, coalesce(o.error, '') FROM operations o
-		WHERE o.id = $1" >&2 || true
-	kpsql -F ' | ' -c "SELECT s.ordinal, s.name, s.status, coalesce(s.exit_code::text, ''),
-		coalesce(s.error, ''),
-		CASE WHEN s.status = 'failed' THEN right((SELECT string_agg(chunk, '' ORDER BY seq)
-			FROM operation_output WHERE step_id = s.id), 1500) ELSE '' END
-		FROM operation_steps s WHERE s.operation_id = $1 ORDER BY s.ordinal" >&2 || true
-}
-
 echo "=== registry: setup and provisioning (the $NHOSTS hosts signed in)"
-while ((EPOCHSECONDS - HOSTS_AT < 7)); do
-	sleep 0.5
-done
-"${CTL[@]}" registry setup "$REG_HOST" >/dev/null || die "keystonectl registry setup failed"
-"${CTL[@]}" registry provision >/dev/null || die "keystonectl registry provision failed"
-for ((i = 0; ; i++)); do
-	busy=$(kpsql -c "SELECT count(*) FROM operations WHERE status IN ('queued', 'running')")
-	[[ "$busy" == 0 ]] && break
-	((i < TIMEOUT * 5)) || die "registry provisioning still running after ${TIMEOUT}s (see $SPOOL_LOG)"
-	sleep 0.2
-done
-state=$(kpsql -c "SELECT state FROM registry")
-if [[ "$state" != ready ]]; then
-	kpsql -c "SELECT state, coalesce(state_reason, '') FROM registry" >&2 || true
-	for id in $(kpsql -c "SELECT id FROM operations WHERE status <> 'succeeded' ORDER BY id"); do
-		op_report "$id"
-	done
-	die "the registry is $state, not ready"
-fi
+bench_registry_ready
 echo "=== registry: ready"
 
 # ------------------------------------- repository, app, env, artifacts
@@ -620,19 +512,28 @@ k_deploy() {
 }
 
 # The bare side: OpenSSH to the first host as keystone, with the pinned
-# host key, through a ControlMaster made before the rounds.
+# host key; a new connection per deploy (ControlPath=none), or through a
+# ControlMaster made before the rounds (CM_SSH).
 SSH_DEST=keystone@${H_ADDR[0]}
-SSH_BASE=(-F none -o ControlPath="$CM_SOCK" -o UserKnownHostsFile="$KNOWN"
+SSH_OPTS=(-F none -o UserKnownHostsFile="$KNOWN"
 	-o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes
 	-o HostKeyAlias="${H_NAME[0]}" -o CheckHostIP=no -o UpdateHostKeys=no
 	-o BatchMode=yes -o IdentitiesOnly=yes -i "$MGMT_KEY" -p "${H_PORT[0]}"
 	-o ConnectTimeout=10 -o LogLevel=ERROR)
+SSH_BASE=("${SSH_OPTS[@]}" -o ControlPath="$CM_SOCK")
+SSH_NEW=("${SSH_OPTS[@]}" -o ControlPath=none -o ControlMaster=no)
 PROJECT=ks-$ENV_UUID
 PDIR=/home/keystone/keystone/$PROJECT
 
-# b_deploy V: the bare script deploys vV to the first host; sets B_S.
+# b_deploy V new|cm: the bare script deploys vV to the first host over a
+# new SSH connection or through the ControlMaster; sets B_S.
 b_deploy() {
-	local v=$1 t0 t1 out
+	local v=$1 t0 t1 out ssh_o
+	if [[ "$2" == new ]]; then
+		ssh_o=("${SSH_NEW[@]}")
+	else
+		ssh_o=("${SSH_BASE[@]}" -o ControlMaster=no)
+	fi
 	# The Compose file Keystone wrote there, with vV's reference.
 	sed "s|^    image: \".*\"\$|    image: \"${IMG[v]}\"|" "$DIR/compose.yml" >"$DIR/bare.yml"
 	{
@@ -652,8 +553,8 @@ b_deploy() {
 		printf '\tsleep %d\ndone\n' "$INTERVAL"
 	} >"$DIR/bare.sh"
 	t0=$EPOCHREALTIME
-	out=$(ssh "${SSH_BASE[@]}" -o ControlMaster=no "$SSH_DEST" bash -s <"$DIR/bare.sh" 2>&1) ||
-		die "bare deploy of v$v failed: $out"
+	out=$(ssh "${ssh_o[@]}" "$SSH_DEST" bash -s <"$DIR/bare.sh" 2>&1) ||
+		die "bare deploy ($2) of v$v failed: $out"
 	t1=$EPOCHREALTIME
 	B_S=$(elapsed "$t0" "$t1")
 	CUR[0]=$v
@@ -681,15 +582,17 @@ timeout 30 ssh "${SSH_BASE[@]}" -o ControlMaster=yes -o ControlPersist=3600 \
 timeout 10 ssh "${SSH_BASE[@]}" -O check "$SSH_DEST" </dev/null 2>/dev/null ||
 	die "the OpenSSH ControlMaster is not running"
 for v in 1 2; do
-	b_deploy "$v"
+	how=new
+	((v == 1)) || how=cm
+	b_deploy "$v" "$how"
 	got=$(curl -fsS --max-time 5 "$H1_URL") || die "${H_NAME[0]} does not answer after a bare deploy"
 	[[ "$got" == "$v" ]] || die "${H_NAME[0]} answers '$got' after the bare deploy of v$v"
-	echo "    bare v$v: ${B_S}s"
+	echo "    bare v$v ($how): ${B_S}s"
 done
 
 # ------------------------------------------------------------- rounds
 
-for f in f5 f1 b cpu5 cpu1 hcpu5 hcpu1 gapk gapb gapf rpair; do : >"$DIR/$f.txt"; done
+for f in f5 f1 b c cpu5 cpu1 hcpu5 hcpu1 gapk gapb gapc gapf rpair; do : >"$DIR/$f.txt"; done
 F5_IDS=()
 K1_IDS=()
 # check_answer V: the first host answers vV (after a deploy).
@@ -698,7 +601,7 @@ check_answer() {
 	got=$(curl -fsS --max-time 5 "$H1_URL") || die "${H_NAME[0]} does not answer"
 	[[ "$got" == "$1" ]] || die "${H_NAME[0]} answers '$got', expected $1"
 }
-echo "=== $RUNS rounds: Keystone to $NHOSTS hosts; Keystone to 1 host and the bare script, alternately"
+echo "=== $RUNS rounds: Keystone to $NHOSTS hosts; Keystone to 1 host, bare (new ssh), bare (ControlMaster) in turn"
 for ((r = 1; r <= RUNS; r++)); do
 	for ((i = 1; i < NHOSTS; i++)); do
 		[[ "${CUR[i]}" == "${CUR[0]}" ]] || die "internal: the hosts run different versions"
@@ -716,22 +619,22 @@ for ((r = 1; r <= RUNS; r++)); do
 	gf=$(gap "$DIR/probe-f-$r.txt")
 	printf '%s\n' "$gf" >>"$DIR/gapf.txt"
 	line="    round $r: $NHOSTS hosts ${f5}s (deploy $K_ID, cpu ${K_CPU}s, hosts ${K_HCPU}s, gap ${gf}s)"
-	for side in k b; do
-		# Odd rounds: Keystone first; even rounds: the bare script first.
-		if ((r % 2 == 0)); then
-			[[ "$side" == k ]] && side=b || side=k
-		fi
+	# The one-host sides in turn, the first rotating: k b c, b c k, c k b.
+	sides=(k b c)
+	for ((j = 0; j < 3; j++)); do
+		side=${sides[(r - 1 + j) % 3]}
 		v=$(other "${CUR[0]}")
 		probe_start "$DIR/probe-$side-$r.txt"
-		if [[ "$side" == k ]]; then
-			k_deploy 1 "$v"
-		else
-			b_deploy "$v"
-		fi
+		case $side in
+		k) k_deploy 1 "$v" ;;
+		b) b_deploy "$v" new ;;
+		c) b_deploy "$v" cm ;;
+		esac
 		probe_stop
 		check_answer "$v"
 		g=$(gap "$DIR/probe-$side-$r.txt")
-		if [[ "$side" == k ]]; then
+		case $side in
+		k)
 			K1_IDS+=("$K_ID")
 			k1=$K_S
 			printf '%s\n' "$K_S" >>"$DIR/f1.txt"
@@ -739,26 +642,39 @@ for ((r = 1; r <= RUNS; r++)); do
 			printf '%s\n' "$K_HCPU" >>"$DIR/hcpu1.txt"
 			printf '%s\n' "$g" >>"$DIR/gapk.txt"
 			line+=", 1 host ${K_S}s (deploy $K_ID, cpu ${K_CPU}s, hosts ${K_HCPU}s, gap ${g}s)"
-		else
+			;;
+		b)
 			b1=$B_S
 			printf '%s\n' "$B_S" >>"$DIR/b.txt"
 			printf '%s\n' "$g" >>"$DIR/gapb.txt"
 			line+=", bare ${B_S}s (gap ${g}s)"
-		fi
+			;;
+		c)
+			printf '%s\n' "$B_S" >>"$DIR/c.txt"
+			printf '%s\n' "$g" >>"$DIR/gapc.txt"
+			line+=", bare cm ${B_S}s (gap ${g}s)"
+			;;
+		esac
 	done
 	printf '%s\n' "$(ratio "$k1" "$b1")" >>"$DIR/rpair.txt"
+	# Three switches left host 1 on the other version than the rest: one
+	# more (bare, through the ControlMaster, not timed) so that the next
+	# five-host deploy switches every host.
+	v=$(other "${CUR[0]}")
+	b_deploy "$v" cm
+	check_answer "$v"
 	echo "$line"
 done
-for f in gapf gapk gapb; do
+for f in gapf gapk gapb gapc; do
 	! grep -q unanswered "$DIR/$f.txt" || die "a probe's last curl got no answer ($f)"
 done
 
 # Where the time goes on the host: the commands of a Keystone deploy step
 # (lib/scripts/deploy_server.sh, auth_login.sh) that the bare script does
-# not run, each timed alone on the first host over the ControlMaster
-# (after the rounds, not part of any figure; the application running,
-# nothing switched), best of 3, ms; the bare script's own commands for
-# scale.
+# not run, each timed alone on the first host (after the rounds, not part
+# of any figure; the application running, nothing switched), best of 3,
+# ms; the bare script's own commands for scale. Then, from this machine,
+# `ssh HOST true` over a new connection and through the ControlMaster.
 {
 	printf 'P=%q F=%q I=%q E=%q\n' "$PROJECT" "$PDIR/docker-compose.yml" "${IMG[CUR[0]]}" \
 		"$ENV_UUID"
@@ -776,20 +692,32 @@ t() {
 	printf '%s|%s\n' "$name" "$best"
 }
 dc() { docker-compose -p "$P" -f "$F" "$@"; }
-cid=$(dc ps -q web | head -n 1)
-ids=$(docker image ls -q --no-trunc --filter "label=dev.keystone.environment=$E" | sort -u)
 url=http://$(sed -n 's/^      HOST: "\(.*\)"$/\1/p' "$F"):$(sed -n 's/^      PORT: "\(.*\)"$/\1/p' "$F")/version
-t "docker compose version (the plugin probe)" docker compose version
+pick() {
+	local d
+	for d in ~/.docker/cli-plugins ~/.docker/cli-plugins /usr/local/lib/docker/cli-plugins \
+	    /usr/local/libexec/docker/cli-plugins /usr/lib/docker/cli-plugins \
+	    /usr/libexec/docker/cli-plugins; do
+		[ -f "$d/docker-compose" ] && [ -x "$d/docker-compose" ] && return 0
+	done
+	command -v docker-compose
+}
+# (The gate's look by name must find the container, or it falls back to
+# docker ps: say so.)
+docker inspect -f '{{.Name}}' "${P}_web_1" >/dev/null 2>&1 ||
+	printf 'NOT FOUND: the container named %s (the gate uses docker ps)|-\n' "${P}_web_1"
+t "compose: plugin files, command -v (shell only)" pick
 t "dpkg --print-architecture" dpkg --print-architecture
 t "auth: id x2, mkdir, grep, chmod x2, stat" sh -c 'id -un; id keystone; mkdir -p ~/.docker;
 	grep -qF x ~/.docker/config.json; chmod 0700 ~/.docker; chmod 0600 ~/.docker/config.json;
 	stat ~/.docker/config.json'
 t "docker image inspect (the gate's image id)" docker image inspect -f '{{.Id}}' "$I"
-t "docker-compose ps -q web (the gate)" dc ps -q web
-t "docker inspect x2 (the gate)" sh -c 'docker inspect -f "{{.Config.Image}}" "$0";
-	docker inspect -f "{{.State.Status}}" "$0"' "$cid"
-t "prune: docker image ls + image inspect" sh -c 'docker image ls -q --no-trunc \
-	--filter "label=dev.keystone.environment=$0"; docker image inspect $1' "$E" "$ids"
+t "docker inspect by name (the gate, per look)" docker inspect --type container -f \
+	'{{index .Config.Labels "com.docker.compose.project"}}|{{.Config.Image}} {{.Image}}|{{.State.Status}}' \
+	"${P}_web_1"
+t "prune: docker image ls (KEEP not reached)" docker image ls -q --no-trunc \
+	--filter "label=dev.keystone.environment=$E"
+t "not run: docker compose version (old plugin probe)" docker compose version
 t "both: docker pull -q (image present)" docker pull -q "$I"
 t "both: docker-compose up -d (nothing to change)" dc up -d --remove-orphans
 t "both: curl of the health path" curl -fsS -o /dev/null --max-time 1 "$url"
@@ -797,6 +725,22 @@ EOF
 } >"$DIR/costs.sh"
 costs=$(ssh "${SSH_BASE[@]}" -o ControlMaster=no "$SSH_DEST" bash -s <"$DIR/costs.sh" 2>&1) ||
 	die "timing the step's commands failed: $costs"
+# ssh_best NAME SSH-OPTION...: `ssh HOST true`, best of 3 (ms).
+ssh_best() {
+	local name=$1 best="" a b d k
+	shift
+	for k in 1 2 3; do
+		a=${EPOCHREALTIME/./}
+		ssh "$@" "$SSH_DEST" true </dev/null >/dev/null 2>&1 || die "ssh ($name) failed"
+		b=${EPOCHREALTIME/./}
+		d=$(((b - a) / 1000))
+		if [[ -z "$best" ]] || ((d < best)); then best=$d; fi
+	done
+	printf '%s|%s\n' "$name" "$best"
+}
+costs+=$'\n'$(ssh_best "ssh true, a new connection (from here)" "${SSH_NEW[@]}")
+costs+=$'\n'$(ssh_best "ssh true, through the ControlMaster (from here)" "${SSH_BASE[@]}" \
+	-o ControlMaster=no)
 
 # Where the time goes: per deploy, its claim (created .. started), the
 # steps' start spread and run times, the end (last step .. finished).
@@ -831,16 +775,19 @@ read -r s1_claim s1_first s1_spread s1_mean s1_max s1_tail < <(step_stats "${K1_
 fanout5_s=$(median "$DIR/f5.txt")
 fanout1_s=$(median "$DIR/f1.txt")
 bare_s=$(median "$DIR/b.txt")
+bare_cm_s=$(median "$DIR/c.txt")
 cpu5_s=$(median "$DIR/cpu5.txt")
 cpu1_s=$(median "$DIR/cpu1.txt")
 hosts_cpu5_s=$(median "$DIR/hcpu5.txt")
 hosts_cpu1_s=$(median "$DIR/hcpu1.txt")
 gap_s=$(median "$DIR/gapk.txt")
 bare_gap_s=$(median "$DIR/gapb.txt")
+bare_cm_gap_s=$(median "$DIR/gapc.txt")
 fanout_gap_s=$(median "$DIR/gapf.txt")
 ratio_deploy_paired=$(printf '%.2f' "$(median "$DIR/rpair.txt")")
 ratio_fanout=$(ratio "$fanout5_s" "$fanout1_s")
 ratio_deploy=$(ratio "$fanout1_s" "$bare_s")
+ratio_deploy_cm=$(ratio "$fanout1_s" "$bare_cm_s")
 
 # ------------------------------------------------------------- teardown
 
@@ -856,16 +803,19 @@ printf '%-56s %10s\n' "rounds" "$RUNS"
 printf '%-56s %10s\n' "health check interval of the service (s)" "$INTERVAL"
 printf '%-56s %10s\n' "keystone, $NHOSTS hosts: created .. finished, median (s)" "$fanout5_s"
 printf '%-56s %10s\n' "keystone, 1 host: created .. finished, median (s)" "$fanout1_s"
-printf '%-56s %10s\n' "bare script over ssh, 1 host, median (s)" "$bare_s"
+printf '%-56s %10s\n' "bare script, new ssh connection, 1 host, median (s)" "$bare_s"
+printf '%-56s %10s\n' "bare script, ssh ControlMaster, 1 host, median (s)" "$bare_cm_s"
 printf '%-56s %10s\n' "ratio $NHOSTS hosts / 1 host" "$ratio_fanout"
 printf '%-56s %10s\n' "ratio keystone / bare (medians)" "$ratio_deploy"
 printf '%-56s %10s\n' "ratio keystone / bare, median of each round's" "$ratio_deploy_paired"
+printf '%-56s %10s\n' "ratio keystone / bare through the ControlMaster" "$ratio_deploy_cm"
 printf '%-56s %10s\n' "machine CPU over a $NHOSTS-host deploy, median (s)" "$cpu5_s"
 printf '%-56s %10s\n' "machine CPU over a 1-host deploy, median (s)" "$cpu1_s"
 printf '%-56s %10s\n' "test hosts' CPU over a $NHOSTS-host deploy, median (s)" "$hosts_cpu5_s"
 printf '%-56s %10s\n' "test hosts' CPU over a 1-host deploy, median (s)" "$hosts_cpu1_s"
 printf '%-56s %10s\n' "no answer on host 1: keystone 1 host, median (s)" "$gap_s"
 printf '%-56s %10s\n' "no answer on host 1: bare, median (s)" "$bare_gap_s"
+printf '%-56s %10s\n' "no answer on host 1: bare (ControlMaster), median (s)" "$bare_cm_gap_s"
 printf '%-56s %10s\n' "no answer on host 1: keystone $NHOSTS hosts, median (s)" "$fanout_gap_s"
 echo
 echo "Keystone deploys, medians (ms):    $NHOSTS hosts    1 host"
@@ -875,7 +825,7 @@ printf '  %-32s %10s %10s\n' "claim (created .. started)" "$s5_claim" "$s1_claim
 	"a step's run, mean" "$s5_mean" "$s1_mean" \
 	"a step's run, longest" "$s5_max" "$s1_max" \
 	"last step ends .. finished" "$s5_tail" "$s1_tail"
-echo "Commands on host 1, best of 3 (ms; the deploy step runs the first seven, the bare script not):"
+echo "Commands on host 1, best of 3 (ms; the deploy step runs the first six, the bare script not):"
 while IFS='|' read -r name ms; do
 	printf '  %-50s %8s\n' "$name" "$ms"
 done <<<"$costs"
@@ -883,5 +833,6 @@ echo "ratio_fanout=$ratio_fanout fanout5_s=$fanout5_s fanout1_s=$fanout1_s cpu5_
 	"cpu1_s=$cpu1_s hosts_cpu5_s=$hosts_cpu5_s hosts_cpu1_s=$hosts_cpu1_s" \
 	"health_interval_s=$INTERVAL ratio_deploy=$ratio_deploy" \
 	"keystone_s=$fanout1_s bare_s=$bare_s ratio_deploy_paired=$ratio_deploy_paired" \
+	"ratio_deploy_cm=$ratio_deploy_cm bare_cm_s=$bare_cm_s" \
 	"gap_s=$gap_s bare_gap_s=$bare_gap_s fanout_gap_s=$fanout_gap_s runs=$RUNS hosts=$NHOSTS"
 exit "$cleanup_rc"

@@ -36,17 +36,14 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 # shellcheck source=deploy/stack.sh
 . "$REPO/deploy/stack.sh"
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 BUILD=$REPO/build
 PORT0=${BENCH_PORT:-18843}
 LOGINS=${BENCH_LOGINS:-60}
 WARMUP=${BENCH_WARMUP:-5}
 CLEAR_EVERY=40
-
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
 
 [[ "$LOGINS" =~ ^[0-9]+$ && "$LOGINS" -ge 1 && "$LOGINS" -le 500 ]] ||
 	die "BENCH_LOGINS must be an integer in 1..500"
@@ -58,19 +55,6 @@ for c in curl psql caddy openssl awk ss sort; do
 done
 [[ -x "$BUILD/keystone.fcgi" && -x "$BUILD/keystonectl" ]] ||
 	die "$BUILD/keystone.fcgi or keystonectl missing (run make all)"
-
-# A TCP port with nothing listening on it nor on the next one (Caddy's
-# http_port), starting at $1 (same rule as tests/run.sh).
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]]; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
 
 # ------------------------------------------------------------- the stack
 
@@ -84,6 +68,7 @@ cleanup() {
 		stack_is_up=0
 		stack_down "$DIR" || true
 	fi
+	release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -109,10 +94,6 @@ CONF=$DIR/keystone.conf
 
 kcurl() {
 	curl -sS --max-time 30 --cacert "$CA" --resolve "localhost:$PORT:127.0.0.1" "$@"
-}
-
-kpsql() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"
 }
 
 # ------------------------------------------------------------- user, form
@@ -196,9 +177,6 @@ stats() {
 }
 read -r u_med u_mean u_p90 u_min u_max <<<"$(stats "$UNK")"
 read -r k_med k_mean k_p90 k_min k_max <<<"$(stats "$KNOWN")"
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "nan" }'
-}
 r_med=$(ratio "$u_med" "$k_med")
 r_mean=$(ratio "$u_mean" "$k_mean")
 

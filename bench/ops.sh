@@ -50,6 +50,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 # shellcheck source=deploy/stack.sh
 . "$REPO/deploy/stack.sh"
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 BUILD=$REPO/build
 HOSTCTL=$REPO/tests/hosts/hostctl
@@ -58,11 +60,6 @@ TIMEOUT=${BENCH_TIMEOUT:-600}
 N_LOCAL=1000
 N_STEPS=200
 WORKERS=2
-
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
 
 [[ "$TIMEOUT" =~ ^[0-9]+$ && "$TIMEOUT" -ge 10 && "$TIMEOUT" -le 3600 ]] ||
 	die "BENCH_TIMEOUT must be an integer in 10..3600"
@@ -73,19 +70,6 @@ done
 [[ -x "$BUILD/keystone.fcgi" && -x "$BUILD/keystonectl" && -x "$BUILD/keystone-spooler" ]] ||
 	die "$BUILD/keystone.fcgi, keystonectl or keystone-spooler missing (run make all)"
 [[ -f "$HOSTCTL" ]] || die "$HOSTCTL missing"
-
-# A TCP port with nothing listening on it nor on the next one (Caddy's
-# http_port), starting at $1 (same rule as bench/pages.sh).
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]]; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
 
 now() { date +%s.%N; }
 
@@ -123,6 +107,7 @@ cleanup() {
 		stack_is_up=0
 		stack_down "$DIR" || true
 	fi
+	release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -147,10 +132,6 @@ stack_up "$DIR" "$PORT" "$BUILD" "$DIR/static" || die "could not bring up the st
 PGCONN=$(stack_pg_conninfo "$DIR")
 CONF=$DIR/keystone.conf
 SPOOL_LOG=$DIR/log/spooler.log
-
-kpsql() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"
-}
 
 # spooler_start [VAR=VALUE...]: build/keystone-spooler with WORKERS workers
 # (and the given environment), under the stack's pid file so that

@@ -48,6 +48,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$REPO"
 # shellcheck source=deploy/stack.sh
 . "$REPO/deploy/stack.sh"
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh"
 
 BUILD=$REPO/build
 PORT0=${BENCH_PORT:-18743}
@@ -57,11 +59,6 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-32}
 N_SERVERS=1000
 N_ARTIFACTS=10000
-
-die() {
-	printf 'bench: %s\n' "$*" >&2
-	exit 1
-}
 
 for v in DURATION WARMUP THREADS CONNS; do
 	[[ "${!v}" =~ ^[0-9]+$ && "${!v}" -ge 1 && "${!v}" -le 600 ]] ||
@@ -73,19 +70,6 @@ for c in wrk curl psql caddy openssl awk ss; do
 done
 [[ -x "$BUILD/keystone.fcgi" && -x "$BUILD/keystonectl" && -x "$BUILD/bench/fcgi_floor" ]] ||
 	die "$BUILD/keystone.fcgi, keystonectl or bench/fcgi_floor missing (run make all)"
-
-# A TCP port with nothing listening on it nor on the next one (Caddy's
-# http_port), starting at $1 (same rule as tests/run.sh).
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]]; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
 
 # ------------------------------------------------------------- the stack
 
@@ -107,6 +91,7 @@ cleanup() {
 		stack_is_up=0
 		stack_down "$DIR" || true
 	fi
+	release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -139,10 +124,6 @@ CONF=$DIR/keystone.conf
 
 kcurl() {
 	curl -sS --max-time 30 --cacert "$CA" --resolve "localhost:$PORT:127.0.0.1" "$@"
-}
-
-kpsql() {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"
 }
 
 # ------------------------------------------------------------- user, login
@@ -445,9 +426,6 @@ stack_down "$DIR" || echo "bench: stack_down reported an error" >&2
 
 # ------------------------------------------------------------------ report
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "nan" }'
-}
 ratio_servers=$(ratio "${RPS[servers]}" "${RPS[static_servers]}")
 ratio_artifacts=$(ratio "${RPS[artifacts]}" "${RPS[static_artifacts]}")
 static_rps=$(( (RPS[static_servers] + RPS[static_artifacts]) / 2 ))

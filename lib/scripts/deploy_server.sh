@@ -33,10 +33,33 @@ if ! out=$(docker --config "$CFG" pull -q "$IMAGE" 2>&1); then
 fi
 echo "pulled $IMAGE"
 
-# Compose: the plugin when the host has it, else docker-compose.
-if docker compose version >/dev/null 2>&1; then
+# Compose: the plugin when the host has it, else docker-compose. The
+# plugin's file is looked for where the CLI looks (its configuration's
+# cli-plugins, then the system directories) before anything runs:
+# `docker compose version` costs a start of the CLI and of the plugin
+# (20-30 ms), so it is asked only when neither a plugin file nor
+# docker-compose is found (a plugin in a directory of the configuration's
+# cliPluginsExtraDirs). The name Compose gives a service's container
+# (PROJECT_SERVICE_1 for docker-compose, PROJECT-SERVICE-1 for the plugin)
+# is joined with SEP.
+plugin=
+for d in "$CFG/cli-plugins" "${HOME:-/nonexistent}/.docker/cli-plugins" \
+    /usr/local/lib/docker/cli-plugins /usr/local/libexec/docker/cli-plugins \
+    /usr/lib/docker/cli-plugins /usr/libexec/docker/cli-plugins; do
+	if [ -f "$d/docker-compose" ] && [ -x "$d/docker-compose" ]; then
+		plugin=1
+		break
+	fi
+done
+if [ -z "$plugin" ] && ! command -v docker-compose >/dev/null &&
+    docker --config "$CFG" compose version >/dev/null 2>&1; then
+	plugin=1
+fi
+if [ -n "$plugin" ]; then
+	SEP=-
 	dc() { docker --config "$CFG" compose -p "$PROJECT" -f "$DIR/docker-compose.yml" "$@"; }
 elif command -v docker-compose >/dev/null; then
+	SEP=_
 	dc() { DOCKER_CONFIG=$CFG docker-compose -p "$PROJECT" -f "$DIR/docker-compose.yml" "$@"; }
 else
 	fail "neither docker compose nor docker-compose is installed on $NODE"
@@ -67,25 +90,42 @@ printf '%s' "$COMPOSE" | sed "s|__KS_IMAGE__|$IMAGE|g" >"$DIR/docker-compose.yml
 # within its timeout. Sets reason (and svc, cid) when not.
 want_id=$(docker image inspect -f '{{.Id}}' "$IMAGE")
 reason= cid= svc=
+# One docker call per look at a container: its Compose labels, the image
+# it was made from (reference and id), its state and its health check's.
+FMT='{{index .Config.Labels "com.docker.compose.project"}}|{{index .Config.Labels "com.docker.compose.service"}}|{{.Config.Image}} {{.Image}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}'
+# look: reads svc's container (cid) into lproj lsvc img state health;
+# fails when docker cannot inspect it.
+look() {
+	local out
+	out=$(docker inspect --type container -f "$FMT" "$cid" 2>/dev/null) || return 1
+	IFS='|' read -r lproj lsvc img state health <<EOF_LOOK
+$out
+EOF_LOOK
+}
 gate() {
-	local kind host port interval timeout path end state img url
+	local kind host port interval timeout path end url lproj lsvc img state health
 	while read -r svc kind host port interval timeout path; do
 		[ -n "$svc" ] || continue
-		# (By Compose's labels: one docker call, not a second Compose.)
-		cid=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
-			--filter "label=com.docker.compose.service=$svc" | head -n 1)
-		[ -n "$cid" ] || { reason="service $svc has no container"; return 1; }
-		img=$(docker inspect -f '{{.Config.Image}} {{.Image}}' "$cid")
-		[ "$img" = "$IMAGE $want_id" ] ||
-			{ reason="service $svc runs $img, not $IMAGE"; return 1; }
+		# The service's container: by the name Compose gives it, checked
+		# by its labels in the same call; else by the labels alone (one
+		# docker call, not a second Compose).
+		cid=$PROJECT$SEP$svc${SEP}1
+		if ! look || [ "$lproj|$lsvc" != "$PROJECT|$svc" ]; then
+			cid=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+				--filter "label=com.docker.compose.service=$svc" | head -n 1)
+			[ -n "$cid" ] || { reason="service $svc has no container"; return 1; }
+			look || { reason="service $svc: its container $cid is gone"; return 1; }
+		fi
 		case $host in *:*) url="http://[$host]:$port$path" ;; *) url="http://$host:$port$path" ;; esac
 		end=$((SECONDS + timeout))
 		while :; do
-			state=$(docker inspect -f '{{.State.Status}}' "$cid")
+			# (On every look: the container runs exactly IMAGE.)
+			[ "$img" = "$IMAGE $want_id" ] ||
+				{ reason="service $svc runs $img, not $IMAGE"; return 1; }
 			case $kind in
 			# (-g: the path's [ ] { } are no curl globs)
 			http) curl -gfsS -o /dev/null --max-time "$interval" -- "$url" 2>/dev/null && break ;;
-			command) [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$cid")" = healthy ] && break ;;
+			command) [ "$health" = healthy ] && break ;;
 			*) [ "$state" = running ] && break ;;
 			esac
 			if [ "$SECONDS" -ge "$end" ]; then
@@ -97,6 +137,7 @@ gate() {
 				return 1
 			fi
 			sleep "$interval"
+			look || { reason="service $svc: its container $cid is gone"; return 1; }
 		done
 		echo "service $svc runs $IMAGE and is healthy"
 	done <<EOF_GATES
@@ -110,6 +151,13 @@ prune() {
 	local ids old n=0
 	ids=$(docker image ls -q --no-trunc --filter "label=dev.keystone.environment=$ENV_UUID" | sort -u)
 	[ -n "$ids" ] || return 0
+	# Fewer than KEEP besides the running one: none to remove, and no
+	# `docker image inspect` to learn their ages.
+	for id in $ids; do
+		[ "$id" = "$want_id" ] || n=$((n + 1))
+	done
+	[ "$n" -ge "$KEEP" ] || return 0
+	n=0
 	# shellcheck disable=SC2086 # ids: image ids, words without blanks
 	old=$(docker image inspect --format '{{.Created}} {{.Id}}' $ids | sort -r |
 		awk -v keep="$KEEP" -v cur="$want_id" '$2 != cur { n++; if (n >= keep) print $2 }')
