@@ -828,6 +828,30 @@ START_TEST(journey)
 		}
 	}
 
+	/* 12. Host 1 removed with its volumes (the confirmed removal): its
+	 * project and its volume are gone; host 0's volume is kept. */
+	{
+		char suuid[40], uuid[40], err[256];
+		struct deploy_remove rq = { env, suuid, 1, 0, 0 };
+		PGresult *res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1,
+		    (const char *[]){ (snprintf(got, sizeof(got), "%lld", hid[1]), got) });
+
+		snprintf(suuid, sizeof(suuid), "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		ck_assert_msg(deploy_plan_remove(&ts_db, &cfg, ts_sealkey, &rq, uuid, err,
+		    sizeof(err)) == 0 && uuid[0] != '\0', "%s", err);
+		tb_expect_status(tb_op_id(uuid), "succeeded", 300);
+		snprintf(cmd, sizeof(cmd), "docker ps -aq --filter label=dev.keystone.environment=%s; "
+		    "docker volume ls -q --filter name=ks-%s_data", env, env);
+		(void)th_sh(&hosts[1], ts_tmp, cmd, &o);
+		ck_assert_msg(o[0] == '\0', "left on %s: %s", hosts[1].name, o);
+		free(o);
+		snprintf(cmd, sizeof(cmd), "docker volume ls -q --filter name=ks-%s_data", env);
+		(void)th_sh(&hosts[0], ts_tmp, cmd, &o);
+		ck_assert_msg(strstr(o, "_data") != NULL, "host 0's volume is gone: [%s]", o);
+		free(o);
+	}
+
 	/* The secret shows on none of the pages about it. */
 	{
 		const char *p[] = { env };
