@@ -145,7 +145,7 @@ cleanup() {
 	for w in "${K_WORKS[@]}"; do
 		[[ ! "$w" =~ ^/var/tmp/ks-build-[0-9a-f]+$ ]] || rm -rf -- "$w"
 	done
-	release_ports
+	stack_release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -163,8 +163,8 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------- the stack
 
 mkdir -p -- "$DIR/static" "$DIR/log"
-PORT=$(free_port "$PORT0")
-REG_LISTEN_PORT=$(free_port 15400)
+PORT=$(stack_free_port "$PORT0")
+REG_LISTEN_PORT=$(stack_free_port 15400)
 REG_HOST=$REG_NAME:$PORT
 export KS_STACK_REGISTRY_HOST=$REG_HOST
 export KS_STACK_REGISTRY_LISTEN=127.0.0.1:$REG_LISTEN_PORT

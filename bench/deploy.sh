@@ -196,7 +196,7 @@ cleanup() {
 	fi
 	[[ -z "$GITDIR" ]] || rm -rf -- "$GITDIR"
 	rm -rf -- "$HSTATE"
-	release_ports
+	stack_release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -214,9 +214,9 @@ trap 'exit 143' TERM
 # ------------------------------------------------- engine, hosts, stack
 
 mkdir -p -- "$DIR/static" "$DIR/log"
-PORT=$(free_port "$PORT0")
-REG_LISTEN_PORT=$(free_port 15600)
-APP_PORT=$(free_port 19643)
+PORT=$(stack_free_port "$PORT0")
+REG_LISTEN_PORT=$(stack_free_port 15600)
+APP_PORT=$(stack_free_port 19643)
 REG_HOST=$REG_NAME:$PORT
 export KS_STACK_REGISTRY_HOST=$REG_HOST
 export KS_STACK_REGISTRY_LISTEN=127.0.0.1:$REG_LISTEN_PORT

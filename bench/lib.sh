@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh: what bench/build.sh and bench/deploy.sh share (sourced
 # after deploy/stack.sh). The caller sets, before using what needs them:
 #   DIR        its temp directory (run/, log/ of the stack)
@@ -13,45 +14,8 @@ die() {
 	exit 1
 }
 
-# Ports: the reservation directory tests/run.sh uses, so that a test run
-# on the same machine never takes a port a bench picked before it listens
-# there (registry:2's port is bound only at provisioning).
-PORTS_DIR=/run/ks-test-ports
-reserve_port() {
-	local d=$PORTS_DIR/$1 pid
-	mkdir -p -- "$PORTS_DIR" || return 1
-	if ! mkdir -- "$d" 2>/dev/null; then
-		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
-		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
-	fi
-	echo "$$" >"$d/pid"
-}
-release_ports() {
-	local d
-	for d in "$PORTS_DIR"/*; do
-		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
-			rm -rf -- "$d"
-		fi
-	done
-	return 0
-}
-# free_port FROM: a TCP port with nothing listening on it nor on the next
-# one (Caddy's http_port), on any address, starting at FROM, reserved for
-# this run.
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
-			reserve_port "$p"; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	die "no free port from $1"
-}
+# Ports: stack_free_port and stack_release_ports (deploy/stack.sh), the
+# reservations tests/run.sh makes too.
 
 # median FILE: the median of the numbers in FILE (one a line).
 median() {

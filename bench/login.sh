@@ -68,7 +68,7 @@ cleanup() {
 		stack_is_up=0
 		stack_down "$DIR" || true
 	fi
-	release_ports
+	stack_release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -83,7 +83,7 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
-PORT=$(free_port "$PORT0")
+PORT=$(stack_free_port "$PORT0")
 BASE=https://localhost:$PORT
 echo "=== stack: $DIR, $BASE (release build)"
 stack_is_up=1

@@ -107,7 +107,7 @@ cleanup() {
 		stack_is_up=0
 		stack_down "$DIR" || true
 	fi
-	release_ports
+	stack_release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -125,7 +125,7 @@ trap 'cleanup; exit 143' TERM
 # ------------------------------------------------------------- the stack
 
 mkdir -p -- "$DIR/static"
-PORT=$(free_port "$PORT0")
+PORT=$(stack_free_port "$PORT0")
 echo "=== stack: $DIR, https://localhost:$PORT (release build)"
 stack_is_up=1
 stack_up "$DIR" "$PORT" "$BUILD" "$DIR/static" || die "could not bring up the stack"

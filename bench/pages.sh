@@ -91,7 +91,7 @@ cleanup() {
 		stack_is_up=0
 		stack_down "$DIR" || true
 	fi
-	release_ports
+	stack_release_ports
 	if [[ -n "${DIR:-}" && -d "$DIR" ]]; then
 		if [[ "${BENCH_KEEP:-}" == 1 ]]; then
 			echo "bench: kept $DIR" >&2
@@ -113,7 +113,7 @@ fi
 printf '<!doctype html><title>bench</title><p>Keystone bench static file.</p>\n' \
 	>"$STATIC/bench.html"
 
-PORT=$(free_port "$PORT0")
+PORT=$(stack_free_port "$PORT0")
 BASE=https://localhost:$PORT
 echo "=== stack: $DIR, $BASE (release build)"
 stack_is_up=1
@@ -282,7 +282,7 @@ healthz_size=3
 # The floor responder gets as many workers as keystone.fcgi has.
 NWORKERS=$(awk -F' *= *' '$1 == "workers" { print $2 }' "$CONF")
 [[ "$NWORKERS" =~ ^[0-9]+$ ]] || NWORKERS=2
-FPORT=$(free_port $((PORT + 4)))
+FPORT=$(stack_free_port $((PORT + 4)))
 "$BUILD/bench/fcgi_floor" "$DIR/run/floor.sock" "$NWORKERS" \
 	>"$DIR/log/floor.log" 2>&1 </dev/null &
 floor_pid=$!

@@ -26,6 +26,51 @@ _stack_err() {
 	printf 'stack: %s\n' "$*" >&2
 }
 
+# Ports a run holds (tests/run.sh, bench/*.sh): a directory per port under
+# _STACK_PORTS_DIR, made with mkdir (atomic) and naming the run's pid, so
+# that two runs on one machine never pick the same port before either
+# listens on it (registry:2's port is bound only at provisioning). A dead
+# run's reservations are taken.
+_STACK_PORTS_DIR=/run/ks-test-ports
+_stack_reserve_port() {
+	local d=$_STACK_PORTS_DIR/$1 pid
+	mkdir -p -- "$_STACK_PORTS_DIR" || return 1
+	if ! mkdir -- "$d" 2>/dev/null; then
+		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
+		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
+	fi
+	echo "$$" >"$d/pid"
+}
+
+# stack_free_port FROM: a TCP port with nothing listening on it nor on the
+# next one (Caddy's http_port), on any address, from FROM on, reserved for
+# this run (this shell's $$) until stack_release_ports.
+stack_free_port() {
+	local p
+	for ((p = $1; p < $1 + 200; p += 2)); do
+		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
+			_stack_reserve_port "$p"; then
+			printf '%s\n' "$p"
+			return 0
+		fi
+	done
+	_stack_err "no free port from $1"
+	return 1
+}
+
+stack_release_ports() {
+	local d
+	for d in "$_STACK_PORTS_DIR"/*; do
+		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
+			rm -rf -- "$d"
+		fi
+	done
+	return 0
+}
+
 # Absolute path of $1 (which need not exist yet).
 _stack_abs() {
 	realpath -m -- "$1"

@@ -75,47 +75,7 @@ run_prog() {
 	fi
 }
 
-# Ports this run holds: a directory per port under PORTS_DIR, made with
-# mkdir (atomic) and naming this run's pid, so that two runs on one machine
-# never pick the same port before either listens on it (the registry's port
-# is bound only when its test runs). A dead run's reservations are taken.
-PORTS_DIR=/run/ks-test-ports
-reserve_port() {
-	local d=$PORTS_DIR/$1 pid
-	mkdir -p -- "$PORTS_DIR" || return 1
-	if ! mkdir -- "$d" 2>/dev/null; then
-		pid=$(cat -- "$d/pid" 2>/dev/null) || pid=
-		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		rm -rf -- "$d" && mkdir -- "$d" 2>/dev/null || return 1
-	fi
-	echo "$$" >"$d/pid"
-}
-release_ports() {
-	local d
-	for d in "$PORTS_DIR"/*; do
-		if [[ -d "$d" && "$(cat -- "$d/pid" 2>/dev/null)" == "$$" ]]; then
-			rm -rf -- "$d"
-		fi
-	done
-	return 0
-}
-
-# A TCP port with nothing listening on it nor on the next one (Caddy's
-# http_port), starting at $1, reserved for this run.
-free_port() {
-	local p
-	for ((p = $1; p < $1 + 200; p += 2)); do
-		if [[ -z "$(ss -Hltn "( sport = :$p or sport = :$((p + 1)) )")" ]] &&
-			reserve_port "$p"; then
-			printf '%s\n' "$p"
-			return 0
-		fi
-	done
-	echo "tests: no free port from $1" >&2
-	return 1
-}
+# Ports: stack_free_port (deploy/stack.sh), released at exit.
 
 # ------------------------------------------------------------- unit tests
 
@@ -218,7 +178,7 @@ registry_cleanup() {
 }
 
 cleanup() {
-	release_ports
+	stack_release_ports
 	registry_cleanup
 	hosts_cleanup
 	stop_chromedriver
@@ -235,13 +195,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-PORT=$(free_port 18443)
+PORT=$(stack_free_port 18443)
 KS_PASS=$(openssl rand -hex 16)
 # The managed registry's site shares Caddy's port under its own name (in
 # /etc/hosts while check_registry runs); registry:2 on a free port.
 REG_NAME=registry.ks.test
 export KS_STACK_REGISTRY_HOST=$REG_NAME:$PORT
-KS_STACK_REGISTRY_LISTEN=127.0.0.1:$(free_port 15000)
+KS_STACK_REGISTRY_LISTEN=127.0.0.1:$(stack_free_port 15000)
 # check_build's Git repositories (the same path on its build server).
 export KS_BUILD_REPO_DIR=/var/tmp/ks-check-build-$$
 export KS_STACK_REGISTRY_LISTEN
@@ -332,10 +292,10 @@ if ((stack_ok)); then
 				up "$n" --kind ready >/dev/null; then
 			export KS_REGISTRY_HOST=$KS_STACK_REGISTRY_HOST
 			# (check_build's HTTPS Git server)
-			KS_GIT_HTTPS_PORT=$(free_port 18743)
-			KS_EXT_REGISTRY_PORT=$(free_port 18843)
+			KS_GIT_HTTPS_PORT=$(stack_free_port 18743)
+			KS_EXT_REGISTRY_PORT=$(stack_free_port 18843)
 			# (check_deploy's application, on every host's address)
-			KS_DEPLOY_PORT=$(free_port 18943)
+			KS_DEPLOY_PORT=$(stack_free_port 18943)
 			export KS_GIT_HTTPS_PORT KS_EXT_REGISTRY_PORT KS_DEPLOY_PORT
 			run_prog "$prog" "$WEB_TIMEOUT" "$ABUILD/$prog"
 		else
@@ -353,7 +313,7 @@ if ((stack_ok)); then
 	fi
 
 	if [[ -x "$ABUILD/tests/wd_browser" ]]; then
-		WD_PORT=$(free_port 19515)
+		WD_PORT=$(stack_free_port 19515)
 		# Without --allowed-ips chromedriver binds 127.0.0.1 and ::1 only
 		# (with it, it listens on every address).
 		wd_ready=0
@@ -409,7 +369,7 @@ if [[ -x "$ABUILD/check_gitfix" && "${KS_TEST_HOSTS:-1}" != 0 ]]; then
 	if bash "$REPO/tests/hosts/hostctl" engine-up >/dev/null &&
 		timeout "$HOSTS_TIMEOUT" bash "$REPO/tests/hosts/hostctl" \
 			up 1 --kind ready >/dev/null; then
-		KS_GIT_HTTPS_PORT=$(free_port 18643)
+		KS_GIT_HTTPS_PORT=$(stack_free_port 18643)
 		export KS_GIT_HTTPS_PORT
 		run_prog check_gitfix "$UNIT_TIMEOUT" "$ABUILD/check_gitfix"
 	else
