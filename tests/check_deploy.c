@@ -299,6 +299,25 @@ step_of(long long id, long long server)
 	return ord;
 }
 
+/* Removes the environment's project from server (with its volumes when
+ * volumes), and waits for the removal to succeed. */
+static void
+remove_from(const char *env, long long server, int volumes)
+{
+	char		 sid[24], suuid[40], uuid[40], err[256];
+	struct deploy_remove rq = { env, suuid, volumes, 0, 0 };
+	const char	*p[] = { sid };
+	PGresult	*res;
+
+	snprintf(sid, sizeof(sid), "%lld", server);
+	res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1, p);
+	snprintf(suuid, sizeof(suuid), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	ck_assert_msg(deploy_plan_remove(&ts_db, &cfg, ts_sealkey, &rq, uuid, err,
+	    sizeof(err)) == 0 && uuid[0] != '\0', "%s", err);
+	tb_expect_status(tb_op_id(uuid), "succeeded", 300);
+}
+
 /* Waits for deploy id to end as want, sampling every process's arguments
  * (the hosts' too) for the canary meanwhile. (Not their environments: the
  * application's own process has its variables there.) */
@@ -616,16 +635,7 @@ START_TEST(journey)
 
 	/* 6. A server removed from the environment: nothing of it runs there. */
 	{
-		char suuid[40], uuid[40], err[256];
-		struct deploy_remove rq = { env, suuid, 0, 0, 0 };
-		PGresult *res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1,
-		    (const char *[]){ (snprintf(got, sizeof(got), "%lld", hid[1]), got) });
-
-		snprintf(suuid, sizeof(suuid), "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		ck_assert_msg(deploy_plan_remove(&ts_db, &cfg, ts_sealkey, &rq, uuid, err,
-		    sizeof(err)) == 0 && uuid[0] != '\0', "%s", err);
-		tb_expect_status(tb_op_id(uuid), "succeeded", 300);
+		remove_from(env, hid[1], 0);
 		container_of(&hosts[1], env, cid, sizeof(cid), NULL, 0);
 		ck_assert_msg(cid[0] == '\0', "a container of the environment is still on %s",
 		    hosts[1].name);
@@ -831,16 +841,7 @@ START_TEST(journey)
 	/* 12. Host 1 removed with its volumes (the confirmed removal): its
 	 * project and its volume are gone; host 0's volume is kept. */
 	{
-		char suuid[40], uuid[40], err[256];
-		struct deploy_remove rq = { env, suuid, 1, 0, 0 };
-		PGresult *res = ts_q("SELECT uuid FROM servers WHERE id = $1::bigint", 1,
-		    (const char *[]){ (snprintf(got, sizeof(got), "%lld", hid[1]), got) });
-
-		snprintf(suuid, sizeof(suuid), "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		ck_assert_msg(deploy_plan_remove(&ts_db, &cfg, ts_sealkey, &rq, uuid, err,
-		    sizeof(err)) == 0 && uuid[0] != '\0', "%s", err);
-		tb_expect_status(tb_op_id(uuid), "succeeded", 300);
+		remove_from(env, hid[1], 1);
 		snprintf(cmd, sizeof(cmd), "docker ps -aq --filter label=dev.keystone.environment=%s; "
 		    "docker volume ls -q --filter name=ks-%s_data", env, env);
 		(void)th_sh(&hosts[1], ts_tmp, cmd, &o);
