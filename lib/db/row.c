@@ -9,6 +9,11 @@
 #include "log.h"
 #include "row.h"
 
+static const struct col row_id_cols[] = { COL(row_id, id, C_INT) };
+static const struct col row_n_cols[] = { COL(row_n, n, C_INT) };
+const struct rowtype row_id_t = ROWTYPE(row_id, row_id_cols);
+const struct rowtype row_n_t = ROWTYPE(row_n, row_n_cols);
+
 /* Seconds as text: an age keeps one unit ("42s", "5m", "3h", "12d"), a
  * duration one more ("42s", "3m 05s", "2h 07m"), the difference between
  * two steps being what a reader compares. */

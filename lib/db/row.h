@@ -74,6 +74,19 @@ int	 row_get(struct db *, const struct rowtype *, enum stmt st, int n,
 int	 row_all(struct db *, const struct rowtype *, enum stmt st, int n,
 	    const char *const *params, void **v, size_t *nv);
 
+/*
+ * The one-integer rows many statements return, described once: "id" (the
+ * row a statement wrote or found: RETURNING id) and "n" (a count). No
+ * strings, so nothing to unfill.
+ */
+struct row_id {
+	long long	 id;
+};
+struct row_n {
+	long long	 n;
+};
+extern const struct rowtype row_id_t, row_n_t;
+
 /* A row type's T_free and T_view; a list type's (v, n) likewise. */
 #define ROW_FUNCS(T, rt)						\
 void T##_free(struct T *r) { row_unfill(&rt, r); }			\

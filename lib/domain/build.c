@@ -212,12 +212,6 @@ static const struct col bart_cols[] = {
 };
 static const struct rowtype bart_t = ROWTYPE(bart, bart_cols);
 
-struct bid {				/* one id */
-	long long	 id;
-};
-static const struct col bid_cols[] = { COL(bid, id, C_INT) };
-static const struct rowtype bid_t = ROWTYPE(bid, bid_cols);
-
 /* ------------------------------------------------------------ the plan */
 
 /* Where and how one build runs, as the planner decided it. */
@@ -414,21 +408,20 @@ build_then(struct db *db, long long op_id, long long env, const char *commit,
     int rebuild)
 {
 	char		 id[24], envs[24];
-	struct bid	 r;
+	struct row_id	 r;
+	struct row_n	 sup;
 	const char	*p1[] = { id, commit, rebuild ? "true" : "false" };
 	const char	*p2[] = { envs, id };
-	PGresult	*res;
 
 	snprintf(id, sizeof(id), "%lld", op_id);
 	snprintf(envs, sizeof(envs), "%lld", env);
-	if (row_get(db, &bid_t, ST_BUILD_OP_SET, NP(p1), p1, &r) != 1)
+	if (row_get(db, &row_id_t, ST_BUILD_OP_SET, NP(p1), p1, &r) != 1)
 		return -1;
-	if ((res = db_exec(db, ST_BUILD_SUPERSEDE, NP(p2), p2)) == NULL)
+	if (row_get(db, &row_n_t, ST_BUILD_SUPERSEDE, NP(p2), p2, &sup) != 1)
 		return -1;
-	if (atoi(PQgetvalue(res, 0, 0)) > 0)
-		log_info("build %lld supersedes %s queued build(s) of environment "
-		    "%lld", op_id, PQgetvalue(res, 0, 0), env);
-	PQclear(res);
+	if (sup.n > 0)
+		log_info("build %lld supersedes %lld queued build(s) of "
+		    "environment %lld", op_id, sup.n, env);
 	return 0;
 }
 
@@ -853,7 +846,7 @@ build_report(struct db *db, const struct op_claim *c, long long step_id,
 {
 	struct bout	 o;
 	struct bcommit	 cm;
-	struct bid	 r;
+	struct row_id	 r;
 	char		 id[24], f[24], sid[24], node[40], srv[24];
 	char		 v1[80], v2[80], arch[40], size[24], ref[512];
 	const char	*p[3];
@@ -938,7 +931,7 @@ build_report(struct db *db, const struct op_claim *c, long long step_id,
 		snprintf(host, sizeof(host), "%.*s", (int)strcspn(ref, "/"), ref);
 		const char *q[] = { id, f, host, ref, v1, arch, size };
 		memset(&r, 0, sizeof(r));
-		if (row_get(db, &bid_t, ST_BUILD_ARTIFACT_PUT, NP(q), q, &r) != 1)
+		if (row_get(db, &row_id_t, ST_BUILD_ARTIFACT_PUT, NP(q), q, &r) != 1)
 			goto out;
 		rc = OP_REPORT_GO;
 		goto out;

@@ -31,12 +31,6 @@
 #define CA_MAX_BYTES	(64 * 1024)
 
 /* The rows the statements below return (lib/db/row.h). */
-struct bset_id {
-	long long	 id;
-};
-static const struct col bset_id_cols[] = { COL(bset_id, id, C_INT) };
-static const struct rowtype bset_id_t = ROWTYPE(bset_id, bset_id_cols);
-
 /* ---- field checks ----------------------------------------------------- */
 
 const char *
@@ -235,15 +229,15 @@ out:
 static int
 row_id(struct db *db, enum stmt st, const char *uuid, long long *id)
 {
-	struct bset_id	 r;
+	struct row_id	 r;
 	const char	*p[] = { uuid };
 	int		 rc;
 
 	if (valid_uuid(uuid) != NULL)
 		return 0;
-	if ((rc = row_get(db, &bset_id_t, st, NP(p), p, &r)) == 1)
+	if ((rc = row_get(db, &row_id_t, st, NP(p), p, &r)) == 1)
 		*id = r.id;
-	row_unfill(&bset_id_t, &r);
+	row_unfill(&row_id_t, &r);
 	return rc;
 }
 
@@ -251,11 +245,11 @@ row_id(struct db *db, enum stmt st, const char *uuid, long long *id)
 static int
 write_row(struct db *db, enum stmt st, int n, const char *const *p)
 {
-	struct bset_id	 r;
+	struct row_id	 r;
 	int		 rc;
 
-	rc = row_get(db, &bset_id_t, st, n, p, &r);
-	row_unfill(&bset_id_t, &r);
+	rc = row_get(db, &row_id_t, st, n, p, &r);
+	row_unfill(&row_id_t, &r);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -480,7 +474,7 @@ build_ssh_host(const char *url, char *host, size_t hostsz, int *port,
 int
 build_set_access(struct db *db, const char *app_uuid, const char *mode)
 {
-	struct bset_id	 r;
+	struct row_id	 r;
 	const char	*p[] = { app_uuid, mode };
 	long long	 id;
 	int		 rc;
@@ -490,8 +484,8 @@ build_set_access(struct db *db, const char *app_uuid, const char *mode)
 	if (strcmp(mode, "none") != 0 && strcmp(mode, "deploy_key") != 0 &&
 	    strcmp(mode, "token") != 0)
 		return 1;
-	rc = row_get(db, &bset_id_t, ST_BSET_ACCESS, NP(p), p, &r);
-	row_unfill(&bset_id_t, &r);
+	rc = row_get(db, &row_id_t, ST_BSET_ACCESS, NP(p), p, &r);
+	row_unfill(&row_id_t, &r);
 	return rc == 1 ? 0 : rc == 0 ? 1 : -1;
 }
 

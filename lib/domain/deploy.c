@@ -118,12 +118,6 @@ static const struct col dart_cols[] = {
 };
 static const struct rowtype dart_t = ROWTYPE(dart, dart_cols);
 
-struct did {
-	long long	 id;
-};
-static const struct col did_cols[] = { COL(did, id, C_INT) };
-static const struct rowtype did_t = ROWTYPE(did, did_cols);
-
 /* What one deploy is made of (loaded by load()). */
 struct dctx {
 	struct denv	 env;
@@ -345,7 +339,7 @@ then_deploy(struct db *db, const struct plan *pl, void *arg)
 {
 	const struct then_deploy *t = arg;
 	char		 id[24], env[24], art[24];
-	struct did	 r;
+	struct row_id	 r;
 	PGresult	*res;
 
 	if (t->build >= 0 && build_then(db, plan_id(pl, t->build), t->env,
@@ -356,7 +350,7 @@ then_deploy(struct db *db, const struct plan *pl, void *arg)
 	snprintf(art, sizeof(art), "%lld", t->artifact);
 	{
 		const char *p[] = { id, t->artifact > 0 ? art : NULL };
-		if (row_get(db, &did_t, ST_DEPLOY_OP_SET, NP(p), p, &r) != 1)
+		if (row_get(db, &row_id_t, ST_DEPLOY_OP_SET, NP(p), p, &r) != 1)
 			return -1;
 	}
 	{
@@ -822,21 +816,15 @@ deploy_plan_remove_app(struct db *db, const struct config *cfg,
 	return rc;
 }
 
-struct dvolcount {			/* ST_DEPLOY_VOLUME_COUNT */
-	long long	 n;
-};
-static const struct col dvolcount_cols[] = { COL(dvolcount, n, C_INT) };
-static const struct rowtype dvolcount_t = ROWTYPE(dvolcount, dvolcount_cols);
-
 int
 deploy_has_volumes(struct db *db, const char *app_uuid, const char *env_uuid)
 {
-	struct dvolcount c;
+	struct row_n	 c;
 	const char	*p[] = { app_uuid, env_uuid };
 
 	if (valid_uuid(app_uuid) != NULL ||
 	    (env_uuid != NULL && valid_uuid(env_uuid) != NULL) ||
-	    row_get(db, &dvolcount_t, ST_DEPLOY_VOLUME_COUNT, NP(p), p, &c) != 1)
+	    row_get(db, &row_n_t, ST_DEPLOY_VOLUME_COUNT, NP(p), p, &c) != 1)
 		return -1;
 	return c.n > 0;
 }

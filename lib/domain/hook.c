@@ -36,12 +36,6 @@ static const struct col henv_cols[] = {
 };
 static const struct rowtype henv_t = ROWTYPE(henv, henv_cols);
 
-struct hwritten {
-	long long	 id;
-};
-static const struct col hwritten_cols[] = { COL(hwritten, id, C_INT) };
-static const struct rowtype hwritten_t = ROWTYPE(hwritten, hwritten_cols);
-
 void
 hook_secret(char secret_out[HOOK_SECRETLEN + 1],
     const unsigned char key[SEC_KEYBYTES], const char *env_uuid,
@@ -297,7 +291,7 @@ start(struct db *db, const struct config *cfg, const struct keys *k,
     struct hook_result *res)
 {
 	struct deploy_req	 dr;
-	struct hwritten		 w;
+	struct row_id		 w;
 	char			 envid[24], stale[16], err[768];
 	const char		*q[3];
 	int			 rc;
@@ -310,7 +304,7 @@ start(struct db *db, const struct config *cfg, const struct keys *k,
 	/* Claimed first: a redelivery arriving while this one plans finds it
 	 * taken, whichever transaction commits first. */
 	if (delivery != NULL) {
-		if ((rc = row_get(db, &hwritten_t, ST_HOOK_CLAIM, 3, q, &w)) == -1)
+		if ((rc = row_get(db, &row_id_t, ST_HOOK_CLAIM, 3, q, &w)) == -1)
 			return -1;
 		if (rc == 0) {
 			log_info("hook: environment %s: delivery already received, "
@@ -343,7 +337,7 @@ start(struct db *db, const struct config *cfg, const struct keys *k,
 	}
 	if (delivery != NULL) {
 		q[2] = res->operation;
-		if (row_get(db, &hwritten_t, ST_HOOK_CLAIMED, 3, q, &w) != 1)
+		if (row_get(db, &row_id_t, ST_HOOK_CLAIMED, 3, q, &w) != 1)
 			log_warnx("hook: environment %s: operation %s queued, but "
 			    "the delivery could not be recorded", e->uuid,
 			    res->operation);
@@ -457,8 +451,8 @@ hook_env_secret(struct db *db, const struct keys *k, const char *app_uuid,
 int
 hook_rotate(struct db *db, const char *app_uuid, const char *env_uuid)
 {
-	struct hwritten	 w;
+	struct row_id	 w;
 	const char	*q[2] = { app_uuid, env_uuid };
 
-	return row_get(db, &hwritten_t, ST_HOOK_ROTATE, 2, q, &w);
+	return row_get(db, &row_id_t, ST_HOOK_ROTATE, 2, q, &w);
 }

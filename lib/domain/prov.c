@@ -22,12 +22,6 @@
 extern const char script_provision[];
 
 /* The rows the statements below return (lib/db/row.h). */
-struct written_row {		/* a row written (RETURNING id) */
-	long long	 id;
-};
-static const struct col written_cols[] = { COL(written_row, id, C_INT) };
-static const struct rowtype written_t = ROWTYPE(written_row, written_cols);
-
 struct token_row {		/* the server a fetched token is for */
 	long long	 server_id;
 	char		*name;
@@ -132,7 +126,7 @@ prov_issue(struct db *db, const struct keys *k,
 {
 	char			 hash[65], sid[24], ttl[24], ad[96], kv[8];
 	char			*sealed = NULL;
-	struct written_row	 id;
+	struct row_id	 id;
 	PGresult		*res = NULL;
 	int			 rc = -1;
 
@@ -150,7 +144,7 @@ prov_issue(struct db *db, const struct keys *k,
 		goto out;
 	{
 		const char *p[] = { sid, hash, ttl };
-		if (row_get(db, &written_t, ST_PROV_ISSUE, NP(p), p, &id) != 1)
+		if (row_get(db, &row_id_t, ST_PROV_ISSUE, NP(p), p, &id) != 1)
 			goto rollback;
 	}
 	{
@@ -383,7 +377,7 @@ prov_callback(struct db *db, const struct keys *k,
 	char			 hash[65], fp[128];
 	const char		*p[4];
 	struct callback_row	 cb;
-	struct written_row	 id;
+	struct row_id	 id;
 	int			 rc = -1, found;
 
 	*server_id = 0;
@@ -420,7 +414,7 @@ prov_callback(struct db *db, const struct keys *k,
 		p[1] = host_key;
 		p[2] = fp;
 		p[3] = facts;
-		if (row_get(db, &written_t, ST_PROV_ACTIVATE, 4, p, &id) != 1)
+		if (row_get(db, &row_id_t, ST_PROV_ACTIVATE, 4, p, &id) != 1)
 			goto rollback;
 	}
 	if (db_tx_commit(db) == -1)

@@ -356,25 +356,19 @@ op_with_both(struct plan *pl, const char *kind, long long user_id)
 	return plan_op(pl, &in);
 }
 
-struct op_ref {
-	long long	 id;
-};
-static const struct col op_ref_cols[] = { COL(op_ref, id, C_INT) };
-static const struct rowtype op_ref_t = ROWTYPE(op_ref, op_ref_cols);
-
 /* A health check comes after the registry's operations in flight, however
  * they end: its matrix shows the state they leave. */
 static int
 after_active(struct db *db, struct plan *pl, int op)
 {
-	struct op_ref	*v;
+	struct row_id	*v;
 	size_t		 n;
 
-	if (row_all(db, &op_ref_t, ST_REG_ACTIVE, 0, NULL, (void **)&v, &n) == -1)
+	if (row_all(db, &row_id_t, ST_REG_ACTIVE, 0, NULL, (void **)&v, &n) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		plan_dep_id(pl, op, v[i].id, PLAN_AFTER);
-	row_unfill_all(&op_ref_t, v, n);
+	row_unfill_all(&row_id_t, v, n);
 	return 0;
 }
 

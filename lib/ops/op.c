@@ -25,12 +25,6 @@ static const struct col claim_cols[] = {
 };
 static const struct rowtype claim_t = ROWTYPE(claim_row, claim_cols);
 
-struct count_row {			/* ST_OP_RECOVER */
-	long long	 n;
-};
-static const struct col count_cols[] = { COL(count_row, n, C_INT) };
-static const struct rowtype count_t = ROWTYPE(count_row, count_cols);
-
 struct renew_row {			/* ST_OP_RENEW */
 	int		 cancel_requested;
 };
@@ -106,9 +100,9 @@ op_claim(struct db *db, const char *worker, long lease_s, long build_limit,
 int
 op_recover(struct db *db)
 {
-	struct count_row r;
+	struct row_n r;
 
-	if (row_get(db, &count_t, ST_OP_RECOVER, 0, NULL, &r) != 1)
+	if (row_get(db, &row_n_t, ST_OP_RECOVER, 0, NULL, &r) != 1)
 		return -1;
 	return (int)r.n;
 }

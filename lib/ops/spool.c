@@ -93,12 +93,6 @@ struct seq_row {			/* ST_OP_STEP_OUTPUT */
 static const struct col seq_cols[] = { COL(seq_row, seq, C_INT) };
 static const struct rowtype seq_t = ROWTYPE(seq_row, seq_cols);
 
-struct id_row {				/* the fenced writes' RETURNING */
-	long long	 id;
-};
-static const struct col id_cols[] = { COL(id_row, id, C_INT) };
-static const struct rowtype idrow_t = ROWTYPE(id_row, id_cols);
-
 struct run;
 
 /* A step of the wave being run, shared with the executor's callbacks. */
@@ -138,11 +132,11 @@ op_write(struct run *r, enum stmt st, const char *a3, const char *a4)
 {
 	char		 id[24], f[24];
 	const char	*p[] = { id, f, a3, a4 };
-	struct id_row	 row;
+	struct row_id	 row;
 
 	snprintf(id, sizeof(id), "%lld", r->c->id);
 	snprintf(f, sizeof(f), "%lld", r->c->fence);
-	if (row_get(r->sp->db, &idrow_t, st, 4, p, &row) != 1) {
+	if (row_get(r->sp->db, &row_id_t, st, 4, p, &row) != 1) {
 		r->lost = 1;
 		return -1;
 	}
@@ -293,7 +287,7 @@ finish_step(struct member *m, const char *status, const struct exec_res *res,
 {
 	char		 id[24], f[24], code[16], sig[16], bytes[24];
 	const char	*p[8];
-	struct id_row	 row;
+	struct row_id	 row;
 
 	snprintf(id, sizeof(id), "%lld", m->s->id);
 	snprintf(f, sizeof(f), "%lld", m->r->c->fence);
@@ -315,7 +309,7 @@ finish_step(struct member *m, const char *status, const struct exec_res *res,
 	p[5] = error;
 	p[6] = bytes;
 	p[7] = res != NULL && res->truncated ? "true" : "false";
-	return row_get(m->r->sp->db, &idrow_t, ST_OP_STEP_FINISH, 8, p, &row) == 1 ?
+	return row_get(m->r->sp->db, &row_id_t, ST_OP_STEP_FINISH, 8, p, &row) == 1 ?
 	    0 : -1;
 }
 
@@ -442,7 +436,7 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 	char		 id[24], f[24];
 	const char	*p[] = { id, f, status, error };
 	const char	*sp3[] = { id, f, "true" };
-	struct id_row	 row;
+	struct row_id	 row;
 	PGresult	*res;
 	int		 ok;
 
@@ -452,7 +446,7 @@ finish_op(struct spool *sp, const struct op_claim *c, const char *status,
 	 * nothing left to do, has steps left too.) */
 	res = db_exec(sp->db, ST_OP_SKIP_REST, 3, sp3);
 	PQclear(res);
-	ok = row_get(sp->db, &idrow_t, ST_OP_FINISH, 4, p, &row) == 1;
+	ok = row_get(sp->db, &row_id_t, ST_OP_FINISH, 4, p, &row) == 1;
 	res = db_exec(sp->db, ST_OP_SECRETS_DELETE, 1, p);
 	PQclear(res);
 	log_info("operation %lld (%s): %s%s%s", c->id, c->kind, status,
